@@ -1,0 +1,91 @@
+//! The admin REST API: everything the admin portal does, as JSON, behind a bearer token.
+
+pub mod customers;
+pub mod licenses;
+pub mod products;
+pub mod settings;
+pub mod views;
+
+use std::future::{ready, Ready};
+
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::codec;
+use super::state::AppState;
+use crate::domain::Environment;
+use crate::error::ApiError;
+
+/// Proof that the request carried the admin API token. Handlers that write take it.
+pub struct AdminToken;
+
+/// The name written into audit entries for the admin API.
+pub const API_ACTOR: &str = "admin-api";
+
+impl FromRequest for AdminToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let ok = req
+            .app_data::<web::Data<AppState>>()
+            .zip(
+                req.headers()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer ")),
+            )
+            .is_some_and(|(state, token)| state.admin_token_matches(token.trim()));
+        ready(if ok { Ok(AdminToken) } else { Err(ApiError::Unauthorized) })
+    }
+}
+
+/// Reads and decodes a JSON body with the configured size limit.
+pub async fn json_body<T: DeserializeOwned>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, ApiError> {
+    if codec::request_format(req)? != codec::Format::Json {
+        return Err(ApiError::bad("the admin API takes application/json"));
+    }
+    let limit = state.config.server.body_limit_bytes;
+    codec::check_length(req, limit)?;
+    let body = codec::read_body(payload, limit).await?;
+    codec::decode(codec::Format::Json, &body)
+}
+
+/// Parses the `{env}` path segment.
+pub fn env(raw: &str) -> Result<Environment, ApiError> {
+    raw.parse().map_err(ApiError::bad)
+}
+
+/// Mounts `/admin/api/v1/…`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/api/v1")
+            .route("/customers", web::post().to(customers::create))
+            .route("/customers", web::get().to(customers::list))
+            .route("/customers/{id}", web::get().to(customers::get))
+            .route("/token/rotate", web::post().to(settings::rotate_token))
+            .route("/{env}/products", web::post().to(products::create))
+            .route("/{env}/products", web::get().to(products::list))
+            .route("/{env}/products/{id}", web::get().to(products::get))
+            .route("/{env}/generators", web::post().to(products::create_generator))
+            .route("/{env}/generators", web::get().to(products::list_generators))
+            .route("/{env}/licenses", web::post().to(licenses::create))
+            .route("/{env}/licenses", web::get().to(licenses::list))
+            .route("/{env}/licenses/bulk", web::post().to(licenses::bulk))
+            .route("/{env}/licenses/export", web::get().to(licenses::export))
+            .route("/{env}/licenses/{key}", web::get().to(licenses::get))
+            .route("/{env}/licenses/{key}", web::patch().to(licenses::edit))
+            .route("/{env}/licenses/{key}", web::delete().to(licenses::delete))
+            .route("/{env}/licenses/{key}/assign", web::post().to(licenses::assign))
+            .route("/{env}/licenses/{key}/actions/{action}", web::post().to(licenses::action))
+            .route("/{env}/licenses/{key}/deactivate", web::post().to(licenses::deactivate))
+            .route("/{env}/licenses/{key}/offline", web::get().to(licenses::offline))
+            .route("/{env}/audit", web::get().to(settings::audit))
+            .route("/{env}/settings", web::get().to(settings::get))
+            .route("/{env}/settings", web::put().to(settings::put)),
+    );
+}

@@ -1,0 +1,82 @@
+//! JSON shapes of admin answers.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::domain::status::admin_actions;
+use crate::domain::{Action, Activation, Customer, Environment, License, LicenseStatus};
+
+/// A license as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct LicenseView {
+    pub key: String,
+    pub environment: Environment,
+    pub product_id: Uuid,
+    pub generator_id: Option<Uuid>,
+    pub customer_id: Option<Uuid>,
+    pub status: LicenseStatus,
+    pub activation_limit: i32,
+    pub activations_in_use: usize,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub feature_flags: Map<String, Value>,
+    pub metadata: Map<String, Value>,
+    pub flagged: bool,
+    pub ever_activated: bool,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The state actions legal from here (pages offer only these).
+    pub allowed_actions: Vec<Action>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activations: Option<Vec<Activation>>,
+}
+
+impl LicenseView {
+    /// `with_activations` adds the full activation history.
+    pub fn new(l: &License, with_activations: bool) -> Self {
+        LicenseView {
+            key: l.key.to_string(),
+            environment: l.environment,
+            product_id: l.product_id,
+            generator_id: l.generator_id,
+            customer_id: l.customer_id,
+            status: l.status,
+            activation_limit: l.activation_limit.get(),
+            activations_in_use: l.active_count(),
+            expires_at: l.expires_at,
+            feature_flags: l.feature_flags.clone(),
+            metadata: l.metadata.clone(),
+            flagged: l.flagged,
+            ever_activated: l.ever_activated,
+            version: l.version,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+            allowed_actions: admin_actions(l.status),
+            activations: with_activations.then(|| l.activations.clone()),
+        }
+    }
+}
+
+/// A customer without the password hash.
+#[derive(Debug, Serialize)]
+pub struct CustomerView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Customer> for CustomerView {
+    fn from(c: &Customer) -> Self {
+        CustomerView {
+            id: c.id,
+            email: c.email.clone(),
+            name: c.name.clone(),
+            has_password: c.password_hash.is_some(),
+            created_at: c.created_at,
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The client API: activate, validate, heartbeat, deactivate, offline files and
+//! the public key. Thin: decode, one engine call, encode (and sign when asked).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::codec::{self, Format};
+use super::state::AppState;
+use crate::crypto::offline;
+use crate::domain::verdict::{self, Decision, Op};
+use crate::domain::{
+    ActivationKind, Environment, Identifier, LicenseKey, LicenseStatus, Verdict, VerdictCode,
+};
+use crate::engine::{client_ip::client_ip, ActivationRequest};
+use crate::error::ApiError;
+use crate::metrics::metrics;
+
+/// Header carrying the base64 Ed25519 signature over body bytes + nonce.
+pub const SIGNATURE_HEADER: &str = "x-keywarden-signature";
+/// Header naming the key that signed.
+pub const KEY_ID_HEADER: &str = "x-keywarden-key-id";
+const MAX_NONCE: usize = 256;
+
+/// A client request body (same shape for every operation).
+#[derive(Debug, Deserialize)]
+pub struct ClientRequest {
+    pub key: Option<String>,
+    pub identifier: Option<String>,
+    pub kind: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// A client answer; license facts are absent when the key is unknown.
+#[derive(Debug, Serialize)]
+struct ClientAnswer<'a> {
+    valid: bool,
+    code: VerdictCode,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<LicenseStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<Option<DateTime<Utc>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activation_limit: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    activations: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    feature_flags: Option<&'a Map<String, Value>>,
+    timestamp: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+}
+
+/// A decoded, checked client request.
+struct Parsed {
+    env: Environment,
+    key: LicenseKey,
+    identifier: Identifier,
+    kind: ActivationKind,
+    nonce: Option<String>,
+    format_in: Format,
+    format_out: Format,
+}
+
+async fn parse(
+    state: &AppState,
+    req: &HttpRequest,
+    env: &str,
+    payload: web::Payload,
+) -> Result<Parsed, ApiError> {
+    let env: Environment = env.parse().map_err(ApiError::bad)?;
+    let format_in = codec::request_format(req)?;
+    let limit = state.config.server.body_limit_bytes;
+    codec::check_length(req, limit)?;
+    let body = codec::read_body(payload, limit).await?;
+    let r: ClientRequest = codec::decode(format_in, &body)?;
+    let key = r.key.ok_or_else(|| ApiError::field("key", "key is required"))?;
+    let key = LicenseKey::parse(&key).map_err(|e| ApiError::field("key", e))?;
+    let identifier = r
+        .identifier
+        .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
+    let identifier = Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+    let kind = match r.kind.as_deref() {
+        None | Some("hwid") => ActivationKind::Hwid,
+        Some("domain") => ActivationKind::Domain,
+        Some(_) => return Err(ApiError::field("kind", "kind must be \"hwid\" or \"domain\"")),
+    };
+    if let Some(n) = &r.nonce {
+        if n.is_empty() || n.len() > MAX_NONCE {
+            return Err(ApiError::field("nonce", format!("nonce must be 1 to {MAX_NONCE} bytes")));
+        }
+    }
+    Ok(Parsed {
+        env,
+        key,
+        identifier,
+        kind,
+        nonce: r.nonce,
+        format_in,
+        format_out: codec::response_format(req, format_in),
+    })
+}
+
+fn peer_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let xff = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        xff,
+        &state.config.server.trusted_proxies,
+    )
+}
+
+/// Encodes an answer and signs it when the request carried a nonce.
+fn respond<T: Serialize>(
+    state: &AppState,
+    p: &Parsed,
+    value: &T,
+) -> Result<HttpResponse, ApiError> {
+    let body = codec::encode(p.format_out, value)?;
+    let mut resp = HttpResponse::Ok();
+    resp.content_type(p.format_out.content_type());
+    if let Some(nonce) = &p.nonce {
+        let signer = state.signers.get(p.env);
+        resp.insert_header((SIGNATURE_HEADER, signer.sign_response(&body, nonce)));
+        resp.insert_header((KEY_ID_HEADER, signer.key_id.as_str()));
+        metrics().signed_responses.inc();
+    }
+    let _ = p.format_in;
+    Ok(resp.body(body))
+}
+
+/// NOT_FOUND, or RATE_LIMITED once this client has guessed too many unknown keys.
+fn unknown_key(state: &AppState, req: &HttpRequest) -> Result<Verdict, ApiError> {
+    if let Some(ip) = peer_ip(state, req) {
+        state.engine.charge_unknown_key(ip).map_err(ApiError::from)?;
+    }
+    Ok(Verdict::not_found())
+}
+
+async fn handle(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    env: web::Path<String>,
+    payload: web::Payload,
+    op: Op,
+) -> Result<HttpResponse, ApiError> {
+    let p = parse(&state, &req, &env, payload).await?;
+    let engine = &state.engine;
+    let outcome = match op {
+        Op::Validate | Op::Heartbeat => {
+            engine
+                .check(p.env, p.key.clone(), p.identifier.clone(), op == Op::Heartbeat)
+                .await?
+        }
+        Op::Activate | Op::Deactivate => {
+            let request = ActivationRequest {
+                op,
+                identifier: p.identifier.clone(),
+                kind: p.kind,
+                ip: peer_ip(&state, &req).map(|ip| ip.to_string()),
+            };
+            engine.change(p.env, p.key.clone(), request).await?
+        }
+    };
+    let now = Utc::now();
+    let answer = match &outcome {
+        Some(o) => ClientAnswer {
+            valid: o.verdict.valid,
+            code: o.verdict.code,
+            detail: &o.verdict.detail,
+            status: Some(o.status),
+            expires_at: Some(o.expires_at),
+            activation_limit: Some(o.activation_limit),
+            activations: Some(o.activations),
+            feature_flags: Some(&o.features),
+            timestamp: now,
+            nonce: p.nonce.as_deref(),
+        },
+        None => {
+            let v = unknown_key(&state, &req)?;
+            metrics()
+                .verdicts
+                .with_label_values(&[p.env.as_str(), op.as_str(), v.code.as_str()])
+                .inc();
+            return respond(
+                &state,
+                &p,
+                &ClientAnswer {
+                    valid: false,
+                    code: v.code,
+                    detail: &v.detail,
+                    status: None,
+                    expires_at: None,
+                    activation_limit: None,
+                    activations: None,
+                    feature_flags: None,
+                    timestamp: now,
+                    nonce: p.nonce.as_deref(),
+                },
+            );
+        }
+    };
+    metrics()
+        .verdicts
+        .with_label_values(&[p.env.as_str(), op.as_str(), answer.code.as_str()])
+        .inc();
+    respond(&state, &p, &answer)
+}
+
+pub async fn activate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+    handle(s, r, e, b, Op::Activate).await
+}
+
+pub async fn validate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+    handle(s, r, e, b, Op::Validate).await
+}
+
+pub async fn heartbeat(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+    handle(s, r, e, b, Op::Heartbeat).await
+}
+
+pub async fn deactivate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+    handle(s, r, e, b, Op::Deactivate).await
+}
+
+/// The offline answer: the verdict, plus the signed file when the device may use the license.
+#[derive(Serialize)]
+struct OfflineAnswer<'a> {
+    valid: bool,
+    code: VerdictCode,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<offline::OfflineFile>,
+}
+
+/// Issues an offline file for a device that is activated and valid right now.
+pub async fn offline_file(
+    state: &AppState,
+    env: Environment,
+    key: &LicenseKey,
+    identifier: &Identifier,
+) -> Result<(Verdict, Option<offline::OfflineFile>), ApiError> {
+    let Some(license) = state.engine.get(env, key).await? else {
+        return Ok((Verdict::not_found(), None));
+    };
+    let settings = state.engine.settings.get(env);
+    let now = Utc::now();
+    let v = match verdict::decide(&license, Op::Validate, identifier, now, settings.grace()) {
+        Decision::Answer(v) => v,
+        _ => Verdict::not_found(),
+    };
+    if !v.valid {
+        return Ok((v, None));
+    }
+    let file = offline::issue(
+        state.signers.get(env),
+        &license,
+        identifier,
+        settings.grace_period_days,
+        now,
+    );
+    Ok((v, Some(file)))
+}
+
+pub async fn offline(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    env: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let p = parse(&state, &req, &env, payload).await?;
+    let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier).await?;
+    if v.code == VerdictCode::NotFound {
+        unknown_key(&state, &req)?;
+    }
+    metrics()
+        .verdicts
+        .with_label_values(&[p.env.as_str(), "offline", v.code.as_str()])
+        .inc();
+    respond(
+        &state,
+        &p,
+        &OfflineAnswer {
+            valid: v.valid,
+            code: v.code,
+            detail: &v.detail,
+            file,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct PublicKey<'a> {
+    environment: Environment,
+    algorithm: &'static str,
+    key_id: &'a str,
+    /// Base64 of the 32 raw key bytes.
+    public_key: String,
+    pem: String,
+}
+
+pub async fn public_key(
+    state: web::Data<AppState>,
+    env: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let env: Environment = env.parse().map_err(ApiError::bad)?;
+    let s = state.signers.get(env);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(PublicKey {
+            environment: env,
+            algorithm: "Ed25519",
+            key_id: &s.key_id,
+            public_key: s.public_key_b64(),
+            pem: s.public_key_pem(),
+        }))
+}
+

@@ -1,0 +1,72 @@
+//! HTTP routes: the client API, the admin API, metrics and health.
+
+pub mod admin;
+pub mod client;
+pub mod codec;
+pub mod state;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{web, HttpResponse};
+
+use crate::error::ApiError;
+use crate::metrics::metrics;
+use crate::telemetry::mask_path;
+
+/// Mounts every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/v1/{env}")
+            .route("/licenses/activate", web::post().to(client::activate))
+            .route("/licenses/validate", web::post().to(client::validate))
+            .route("/licenses/heartbeat", web::post().to(client::heartbeat))
+            .route("/licenses/deactivate", web::post().to(client::deactivate))
+            .route("/licenses/offline", web::post().to(client::offline))
+            .route("/public-key", web::get().to(client::public_key)),
+    )
+    .configure(admin::configure)
+    .route("/metrics", web::get().to(metrics_text))
+    .route("/healthz", web::get().to(healthz))
+    .default_service(web::to(not_found));
+}
+
+async fn metrics_text() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics().render())
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such route".into()))
+}
+
+/// Records every request by route pattern (never the raw path) and logs admin calls with keys masked.
+pub async fn observe<B: MessageBody>(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let started = Instant::now();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().clone();
+    let admin = route.starts_with("/admin");
+    let path = if admin { Some(mask_path(req.path())) } else { None };
+    let res = next.call(req).await?;
+    let status = res.status();
+    let m = metrics();
+    m.http_requests
+        .with_label_values(&[&route, method.as_str(), status.as_str()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[&route])
+        .observe(started.elapsed().as_secs_f64());
+    if let Some(path) = path {
+        tracing::info!(method = %method, path = %path, status = status.as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
+    }
+    Ok(res)
+}

@@ -1,0 +1,33 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::crypto::Signers;
+use crate::engine::Engine;
+
+/// Application state behind `web::Data`.
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub signers: Arc<Signers>,
+    pub config: Arc<Settings>,
+    /// SHA-256 of the admin API token (the token is high-entropy, so a fast hash suffices).
+    pub admin_token_hash: RwLock<[u8; 32]>,
+}
+
+impl AppState {
+    /// Constant-time comparison of a presented token against the stored hash.
+    pub fn admin_token_matches(&self, presented: &str) -> bool {
+        let h: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let stored = *self.admin_token_hash.read();
+        h.iter().zip(stored.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// The hash kept for a token.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}

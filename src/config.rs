@@ -1,0 +1,282 @@
+//! Layered settings: `config/default.toml` (or `KEYWARDEN_CONFIG`), then `KEYWARDEN_<SECTION>__<KEY>`.
+//!
+//! Unknown keys are refused so a typo stops start-up with the key named.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Environment variables with the `KEYWARDEN_` prefix that are not settings.
+pub const BOOTSTRAP_VARS: &[&str] = &[
+    "ADMIN_TOKEN",
+    "ADMIN_EMAIL",
+    "ADMIN_PASSWORD",
+    "CONFIG",
+    "TEST_CQL",
+];
+
+/// Everything configurable, one struct per file section.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub engine: EngineSettings,
+    pub limits: LimitSettings,
+    pub licensing: LicensingSettings,
+    pub abuse: AbuseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:8080".into(),
+            workers: 0,
+            body_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    pub kind: StoreKind,
+    pub data_dir: PathBuf,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            kind: StoreKind::Embedded,
+            data_dir: "./data".into(),
+        }
+    }
+}
+
+/// Which backend serves the `Store` trait.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Embedded,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineSettings {
+    pub registry_capacity: u64,
+    pub registry_idle_secs: u64,
+    pub negative_cache_capacity: u64,
+    pub negative_cache_ttl_secs: u64,
+    pub heartbeat_flush_ms: u64,
+    pub expiry_sweep_secs: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            registry_capacity: 2_000_000,
+            registry_idle_secs: 900,
+            negative_cache_capacity: 200_000,
+            negative_cache_ttl_secs: 60,
+            heartbeat_flush_ms: 1000,
+            expiry_sweep_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    pub license_per_second: u32,
+    pub license_burst: u32,
+    pub unknown_key_per_minute: u32,
+    pub unknown_key_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings {
+            license_per_second: 50,
+            license_burst: 100,
+            unknown_key_per_minute: 60,
+            unknown_key_burst: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LicensingSettings {
+    pub grace_period_days: u32,
+}
+
+impl Default for LicensingSettings {
+    fn default() -> Self {
+        LicensingSettings {
+            grace_period_days: 7,
+        }
+    }
+}
+
+/// The abuse rule; also the per-environment setting kept in the store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbuseSettings {
+    pub enabled: bool,
+    pub threshold: u32,
+    pub window_secs: u64,
+    pub auto_suspend: bool,
+}
+
+impl Default for AbuseSettings {
+    fn default() -> Self {
+        AbuseSettings {
+            enabled: true,
+            threshold: 5,
+            window_secs: 3600,
+            auto_suspend: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Loads defaults, then the file (if present), then the environment.
+    pub fn load(file: Option<PathBuf>) -> Result<Settings, ConfigError> {
+        let file = file
+            .or_else(|| std::env::var_os("KEYWARDEN_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("config/default.toml"));
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(
+                Env::prefixed("KEYWARDEN_")
+                    .ignore(BOOTSTRAP_VARS)
+                    .split("__"),
+            )
+            .extract()
+            .map_err(|e| ConfigError(describe(e)))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |k: &str, why: &str| Err(ConfigError(format!("{k}: {why}")));
+        if self.server.body_limit_bytes < 256 {
+            return bad("server.body_limit_bytes", "must be at least 256");
+        }
+        if self.engine.heartbeat_flush_ms == 0 {
+            return bad("engine.heartbeat_flush_ms", "must be greater than 0");
+        }
+        if self.limits.license_per_second == 0 || self.limits.license_burst == 0 {
+            return bad("limits.license_per_second", "rates must be greater than 0");
+        }
+        if self.limits.unknown_key_per_minute == 0 || self.limits.unknown_key_burst == 0 {
+            return bad("limits.unknown_key_per_minute", "rates must be greater than 0");
+        }
+        if !(1..=100).contains(&self.abuse.threshold) {
+            return bad("abuse.threshold", "must be between 1 and 100");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+}
+
+fn describe(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|err| {
+            let key = if err.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", err.path.join("."))
+            };
+            let source = err
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            format!("{key}{}{source}", err.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn the_shipped_default_file_loads() {
+        let s = Settings::load(Some(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into()))
+            .expect("default config loads");
+        assert_eq!(s.licensing.grace_period_days, 7);
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        Jail::expect_with(|jail| {
+            jail.set_env("KEYWARDEN_ENGINE__HEARTBEAT_FLUSH_MS", "250");
+            jail.set_env("KEYWARDEN_ADMIN_TOKEN", "not-a-setting");
+            let s = Settings::load(Some("missing.toml".into())).unwrap();
+            assert_eq!(s.engine.heartbeat_flush_ms, 250);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("KEYWARDEN_ENGINE__HEARTBEAT_FLUSH_MS", "soon");
+            let err = Settings::load(Some("missing.toml".into())).unwrap_err();
+            assert!(err.to_string().contains("heartbeat_flush_ms"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "[server]\nlisten = \"127.0.0.1:1\"\nlissen = 3\n")?;
+            let err = Settings::load(Some("k.toml".into())).unwrap_err();
+            assert!(err.to_string().contains("lissen"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,120 @@
+//! One Ed25519 key per environment, generated at first start and kept in the store.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Environment;
+use crate::store::{Store, StoreError};
+
+/// The signing key of one environment and its public identity.
+pub struct EnvSigner {
+    key: SigningKey,
+    /// First 16 hex digits of SHA-256 over the public key: names the key in headers and files.
+    pub key_id: String,
+}
+
+impl EnvSigner {
+    fn new(key: SigningKey) -> Self {
+        let digest = Sha256::digest(key.verifying_key().as_bytes());
+        EnvSigner {
+            key_id: hex::encode(&digest[..8]),
+            key,
+        }
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The public key as base64 of its 32 raw bytes.
+    pub fn public_key_b64(&self) -> String {
+        B64.encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// The public key as a PEM SubjectPublicKeyInfo, for libraries that want one.
+    pub fn public_key_pem(&self) -> String {
+        // SPKI prefix for Ed25519 (RFC 8410) followed by the 32-byte key.
+        let mut der = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        der.extend_from_slice(self.key.verifying_key().as_bytes());
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            B64.encode(der)
+        )
+    }
+
+    /// Signs `message` and returns the base64 signature.
+    pub fn sign(&self, message: &[u8]) -> String {
+        B64.encode(self.key.sign(message).to_bytes())
+    }
+
+    /// Signs an answer: the exact body bytes followed by the request's nonce.
+    pub fn sign_response(&self, body: &[u8], nonce: &str) -> String {
+        let mut msg = Vec::with_capacity(body.len() + nonce.len());
+        msg.extend_from_slice(body);
+        msg.extend_from_slice(nonce.as_bytes());
+        self.sign(&msg)
+    }
+}
+
+/// Both environments' signers.
+pub struct Signers {
+    production: EnvSigner,
+    staging: EnvSigner,
+}
+
+impl Signers {
+    /// Loads each environment's key from the store, generating it on first start.
+    pub async fn load(store: &dyn Store) -> Result<Signers, StoreError> {
+        let load = |env: Environment| async move {
+            let fresh = SigningKey::generate(&mut rand::rngs::OsRng);
+            let bytes = store
+                .put_secret_if_absent(&format!("signing_key.{env}"), fresh.as_bytes())
+                .await?;
+            let arr: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("signing key of {env} is not 32 bytes")))?;
+            Ok::<_, StoreError>(EnvSigner::new(SigningKey::from_bytes(&arr)))
+        };
+        Ok(Signers {
+            production: load(Environment::Production).await?,
+            staging: load(Environment::Staging).await?,
+        })
+    }
+
+    pub fn get(&self, env: Environment) -> &EnvSigner {
+        match env {
+            Environment::Production => &self.production,
+            Environment::Staging => &self.staging,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::{Signature, Verifier};
+
+    #[test]
+    fn response_signatures_cover_body_and_nonce() {
+        let s = EnvSigner::new(SigningKey::generate(&mut rand::rngs::OsRng));
+        let sig = s.sign_response(b"{\"valid\":true}", "n1");
+        let raw: [u8; 64] = B64.decode(sig).unwrap().try_into().unwrap();
+        let sig = Signature::from_bytes(&raw);
+        let vk = s.verifying_key();
+        assert!(vk.verify(b"{\"valid\":true}n1", &sig).is_ok());
+        assert!(vk.verify(b"{\"valid\":false}n1", &sig).is_err());
+        assert!(vk.verify(b"{\"valid\":true}n2", &sig).is_err());
+    }
+
+    #[test]
+    fn pem_wraps_the_raw_key() {
+        let s = EnvSigner::new(SigningKey::generate(&mut rand::rngs::OsRng));
+        let pem = s.public_key_pem();
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA"));
+        assert_eq!(s.key_id.len(), 16);
+    }
+}

@@ -1,0 +1,28 @@
+//! Pure domain rules: no I/O, no clocks read here (callers pass `now`).
+//!
+//! Everything a license server decides — which state moves are legal, what a
+//! validation answers, what a key looks like — lives here so it can be tested
+//! exhaustively with tables.
+
+pub mod activation;
+pub mod env;
+pub mod fields;
+pub mod key;
+pub mod license;
+pub mod status;
+pub mod verdict;
+
+pub use activation::{Activation, ActivationKind, ActivationStatus};
+pub use env::Environment;
+pub use key::{Identifier, LicenseKey};
+pub use license::{ActivationLimit, License};
+pub use status::{Action, LicenseStatus, TransitionError};
+pub use verdict::{Verdict, VerdictCode};
+pub mod audit;
+pub mod customer;
+pub mod product;
+pub use audit::AuditEntry;
+pub use customer::Customer;
+pub use product::{Generator, Product};
+pub mod settings;
+pub use settings::EnvSettings;

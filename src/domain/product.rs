@@ -1,0 +1,62 @@
+//! Products and the generators that make their keys.
+
+use super::key::KeyFormat;
+use super::{ActivationLimit, Environment};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Something a vendor sells; licenses belong to exactly one product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: Uuid,
+    pub environment: Environment,
+    pub name: String,
+    pub description: String,
+    /// An inactive product gets no new licenses; existing ones keep working.
+    pub active: bool,
+    pub default_generator_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A recipe for new licenses: key format plus the defaults they start with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    pub id: Uuid,
+    pub environment: Environment,
+    pub product_id: Uuid,
+    pub name: String,
+    pub format: KeyFormat,
+    pub activation_limit: ActivationLimit,
+    /// Days of validity from assignment; None means lifetime.
+    pub validity_days: Option<u32>,
+    pub feature_flags: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Checks a product or generator name: 1–100 characters after trimming.
+pub fn check_name(name: &str, min: usize) -> Result<String, String> {
+    let n = name.trim();
+    let len = n.chars().count();
+    if len < min || len > 100 {
+        return Err(format!("must be {min} to 100 characters"));
+    }
+    if n.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(n.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(check_name("  Pro  ", 1).unwrap(), "Pro");
+        assert!(check_name("", 1).is_err());
+        assert!(check_name("ab", 3).is_err());
+        assert!(check_name(&"x".repeat(101), 1).is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! The validation engine: a registry of per-license actors in front of the store.
+//!
+//! Handlers call [`Engine`]; it finds (or loads) the license's actor and sends
+//! it one message. Writes are answered after the store committed them;
+//! heartbeats go through the write-behind [`heartbeats::HeartbeatBuffer`].
+
+pub mod abuse;
+pub mod actor;
+pub mod client_ip;
+pub mod heartbeats;
+pub mod registry;
+pub mod sweeper;
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use chrono::Utc;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use parking_lot::RwLock;
+
+use crate::config::Settings;
+use crate::domain::{
+    Action, AuditEntry, EnvSettings, Environment, Identifier, License, LicenseKey, TransitionError,
+};
+use crate::store::{Store, StoreError};
+use actor::{AdminChange, Check, ClientChange, Outcome, Snapshot};
+use heartbeats::HeartbeatBuffer;
+use registry::Registry;
+
+pub use actor::{ActivationRequest, LicenseEdit};
+
+/// Why an engine call failed (verdicts are not failures).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("license not found")]
+    NotFound,
+    #[error("{field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+    #[error("license is busy; retry")]
+    Busy,
+}
+
+impl From<actix::MailboxError> for EngineError {
+    fn from(_: actix::MailboxError) -> Self {
+        EngineError::Busy
+    }
+}
+
+impl From<EngineError> for crate::error::ApiError {
+    fn from(e: EngineError) -> Self {
+        use crate::error::ApiError;
+        match e {
+            EngineError::Store(s) => s.into(),
+            EngineError::RateLimited { retry_after_secs } => {
+                crate::metrics::metrics()
+                    .rate_limited
+                    .with_label_values(&["license"])
+                    .inc();
+                ApiError::RateLimited { retry_after_secs }
+            }
+            EngineError::Transition(t) => ApiError::InvalidTransition(t),
+            EngineError::NotFound => ApiError::NotFound("license not found".into()),
+            EngineError::Invalid { field, detail } => ApiError::field(field, detail),
+            EngineError::Busy => ApiError::StoreUnavailable(StoreError::Unavailable(
+                "license actor is busy".into(),
+            )),
+        }
+    }
+}
+
+/// Per-environment settings readable from the hot path without touching the store.
+pub struct SettingsCell {
+    production: RwLock<EnvSettings>,
+    staging: RwLock<EnvSettings>,
+}
+
+impl SettingsCell {
+    pub fn new(production: EnvSettings, staging: EnvSettings) -> Self {
+        SettingsCell {
+            production: RwLock::new(production),
+            staging: RwLock::new(staging),
+        }
+    }
+
+    fn slot(&self, env: Environment) -> &RwLock<EnvSettings> {
+        match env {
+            Environment::Production => &self.production,
+            Environment::Staging => &self.staging,
+        }
+    }
+
+    pub fn get(&self, env: Environment) -> EnvSettings {
+        self.slot(env).read().clone()
+    }
+
+    pub fn grace(&self, env: Environment) -> chrono::Duration {
+        self.slot(env).read().grace()
+    }
+
+    pub fn set(&self, env: Environment, s: EnvSettings) {
+        *self.slot(env).write() = s;
+    }
+}
+
+/// Shared by every worker: the store, the registry and the limiters.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub registry: Registry,
+    pub heartbeats: Arc<HeartbeatBuffer>,
+    pub settings: Arc<SettingsCell>,
+    unknown_key_limiter: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn nz(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+impl Engine {
+    /// Builds the engine; per-environment settings come from the store, else from config.
+    pub async fn new(store: Arc<dyn Store>, config: &Settings) -> Result<Arc<Engine>, StoreError> {
+        let defaults = EnvSettings {
+            grace_period_days: config.licensing.grace_period_days,
+            abuse: config.abuse.clone(),
+        };
+        let mut per_env = Vec::new();
+        for env in Environment::ALL {
+            per_env.push(store.get_settings(env).await?.unwrap_or_else(|| defaults.clone()));
+        }
+        let settings = Arc::new(SettingsCell::new(per_env[0].clone(), per_env[1].clone()));
+        let heartbeats = Arc::new(HeartbeatBuffer::default());
+        let license_quota = Quota::per_second(nz(config.limits.license_per_second))
+            .allow_burst(nz(config.limits.license_burst));
+        let registry = Registry::new(
+            store.clone(),
+            &config.engine,
+            license_quota,
+            heartbeats.clone(),
+            settings.clone(),
+        );
+        let ip_quota = Quota::per_minute(nz(config.limits.unknown_key_per_minute))
+            .allow_burst(nz(config.limits.unknown_key_burst));
+        Ok(Arc::new(Engine {
+            store,
+            registry,
+            heartbeats,
+            settings,
+            unknown_key_limiter: RateLimiter::keyed(ip_quota),
+        }))
+    }
+
+    /// Counts an unknown-key answer against the client's IP; `Err` once it guessed too often.
+    pub fn charge_unknown_key(&self, ip: IpAddr) -> Result<(), EngineError> {
+        self.unknown_key_limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            crate::metrics::metrics()
+                .rate_limited
+                .with_label_values(&["ip"])
+                .inc();
+            EngineError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+
+    /// Validate or heartbeat: answered from memory once the license is resident.
+    pub async fn check(
+        &self,
+        env: Environment,
+        key: LicenseKey,
+        identifier: Identifier,
+        heartbeat: bool,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let Some(addr) = self.registry.lookup(env, key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(addr.send(Check { identifier, heartbeat }).await??))
+    }
+
+    /// Activate or deactivate: answered after the store committed.
+    pub async fn change(
+        &self,
+        env: Environment,
+        key: LicenseKey,
+        request: ActivationRequest,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let Some(addr) = self.registry.lookup(env, key).await? else {
+            return Ok(None);
+        };
+        Ok(Some(addr.send(ClientChange(request)).await??))
+    }
+
+    /// The license as its actor holds it (None when unknown).
+    pub async fn get(&self, env: Environment, key: &LicenseKey) -> Result<Option<License>, EngineError> {
+        let Some(addr) = self.registry.lookup(env, key.clone()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(addr.send(Snapshot).await?))
+    }
+
+    /// Admin change through the license's actor, so the next validation already sees it.
+    pub async fn admin(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        change: AdminChange,
+    ) -> Result<License, EngineError> {
+        let addr = self
+            .registry
+            .lookup(env, key.clone())
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        let deleting = matches!(change, AdminChange::Delete { .. });
+        let result = addr.send(change).await??;
+        if deleting {
+            self.registry.forget(env, key.clone()).await;
+        }
+        Ok(result)
+    }
+
+    /// A state action by name (suspend, revoke, expire…).
+    pub async fn act(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        action: Action,
+        who: &str,
+    ) -> Result<License, EngineError> {
+        self.admin(
+            env,
+            key,
+            AdminChange::Action {
+                action,
+                who: who.to_owned(),
+            },
+        )
+        .await
+    }
+
+    /// Inserts new licenses (all or nothing) and clears them from the negative cache.
+    pub async fn create_licenses(
+        &self,
+        env: Environment,
+        licenses: &[License],
+        who: &str,
+    ) -> Result<(), EngineError> {
+        let now = Utc::now();
+        let audit: Vec<AuditEntry> = licenses
+            .iter()
+            .map(|l| {
+                AuditEntry::new(who, "license.created", Some(l.key.as_str()), now)
+                    .change("", l.status)
+            })
+            .collect();
+        self.store.insert_licenses(env, licenses, &audit).await?;
+        for l in licenses {
+            self.registry.forget_negative(env, &l.key);
+        }
+        Ok(())
+    }
+
+    /// Saves new per-environment settings and applies them at once.
+    pub async fn update_settings(&self, env: Environment, s: EnvSettings, who: &str) -> Result<(), EngineError> {
+        s.check()
+            .map_err(|(field, detail)| EngineError::Invalid { field, detail })?;
+        let before = self.settings.get(env);
+        self.store.put_settings(env, &s).await?;
+        let entry = AuditEntry::new(who, "settings.updated", None, Utc::now()).change(
+            serde_json::to_string(&before).unwrap_or_default(),
+            serde_json::to_string(&s).unwrap_or_default(),
+        );
+        self.store.append_audit(env, &entry).await?;
+        self.settings.set(env, s);
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! Keywarden: a license-key server. See docs/ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

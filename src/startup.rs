@@ -1,0 +1,144 @@
+//! Builds the application once — store, secrets, engine, background tasks, HTTP server —
+//! for `main` and for tests (which start the real binary on port 0).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{middleware, web, App, HttpServer};
+use parking_lot::RwLock;
+use rand::RngCore;
+
+use crate::api::state::{hash_token, AppState};
+use crate::config::{Settings, StoreKind};
+use crate::crypto::Signers;
+use crate::engine::{sweeper, Engine};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::{Store, StoreError};
+
+/// Name of the secret holding the admin API token's hash.
+pub const ADMIN_TOKEN_SECRET: &str = "admin_token_sha256";
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A fresh high-entropy admin API token.
+pub fn new_admin_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("kw_{}", hex::encode(bytes))
+}
+
+/// Opens the configured store.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    match settings.store.kind {
+        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(&settings.store.data_dir)?)),
+    }
+}
+
+/// Returns the stored token hash; on first start makes a token (or takes
+/// `KEYWARDEN_ADMIN_TOKEN`) and returns it so it can be printed once.
+async fn admin_token(store: &dyn Store) -> Result<([u8; 32], Option<String>), StoreError> {
+    if let Ok(fixed) = std::env::var("KEYWARDEN_ADMIN_TOKEN") {
+        let fixed = fixed.trim().to_owned();
+        if !fixed.is_empty() {
+            let h = hash_token(&fixed);
+            store.put_secret(ADMIN_TOKEN_SECRET, &h).await?;
+            return Ok((h, None));
+        }
+    }
+    if let Some(existing) = store.get_secret(ADMIN_TOKEN_SECRET).await? {
+        let h: [u8; 32] = existing
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("admin token hash is not 32 bytes".into()))?;
+        return Ok((h, None));
+    }
+    let token = new_admin_token();
+    let kept = store
+        .put_secret_if_absent(ADMIN_TOKEN_SECRET, &hash_token(&token))
+        .await?;
+    let h: [u8; 32] = kept
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("admin token hash is not 32 bytes".into()))?;
+    // Another node may have won the race; then our token is not the one kept.
+    let shown = (h == hash_token(&token)).then_some(token);
+    Ok((h, shown))
+}
+
+/// Runs the server until SIGTERM/SIGINT, then flushes heartbeats.
+pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
+    let settings = Arc::new(settings);
+    let store = open_store(&settings)?;
+    let signers = Arc::new(Signers::load(store.as_ref()).await?);
+    let (token_hash, new_token) = admin_token(store.as_ref()).await?;
+    let engine = Engine::new(store.clone(), &settings).await?;
+    let seeded = if demo {
+        crate::demo::seed(&engine).await?
+    } else {
+        None
+    };
+    engine.heartbeats.clone().spawn_flusher(
+        store.clone(),
+        Duration::from_millis(settings.engine.heartbeat_flush_ms),
+    );
+    sweeper::spawn(engine.clone(), Duration::from_secs(settings.engine.expiry_sweep_secs.max(1)));
+
+    let state = web::Data::new(AppState {
+        engine: engine.clone(),
+        signers,
+        config: settings.clone(),
+        admin_token_hash: RwLock::new(token_hash),
+    });
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(middleware::from_fn(crate::api::observe))
+            .configure(crate::api::configure)
+    })
+    .workers(workers)
+    .shutdown_timeout(settings.server.shutdown_timeout_secs)
+    .bind(&settings.server.listen)
+    .map_err(|source| StartError::Bind {
+        addr: settings.server.listen.clone(),
+        source,
+    })?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no address bound"))?;
+    let base = format!("http://{addr}");
+    println!("KEYWARDEN_LISTENING {base}");
+    println!("Keywarden is running ({} store in {})", store.backend(), settings.store.data_dir.display());
+    println!("  Client API:  {base}/v1/production/licenses/validate  (and /v1/staging/…)");
+    println!("  Admin API:   {base}/admin/api/v1/production/licenses");
+    println!("  Metrics:     {base}/metrics");
+    match &new_token {
+        Some(t) => println!("  Admin API token (shown once, keep it): {t}"),
+        None => println!("  Admin API token: already set (KEYWARDEN_ADMIN_TOKEN or the one printed at first start)"),
+    }
+    if let Some(s) = seeded {
+        println!("  Demo data: {s}");
+    }
+    tracing::info!(%addr, workers, "listening");
+    server.run().await?;
+    tracing::info!("shutting down: flushing heartbeats");
+    engine.heartbeats.flush(store.as_ref()).await;
+    Ok(())
+}

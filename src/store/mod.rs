@@ -1,0 +1,105 @@
+//! The storage boundary: a domain-level async trait with two backends in mind
+//! (embedded on one machine, ScyllaDB for clusters). Each method maps onto the
+//! tables of `schema.cql`; none is a generic key-value call.
+
+pub mod embedded;
+mod query;
+
+pub use query::{LicenseQuery, Page, SortField};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{
+    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, Identifier, License,
+    LicenseKey, Product,
+};
+
+/// Why a store call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost (version moved on, key or email taken).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The backend cannot be reached or refused the operation; retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A record could not be decoded; the data folder needs attention.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+/// A committed change to one license: the new record, the version it replaces,
+/// the activation rows it touched and the audit entry that goes with it.
+#[derive(Debug, Clone)]
+pub struct LicenseWrite<'a> {
+    pub license: &'a License,
+    pub expected_version: u64,
+    pub touched: &'a [Activation],
+    pub audit: &'a AuditEntry,
+}
+
+/// One heartbeat's `last_seen`, batched by the write-behind flusher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenAt {
+    pub key: LicenseKey,
+    pub identifier: Identifier,
+    pub at: DateTime<Utc>,
+}
+
+/// A filter over the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub license_key: Option<String>,
+    pub action: Option<String>,
+    pub limit: usize,
+}
+
+/// Everything Keywarden persists. Writes return only after the backend committed.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Name for metrics and logs.
+    fn backend(&self) -> &'static str;
+
+    // --- licenses (per environment; a license and its activations are one record) ---
+    async fn get_license(&self, env: Environment, key: &LicenseKey) -> Result<Option<License>, StoreError>;
+    /// Inserts new licenses all-or-nothing; a taken key is a `Conflict`.
+    async fn insert_licenses(&self, env: Environment, licenses: &[License], audit: &[AuditEntry]) -> Result<(), StoreError>;
+    /// Replaces a license only if the stored version is `expected_version` (compare and set).
+    async fn update_license(&self, env: Environment, write: LicenseWrite<'_>) -> Result<(), StoreError>;
+    async fn delete_license(&self, env: Environment, key: &LicenseKey, audit: &AuditEntry) -> Result<bool, StoreError>;
+    /// Moves `last_seen` of active activations; unknown or deactivated ones are skipped.
+    async fn touch_last_seen(&self, env: Environment, batch: &[SeenAt]) -> Result<(), StoreError>;
+    async fn list_licenses(&self, env: Environment, query: &LicenseQuery) -> Result<Page<License>, StoreError>;
+    /// Keys whose expiry plus `grace` is before `now` and whose state can still expire.
+    async fn licenses_due_for_expiry(&self, env: Environment, now: DateTime<Utc>, grace: chrono::Duration) -> Result<Vec<LicenseKey>, StoreError>;
+
+    // --- products and generators (per environment) ---
+    async fn put_product(&self, env: Environment, product: &Product, audit: &AuditEntry) -> Result<(), StoreError>;
+    async fn get_product(&self, env: Environment, id: Uuid) -> Result<Option<Product>, StoreError>;
+    async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError>;
+    async fn put_generator(&self, env: Environment, generator: &Generator) -> Result<(), StoreError>;
+    async fn get_generator(&self, env: Environment, id: Uuid) -> Result<Option<Generator>, StoreError>;
+    async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError>;
+
+    // --- customers (global) ---
+    /// Inserts a customer; a taken email is a `Conflict`.
+    async fn insert_customer(&self, customer: &Customer) -> Result<(), StoreError>;
+    async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError>;
+    async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError>;
+    async fn list_customers(&self) -> Result<Vec<Customer>, StoreError>;
+
+    // --- audit, settings, secrets ---
+    async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn list_audit(&self, env: Environment, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError>;
+    async fn put_settings(&self, env: Environment, settings: &EnvSettings) -> Result<(), StoreError>;
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores `value` unless a secret of that name exists; returns the one kept.
+    async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
+    async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+}
