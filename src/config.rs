@@ -206,7 +206,10 @@ impl Settings {
             return bad("limits.license_per_second", "rates must be greater than 0");
         }
         if self.limits.unknown_key_per_minute == 0 || self.limits.unknown_key_burst == 0 {
-            return bad("limits.unknown_key_per_minute", "rates must be greater than 0");
+            return bad(
+                "limits.unknown_key_per_minute",
+                "rates must be greater than 0",
+            );
         }
         if !(1..=100).contains(&self.abuse.threshold) {
             return bad("abuse.threshold", "must be between 1 and 100");
@@ -244,8 +247,10 @@ mod tests {
 
     #[test]
     fn the_shipped_default_file_loads() {
-        let s = Settings::load(Some(concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into()))
-            .expect("default config loads");
+        let s = Settings::load(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into(),
+        ))
+        .expect("default config loads");
         assert_eq!(s.licensing.grace_period_days, 7);
     }
 

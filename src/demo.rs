@@ -8,14 +8,19 @@ use uuid::Uuid;
 use crate::api::admin::licenses::{make_licenses, Overrides};
 use crate::api::admin::products::create_product;
 use crate::domain::{
-    Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier,
-    LicenseStatus,
+    Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier, LicenseStatus,
 };
 use crate::engine::Engine;
 use crate::store::StoreError;
 
-const FIRST: &[&str] = &["Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia", "Edsger", "Hedy"];
-const LAST: &[&str] = &["Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen", "Turing", "Perlman", "Dijkstra", "Lamarr"];
+const FIRST: &[&str] = &[
+    "Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia",
+    "Edsger", "Hedy",
+];
+const LAST: &[&str] = &[
+    "Lovelace", "Hopper", "Torvalds", "Hamilton", "Thompson", "Liskov", "Ritchie", "Allen",
+    "Turing", "Perlman", "Dijkstra", "Lamarr",
+];
 
 /// How many licenses of each state production gets (1,200 in all).
 const PRODUCTION_MIX: &[(LicenseStatus, usize)] = &[
@@ -35,7 +40,11 @@ fn store_err(e: crate::error::ApiError) -> StoreError {
 /// Seeds when production has no products yet; returns a one-line summary.
 pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     let store = engine.store.as_ref();
-    if !store.list_products(Environment::Production).await?.is_empty() {
+    if !store
+        .list_products(Environment::Production)
+        .await?
+        .is_empty()
+    {
         return Ok(None);
     }
     let now = Utc::now();
@@ -57,19 +66,34 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     let mut counts = Vec::new();
     for env in Environment::ALL {
         let mut made = 0;
-        for (pi, (name, desc)) in [("Photon Editor", "Desktop photo editor, per-device licenses"), ("Nebula Server", "Self-hosted server, per-domain licenses")].iter().enumerate() {
-            let product = create_product(store, env, name, desc, true, "demo").await.map_err(store_err)?;
+        for (pi, (name, desc)) in [
+            ("Photon Editor", "Desktop photo editor, per-device licenses"),
+            ("Nebula Server", "Self-hosted server, per-domain licenses"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let product = create_product(store, env, name, desc, true, "demo")
+                .await
+                .map_err(store_err)?;
             let generator = store
                 .get_generator(env, product.default_generator_id.unwrap_or_default())
                 .await?
                 .ok_or_else(|| StoreError::NotFound("default generator".into()))?;
-            let scale = if env == Environment::Production { 1 } else { 10 };
+            let scale = if env == Environment::Production {
+                1
+            } else {
+                10
+            };
             for (status, n) in PRODUCTION_MIX {
                 let n = (n / 2 / scale).max(1);
                 let mut batch = make_licenses(env, &generator, &Overrides::default(), n, now);
                 for (i, l) in batch.iter_mut().enumerate() {
-                    l.created_at = now - Duration::days(rng.gen_range(0..365)) - Duration::minutes(i as i64);
-                    l.activation_limit = crate::domain::ActivationLimit::new([1, 3, 5, 5, 10, -1][i % 6]).unwrap_or_default();
+                    l.created_at =
+                        now - Duration::days(rng.gen_range(0..365)) - Duration::minutes(i as i64);
+                    l.activation_limit =
+                        crate::domain::ActivationLimit::new([1, 3, 5, 5, 10, -1][i % 6])
+                            .unwrap_or_default();
                     if *status != LicenseStatus::Available {
                         l.customer_id = Some(customers[(i + pi * 11) % customers.len()]);
                     }
@@ -84,15 +108,39 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
                     }
                     l.status = *status;
                     let devices = match status {
-                        LicenseStatus::Active | LicenseStatus::Suspended | LicenseStatus::Inactive | LicenseStatus::Expired => 1 + i % 3,
+                        LicenseStatus::Active
+                        | LicenseStatus::Suspended
+                        | LicenseStatus::Inactive
+                        | LicenseStatus::Expired => 1 + i % 3,
                         _ => 0,
                     };
-                    let devices = if l.activation_limit.is_unlimited() { devices } else { devices.min(l.activation_limit.get() as usize) };
+                    let devices = if l.activation_limit.is_unlimited() {
+                        devices
+                    } else {
+                        devices.min(l.activation_limit.get() as usize)
+                    };
                     for d in 0..devices {
-                        let kind = if pi == 1 { ActivationKind::Domain } else { ActivationKind::Hwid };
-                        let ident = if pi == 1 { format!("app{d}.customer{i}.example.com") } else { format!("demo-device-{d}-{}", &l.key.as_str()[..5]) };
-                        let mut a = Activation::new(Identifier::parse(&ident).map_err(StoreError::Corrupt)?, kind, l.created_at + Duration::hours(1), Some("192.0.2.10".into()));
-                        a.last_seen = if d == 2 { None } else { Some(now - Duration::minutes(rng.gen_range(1..10_000))) };
+                        let kind = if pi == 1 {
+                            ActivationKind::Domain
+                        } else {
+                            ActivationKind::Hwid
+                        };
+                        let ident = if pi == 1 {
+                            format!("app{d}.customer{i}.example.com")
+                        } else {
+                            format!("demo-device-{d}-{}", &l.key.as_str()[..5])
+                        };
+                        let mut a = Activation::new(
+                            Identifier::parse(&ident).map_err(StoreError::Corrupt)?,
+                            kind,
+                            l.created_at + Duration::hours(1),
+                            Some("192.0.2.10".into()),
+                        );
+                        a.last_seen = if d == 2 {
+                            None
+                        } else {
+                            Some(now - Duration::minutes(rng.gen_range(1..10_000)))
+                        };
                         l.activations.push(a);
                     }
                     if *status == LicenseStatus::Revoked {
@@ -100,13 +148,21 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
                             a.status = ActivationStatus::Deactivated;
                         }
                     }
-                    l.ever_activated = !l.activations.is_empty() || *status == LicenseStatus::Revoked;
-                    if env == Environment::Production && sample_key.is_empty() && *status == LicenseStatus::Active {
-                        sample_key = format!("{} (active; device {})", l.key, l.activations[0].identifier);
+                    l.ever_activated =
+                        !l.activations.is_empty() || *status == LicenseStatus::Revoked;
+                    if env == Environment::Production
+                        && sample_key.is_empty()
+                        && *status == LicenseStatus::Active
+                    {
+                        sample_key =
+                            format!("{} (active; device {})", l.key, l.activations[0].identifier);
                     }
                 }
                 made += batch.len();
-                engine.create_licenses(env, &batch, "demo").await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                engine
+                    .create_licenses(env, &batch, "demo")
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             }
         }
         counts.push(made);

@@ -132,7 +132,13 @@ mod tests {
             (ApiError::Unauthorized, 401, "UNAUTHORIZED"),
             (ApiError::NotFound("x".into()), 404, "NOT_FOUND"),
             (ApiError::Conflict("x".into()), 409, "CONFLICT"),
-            (ApiError::RateLimited { retry_after_secs: 1 }, 429, "RATE_LIMITED"),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 1,
+                },
+                429,
+                "RATE_LIMITED",
+            ),
             (
                 ApiError::StoreUnavailable(StoreError::Unavailable("down".into())),
                 503,
@@ -147,7 +153,10 @@ mod tests {
 
     #[test]
     fn rate_limited_answers_carry_retry_after() {
-        let resp = ApiError::RateLimited { retry_after_secs: 3 }.error_response();
+        let resp = ApiError::RateLimited {
+            retry_after_secs: 3,
+        }
+        .error_response();
         assert_eq!(resp.headers().get("retry-after").unwrap(), "3");
     }
 }

@@ -93,7 +93,10 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         store.clone(),
         Duration::from_millis(settings.engine.heartbeat_flush_ms),
     );
-    sweeper::spawn(engine.clone(), Duration::from_secs(settings.engine.expiry_sweep_secs.max(1)));
+    sweeper::spawn(
+        engine.clone(),
+        Duration::from_secs(settings.engine.expiry_sweep_secs.max(1)),
+    );
 
     let state = web::Data::new(AppState {
         engine: engine.clone(),
@@ -102,7 +105,9 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         admin_token_hash: RwLock::new(token_hash),
     });
     let workers = match settings.server.workers {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         n => n,
     };
     let server = HttpServer::new(move || {
@@ -124,8 +129,11 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         .copied()
         .ok_or_else(|| std::io::Error::other("no address bound"))?;
     let base = format!("http://{addr}");
-    println!("KEYWARDEN_LISTENING {base}");
-    println!("Keywarden is running ({} store in {})", store.backend(), settings.store.data_dir.display());
+    println!(
+        "Keywarden is running ({} store in {})",
+        store.backend(),
+        settings.store.data_dir.display()
+    );
     println!("  Client API:  {base}/v1/production/licenses/validate  (and /v1/staging/…)");
     println!("  Admin API:   {base}/admin/api/v1/production/licenses");
     println!("  Metrics:     {base}/metrics");
@@ -136,6 +144,8 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     if let Some(s) = seeded {
         println!("  Demo data: {s}");
     }
+    // Printed last: tests and scripts read the banner above once they see this line.
+    println!("KEYWARDEN_LISTENING {base}");
     tracing::info!(%addr, workers, "listening");
     server.run().await?;
     tracing::info!("shutting down: flushing heartbeats");

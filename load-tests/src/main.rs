@@ -222,7 +222,7 @@ fn main() {
 }
 
 /// Runs `fut` on a tokio runtime with `threads` workers, stopping on Ctrl-C
-/// (dropping the future stops any child processes it started).
+/// or SIGTERM (dropping the future stops any child processes it started).
 fn block_on<T>(threads: usize, fut: impl Future<Output = Result<T, String>>) -> Result<T, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
@@ -230,9 +230,12 @@ fn block_on<T>(threads: usize, fut: impl Future<Output = Result<T, String>>) -> 
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
         tokio::select! {
             r = fut => r,
             _ = tokio::signal::ctrl_c() => Err("interrupted".to_string()),
+            _ = term.recv() => Err("terminated".to_string()),
         }
     })
 }
@@ -300,13 +303,17 @@ fn dispatch(command: Command) -> Result<(), String> {
                 rate,
                 ..load.spec(mix, &env)
             };
+            let mut scenario = mix.name().to_string();
+            if spec.signed_fraction > 0.0 {
+                scenario += &format!(" signed {:.0} %", spec.signed_fraction * 100.0);
+            }
             let comparison = block_on(load.threads, async move {
                 let b = match &baseline {
                     Some(ep) => Some(run::run_phase("baseline", ep, keys.clone(), &spec).await?),
                     None => None,
                 };
                 let t = run::run_phase("target", &target, keys, &spec).await?;
-                Ok(Comparison::new(mix.name(), b, t))
+                Ok(Comparison::new(&scenario, b, t))
             })?;
             println!("{}", comparison.text());
             if let Some(path) = json {

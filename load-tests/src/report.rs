@@ -212,7 +212,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
 /// One Markdown table row per phase of each comparison.
 pub fn markdown_rows(comparisons: &[Comparison]) -> String {
     let mut out = String::from(
-        "| scenario | endpoint | mode | req/s | vs bare | p50 µs | p99 µs | p99.9 µs | errors | answers |\n\
+        "| scenario | endpoint | mode | req/s | vs bare | p50 µs | p99 µs | p99.9 µs | errors + non-2xx | answers |\n\
          |---|---|---|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for c in comparisons {

@@ -96,15 +96,16 @@ pub async fn touch_all(
     spec: &SeedSpec,
 ) -> PhaseResult {
     let next = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let ticker = {
-        let (next, done, total) = (next.clone(), done.clone(), keys.len());
+        let (finished, done, total) = (finished.clone(), done.clone(), keys.len());
         tokio::spawn(async move {
             // Bounded by `done`, set once the workers have finished.
             while !done.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_secs(5)).await;
-                let n = next.load(Ordering::Relaxed).min(total);
+                let n = finished.load(Ordering::Relaxed);
                 eprintln!("{}: {n} / {total} keys", op.name());
             }
         })
@@ -112,9 +113,9 @@ pub async fn touch_all(
     let path = Arc::new(op.path(&spec.env));
     let tasks: Vec<_> = (0..spec.concurrency.max(1))
         .map(|_| {
-            let (endpoint, keys, next, path) =
-                (endpoint.clone(), keys.clone(), next.clone(), path.clone());
-            tokio::spawn(async move { touch_worker(endpoint, keys, next, op, &path).await })
+            let (endpoint, keys, path) = (endpoint.clone(), keys.clone(), path.clone());
+            let counters = (next.clone(), finished.clone());
+            tokio::spawn(async move { touch_worker(endpoint, keys, counters, op, &path).await })
         })
         .collect();
     let mut total = Stats::new();
@@ -139,7 +140,7 @@ pub async fn touch_all(
 async fn touch_worker(
     endpoint: Endpoint,
     keys: Arc<Vec<String>>,
-    next: Arc<AtomicUsize>,
+    (next, finished): (Arc<AtomicUsize>, Arc<AtomicUsize>),
     op: Op,
     path: &str,
 ) -> Stats {
@@ -173,11 +174,15 @@ async fn touch_worker(
                     stats.sent(op, false, false);
                     break;
                 }
-                Err(e) if last => stats.error(e),
+                Err(e) if last => {
+                    stats.error(e);
+                    break;
+                }
                 Err(_) => {}
             }
             tokio::time::sleep(Duration::from_millis(50 << attempt.min(6))).await;
         }
+        finished.fetch_add(1, Ordering::Relaxed);
     }
     stats
 }

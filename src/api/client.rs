@@ -77,20 +77,31 @@ async fn parse(
     codec::check_length(req, limit)?;
     let body = codec::read_body(payload, limit).await?;
     let r: ClientRequest = codec::decode(format_in, &body)?;
-    let key = r.key.ok_or_else(|| ApiError::field("key", "key is required"))?;
+    let key = r
+        .key
+        .ok_or_else(|| ApiError::field("key", "key is required"))?;
     let key = LicenseKey::parse(&key).map_err(|e| ApiError::field("key", e))?;
     let identifier = r
         .identifier
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
-    let identifier = Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+    let identifier =
+        Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
     let kind = match r.kind.as_deref() {
         None | Some("hwid") => ActivationKind::Hwid,
         Some("domain") => ActivationKind::Domain,
-        Some(_) => return Err(ApiError::field("kind", "kind must be \"hwid\" or \"domain\"")),
+        Some(_) => {
+            return Err(ApiError::field(
+                "kind",
+                "kind must be \"hwid\" or \"domain\"",
+            ))
+        }
     };
     if let Some(n) = &r.nonce {
         if n.is_empty() || n.len() > MAX_NONCE {
-            return Err(ApiError::field("nonce", format!("nonce must be 1 to {MAX_NONCE} bytes")));
+            return Err(ApiError::field(
+                "nonce",
+                format!("nonce must be 1 to {MAX_NONCE} bytes"),
+            ));
         }
     }
     Ok(Parsed {
@@ -138,7 +149,10 @@ fn respond<T: Serialize>(
 /// NOT_FOUND, or RATE_LIMITED once this client has guessed too many unknown keys.
 fn unknown_key(state: &AppState, req: &HttpRequest) -> Result<Verdict, ApiError> {
     if let Some(ip) = peer_ip(state, req) {
-        state.engine.charge_unknown_key(ip).map_err(ApiError::from)?;
+        state
+            .engine
+            .charge_unknown_key(ip)
+            .map_err(ApiError::from)?;
     }
     Ok(Verdict::not_found())
 }
@@ -155,7 +169,12 @@ async fn handle(
     let outcome = match op {
         Op::Validate | Op::Heartbeat => {
             engine
-                .check(p.env, p.key.clone(), p.identifier.clone(), op == Op::Heartbeat)
+                .check(
+                    p.env,
+                    p.key.clone(),
+                    p.identifier.clone(),
+                    op == Op::Heartbeat,
+                )
                 .await?
         }
         Op::Activate | Op::Deactivate => {
@@ -213,19 +232,39 @@ async fn handle(
     respond(&state, &p, &answer)
 }
 
-pub async fn activate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn activate(
+    s: web::Data<AppState>,
+    r: HttpRequest,
+    e: web::Path<String>,
+    b: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     handle(s, r, e, b, Op::Activate).await
 }
 
-pub async fn validate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn validate(
+    s: web::Data<AppState>,
+    r: HttpRequest,
+    e: web::Path<String>,
+    b: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     handle(s, r, e, b, Op::Validate).await
 }
 
-pub async fn heartbeat(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn heartbeat(
+    s: web::Data<AppState>,
+    r: HttpRequest,
+    e: web::Path<String>,
+    b: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     handle(s, r, e, b, Op::Heartbeat).await
 }
 
-pub async fn deactivate(s: web::Data<AppState>, r: HttpRequest, e: web::Path<String>, b: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn deactivate(
+    s: web::Data<AppState>,
+    r: HttpRequest,
+    e: web::Path<String>,
+    b: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     handle(s, r, e, b, Op::Deactivate).await
 }
 
@@ -321,4 +360,3 @@ pub async fn public_key(
             pem: s.public_key_pem(),
         }))
 }
-

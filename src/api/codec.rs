@@ -26,7 +26,12 @@ impl Format {
     }
 
     fn from_mime(value: &str) -> Option<Format> {
-        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/json" => Some(Format::Json),
             "application/msgpack" | "application/x-msgpack" | "application/vnd.msgpack" => {
@@ -161,8 +166,14 @@ mod tests {
 
     #[test]
     fn mime_types_are_recognised() {
-        assert_eq!(Format::from_mime("application/json; charset=utf-8"), Some(Format::Json));
-        assert_eq!(Format::from_mime("application/x-msgpack"), Some(Format::MsgPack));
+        assert_eq!(
+            Format::from_mime("application/json; charset=utf-8"),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::from_mime("application/x-msgpack"),
+            Some(Format::MsgPack)
+        );
         assert_eq!(Format::from_mime("text/plain"), None);
     }
 }

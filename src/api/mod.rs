@@ -55,7 +55,11 @@ pub async fn observe<B: MessageBody>(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
     let admin = route.starts_with("/admin");
-    let path = if admin { Some(mask_path(req.path())) } else { None };
+    let path = if admin {
+        Some(mask_path(req.path()))
+    } else {
+        None
+    };
     let res = next.call(req).await?;
     let status = res.status();
     let m = metrics();

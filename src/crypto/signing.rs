@@ -74,9 +74,9 @@ impl Signers {
             let bytes = store
                 .put_secret_if_absent(&format!("signing_key.{env}"), fresh.as_bytes())
                 .await?;
-            let arr: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("signing key of {env} is not 32 bytes")))?;
+            let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+                StoreError::Corrupt(format!("signing key of {env} is not 32 bytes"))
+            })?;
             Ok::<_, StoreError>(EnvSigner::new(SigningKey::from_bytes(&arr)))
         };
         Ok(Signers {

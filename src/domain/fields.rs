@@ -33,11 +33,16 @@ pub fn json_object(
     match value {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(map)) => {
-            let size = serde_json::to_vec(map).map(|v| v.len()).unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(map)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX);
             if size > max {
                 return Err(FieldError::new(
                     field,
-                    format!("must be at most {} KB of JSON (got {size} bytes)", max / 1024),
+                    format!(
+                        "must be at most {} KB of JSON (got {size} bytes)",
+                        max / 1024
+                    ),
                 ));
             }
             Ok(map.clone())
@@ -68,7 +73,9 @@ mod tests {
     #[test]
     fn objects_pass_and_other_values_are_refused() {
         assert!(json_object("metadata", Some(&json!({"a": 1})), MAX_METADATA_BYTES).is_ok());
-        assert!(json_object("metadata", None, MAX_METADATA_BYTES).unwrap().is_empty());
+        assert!(json_object("metadata", None, MAX_METADATA_BYTES)
+            .unwrap()
+            .is_empty());
         let err = json_object("metadata", Some(&json!([1])), MAX_METADATA_BYTES).unwrap_err();
         assert_eq!(err.field, "metadata");
     }

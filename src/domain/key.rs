@@ -71,7 +71,9 @@ impl Identifier {
             return Err("identifier must not be empty".into());
         }
         if trimmed.chars().count() > MAX_IDENTIFIER_LEN {
-            return Err(format!("identifier is longer than {MAX_IDENTIFIER_LEN} characters"));
+            return Err(format!(
+                "identifier is longer than {MAX_IDENTIFIER_LEN} characters"
+            ));
         }
         if trimmed.chars().any(char::is_control) {
             return Err("identifier contains a control character".into());
@@ -180,9 +182,10 @@ impl KeyFormat {
                 }
                 usize::from(*segments) * usize::from(*segment_len)
             }
-            KeyFormat::Pattern { pattern, .. } => {
-                pattern.chars().filter(|c| matches!(c, '#' | '@' | '*')).count()
-            }
+            KeyFormat::Pattern { pattern, .. } => pattern
+                .chars()
+                .filter(|c| matches!(c, '#' | '@' | '*'))
+                .count(),
         };
         if entropy_chars < 12 {
             return Err("a key needs at least 12 random characters".into());
@@ -277,8 +280,9 @@ mod tests {
         let key = KeyFormat::default().generate(&mut rand::rngs::OsRng);
         let parts: Vec<_> = key.split('-').collect();
         assert_eq!(parts.len(), 4);
-        assert!(parts.iter().all(|p| p.len() == 5
-            && p.bytes().all(|b| CHUNK_CHARSET.as_bytes().contains(&b))));
+        assert!(parts
+            .iter()
+            .all(|p| p.len() == 5 && p.bytes().all(|b| CHUNK_CHARSET.as_bytes().contains(&b))));
     }
 
     #[test]

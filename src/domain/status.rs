@@ -72,7 +72,12 @@ impl FromStr for LicenseStatus {
         LicenseStatus::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status '{}'", crate::telemetry::truncate_for_message(s)))
+            .ok_or_else(|| {
+                format!(
+                    "unknown status '{}'",
+                    crate::telemetry::truncate_for_message(s)
+                )
+            })
     }
 }
 
@@ -255,7 +260,10 @@ mod tests {
     #[test]
     fn refusal_names_state_and_action() {
         let err = transition(S::Available, A::Suspend, false).unwrap_err();
-        assert_eq!(err.to_string(), "cannot suspend a license that is available");
+        assert_eq!(
+            err.to_string(),
+            "cannot suspend a license that is available"
+        );
     }
 
     #[test]
@@ -266,7 +274,10 @@ mod tests {
 
     #[test]
     fn admin_actions_offer_only_legal_moves() {
-        assert_eq!(admin_actions(S::Active), vec![A::Suspend, A::Inactivate, A::Revoke]);
+        assert_eq!(
+            admin_actions(S::Active),
+            vec![A::Suspend, A::Inactivate, A::Revoke]
+        );
         assert_eq!(admin_actions(S::Suspended), vec![A::Unsuspend, A::Revoke]);
         assert_eq!(admin_actions(S::Revoked), vec![]);
     }

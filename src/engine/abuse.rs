@@ -18,7 +18,12 @@ const MAX_REMEMBERED: usize = 1024;
 
 impl AbuseWindow {
     /// Records a refusal; returns the distinct-device count when it is over the threshold.
-    pub fn refused(&mut self, identifier: Identifier, now: DateTime<Utc>, rule: &AbuseSettings) -> Option<usize> {
+    pub fn refused(
+        &mut self,
+        identifier: Identifier,
+        now: DateTime<Utc>,
+        rule: &AbuseSettings,
+    ) -> Option<usize> {
         if !rule.enabled {
             return None;
         }
@@ -61,7 +66,11 @@ mod tests {
         let mut w = AbuseWindow::default();
         let now = Utc::now();
         assert_eq!(w.refused(id("a"), now, &rule(2)), None);
-        assert_eq!(w.refused(id("a"), now, &rule(2)), None, "same device twice counts once");
+        assert_eq!(
+            w.refused(id("a"), now, &rule(2)),
+            None,
+            "same device twice counts once"
+        );
         assert_eq!(w.refused(id("b"), now, &rule(2)), None);
         assert_eq!(w.refused(id("c"), now, &rule(2)), Some(3));
     }

@@ -26,8 +26,8 @@ use super::heartbeats::HeartbeatBuffer;
 use super::{EngineError, SettingsCell};
 use crate::domain::verdict::{self, Decision, Op};
 use crate::domain::{
-    Action, Activation, ActivationKind, ActivationLimit, ActivationStatus, AuditEntry,
-    Environment, Identifier, License, LicenseStatus, Verdict, VerdictCode,
+    Action, Activation, ActivationKind, ActivationLimit, ActivationStatus, AuditEntry, Environment,
+    Identifier, License, LicenseStatus, Verdict, VerdictCode,
 };
 use crate::metrics::metrics;
 use crate::store::{LicenseWrite, Store, StoreError};
@@ -160,6 +160,7 @@ impl LicenseActor {
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
+            metrics().rate_limited.with_label_values(&["license"]).inc();
             EngineError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
             }
@@ -209,7 +210,11 @@ impl Handler<Check> for LicenseActor {
         self.gone()?;
         self.rate_limit()?;
         let now = Utc::now();
-        let op = if msg.heartbeat { Op::Heartbeat } else { Op::Validate };
+        let op = if msg.heartbeat {
+            Op::Heartbeat
+        } else {
+            Op::Validate
+        };
         let grace = self.settings.grace(self.env);
         let verdict = match verdict::decide(&self.license, op, &msg.identifier, now, grace) {
             Decision::Answer(v) => v,
@@ -244,38 +249,51 @@ async fn commit_client_change(
         let now = Utc::now();
         let decision = verdict::decide(&license, req.op, &req.identifier, now, grace);
         let mut next = license.clone();
-        let (touched, audit, answer): (Activation, AuditEntry, fn(&License, DateTime<Utc>, chrono::Duration) -> Verdict) =
-            match decision {
-                Decision::Answer(v) => return Ok((license, v)),
-                Decision::AddActivation => {
-                    let a = Activation::new(req.identifier.clone(), req.kind, now, req.ip.clone());
-                    next.activations.push(a.clone());
-                    if next.status == LicenseStatus::Assigned {
-                        next.apply(Action::Activate, now)?;
-                    } else {
-                        next.ever_activated = true;
-                        next.touch(now);
-                    }
-                    let audit = AuditEntry::new("client", "activation.created", Some(next.key.as_str()), now)
-                        .change(license.status, next.status)
-                        .detail(format!("{} ({})", req.identifier, verdict::usage(&next, next.active_count())));
-                    (a, audit, verdict::activated)
-                }
-                Decision::RemoveActivation => {
-                    let a = next
-                        .activations
-                        .iter_mut()
-                        .find(|a| a.is_active() && a.identifier == req.identifier)
-                        .ok_or(EngineError::NotFound)?;
-                    a.status = ActivationStatus::Deactivated;
-                    a.deactivated_at = Some(now);
-                    let a = a.clone();
+        let (touched, audit, answer): (
+            Activation,
+            AuditEntry,
+            fn(&License, DateTime<Utc>, chrono::Duration) -> Verdict,
+        ) = match decision {
+            Decision::Answer(v) => return Ok((license, v)),
+            Decision::AddActivation => {
+                let a = Activation::new(req.identifier.clone(), req.kind, now, req.ip.clone());
+                next.activations.push(a.clone());
+                if next.status == LicenseStatus::Assigned {
+                    next.apply(Action::Activate, now)?;
+                } else {
+                    next.ever_activated = true;
                     next.touch(now);
-                    let audit = AuditEntry::new("client", "activation.deactivated", Some(next.key.as_str()), now)
-                        .detail(req.identifier.to_string());
-                    (a, audit, |l, _, _| verdict::deactivated(l))
                 }
-            };
+                let audit =
+                    AuditEntry::new("client", "activation.created", Some(next.key.as_str()), now)
+                        .change(license.status, next.status)
+                        .detail(format!(
+                            "{} ({})",
+                            req.identifier,
+                            verdict::usage(&next, next.active_count())
+                        ));
+                (a, audit, verdict::activated)
+            }
+            Decision::RemoveActivation => {
+                let a = next
+                    .activations
+                    .iter_mut()
+                    .find(|a| a.is_active() && a.identifier == req.identifier)
+                    .ok_or(EngineError::NotFound)?;
+                a.status = ActivationStatus::Deactivated;
+                a.deactivated_at = Some(now);
+                let a = a.clone();
+                next.touch(now);
+                let audit = AuditEntry::new(
+                    "client",
+                    "activation.deactivated",
+                    Some(next.key.as_str()),
+                    now,
+                )
+                .detail(req.identifier.to_string());
+                (a, audit, |l, _, _| verdict::deactivated(l))
+            }
+        };
         let write = LicenseWrite {
             license: &next,
             expected_version: license.version,
@@ -309,7 +327,13 @@ impl Handler<ClientChange> for LicenseActor {
         let grace = self.settings.grace(self.env);
         let op = msg.0.op;
         let identifier = msg.0.identifier.clone();
-        let fut = commit_client_change(self.store.clone(), self.env, self.license.clone(), msg.0, grace);
+        let fut = commit_client_change(
+            self.store.clone(),
+            self.env,
+            self.license.clone(),
+            msg.0,
+            grace,
+        );
         AtomicResponse::new(Box::pin(fut.into_actor(self).map(
             move |result, act, ctx| {
                 let (license, verdict) = result?;
@@ -361,8 +385,8 @@ impl Handler<AbuseTriggered> for LicenseActor {
             };
             store.update_license(env, write).await.map(|_| next)
         };
-        AtomicResponse::new(Box::pin(fut.into_actor(self).map(move |res, act, _| {
-            match res {
+        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
+            move |res, act, _| match res {
                 Ok(next) => {
                     metrics().abuse_events.with_label_values(&[outcome]).inc();
                     tracing::warn!(key = %act.license.key.masked(), outcome, "abuse rule fired");
@@ -370,13 +394,17 @@ impl Handler<AbuseTriggered> for LicenseActor {
                     act.abuse.clear();
                 }
                 Err(e) => tracing::warn!(error = %e, "could not record an abuse flag"),
-            }
-        })))
+            },
+        )))
     }
 }
 
 /// Applies an admin change to a copy; the caller commits it.
-fn apply_admin(license: &License, change: &AdminChange, now: DateTime<Utc>) -> Result<(License, AuditEntry), EngineError> {
+fn apply_admin(
+    license: &License,
+    change: &AdminChange,
+    now: DateTime<Utc>,
+) -> Result<(License, AuditEntry), EngineError> {
     let mut next = license.clone();
     let key = Some(license.key.as_str());
     let entry = match change {
@@ -388,11 +416,13 @@ fn apply_admin(license: &License, change: &AdminChange, now: DateTime<Utc>) -> R
         AdminChange::Assign { customer_id, who } => {
             next.apply(Action::Assign, now)?;
             next.customer_id = Some(*customer_id);
-            AuditEntry::new(who.as_str(), "license.assign", key, now)
-                .change(
-                    license.customer_id.map(|c| c.to_string()).unwrap_or_default(),
-                    customer_id,
-                )
+            AuditEntry::new(who.as_str(), "license.assign", key, now).change(
+                license
+                    .customer_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+                customer_id,
+            )
         }
         AdminChange::Edit { edit, who } => {
             if license.status == LicenseStatus::Revoked {
@@ -412,16 +442,15 @@ fn apply_admin(license: &License, change: &AdminChange, now: DateTime<Utc>) -> R
             }
             if let Some(exp) = edit.expires_at {
                 next.expires_at = exp;
-                let renewing = license.status == LicenseStatus::Expired && exp.is_none_or(|e| e > now);
+                let renewing =
+                    license.status == LicenseStatus::Expired && exp.is_none_or(|e| e > now);
                 if renewing {
                     next.apply(Action::Renew, now)?;
                 }
             }
             next.touch(now);
-            AuditEntry::new(who.as_str(), "license.edited", key, now).change(
-                summary(license),
-                summary(&next),
-            )
+            AuditEntry::new(who.as_str(), "license.edited", key, now)
+                .change(summary(license), summary(&next))
         }
         AdminChange::Deactivate { identifier, who } => {
             let a = next
@@ -472,7 +501,10 @@ impl Handler<AdminChange> for LicenseActor {
                 let now = Utc::now();
                 let (next, audit) = apply_admin(&current, &msg, now)?;
                 let result = if deleting {
-                    store.delete_license(env, &current.key, &audit).await.map(|_| ())
+                    store
+                        .delete_license(env, &current.key, &audit)
+                        .await
+                        .map(|_| ())
                 } else {
                     let touched: Vec<Activation> = next
                         .activations

@@ -4,7 +4,11 @@
 use std::net::IpAddr;
 
 /// Walks `X-Forwarded-For` from the right, skipping trusted proxies.
-pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer);
@@ -49,7 +53,11 @@ mod tests {
             ("10.0.0.1", Some("10.0.0.2"), "10.0.0.2"),
         ];
         for (peer, xff, want) in table {
-            assert_eq!(client_ip(Some(ip(peer)), *xff, &proxies), Some(ip(want)), "{peer} {xff:?}");
+            assert_eq!(
+                client_ip(Some(ip(peer)), *xff, &proxies),
+                Some(ip(want)),
+                "{peer} {xff:?}"
+            );
         }
     }
 }

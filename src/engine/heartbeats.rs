@@ -22,7 +22,13 @@ pub struct HeartbeatBuffer {
 
 impl HeartbeatBuffer {
     /// Remembers the newest time a device was seen.
-    pub fn record(&self, env: Environment, key: &LicenseKey, identifier: &Identifier, at: DateTime<Utc>) {
+    pub fn record(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        identifier: &Identifier,
+        at: DateTime<Utc>,
+    ) {
         let mut g = self.inner.lock();
         let (pending, oldest) = &mut *g;
         pending.insert((env, key.clone(), identifier.clone()), at);

@@ -59,18 +59,14 @@ impl From<EngineError> for crate::error::ApiError {
         match e {
             EngineError::Store(s) => s.into(),
             EngineError::RateLimited { retry_after_secs } => {
-                crate::metrics::metrics()
-                    .rate_limited
-                    .with_label_values(&["license"])
-                    .inc();
                 ApiError::RateLimited { retry_after_secs }
             }
             EngineError::Transition(t) => ApiError::InvalidTransition(t),
             EngineError::NotFound => ApiError::NotFound("license not found".into()),
             EngineError::Invalid { field, detail } => ApiError::field(field, detail),
-            EngineError::Busy => ApiError::StoreUnavailable(StoreError::Unavailable(
-                "license actor is busy".into(),
-            )),
+            EngineError::Busy => {
+                ApiError::StoreUnavailable(StoreError::Unavailable("license actor is busy".into()))
+            }
         }
     }
 }
@@ -131,7 +127,12 @@ impl Engine {
         };
         let mut per_env = Vec::new();
         for env in Environment::ALL {
-            per_env.push(store.get_settings(env).await?.unwrap_or_else(|| defaults.clone()));
+            per_env.push(
+                store
+                    .get_settings(env)
+                    .await?
+                    .unwrap_or_else(|| defaults.clone()),
+            );
         }
         let settings = Arc::new(SettingsCell::new(per_env[0].clone(), per_env[1].clone()));
         let heartbeats = Arc::new(HeartbeatBuffer::default());
@@ -157,18 +158,20 @@ impl Engine {
 
     /// Counts an unknown-key answer against the client's IP; `Err` once it guessed too often.
     pub fn charge_unknown_key(&self, ip: IpAddr) -> Result<(), EngineError> {
-        self.unknown_key_limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            crate::metrics::metrics()
-                .rate_limited
-                .with_label_values(&["ip"])
-                .inc();
-            EngineError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
+        self.unknown_key_limiter
+            .check_key(&ip)
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                crate::metrics::metrics()
+                    .rate_limited
+                    .with_label_values(&["ip"])
+                    .inc();
+                EngineError::RateLimited {
+                    retry_after_secs: wait.as_secs().max(1),
+                }
+            })
     }
 
     /// Validate or heartbeat: answered from memory once the license is resident.
@@ -182,7 +185,13 @@ impl Engine {
         let Some(addr) = self.registry.lookup(env, key).await? else {
             return Ok(None);
         };
-        Ok(Some(addr.send(Check { identifier, heartbeat }).await??))
+        Ok(Some(
+            addr.send(Check {
+                identifier,
+                heartbeat,
+            })
+            .await??,
+        ))
     }
 
     /// Activate or deactivate: answered after the store committed.
@@ -199,7 +208,11 @@ impl Engine {
     }
 
     /// The license as its actor holds it (None when unknown).
-    pub async fn get(&self, env: Environment, key: &LicenseKey) -> Result<Option<License>, EngineError> {
+    pub async fn get(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<Option<License>, EngineError> {
         let Some(addr) = self.registry.lookup(env, key.clone()).await? else {
             return Ok(None);
         };
@@ -268,7 +281,12 @@ impl Engine {
     }
 
     /// Saves new per-environment settings and applies them at once.
-    pub async fn update_settings(&self, env: Environment, s: EnvSettings, who: &str) -> Result<(), EngineError> {
+    pub async fn update_settings(
+        &self,
+        env: Environment,
+        s: EnvSettings,
+        who: &str,
+    ) -> Result<(), EngineError> {
         s.check()
             .map_err(|(field, detail)| EngineError::Invalid { field, detail })?;
         let before = self.settings.get(env);

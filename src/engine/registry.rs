@@ -65,7 +65,11 @@ impl Registry {
     ///
     /// Concurrent misses for one key share a single load (moka's coalescing
     /// `try_get_with`), so two actors for one license never start on this node.
-    pub async fn lookup(&self, env: Environment, key: LicenseKey) -> Result<Option<Addr<LicenseActor>>, EngineError> {
+    pub async fn lookup(
+        &self,
+        env: Environment,
+        key: LicenseKey,
+    ) -> Result<Option<Addr<LicenseActor>>, EngineError> {
         let k = (env, key);
         let m = metrics();
         if let Some(addr) = self.actors.get(&k).await {

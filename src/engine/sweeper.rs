@@ -14,7 +14,11 @@ pub async fn sweep_once(engine: &Engine) -> usize {
     let mut expired = 0;
     for env in Environment::ALL {
         let grace = engine.settings.grace(env);
-        let keys = match engine.store.licenses_due_for_expiry(env, Utc::now(), grace).await {
+        let keys = match engine
+            .store
+            .licenses_due_for_expiry(env, Utc::now(), grace)
+            .await
+        {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!(error = %e, "expiry sweep could not list licenses");

@@ -60,13 +60,15 @@ fn audit_key(e: &AuditEntry) -> String {
 
 /// Opens (or creates) one database file and checks its format version.
 fn open(path: &Path, global: bool) -> Result<Database, StoreError> {
-    let db = Database::create(path).map_err(|e| {
-        StoreError::Unavailable(format!("cannot open {}: {e}", path.display()))
-    })?;
+    let db = Database::create(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     let txn = db.begin_write().map_err(unavailable)?;
     {
         let mut meta = txn.open_table(META).map_err(unavailable)?;
-        let found = meta.get("format_version").map_err(unavailable)?.map(|v| v.value());
+        let found = meta
+            .get("format_version")
+            .map_err(unavailable)?
+            .map(|v| v.value());
         match found {
             Some(v) if v != FORMAT_VERSION => {
                 return Err(StoreError::Corrupt(format!(
@@ -76,7 +78,8 @@ fn open(path: &Path, global: bool) -> Result<Database, StoreError> {
             }
             Some(_) => {}
             None => {
-                meta.insert("format_version", FORMAT_VERSION).map_err(unavailable)?;
+                meta.insert("format_version", FORMAT_VERSION)
+                    .map_err(unavailable)?;
             }
         }
         if global {
@@ -96,8 +99,9 @@ fn open(path: &Path, global: bool) -> Result<Database, StoreError> {
 impl EmbeddedStore {
     /// Opens the data folder, creating it on first use; refuses unknown format versions.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
         Ok(EmbeddedStore {
             global: Arc::new(open(&dir.join("global.redb"), true)?),
             production: Arc::new(open(&dir.join("production.redb"), false)?),
@@ -190,13 +194,24 @@ impl Store for EmbeddedStore {
         "embedded"
     }
 
-    async fn get_license(&self, env: Environment, key: &LicenseKey) -> Result<Option<License>, StoreError> {
+    async fn get_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<Option<License>, StoreError> {
         let key = key.as_str().to_owned();
-        self.run("get_license", self.env_db(env), move |db| get_one(db, LICENSES, &key))
-            .await
+        self.run("get_license", self.env_db(env), move |db| {
+            get_one(db, LICENSES, &key)
+        })
+        .await
     }
 
-    async fn insert_licenses(&self, env: Environment, licenses: &[License], audit: &[AuditEntry]) -> Result<(), StoreError> {
+    async fn insert_licenses(
+        &self,
+        env: Environment,
+        licenses: &[License],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
         let rows: Vec<(String, Vec<u8>)> = licenses
             .iter()
             .map(|l| Ok((l.key.as_str().to_owned(), encode(l)?)))
@@ -229,7 +244,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn update_license(&self, env: Environment, write: LicenseWrite<'_>) -> Result<(), StoreError> {
+    async fn update_license(
+        &self,
+        env: Environment,
+        write: LicenseWrite<'_>,
+    ) -> Result<(), StoreError> {
         let key = write.license.key.as_str().to_owned();
         let bytes = encode(write.license)?;
         let expected = write.expected_version;
@@ -253,7 +272,8 @@ impl Store for EmbeddedStore {
                     }
                     Some(_) => {}
                 }
-                t.insert(key.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                t.insert(key.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
                 let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
                 at.insert(audit.0.as_str(), audit.1.as_slice())
                     .map_err(unavailable)?;
@@ -263,7 +283,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn delete_license(&self, env: Environment, key: &LicenseKey, audit: &AuditEntry) -> Result<bool, StoreError> {
+    async fn delete_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
         let key = key.as_str().to_owned();
         let audit = (audit_key(audit), encode(audit)?);
         self.run("delete_license", self.env_db(env), move |db| {
@@ -328,7 +353,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn list_licenses(&self, env: Environment, query: &LicenseQuery) -> Result<Page<License>, StoreError> {
+    async fn list_licenses(
+        &self,
+        env: Environment,
+        query: &LicenseQuery,
+    ) -> Result<Page<License>, StoreError> {
         let query = query.clone();
         let global = self.global.clone();
         self.run("list_licenses", self.env_db(env), move |db| {
@@ -346,7 +375,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn licenses_due_for_expiry(&self, env: Environment, now: DateTime<Utc>, grace: chrono::Duration) -> Result<Vec<LicenseKey>, StoreError> {
+    async fn licenses_due_for_expiry(
+        &self,
+        env: Environment,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Result<Vec<LicenseKey>, StoreError> {
         self.run("licenses_due_for_expiry", self.env_db(env), move |db| {
             Ok(all::<License>(db, LICENSES)?
                 .into_iter()
@@ -357,7 +391,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn put_product(&self, env: Environment, product: &Product, audit: &AuditEntry) -> Result<(), StoreError> {
+    async fn put_product(
+        &self,
+        env: Environment,
+        product: &Product,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
         let p = product.clone();
         let a = audit.clone();
         self.run("put_product", self.env_db(env), move |db| {
@@ -382,7 +421,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn put_generator(&self, env: Environment, generator: &Generator) -> Result<(), StoreError> {
+    async fn put_generator(
+        &self,
+        env: Environment,
+        generator: &Generator,
+    ) -> Result<(), StoreError> {
         let g = generator.clone();
         self.run("put_generator", self.env_db(env), move |db| {
             put_one(db, GENERATORS, &g.id.to_string(), &g, None)
@@ -390,7 +433,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn get_generator(&self, env: Environment, id: Uuid) -> Result<Option<Generator>, StoreError> {
+    async fn get_generator(
+        &self,
+        env: Environment,
+        id: Uuid,
+    ) -> Result<Option<Generator>, StoreError> {
         self.run("get_generator", self.env_db(env), move |db| {
             get_one(db, GENERATORS, &id.to_string())
         })
@@ -414,7 +461,11 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
-                if by_email.get(c.email.as_str()).map_err(unavailable)?.is_some() {
+                if by_email
+                    .get(c.email.as_str())
+                    .map_err(unavailable)?
+                    .is_some()
+                {
                     return Err(StoreError::Conflict(format!(
                         "a customer with email {} already exists",
                         c.email
@@ -424,7 +475,8 @@ impl Store for EmbeddedStore {
                     .insert(c.email.as_str(), id.as_str())
                     .map_err(unavailable)?;
                 let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
-                t.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                t.insert(id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -479,7 +531,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn list_audit(&self, env: Environment, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn list_audit(
+        &self,
+        env: Environment,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let q = query.clone();
         self.run("list_audit", self.env_db(env), move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -489,7 +545,10 @@ impl Store for EmbeddedStore {
             for row in t.iter().map_err(unavailable)?.rev() {
                 let (_, v) = row.map_err(unavailable)?;
                 let e: AuditEntry = decode(v.value())?;
-                if q.license_key.as_ref().is_some_and(|k| e.license_key.as_ref() != Some(k)) {
+                if q.license_key
+                    .as_ref()
+                    .is_some_and(|k| e.license_key.as_ref() != Some(k))
+                {
                     continue;
                 }
                 if q.action.as_ref().is_some_and(|a| &e.action != a) {
@@ -506,11 +565,17 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError> {
-        self.run("get_settings", self.env_db(env), |db| get_one(db, SETTINGS, "settings"))
-            .await
+        self.run("get_settings", self.env_db(env), |db| {
+            get_one(db, SETTINGS, "settings")
+        })
+        .await
     }
 
-    async fn put_settings(&self, env: Environment, settings: &EnvSettings) -> Result<(), StoreError> {
+    async fn put_settings(
+        &self,
+        env: Environment,
+        settings: &EnvSettings,
+    ) -> Result<(), StoreError> {
         let s = settings.clone();
         self.run("put_settings", self.env_db(env), move |db| {
             put_one(db, SETTINGS, "settings", &s, None)
@@ -536,11 +601,15 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             let kept = {
                 let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
-                let existing = t.get(name.as_str()).map_err(unavailable)?.map(|g| g.value().to_vec());
+                let existing = t
+                    .get(name.as_str())
+                    .map_err(unavailable)?
+                    .map(|g| g.value().to_vec());
                 match existing {
                     Some(v) => v,
                     None => {
-                        t.insert(name.as_str(), value.as_slice()).map_err(unavailable)?;
+                        t.insert(name.as_str(), value.as_slice())
+                            .map_err(unavailable)?;
                         value
                     }
                 }
@@ -558,7 +627,8 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
-                t.insert(name.as_str(), value.as_slice()).map_err(unavailable)?;
+                t.insert(name.as_str(), value.as_slice())
+                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })

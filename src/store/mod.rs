@@ -65,24 +65,64 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
     // --- licenses (per environment; a license and its activations are one record) ---
-    async fn get_license(&self, env: Environment, key: &LicenseKey) -> Result<Option<License>, StoreError>;
+    async fn get_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<Option<License>, StoreError>;
     /// Inserts new licenses all-or-nothing; a taken key is a `Conflict`.
-    async fn insert_licenses(&self, env: Environment, licenses: &[License], audit: &[AuditEntry]) -> Result<(), StoreError>;
+    async fn insert_licenses(
+        &self,
+        env: Environment,
+        licenses: &[License],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError>;
     /// Replaces a license only if the stored version is `expected_version` (compare and set).
-    async fn update_license(&self, env: Environment, write: LicenseWrite<'_>) -> Result<(), StoreError>;
-    async fn delete_license(&self, env: Environment, key: &LicenseKey, audit: &AuditEntry) -> Result<bool, StoreError>;
+    async fn update_license(
+        &self,
+        env: Environment,
+        write: LicenseWrite<'_>,
+    ) -> Result<(), StoreError>;
+    async fn delete_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
     /// Moves `last_seen` of active activations; unknown or deactivated ones are skipped.
     async fn touch_last_seen(&self, env: Environment, batch: &[SeenAt]) -> Result<(), StoreError>;
-    async fn list_licenses(&self, env: Environment, query: &LicenseQuery) -> Result<Page<License>, StoreError>;
+    async fn list_licenses(
+        &self,
+        env: Environment,
+        query: &LicenseQuery,
+    ) -> Result<Page<License>, StoreError>;
     /// Keys whose expiry plus `grace` is before `now` and whose state can still expire.
-    async fn licenses_due_for_expiry(&self, env: Environment, now: DateTime<Utc>, grace: chrono::Duration) -> Result<Vec<LicenseKey>, StoreError>;
+    async fn licenses_due_for_expiry(
+        &self,
+        env: Environment,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Result<Vec<LicenseKey>, StoreError>;
 
     // --- products and generators (per environment) ---
-    async fn put_product(&self, env: Environment, product: &Product, audit: &AuditEntry) -> Result<(), StoreError>;
+    async fn put_product(
+        &self,
+        env: Environment,
+        product: &Product,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
     async fn get_product(&self, env: Environment, id: Uuid) -> Result<Option<Product>, StoreError>;
     async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError>;
-    async fn put_generator(&self, env: Environment, generator: &Generator) -> Result<(), StoreError>;
-    async fn get_generator(&self, env: Environment, id: Uuid) -> Result<Option<Generator>, StoreError>;
+    async fn put_generator(
+        &self,
+        env: Environment,
+        generator: &Generator,
+    ) -> Result<(), StoreError>;
+    async fn get_generator(
+        &self,
+        env: Environment,
+        id: Uuid,
+    ) -> Result<Option<Generator>, StoreError>;
     async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError>;
 
     // --- customers (global) ---
@@ -95,9 +135,17 @@ pub trait Store: Send + Sync + 'static {
     // --- audit, settings, secrets ---
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError>;
     /// Newest first.
-    async fn list_audit(&self, env: Environment, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn list_audit(
+        &self,
+        env: Environment,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError>;
-    async fn put_settings(&self, env: Environment, settings: &EnvSettings) -> Result<(), StoreError>;
+    async fn put_settings(
+        &self,
+        env: Environment,
+        settings: &EnvSettings,
+    ) -> Result<(), StoreError>;
     async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Stores `value` unless a secret of that name exists; returns the one kept.
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;

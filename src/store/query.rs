@@ -127,7 +127,13 @@ impl LicenseQuery {
             };
             primary.then_with(|| a.key.cmp(&b.key))
         };
-        rows.sort_by(|a, b| if self.descending { cmp(b, a) } else { cmp(a, b) });
+        rows.sort_by(|a, b| {
+            if self.descending {
+                cmp(b, a)
+            } else {
+                cmp(a, b)
+            }
+        });
         let total = rows.len() as u64;
         let per_page = self.per_page.clamp(1, 1000);
         let page = self.page.max(1);

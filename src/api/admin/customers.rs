@@ -28,15 +28,22 @@ pub async fn create(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let n: NewCustomer = json_body(&state, &req, body).await?;
-    let email = n.email.ok_or_else(|| ApiError::field("email", "email is required"))?;
-    let email = normalize_email(&email).map_err(|e| ApiError::field("email", format!("email {e}")))?;
+    let email = n
+        .email
+        .ok_or_else(|| ApiError::field("email", "email is required"))?;
+    let email =
+        normalize_email(&email).map_err(|e| ApiError::field("email", format!("email {e}")))?;
     let name = n.name.unwrap_or_default().trim().to_owned();
     if name.chars().count() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::field("name", "name must be at most 255 printable characters"));
+        return Err(ApiError::field(
+            "name",
+            "name must be at most 255 printable characters",
+        ));
     }
     let password_hash = match n.password {
         Some(p) => {
-            password::check_strength(&p).map_err(|e| ApiError::field("password", format!("password {e}")))?;
+            password::check_strength(&p)
+                .map_err(|e| ApiError::field("password", format!("password {e}")))?;
             let p2 = p.clone();
             Some(
                 web::block(move || password::hash(&p2))
@@ -69,7 +76,9 @@ pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id: Uuid = id.parse().map_err(|_| ApiError::field("id", "id must be a UUID"))?;
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
     let c = state
         .engine
         .store

@@ -14,8 +14,7 @@ use crate::api::client::offline_file;
 use crate::api::state::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
 use crate::domain::{
-    Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey,
-    LicenseStatus,
+    Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey, LicenseStatus,
 };
 use crate::engine::actor::AdminChange;
 use crate::engine::{Engine, LicenseEdit};
@@ -33,13 +32,21 @@ pub struct Overrides {
 }
 
 /// Makes `count` new licenses from a generator (fresh CSPRNG keys, no duplicates in the batch).
-pub fn make_licenses(env: Environment, generator: &Generator, o: &Overrides, count: usize, now: DateTime<Utc>) -> Vec<License> {
+pub fn make_licenses(
+    env: Environment,
+    generator: &Generator,
+    o: &Overrides,
+    count: usize,
+    now: DateTime<Utc>,
+) -> Vec<License> {
     let mut rng = rand::rngs::OsRng;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
         let raw = generator.format.generate(&mut rng);
-        let Ok(key) = LicenseKey::parse(&raw) else { continue };
+        let Ok(key) = LicenseKey::parse(&raw) else {
+            continue;
+        };
         if !seen.insert(raw) {
             continue;
         }
@@ -53,7 +60,10 @@ pub fn make_licenses(env: Environment, generator: &Generator, o: &Overrides, cou
             activation_limit: o.activation_limit.unwrap_or(generator.activation_limit),
             expires_at: o.expires_at,
             validity_days: generator.validity_days,
-            feature_flags: o.feature_flags.clone().unwrap_or_else(|| generator.feature_flags.clone()),
+            feature_flags: o
+                .feature_flags
+                .clone()
+                .unwrap_or_else(|| generator.feature_flags.clone()),
             metadata: o.metadata.clone(),
             ever_activated: false,
             flagged: false,
@@ -74,13 +84,22 @@ pub fn make_licenses(env: Environment, generator: &Generator, o: &Overrides, cou
 }
 
 /// Creates licenses, retrying with fresh keys in the (astronomically rare) case of a collision.
-pub async fn create_licenses(engine: &Engine, env: Environment, generator: &Generator, o: &Overrides, count: usize, who: &str) -> Result<Vec<License>, ApiError> {
+pub async fn create_licenses(
+    engine: &Engine,
+    env: Environment,
+    generator: &Generator,
+    o: &Overrides,
+    count: usize,
+    who: &str,
+) -> Result<Vec<License>, ApiError> {
     let mut last = None;
     for _ in 0..3 {
         let batch = make_licenses(env, generator, o, count, Utc::now());
         match engine.create_licenses(env, &batch, who).await {
             Ok(()) => return Ok(batch),
-            Err(crate::engine::EngineError::Store(crate::store::StoreError::Conflict(m))) => last = Some(m),
+            Err(crate::engine::EngineError::Store(crate::store::StoreError::Conflict(m))) => {
+                last = Some(m)
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -107,28 +126,44 @@ fn parse_time(field: &'static str, s: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 fn flags(v: Option<&Value>) -> Result<Map<String, Value>, ApiError> {
-    json_object("feature_flags", v, MAX_FEATURE_FLAGS_BYTES).map_err(|e| ApiError::field(e.field, e.to_string()))
+    json_object("feature_flags", v, MAX_FEATURE_FLAGS_BYTES)
+        .map_err(|e| ApiError::field(e.field, e.to_string()))
 }
 
 fn meta(v: Option<&Value>) -> Result<Map<String, Value>, ApiError> {
-    json_object("metadata", v, MAX_METADATA_BYTES).map_err(|e| ApiError::field(e.field, e.to_string()))
+    json_object("metadata", v, MAX_METADATA_BYTES)
+        .map_err(|e| ApiError::field(e.field, e.to_string()))
 }
 
 /// Resolves product, generator and customer of a create request and checks every field.
-async fn prepare(state: &AppState, env: Environment, n: &NewLicense) -> Result<(Generator, Overrides), ApiError> {
+async fn prepare(
+    state: &AppState,
+    env: Environment,
+    n: &NewLicense,
+) -> Result<(Generator, Overrides), ApiError> {
     let store = state.engine.store.as_ref();
-    let product_id = n.product_id.ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
+    let product_id = n
+        .product_id
+        .ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
     let product = store
         .get_product(env, product_id)
         .await?
         .ok_or_else(|| ApiError::field("product_id", "no such product in this environment"))?;
     if !product.active {
-        return Err(ApiError::field("product_id", "product is inactive and gets no new licenses"));
+        return Err(ApiError::field(
+            "product_id",
+            "product is inactive and gets no new licenses",
+        ));
     }
     let generator_id = n
         .generator_id
         .or(product.default_generator_id)
-        .ok_or_else(|| ApiError::field("generator_id", "generator_id is required (the product has no default)"))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "generator_id",
+                "generator_id is required (the product has no default)",
+            )
+        })?;
     let generator = store
         .get_generator(env, generator_id)
         .await?
@@ -145,8 +180,16 @@ async fn prepare(state: &AppState, env: Environment, n: &NewLicense) -> Result<(
         .map(ActivationLimit::new)
         .transpose()
         .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?;
-    let expires_at = n.expires_at.as_deref().map(|s| parse_time("expires_at", s)).transpose()?;
-    let feature_flags = n.feature_flags.as_ref().map(|v| flags(Some(v))).transpose()?;
+    let expires_at = n
+        .expires_at
+        .as_deref()
+        .map(|s| parse_time("expires_at", s))
+        .transpose()?;
+    let feature_flags = n
+        .feature_flags
+        .as_ref()
+        .map(|v| flags(Some(v)))
+        .transpose()?;
     Ok((
         generator,
         Overrides {
@@ -159,11 +202,20 @@ async fn prepare(state: &AppState, env: Environment, n: &NewLicense) -> Result<(
     ))
 }
 
-pub async fn create(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let n: NewLicense = json_body(&state, &req, body).await?;
     if n.count.is_some() {
-        return Err(ApiError::field("count", "use POST …/licenses/bulk to create several"));
+        return Err(ApiError::field(
+            "count",
+            "use POST …/licenses/bulk to create several",
+        ));
     }
     let (generator, o) = prepare(&state, env, &n).await?;
     let made = create_licenses(&state.engine, env, &generator, &o, 1, API_ACTOR).await?;
@@ -173,12 +225,23 @@ pub async fn create(_: AdminToken, state: web::Data<AppState>, req: HttpRequest,
 /// Most keys one bulk call makes.
 pub const MAX_BULK: usize = 10_000;
 
-pub async fn bulk(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn bulk(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let n: NewLicense = json_body(&state, &req, body).await?;
-    let count = n.count.ok_or_else(|| ApiError::field("count", "count is required"))?;
+    let count = n
+        .count
+        .ok_or_else(|| ApiError::field("count", "count is required"))?;
     if !(1..=MAX_BULK).contains(&count) {
-        return Err(ApiError::field("count", format!("count must be 1 to {MAX_BULK}")));
+        return Err(ApiError::field(
+            "count",
+            format!("count must be 1 to {MAX_BULK}"),
+        ));
     }
     let (generator, o) = prepare(&state, env, &n).await?;
     let made = create_licenses(&state.engine, env, &generator, &o, count, API_ACTOR).await?;
@@ -204,14 +267,25 @@ pub struct ListParams {
 impl ListParams {
     /// Turns loose query parameters into a checked query (empty values mean "any").
     pub fn to_query(&self) -> Result<LicenseQuery, ApiError> {
-        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let nonempty = |o: &Option<String>| {
+            o.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         let uuid = |field: &'static str, o: &Option<String>| {
             nonempty(o)
-                .map(|s| s.parse::<Uuid>().map_err(|_| ApiError::field(field, format!("{field} must be a UUID"))))
+                .map(|s| {
+                    s.parse::<Uuid>()
+                        .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
+                })
                 .transpose()
         };
         let status = nonempty(&self.status)
-            .map(|s| s.parse::<LicenseStatus>().map_err(|e| ApiError::field("status", e)))
+            .map(|s| {
+                s.parse::<LicenseStatus>()
+                    .map_err(|e| ApiError::field("status", e))
+            })
             .transpose()?;
         let sort = match nonempty(&self.sort) {
             None => SortField::Created,
@@ -243,18 +317,32 @@ fn query_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))
 }
 
-pub async fn list(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
     let page = state.engine.store.list_licenses(env, &q).await?;
-    let items: Vec<LicenseView> = page.items.iter().map(|l| LicenseView::new(l, false)).collect();
+    let items: Vec<LicenseView> = page
+        .items
+        .iter()
+        .map(|l| LicenseView::new(l, false))
+        .collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "total": page.total, "page": page.page, "per_page": page.per_page,
     })))
 }
 
 /// Writes the filtered list (every page) as CSV or JSON.
-pub async fn export(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn export(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let params = query_params(&req)?;
     let mut q = params.to_query()?;
@@ -271,8 +359,12 @@ pub async fn export(_: AdminToken, state: web::Data<AppState>, req: HttpRequest,
         }
         q.page += 1;
     }
-    let products: std::collections::HashMap<Uuid, String> =
-        store.list_products(env).await?.into_iter().map(|p| (p.id, p.name)).collect();
+    let products: std::collections::HashMap<Uuid, String> = store
+        .list_products(env)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
     let customers: std::collections::HashMap<Uuid, (String, String)> = store
         .list_customers()
         .await?
@@ -284,15 +376,32 @@ pub async fn export(_: AdminToken, state: web::Data<AppState>, req: HttpRequest,
         "json" => {
             let items: Vec<LicenseView> = all.iter().map(|l| LicenseView::new(l, false)).collect();
             Ok(HttpResponse::Ok()
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"licenses-{env}-{stamp}.json\"")))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"licenses-{env}-{stamp}.json\""),
+                ))
                 .json(items))
         }
         "csv" => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let header_row = ["key", "product", "customer_email", "customer_name", "status", "activation_limit", "activations_in_use", "expires_at", "created_at"];
-            w.write_record(header_row).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let header_row = [
+                "key",
+                "product",
+                "customer_email",
+                "customer_name",
+                "status",
+                "activation_limit",
+                "activations_in_use",
+                "expires_at",
+                "created_at",
+            ];
+            w.write_record(header_row)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             for l in &all {
-                let (email, name) = l.customer_id.and_then(|c| customers.get(&c).cloned()).unwrap_or_default();
+                let (email, name) = l
+                    .customer_id
+                    .and_then(|c| customers.get(&c).cloned())
+                    .unwrap_or_default();
                 w.write_record([
                     l.key.as_str().to_owned(),
                     products.get(&l.product_id).cloned().unwrap_or_default(),
@@ -301,15 +410,22 @@ pub async fn export(_: AdminToken, state: web::Data<AppState>, req: HttpRequest,
                     l.status.to_string(),
                     l.activation_limit.get().to_string(),
                     l.active_count().to_string(),
-                    l.expires_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "lifetime".into()),
+                    l.expires_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "lifetime".into()),
                     l.created_at.to_rfc3339(),
                 ])
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
-            let bytes = w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?;
+            let bytes = w
+                .into_inner()
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(HttpResponse::Ok()
                 .content_type("text/csv; charset=utf-8")
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"licenses-{env}-{stamp}.csv\"")))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"licenses-{env}-{stamp}.csv\""),
+                ))
                 .body(bytes))
         }
         _ => Err(ApiError::field("format", "format must be csv or json")),
@@ -320,10 +436,18 @@ fn key_of(raw: &str) -> Result<LicenseKey, ApiError> {
     LicenseKey::parse(raw).map_err(|e| ApiError::field("key", e))
 }
 
-pub async fn get(_: AdminToken, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
-    let l = state.engine.get(env, &key).await?.ok_or_else(|| ApiError::NotFound("license not found".into()))?;
+    let l = state
+        .engine
+        .get(env, &key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -346,11 +470,21 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-pub async fn edit(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn edit(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
     let b: EditBody = json_body(&state, &req, body).await?;
-    for (field, v) in [("key", &b.key), ("product_id", &b.product_id), ("environment", &b.environment)] {
+    for (field, v) in [
+        ("key", &b.key),
+        ("product_id", &b.product_id),
+        ("environment", &b.environment),
+    ] {
         if v.is_some() {
             return Err(ApiError::field(field, format!("{field} cannot be changed")));
         }
@@ -361,18 +495,48 @@ pub async fn edit(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, p
             .map(ActivationLimit::new)
             .transpose()
             .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?,
-        expires_at: b.expires_at.map(|o| o.map(|s| parse_time("expires_at", &s)).transpose()).transpose()?,
-        feature_flags: b.feature_flags.as_ref().map(|v| flags(Some(v))).transpose()?,
+        expires_at: b
+            .expires_at
+            .map(|o| o.map(|s| parse_time("expires_at", &s)).transpose())
+            .transpose()?,
+        feature_flags: b
+            .feature_flags
+            .as_ref()
+            .map(|v| flags(Some(v)))
+            .transpose()?,
         metadata: b.metadata.as_ref().map(|v| meta(Some(v))).transpose()?,
     };
-    let l = state.engine.admin(env, &key, AdminChange::Edit { edit, who: API_ACTOR.into() }).await?;
+    let l = state
+        .engine
+        .admin(
+            env,
+            &key,
+            AdminChange::Edit {
+                edit,
+                who: API_ACTOR.into(),
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
-pub async fn delete(_: AdminToken, state: web::Data<AppState>, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
-    state.engine.admin(env, &key, AdminChange::Delete { who: API_ACTOR.into() }).await?;
+    state
+        .engine
+        .admin(
+            env,
+            &key,
+            AdminChange::Delete {
+                who: API_ACTOR.into(),
+            },
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -382,26 +546,54 @@ struct AssignBody {
     customer_id: Option<Uuid>,
 }
 
-pub async fn assign(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn assign(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
     let b: AssignBody = json_body(&state, &req, body).await?;
-    let customer_id = b.customer_id.ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
+    let customer_id = b
+        .customer_id
+        .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
     state
         .engine
         .store
         .get_customer(customer_id)
         .await?
         .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?;
-    let l = state.engine.admin(env, &key, AdminChange::Assign { customer_id, who: API_ACTOR.into() }).await?;
+    let l = state
+        .engine
+        .admin(
+            env,
+            &key,
+            AdminChange::Assign {
+                customer_id,
+                who: API_ACTOR.into(),
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
-pub async fn action(_: AdminToken, state: web::Data<AppState>, path: web::Path<(String, String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn action(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (e, k, a) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
     let action = Action::parse_admin(&a).ok_or_else(|| {
-        ApiError::field("action", format!("unknown action '{}': use suspend, unsuspend, inactivate, reactivate or revoke", crate::telemetry::truncate_for_message(&a)))
+        ApiError::field(
+            "action",
+            format!(
+                "unknown action '{}': use suspend, unsuspend, inactivate, reactivate or revoke",
+                crate::telemetry::truncate_for_message(&a)
+            ),
+        )
     })?;
     let l = state.engine.act(env, &key, action, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
@@ -413,13 +605,32 @@ struct DeviceBody {
     identifier: Option<String>,
 }
 
-pub async fn deactivate(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn deactivate(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
     let b: DeviceBody = json_body(&state, &req, body).await?;
-    let identifier = b.identifier.ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
-    let identifier = Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
-    let l = state.engine.admin(env, &key, AdminChange::Deactivate { identifier, who: API_ACTOR.into() }).await?;
+    let identifier = b
+        .identifier
+        .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
+    let identifier =
+        Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+    let l = state
+        .engine
+        .admin(
+            env,
+            &key,
+            AdminChange::Deactivate {
+                identifier,
+                who: API_ACTOR.into(),
+            },
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -430,18 +641,37 @@ struct OfflineParams {
 }
 
 /// The signed offline file as a download, for air-gapped customers.
-pub async fn offline(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+pub async fn offline(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
-    let p = web::Query::<OfflineParams>::from_query(req.query_string()).map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
-    let identifier = p.identifier.clone().ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
-    let identifier = Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+    let p = web::Query::<OfflineParams>::from_query(req.query_string())
+        .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
+    let identifier = p
+        .identifier
+        .clone()
+        .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
+    let identifier =
+        Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
     let (v, file) = offline_file(&state, env, &key, &identifier).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}-offline.json\"", key.as_str())))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}-offline.json\"", key.as_str()),
+            ))
             .json(f)),
-        None if v.code == crate::domain::VerdictCode::NotFound => Err(ApiError::NotFound("license not found".into())),
-        None => Err(ApiError::Conflict(format!("no offline file: {} ({})", v.detail, v.code.as_str()))),
+        None if v.code == crate::domain::VerdictCode::NotFound => {
+            Err(ApiError::NotFound("license not found".into()))
+        }
+        None => Err(ApiError::Conflict(format!(
+            "no offline file: {} ({})",
+            v.detail,
+            v.code.as_str()
+        ))),
     }
 }

@@ -36,7 +36,11 @@ impl FromRequest for AdminToken {
                     .and_then(|v| v.strip_prefix("Bearer ")),
             )
             .is_some_and(|(state, token)| state.admin_token_matches(token.trim()));
-        ready(if ok { Ok(AdminToken) } else { Err(ApiError::Unauthorized) })
+        ready(if ok {
+            Ok(AdminToken)
+        } else {
+            Err(ApiError::Unauthorized)
+        })
     }
 }
 
@@ -71,8 +75,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/products", web::post().to(products::create))
             .route("/{env}/products", web::get().to(products::list))
             .route("/{env}/products/{id}", web::get().to(products::get))
-            .route("/{env}/generators", web::post().to(products::create_generator))
-            .route("/{env}/generators", web::get().to(products::list_generators))
+            .route(
+                "/{env}/generators",
+                web::post().to(products::create_generator),
+            )
+            .route(
+                "/{env}/generators",
+                web::get().to(products::list_generators),
+            )
             .route("/{env}/licenses", web::post().to(licenses::create))
             .route("/{env}/licenses", web::get().to(licenses::list))
             .route("/{env}/licenses/bulk", web::post().to(licenses::bulk))
@@ -80,10 +90,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/licenses/{key}", web::get().to(licenses::get))
             .route("/{env}/licenses/{key}", web::patch().to(licenses::edit))
             .route("/{env}/licenses/{key}", web::delete().to(licenses::delete))
-            .route("/{env}/licenses/{key}/assign", web::post().to(licenses::assign))
-            .route("/{env}/licenses/{key}/actions/{action}", web::post().to(licenses::action))
-            .route("/{env}/licenses/{key}/deactivate", web::post().to(licenses::deactivate))
-            .route("/{env}/licenses/{key}/offline", web::get().to(licenses::offline))
+            .route(
+                "/{env}/licenses/{key}/assign",
+                web::post().to(licenses::assign),
+            )
+            .route(
+                "/{env}/licenses/{key}/actions/{action}",
+                web::post().to(licenses::action),
+            )
+            .route(
+                "/{env}/licenses/{key}/deactivate",
+                web::post().to(licenses::deactivate),
+            )
+            .route(
+                "/{env}/licenses/{key}/offline",
+                web::get().to(licenses::offline),
+            )
             .route("/{env}/audit", web::get().to(settings::audit))
             .route("/{env}/settings", web::get().to(settings::get))
             .route("/{env}/settings", web::put().to(settings::put)),

@@ -70,7 +70,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let n: NewProduct = json_body(&state, &req, body).await?;
-    let name = n.name.ok_or_else(|| ApiError::field("name", "name is required"))?;
+    let name = n
+        .name
+        .ok_or_else(|| ApiError::field("name", "name is required"))?;
     let p = create_product(
         state.engine.store.as_ref(),
         env,
@@ -99,7 +101,9 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (e, id) = path.into_inner();
     let env = env(&e)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::field("id", "id must be a UUID"))?;
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
     let p = state
         .engine
         .store
@@ -148,21 +152,33 @@ pub async fn create_generator(
         .iter()
         .any(|g| g.product_id == product_id && g.name.eq_ignore_ascii_case(&name))
     {
-        return Err(ApiError::field("name", "a generator with this name exists for the product"));
+        return Err(ApiError::field(
+            "name",
+            "a generator with this name exists for the product",
+        ));
     }
     let format: KeyFormat = match n.format {
         None => KeyFormat::default(),
         Some(v) => serde_json::from_value(v)
             .map_err(|e| ApiError::field("format", format!("format: {e}")))?,
     };
-    format.validate().map_err(|e| ApiError::field("format", e))?;
+    format
+        .validate()
+        .map_err(|e| ApiError::field("format", e))?;
     let activation_limit = ActivationLimit::new(n.activation_limit.unwrap_or(5))
         .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?;
     if n.validity_days == Some(0) || n.validity_days.is_some_and(|d| d > 36_500) {
-        return Err(ApiError::field("validity_days", "validity_days must be 1 to 36500 (omit for lifetime)"));
+        return Err(ApiError::field(
+            "validity_days",
+            "validity_days must be 1 to 36500 (omit for lifetime)",
+        ));
     }
-    let feature_flags = json_object("feature_flags", n.feature_flags.as_ref(), MAX_FEATURE_FLAGS_BYTES)
-        .map_err(|e| ApiError::field(e.field, e.to_string()))?;
+    let feature_flags = json_object(
+        "feature_flags",
+        n.feature_flags.as_ref(),
+        MAX_FEATURE_FLAGS_BYTES,
+    )
+    .map_err(|e| ApiError::field(e.field, e.to_string()))?;
     let g = Generator {
         id: Uuid::new_v4(),
         environment: env,

@@ -17,7 +17,12 @@ pub struct AuditParams {
     limit: Option<usize>,
 }
 
-pub async fn audit(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn audit(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let p = web::Query::<AuditParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
@@ -29,23 +34,43 @@ pub async fn audit(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, 
     Ok(HttpResponse::Ok().json(state.engine.store.list_audit(env, &q).await?))
 }
 
-pub async fn get(_: AdminToken, state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     Ok(HttpResponse::Ok().json(state.engine.settings.get(env)))
 }
 
-pub async fn put(_: AdminToken, state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn put(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let s: EnvSettings = json_body(&state, &req, body).await?;
-    state.engine.update_settings(env, s.clone(), API_ACTOR).await?;
+    state
+        .engine
+        .update_settings(env, s.clone(), API_ACTOR)
+        .await?;
     Ok(HttpResponse::Ok().json(s))
 }
 
 /// Replaces the admin API token; the new one is shown once, in this answer.
-pub async fn rotate_token(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn rotate_token(
+    _: AdminToken,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let token = crate::startup::new_admin_token();
     let hash = hash_token(&token);
-    state.engine.store.put_secret(crate::startup::ADMIN_TOKEN_SECRET, &hash).await?;
+    state
+        .engine
+        .store
+        .put_secret(crate::startup::ADMIN_TOKEN_SECRET, &hash)
+        .await?;
     *state.admin_token_hash.write() = hash;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token })))
 }

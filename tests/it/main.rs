@@ -1,0 +1,12 @@
+//! Integration tests: the real `keywarden` binary, the real embedded store, over HTTP.
+
+mod abuse;
+mod admin_api;
+mod bad_input;
+mod client_api;
+mod concurrency;
+mod durability;
+mod helpers;
+mod observability;
+mod signatures;
+mod startup;

@@ -1,0 +1,63 @@
+//! `/metrics` exports what operators need; keys never leak past 8 characters.
+
+use serde_json::json;
+
+use crate::helpers::{activate, call, Server};
+
+#[test]
+fn metrics_cover_requests_latency_registry_actors_store_limits_and_flushes() {
+    let s = Server::start();
+    let key = s.license("production", 5);
+    activate(&s, "production", &key, "m1");
+    s.client(
+        "production",
+        "heartbeat",
+        json!({ "key": key, "identifier": "m1" }),
+    );
+    s.client(
+        "production",
+        "validate",
+        json!({ "key": "UNKNOWN-KEY-1", "identifier": "m1" }),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = call(ureq::get(&s.url("/metrics")), None);
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    for needle in [
+        "keywarden_http_requests_total{method=\"POST\",route=\"/v1/{env}/licenses/activate\",status=\"200\"}",
+        "keywarden_http_request_duration_seconds_bucket{route=\"/v1/{env}/licenses/validate\"",
+        "keywarden_verdicts_total{code=\"VALID\",env=\"production\",op=\"activate\"} 1",
+        "keywarden_verdicts_total{code=\"NOT_FOUND\",env=\"production\",op=\"validate\"} 1",
+        "keywarden_registry_lookups_total{result=\"hit\"}",
+        "keywarden_registry_lookups_total{result=\"miss\"}",
+        "keywarden_resident_licenses 1",
+        "keywarden_store_operation_duration_seconds_bucket{backend=\"embedded\",op=\"update_license\"",
+        "keywarden_heartbeat_flush_lag_seconds",
+        "keywarden_heartbeat_flush_batch_size_count",
+        "keywarden_store_up 1",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    assert!(!text.contains(&key[..12]), "no key in metrics");
+}
+
+#[test]
+fn logs_show_keys_only_masked() {
+    let s = Server::start();
+    let key = s.license("production", 5);
+    activate(&s, "production", &key, "d");
+    s.admin(
+        "POST",
+        &format!("/production/licenses/{key}/actions/suspend"),
+        None,
+    );
+    s.admin("GET", &format!("/production/licenses/{key}"), None);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let logs = s.logs();
+    assert!(
+        logs.contains(&format!("{}…", &key[..8])),
+        "admin requests are logged with the key masked:\n{logs}"
+    );
+    assert!(!logs.contains(&key), "the full key never appears in logs");
+}
