@@ -57,6 +57,7 @@ impl Default for ServerSettings {
 pub struct StoreSettings {
     pub kind: StoreKind,
     pub data_dir: PathBuf,
+    pub cache_mb: usize,
 }
 
 impl Default for StoreSettings {
@@ -64,6 +65,7 @@ impl Default for StoreSettings {
         StoreSettings {
             kind: StoreKind::Embedded,
             data_dir: "./data".into(),
+            cache_mb: 64,
         }
     }
 }
@@ -241,6 +243,7 @@ fn describe(e: figment::Error) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error.
 mod tests {
     use super::*;
     use figment::Jail;

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use keywarden::config::Settings;
 
+/// jemalloc keeps a million resident license actors markedly smaller than glibc's
+/// per-thread arenas do (measured in BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "keywarden", version, about = "A license-key server")]
 struct Cli {

@@ -44,7 +44,10 @@ pub fn new_admin_token() -> String {
 /// Opens the configured store.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     match settings.store.kind {
-        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(&settings.store.data_dir)?)),
+        StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(
+            &settings.store.data_dir,
+            settings.store.cache_mb,
+        )?)),
     }
 }
 

@@ -222,7 +222,14 @@ async fn start_server(
         .arg(addr.to_string())
         .arg("--data-dir")
         .arg(data_dir)
-        .env("KEYWARDEN_ADMIN_TOKEN", token);
+        .env("KEYWARDEN_ADMIN_TOKEN", token)
+        // Zipf traffic sends thousands of requests a second to the hottest keys:
+        // lift the per-license and per-IP limits so the benchmark measures the engine.
+        .env("KEYWARDEN_LIMITS__LICENSE_PER_SECOND", "1000000")
+        .env("KEYWARDEN_LIMITS__LICENSE_BURST", "1000000")
+        .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_PER_MINUTE", "1000000")
+        .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_BURST", "1000000")
+        .env("KEYWARDEN_LOG__LEVEL", "warn");
     let mut child = ChildGuard::spawn("keywarden", cmd, work_dir.join(log_name))?;
     child.wait_ready(addr).await?;
     Ok((child, Endpoint::parse(&format!("http://{addr}"))?))

@@ -130,11 +130,9 @@ impl License {
                     a.deactivated_at = Some(now);
                 }
             }
-            Action::Assign => {
-                if self.expires_at.is_none() {
-                    if let Some(days) = self.validity_days {
-                        self.expires_at = Some(now + Duration::days(i64::from(days)));
-                    }
+            Action::Assign if self.expires_at.is_none() => {
+                if let Some(days) = self.validity_days {
+                    self.expires_at = Some(now + Duration::days(i64::from(days)));
                 }
             }
             Action::Activate => self.ever_activated = true,

@@ -103,37 +103,38 @@ struct AbuseTriggered {
     distinct: usize,
 }
 
+/// What every license actor on a node shares (one allocation, not one per actor).
+pub struct ActorShared {
+    pub store: Arc<dyn Store>,
+    pub quota: Quota,
+    pub heartbeats: Arc<HeartbeatBuffer>,
+    pub settings: Arc<SettingsCell>,
+}
+
 /// Owns one license's state, its activation set and its rate limiter.
+///
+/// Kept small: a node holds a million of these.
 pub struct LicenseActor {
     env: Environment,
+    deleted: bool,
     license: License,
     features: Arc<Map<String, Value>>,
-    store: Arc<dyn Store>,
+    shared: Arc<ActorShared>,
     limiter: DefaultDirectRateLimiter,
-    heartbeats: Arc<HeartbeatBuffer>,
-    settings: Arc<SettingsCell>,
-    abuse: AbuseWindow,
-    deleted: bool,
+    /// Allocated only once the license is refused for its limit.
+    abuse: Option<Box<AbuseWindow>>,
 }
 
 impl LicenseActor {
-    pub fn new(
-        license: License,
-        store: Arc<dyn Store>,
-        quota: Quota,
-        heartbeats: Arc<HeartbeatBuffer>,
-        settings: Arc<SettingsCell>,
-    ) -> Self {
+    pub fn new(license: License, shared: Arc<ActorShared>) -> Self {
         LicenseActor {
             env: license.environment,
+            deleted: false,
             features: Arc::new(license.feature_flags.clone()),
             license,
-            store,
-            limiter: RateLimiter::direct(quota),
-            heartbeats,
-            settings,
-            abuse: AbuseWindow::default(),
-            deleted: false,
+            limiter: RateLimiter::direct(shared.quota),
+            shared,
+            abuse: None,
         }
     }
 
@@ -215,7 +216,7 @@ impl Handler<Check> for LicenseActor {
         } else {
             Op::Validate
         };
-        let grace = self.settings.grace(self.env);
+        let grace = self.shared.settings.grace(self.env);
         let verdict = match verdict::decide(&self.license, op, &msg.identifier, now, grace) {
             Decision::Answer(v) => v,
             // Validate and heartbeat never change anything.
@@ -230,12 +231,16 @@ impl Handler<Check> for LicenseActor {
             {
                 a.last_seen = Some(now);
             }
-            self.heartbeats
+            self.shared
+                .heartbeats
                 .record(self.env, &self.license.key, &msg.identifier, now);
         }
         Ok(self.outcome(verdict))
     }
 }
+
+/// Builds the answer once a change is committed.
+type AnswerFn = fn(&License, DateTime<Utc>, chrono::Duration) -> Verdict;
 
 /// Decides and commits one client change, reloading on a version conflict.
 async fn commit_client_change(
@@ -249,11 +254,7 @@ async fn commit_client_change(
         let now = Utc::now();
         let decision = verdict::decide(&license, req.op, &req.identifier, now, grace);
         let mut next = license.clone();
-        let (touched, audit, answer): (
-            Activation,
-            AuditEntry,
-            fn(&License, DateTime<Utc>, chrono::Duration) -> Verdict,
-        ) = match decision {
+        let (touched, audit, answer): (Activation, AuditEntry, AnswerFn) = match decision {
             Decision::Answer(v) => return Ok((license, v)),
             Decision::AddActivation => {
                 let a = Activation::new(req.identifier.clone(), req.kind, now, req.ip.clone());
@@ -324,11 +325,11 @@ impl Handler<ClientChange> for LicenseActor {
         if let Err(e) = self.gone().and_then(|_| self.rate_limit()) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
-        let grace = self.settings.grace(self.env);
+        let grace = self.shared.settings.grace(self.env);
         let op = msg.0.op;
         let identifier = msg.0.identifier.clone();
         let fut = commit_client_change(
-            self.store.clone(),
+            self.shared.store.clone(),
             self.env,
             self.license.clone(),
             msg.0,
@@ -339,8 +340,9 @@ impl Handler<ClientChange> for LicenseActor {
                 let (license, verdict) = result?;
                 act.replace(license);
                 if op == Op::Activate && verdict.code == VerdictCode::LimitReached {
-                    let rule = act.settings.get(act.env).abuse;
-                    if let Some(distinct) = act.abuse.refused(identifier, Utc::now(), &rule) {
+                    let rule = act.shared.settings.get(act.env).abuse;
+                    let window = act.abuse.get_or_insert_with(Box::default);
+                    if let Some(distinct) = window.refused(identifier, Utc::now(), &rule) {
                         if !act.license.flagged && act.license.status != LicenseStatus::Suspended {
                             ctx.notify(AbuseTriggered { distinct });
                         }
@@ -356,7 +358,7 @@ impl Handler<AbuseTriggered> for LicenseActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: AbuseTriggered, _: &mut Self::Context) -> Self::Result {
-        let rule = self.settings.get(self.env).abuse;
+        let rule = self.shared.settings.get(self.env).abuse;
         let now = Utc::now();
         let mut next = self.license.clone();
         let before = next.status;
@@ -373,7 +375,7 @@ impl Handler<AbuseTriggered> for LicenseActor {
                 "{} distinct devices refused for the activation limit within {} s (threshold {})",
                 msg.distinct, rule.window_secs, rule.threshold
             ));
-        let store = self.store.clone();
+        let store = self.shared.store.clone();
         let env = self.env;
         let expected = self.license.version;
         let fut = async move {
@@ -391,7 +393,7 @@ impl Handler<AbuseTriggered> for LicenseActor {
                     metrics().abuse_events.with_label_values(&[outcome]).inc();
                     tracing::warn!(key = %act.license.key.masked(), outcome, "abuse rule fired");
                     act.replace(next);
-                    act.abuse.clear();
+                    act.abuse = None;
                 }
                 Err(e) => tracing::warn!(error = %e, "could not record an abuse flag"),
             },
@@ -491,7 +493,7 @@ impl Handler<AdminChange> for LicenseActor {
         if let Err(e) = self.gone() {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
-        let store = self.store.clone();
+        let store = self.shared.store.clone();
         let env = self.env;
         let current = self.license.clone();
         let deleting = matches!(msg, AdminChange::Delete { .. });

@@ -8,7 +8,7 @@ use actix::{Actor, Addr};
 use governor::Quota;
 use moka::future::Cache;
 
-use super::actor::{LicenseActor, Stop};
+use super::actor::{ActorShared, LicenseActor, Stop};
 use super::heartbeats::HeartbeatBuffer;
 use super::{EngineError, SettingsCell};
 use crate::config::EngineSettings;
@@ -28,10 +28,7 @@ enum LoadError {
 pub struct Registry {
     actors: Cache<Key, Addr<LicenseActor>>,
     negative: moka::sync::Cache<Key, ()>,
-    store: Arc<dyn Store>,
-    quota: Quota,
-    heartbeats: Arc<HeartbeatBuffer>,
-    settings: Arc<SettingsCell>,
+    shared: Arc<ActorShared>,
 }
 
 impl Registry {
@@ -54,10 +51,12 @@ impl Registry {
         Registry {
             actors,
             negative,
-            store,
-            quota,
-            heartbeats,
-            settings,
+            shared: Arc::new(ActorShared {
+                store,
+                quota,
+                heartbeats,
+                settings,
+            }),
         }
     }
 
@@ -84,20 +83,15 @@ impl Registry {
             return Ok(None);
         }
         m.registry_lookups.with_label_values(&["miss"]).inc();
-        let store = self.store.clone();
+        let store = self.shared.store.clone();
         let (env, key) = (k.0, k.1.clone());
         let loaded = self
             .actors
             .try_get_with(k.clone(), async {
                 match store.get_license(env, &key).await {
-                    Ok(Some(license)) => Ok(LicenseActor::new(
-                        license,
-                        store.clone(),
-                        self.quota,
-                        self.heartbeats.clone(),
-                        self.settings.clone(),
-                    )
-                    .start()),
+                    Ok(Some(license)) => {
+                        Ok(LicenseActor::new(license, self.shared.clone()).start())
+                    }
                     Ok(None) => Err(LoadError::Unknown),
                     Err(e) => Err(LoadError::Store(e)),
                 }

@@ -59,8 +59,10 @@ fn audit_key(e: &AuditEntry) -> String {
 }
 
 /// Opens (or creates) one database file and checks its format version.
-fn open(path: &Path, global: bool) -> Result<Database, StoreError> {
-    let db = Database::create(path)
+fn open(path: &Path, global: bool, cache_bytes: usize) -> Result<Database, StoreError> {
+    let db = redb::Builder::new()
+        .set_cache_size(cache_bytes)
+        .create(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     let txn = db.begin_write().map_err(unavailable)?;
     {
@@ -98,14 +100,18 @@ fn open(path: &Path, global: bool) -> Result<Database, StoreError> {
 
 impl EmbeddedStore {
     /// Opens the data folder, creating it on first use; refuses unknown format versions.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    ///
+    /// `cache_mb` bounds each environment file's page cache (redb's default is 1 GiB
+    /// per file, which would dwarf the resident licenses themselves).
+    pub fn open(dir: &Path, cache_mb: usize) -> Result<Self, StoreError> {
+        let env_cache = cache_mb.max(1) * 1024 * 1024;
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
         Ok(EmbeddedStore {
-            global: Arc::new(open(&dir.join("global.redb"), true)?),
-            production: Arc::new(open(&dir.join("production.redb"), false)?),
-            staging: Arc::new(open(&dir.join("staging.redb"), false)?),
+            global: Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?),
+            production: Arc::new(open(&dir.join("production.redb"), false, env_cache)?),
+            staging: Arc::new(open(&dir.join("staging.redb"), false, env_cache)?),
         })
     }
 
