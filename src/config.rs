@@ -58,6 +58,44 @@ pub struct StoreSettings {
     pub kind: StoreKind,
     pub data_dir: PathBuf,
     pub cache_mb: usize,
+    pub cql: CqlSettings,
+}
+
+/// The ScyllaDB (CQL) backend's connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CqlSettings {
+    pub nodes: Vec<String>,
+    pub keyspace_prefix: String,
+    /// Replication map `migrate` writes into CREATE KEYSPACE.
+    pub replication: String,
+    pub username: String,
+    pub password: String,
+    /// one, quorum, local_one, local_quorum (default) or all.
+    pub consistency: String,
+    /// serial (default) or local_serial, for conditional writes.
+    pub serial_consistency: String,
+    pub request_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// How often the change log is read for other nodes' changes.
+    pub changes_poll_ms: u64,
+}
+
+impl Default for CqlSettings {
+    fn default() -> Self {
+        CqlSettings {
+            nodes: vec!["127.0.0.1:9042".into()],
+            keyspace_prefix: "keywarden".into(),
+            replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}".into(),
+            username: String::new(),
+            password: String::new(),
+            consistency: "local_quorum".into(),
+            serial_consistency: "serial".into(),
+            request_timeout_ms: 5000,
+            connect_timeout_ms: 5000,
+            changes_poll_ms: 1000,
+        }
+    }
 }
 
 impl Default for StoreSettings {
@@ -66,6 +104,7 @@ impl Default for StoreSettings {
             kind: StoreKind::Embedded,
             data_dir: "./data".into(),
             cache_mb: 64,
+            cql: CqlSettings::default(),
         }
     }
 }
@@ -75,6 +114,8 @@ impl Default for StoreSettings {
 #[serde(rename_all = "lowercase")]
 pub enum StoreKind {
     Embedded,
+    /// ScyllaDB or Cassandra through the CQL protocol.
+    Scylla,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,6 +256,30 @@ impl Settings {
         }
         if !(1..=100).contains(&self.abuse.threshold) {
             return bad("abuse.threshold", "must be between 1 and 100");
+        }
+        if !matches!(
+            self.store.cql.consistency.as_str(),
+            "one" | "quorum" | "local_one" | "local_quorum" | "all"
+        ) {
+            return bad(
+                "store.cql.consistency",
+                "must be one, quorum, local_one, local_quorum or all",
+            );
+        }
+        if !matches!(
+            self.store.cql.serial_consistency.as_str(),
+            "serial" | "local_serial"
+        ) {
+            return bad(
+                "store.cql.serial_consistency",
+                "must be serial or local_serial",
+            );
+        }
+        if self.store.cql.changes_poll_ms == 0 || self.store.cql.changes_poll_ms > 5000 {
+            return bad(
+                "store.cql.changes_poll_ms",
+                "must be 1 to 5000 (changes must reach every node within 5 s)",
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");

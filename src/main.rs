@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use keywarden::config::Settings;
+use keywarden::config::{Settings, StoreKind};
 
 /// jemalloc keeps a million resident license actors markedly smaller than glibc's
 /// per-thread arenas do (measured in BENCHMARKS.md).
@@ -34,6 +34,18 @@ enum Command {
         /// Fill a new data folder with demo products, customers and licenses.
         #[arg(long)]
         demo: bool,
+        /// Store backend: embedded (default) or scylla (overrides store.kind).
+        #[arg(long)]
+        store: Option<String>,
+        /// CQL contact points HOST:PORT[,HOST:PORT…] (overrides store.cql.nodes).
+        #[arg(long, value_delimiter = ',')]
+        cql_nodes: Option<Vec<String>>,
+    },
+    /// Apply schema.cql to a CQL cluster (idempotent).
+    Migrate {
+        /// CQL contact points HOST:PORT[,HOST:PORT…] (overrides store.cql.nodes).
+        #[arg(long, value_delimiter = ',')]
+        cql_nodes: Option<Vec<String>>,
     },
 }
 
@@ -46,19 +58,50 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Command::Serve {
-        listen,
-        data_dir,
-        demo,
-    } = cli.command;
-    if let Some(l) = listen {
-        settings.server.listen = l;
-    }
-    if let Some(d) = data_dir {
-        settings.store.data_dir = d;
-    }
-    keywarden::telemetry::init(&settings.log.format, &settings.log.level);
-    let result = actix_web::rt::System::new().block_on(keywarden::startup::run(settings, demo));
+    let result = match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            demo,
+            store,
+            cql_nodes,
+        } => {
+            if let Some(l) = listen {
+                settings.server.listen = l;
+            }
+            if let Some(d) = data_dir {
+                settings.store.data_dir = d;
+            }
+            if let Some(nodes) = cql_nodes {
+                settings.store.cql.nodes = nodes;
+            }
+            match store.as_deref() {
+                None => {}
+                Some("embedded") => settings.store.kind = StoreKind::Embedded,
+                Some("scylla") | Some("cql") => settings.store.kind = StoreKind::Scylla,
+                Some(other) => {
+                    eprintln!("keywarden: --store must be embedded or scylla, not {other}");
+                    return ExitCode::from(2);
+                }
+            }
+            keywarden::telemetry::init(&settings.log.format, &settings.log.level);
+            actix_web::rt::System::new().block_on(keywarden::startup::run(settings, demo))
+        }
+        Command::Migrate { cql_nodes } => {
+            if let Some(nodes) = cql_nodes {
+                settings.store.cql.nodes = nodes;
+            }
+            keywarden::telemetry::init(&settings.log.format, &settings.log.level);
+            actix_web::rt::System::new()
+                .block_on(keywarden::startup::migrate(&settings))
+                .map(|n| {
+                    println!(
+                        "schema applied: {n} statements, keyspaces {}_global, {0}_production, {0}_staging",
+                        settings.store.cql.keyspace_prefix
+                    )
+                })
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,7 +11,7 @@ use rand::RngCore;
 use crate::api::state::{hash_token, AppState};
 use crate::config::{Settings, StoreKind};
 use crate::crypto::Signers;
-use crate::engine::{sweeper, Engine};
+use crate::engine::{changes, sweeper, Engine};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
 
@@ -41,9 +41,12 @@ pub fn new_admin_token() -> String {
     format!("kw_{}", hex::encode(bytes))
 }
 
-/// Opens the configured store.
-pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+/// Opens the configured store (the CQL one refuses an unknown schema version).
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     match settings.store.kind {
+        StoreKind::Scylla => Ok(Arc::new(
+            crate::store::cql::CqlStore::open(&settings.store.cql).await?,
+        )),
         StoreKind::Embedded => Ok(Arc::new(EmbeddedStore::open(
             &settings.store.data_dir,
             settings.store.cache_mb,
@@ -83,7 +86,7 @@ async fn admin_token(store: &dyn Store) -> Result<([u8; 32], Option<String>), St
 /// Runs the server until SIGTERM/SIGINT, then flushes heartbeats.
 pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     let settings = Arc::new(settings);
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let signers = Arc::new(Signers::load(store.as_ref()).await?);
     let (token_hash, new_token) = admin_token(store.as_ref()).await?;
     let engine = Engine::new(store.clone(), &settings).await?;
@@ -100,6 +103,12 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         engine.clone(),
         Duration::from_secs(settings.engine.expiry_sweep_secs.max(1)),
     );
+    if settings.store.kind == StoreKind::Scylla {
+        changes::spawn(
+            engine.clone(),
+            Duration::from_millis(settings.store.cql.changes_poll_ms),
+        );
+    }
 
     let state = web::Data::new(AppState {
         engine: engine.clone(),
@@ -154,4 +163,11 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     tracing::info!("shutting down: flushing heartbeats");
     engine.heartbeats.flush(store.as_ref()).await;
     Ok(())
+}
+
+/// `keywarden migrate`: applies schema.cql to the configured CQL cluster.
+pub async fn migrate(settings: &Settings) -> Result<usize, StartError> {
+    let cfg = &settings.store.cql;
+    let session = crate::store::cql::connect(cfg).await?;
+    Ok(crate::store::cql::migrate(&session, &cfg.keyspace_prefix, &cfg.replication).await?)
 }

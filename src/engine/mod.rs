@@ -6,6 +6,7 @@
 
 pub mod abuse;
 pub mod actor;
+pub mod changes;
 pub mod client_ip;
 pub mod heartbeats;
 pub mod registry;

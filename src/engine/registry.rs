@@ -116,6 +116,14 @@ impl Registry {
         self.negative.insert(k, ());
     }
 
+    /// Another node changed this license: drop the resident copy and any NOT_FOUND
+    /// memory, so the next request loads the committed state.
+    pub async fn refresh(&self, env: Environment, key: LicenseKey) {
+        let k = (env, key);
+        self.negative.invalidate(&k);
+        self.actors.invalidate(&k).await;
+    }
+
     /// A key now exists: stop answering NOT_FOUND from memory.
     pub fn forget_negative(&self, env: Environment, key: &LicenseKey) {
         self.negative.invalidate(&(env, key.clone()));

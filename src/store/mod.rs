@@ -2,6 +2,7 @@
 //! (embedded on one machine, ScyllaDB for clusters). Each method maps onto the
 //! tables of `schema.cql`; none is a generic key-value call.
 
+pub mod cql;
 pub mod embedded;
 mod query;
 
@@ -48,6 +49,15 @@ pub struct SeenAt {
     pub key: LicenseKey,
     pub identifier: Identifier,
     pub at: DateTime<Utc>,
+}
+
+/// A change another node made to a license, read from the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+    pub key: String,
+    pub deleted: bool,
 }
 
 /// A filter over the audit log.
@@ -150,4 +160,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores `value` unless a secret of that name exists; returns the one kept.
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
     async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    /// License changes other nodes made at or after `since`, for the change-log reader.
+    /// A single-node backend has none.
+    async fn changes_since(
+        &self,
+        _env: Environment,
+        _since: DateTime<Utc>,
+    ) -> Result<Vec<Change>, StoreError> {
+        Ok(Vec::new())
+    }
 }

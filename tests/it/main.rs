@@ -5,6 +5,8 @@ mod admin_api;
 mod bad_input;
 mod client_api;
 mod concurrency;
+mod conformance;
+mod cql;
 mod durability;
 mod helpers;
 mod observability;

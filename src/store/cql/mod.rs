@@ -1,0 +1,126 @@
+//! The ScyllaDB store (also runs on Apache Cassandra 5): the tables of `schema.cql`,
+//! prepared statements only, token-aware routing (the driver's default), LOCAL_QUORUM
+//! reads and writes and SERIAL for conditional writes (configurable).
+//!
+//! A license and its activations are one partition: license fields are static
+//! columns, each activation a clustering row. Every license change is one
+//! conditional batch on that partition guarded by `version`, so an activation
+//! limit holds across nodes. Index tables, audit and the change log are written
+//! after the conditional batch commits.
+
+mod migrate;
+mod ops;
+mod statements;
+
+pub use migrate::{migrate, SCHEMA_VERSION};
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use scylla::client::execution_profile::ExecutionProfile;
+use scylla::client::session::Session;
+use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::{Consistency, SerialConsistency};
+
+use super::StoreError;
+use crate::config::CqlSettings;
+use crate::domain::Environment;
+use crate::metrics::metrics;
+use statements::EnvStatements;
+
+/// `Store` on the `scylla` driver.
+pub struct CqlStore {
+    session: Arc<Session>,
+    global: statements::GlobalStatements,
+    production: EnvStatements,
+    staging: EnvStatements,
+    /// This process's id in the change log, so it skips its own changes.
+    pub node_id: String,
+}
+
+/// Maps any driver error to `Unavailable` (the caller answers 503 and may retry).
+pub(crate) fn down(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("CQL: {e}"))
+}
+
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("CQL row: {e}"))
+}
+
+/// Opens a session with the configured consistency, timeouts and credentials.
+pub async fn connect(cfg: &CqlSettings) -> Result<Session, StoreError> {
+    let consistency = match cfg.consistency.as_str() {
+        "one" => Consistency::One,
+        "quorum" => Consistency::Quorum,
+        "local_one" => Consistency::LocalOne,
+        "all" => Consistency::All,
+        _ => Consistency::LocalQuorum,
+    };
+    let serial = match cfg.serial_consistency.as_str() {
+        "local_serial" => SerialConsistency::LocalSerial,
+        _ => SerialConsistency::Serial,
+    };
+    let profile = ExecutionProfile::builder()
+        .consistency(consistency)
+        .serial_consistency(Some(serial))
+        .request_timeout(Some(Duration::from_millis(cfg.request_timeout_ms)))
+        .build();
+    let mut builder = SessionBuilder::new()
+        .known_nodes(&cfg.nodes)
+        .connection_timeout(Duration::from_millis(cfg.connect_timeout_ms))
+        .default_execution_profile_handle(profile.into_handle());
+    if !cfg.username.is_empty() {
+        builder = builder.user(cfg.username.clone(), cfg.password.clone());
+    }
+    builder.build().await.map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot connect to the CQL nodes {}: {e}",
+            cfg.nodes.join(", ")
+        ))
+    })
+}
+
+impl CqlStore {
+    /// Connects, checks the schema version and prepares every statement.
+    pub async fn open(cfg: &CqlSettings) -> Result<CqlStore, StoreError> {
+        let session = Arc::new(connect(cfg).await?);
+        migrate::check_version(&session, &cfg.keyspace_prefix).await?;
+        let prefix = &cfg.keyspace_prefix;
+        Ok(CqlStore {
+            global: statements::GlobalStatements::prepare(&session, prefix).await?,
+            production: EnvStatements::prepare(&session, prefix, Environment::Production).await?,
+            staging: EnvStatements::prepare(&session, prefix, Environment::Staging).await?,
+            session,
+            node_id: uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    fn env(&self, env: Environment) -> &EnvStatements {
+        match env {
+            Environment::Production => &self.production,
+            Environment::Staging => &self.staging,
+        }
+    }
+
+    /// Times a store call and keeps the up/down gauge and error counter true.
+    async fn timed<T>(
+        &self,
+        op: &'static str,
+        f: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = f.await;
+        let m = metrics();
+        m.store_duration
+            .with_label_values(&["cql", op])
+            .observe(started.elapsed().as_secs_f64());
+        match &result {
+            Err(StoreError::Unavailable(_) | StoreError::Corrupt(_)) => {
+                m.store_errors.with_label_values(&["cql", op]).inc();
+                m.store_up.set(0);
+            }
+            _ => m.store_up.set(1),
+        }
+        result
+    }
+}

@@ -1,0 +1,433 @@
+//! One conformance suite, generic over `Store`, run against the embedded store and
+//! against a real CQL node (`KEYWARDEN_TEST_CQL`, started by scripts/test).
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use keywarden::domain::{
+    Action, Activation, ActivationKind, AuditEntry, Customer, EnvSettings, Environment, Generator,
+    Identifier, License, LicenseKey, LicenseStatus, Product,
+};
+use keywarden::store::{
+    AuditQuery, LicenseQuery, LicenseWrite, SeenAt, SortField, Store, StoreError,
+};
+use uuid::Uuid;
+
+use crate::cql::cql_store;
+
+fn fresh_license(product: Uuid, customer: Option<Uuid>, n: usize) -> License {
+    let now = Utc::now();
+    License {
+        key: LicenseKey::parse(&format!(
+            "CONF-{}-{n:04}",
+            &Uuid::new_v4().simple().to_string()[..12]
+        ))
+        .unwrap(),
+        environment: Environment::Production,
+        product_id: product,
+        generator_id: None,
+        customer_id: customer,
+        status: if customer.is_some() {
+            LicenseStatus::Assigned
+        } else {
+            LicenseStatus::Available
+        },
+        activation_limit: keywarden::domain::ActivationLimit::new(3).unwrap(),
+        expires_at: Some(now + Duration::days(n as i64 + 1)),
+        validity_days: None,
+        feature_flags: Default::default(),
+        metadata: Default::default(),
+        ever_activated: false,
+        flagged: false,
+        version: 1,
+        created_at: now + Duration::milliseconds(n as i64),
+        updated_at: now,
+        activations: Vec::new(),
+    }
+}
+
+/// Every operation of the trait, with the answers both backends must give.
+async fn conformance(store: Arc<dyn Store>) {
+    let env = Environment::Production;
+    let now = Utc::now();
+    let tag = Uuid::new_v4().simple().to_string();
+
+    // Secrets: the first value is kept; put overwrites.
+    let name = format!("test.{tag}");
+    assert_eq!(
+        store.put_secret_if_absent(&name, b"one").await.unwrap(),
+        b"one"
+    );
+    assert_eq!(
+        store.put_secret_if_absent(&name, b"two").await.unwrap(),
+        b"one"
+    );
+    store.put_secret(&name, b"three").await.unwrap();
+    assert_eq!(store.get_secret(&name).await.unwrap().unwrap(), b"three");
+    assert_eq!(
+        store.get_secret(&format!("none.{tag}")).await.unwrap(),
+        None
+    );
+
+    // Settings.
+    let s = EnvSettings {
+        grace_period_days: 3,
+        abuse: Default::default(),
+    };
+    store.put_settings(Environment::Staging, &s).await.unwrap();
+    assert_eq!(
+        store.get_settings(Environment::Staging).await.unwrap(),
+        Some(s)
+    );
+
+    // Customers: unique email.
+    let c = Customer {
+        id: Uuid::new_v4(),
+        email: format!("{tag}@example.com"),
+        name: "Conf Ormance".into(),
+        password_hash: None,
+        created_at: now,
+    };
+    store.insert_customer(&c).await.unwrap();
+    let dup = Customer {
+        id: Uuid::new_v4(),
+        ..c.clone()
+    };
+    assert!(matches!(
+        store.insert_customer(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_customer(c.id).await.unwrap().unwrap().email,
+        c.email
+    );
+    assert_eq!(
+        store
+            .get_customer_by_email(&c.email)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        c.id
+    );
+    assert!(store
+        .list_customers()
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == c.id));
+
+    // Products and generators.
+    let p = Product {
+        id: Uuid::new_v4(),
+        environment: env,
+        name: format!("Conformance {tag}"),
+        description: String::new(),
+        active: true,
+        default_generator_id: None,
+        created_at: now,
+    };
+    store
+        .put_product(
+            env,
+            &p,
+            &AuditEntry::new("test", "product.created", None, now),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_product(env, p.id).await.unwrap().unwrap().name,
+        p.name
+    );
+    assert!(store
+        .list_products(env)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == p.id));
+    assert_eq!(
+        store.get_product(Environment::Staging, p.id).await.unwrap(),
+        None,
+        "environments are isolated"
+    );
+    let g = Generator {
+        id: Uuid::new_v4(),
+        environment: env,
+        product_id: p.id,
+        name: "Gen".into(),
+        format: Default::default(),
+        activation_limit: Default::default(),
+        validity_days: Some(30),
+        feature_flags: Default::default(),
+        created_at: now,
+    };
+    store.put_generator(env, &g).await.unwrap();
+    assert_eq!(
+        store
+            .get_generator(env, g.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .validity_days,
+        Some(30)
+    );
+    assert!(store
+        .list_generators(env)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == g.id));
+
+    // Licenses: insert, all or nothing.
+    let ls: Vec<License> = (0..5)
+        .map(|i| fresh_license(p.id, if i % 2 == 0 { Some(c.id) } else { None }, i))
+        .collect();
+    let audits: Vec<AuditEntry> = ls
+        .iter()
+        .map(|l| AuditEntry::new("test", "license.created", Some(l.key.as_str()), now))
+        .collect();
+    store.insert_licenses(env, &ls, &audits).await.unwrap();
+    let newcomer = fresh_license(p.id, None, 9);
+    let clash = vec![newcomer.clone(), ls[0].clone()];
+    assert!(matches!(
+        store.insert_licenses(env, &clash, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_license(env, &newcomer.key).await.unwrap(),
+        None,
+        "a failed insert writes nothing"
+    );
+    let got = store.get_license(env, &ls[0].key).await.unwrap().unwrap();
+    assert_eq!(got.status, LicenseStatus::Assigned);
+    assert_eq!(got.version, 1);
+    assert_eq!(
+        store
+            .get_license(Environment::Staging, &ls[0].key)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Compare and set: an activation commits with the right version only.
+    let mut next = got.clone();
+    let a = Activation::new(
+        Identifier::parse("conf-device").unwrap(),
+        ActivationKind::Domain,
+        now,
+        Some("192.0.2.1".into()),
+    );
+    next.activations.push(a.clone());
+    next.apply(Action::Activate, now).unwrap();
+    let entry = AuditEntry::new(
+        "client",
+        "activation.created",
+        Some(next.key.as_str()),
+        now + Duration::milliseconds(10),
+    )
+    .change("assigned", "active");
+    store
+        .update_license(
+            env,
+            LicenseWrite {
+                license: &next,
+                expected_version: 1,
+                touched: std::slice::from_ref(&a),
+                audit: &entry,
+            },
+        )
+        .await
+        .unwrap();
+    let stale = store
+        .update_license(
+            env,
+            LicenseWrite {
+                license: &next,
+                expected_version: 1,
+                touched: &[],
+                audit: &entry,
+            },
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let got = store.get_license(env, &ls[0].key).await.unwrap().unwrap();
+    assert_eq!(got.status, LicenseStatus::Active);
+    assert_eq!(got.version, 2);
+    assert_eq!(got.activations.len(), 1);
+    assert_eq!(got.activations[0].kind, ActivationKind::Domain);
+
+    // Heartbeat write-behind.
+    let seen = now + Duration::seconds(5);
+    store
+        .touch_last_seen(
+            env,
+            &[SeenAt {
+                key: got.key.clone(),
+                identifier: a.identifier.clone(),
+                at: seen,
+            }],
+        )
+        .await
+        .unwrap();
+    let got = store.get_license(env, &ls[0].key).await.unwrap().unwrap();
+    assert_eq!(
+        got.activations[0].last_seen.map(|t| t.timestamp_millis()),
+        Some(seen.timestamp_millis())
+    );
+    assert_eq!(got.version, 2, "last_seen is not a state change");
+
+    // Listing: filter, search, sort, paging.
+    let q = |f: &dyn Fn(&mut LicenseQuery)| {
+        let mut q = LicenseQuery {
+            product_id: Some(p.id),
+            per_page: 2,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let page = store.list_licenses(env, &q(&|_| {})).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (5, 2));
+    let page3 = store.list_licenses(env, &q(&|q| q.page = 3)).await.unwrap();
+    assert_eq!(page3.items.len(), 1);
+    let avail = store
+        .list_licenses(env, &q(&|q| q.status = Some(LicenseStatus::Available)))
+        .await
+        .unwrap();
+    assert_eq!(avail.total, 2);
+    let by_email = store
+        .list_licenses(env, &q(&|q| q.search = Some(tag[..10].to_string())))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_email.total, 5,
+        "search matches the product name and the customer email"
+    );
+    let sorted = store
+        .list_licenses(
+            env,
+            &q(&|q| {
+                q.sort = SortField::Expires;
+                q.descending = false;
+                q.per_page = 10;
+            }),
+        )
+        .await
+        .unwrap();
+    let exp: Vec<_> = sorted.items.iter().map(|l| l.expires_at).collect();
+    let mut want = exp.clone();
+    want.sort();
+    assert_eq!(exp, want);
+    let key_part = &ls[3].key.as_str()[5..15];
+    let found = store
+        .list_licenses(env, &q(&|q| q.search = Some(key_part.to_lowercase())))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items[0].key, ls[3].key,
+        "partial key search is case-insensitive"
+    );
+
+    // Expiry due.
+    let mut old = store.get_license(env, &ls[2].key).await.unwrap().unwrap();
+    let v = old.version;
+    old.expires_at = Some(now - Duration::days(30));
+    old.touch(now);
+    store
+        .update_license(
+            env,
+            LicenseWrite {
+                license: &old,
+                expected_version: v,
+                touched: &[],
+                audit: &AuditEntry::new("test", "license.edited", Some(old.key.as_str()), now),
+            },
+        )
+        .await
+        .unwrap();
+    let due = store
+        .licenses_due_for_expiry(env, now, Duration::days(7))
+        .await
+        .unwrap();
+    assert!(due.contains(&ls[2].key));
+    assert!(!due.contains(&ls[0].key));
+
+    // Audit: by license, by action, newest first.
+    store
+        .append_audit(
+            env,
+            &AuditEntry::new(
+                "test",
+                "license.suspend",
+                Some(ls[0].key.as_str()),
+                now + Duration::seconds(1),
+            ),
+        )
+        .await
+        .unwrap();
+    let entries = store
+        .list_audit(
+            env,
+            &AuditQuery {
+                license_key: Some(ls[0].key.to_string()),
+                action: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["license.suspend", "activation.created", "license.created"]
+    );
+    let only = store
+        .list_audit(
+            env,
+            &AuditQuery {
+                license_key: Some(ls[0].key.to_string()),
+                action: Some("license.created".into()),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(only.len(), 1);
+    let recent = store
+        .list_audit(
+            env,
+            &AuditQuery {
+                license_key: None,
+                action: Some("license.suspend".into()),
+                limit: 1000,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(recent
+        .iter()
+        .any(|e| e.license_key.as_deref() == Some(ls[0].key.as_str())));
+
+    // Delete.
+    let bye = AuditEntry::new("test", "license.deleted", Some(ls[4].key.as_str()), now);
+    assert!(store.delete_license(env, &ls[4].key, &bye).await.unwrap());
+    assert!(!store.delete_license(env, &ls[4].key, &bye).await.unwrap());
+    assert_eq!(store.get_license(env, &ls[4].key).await.unwrap(), None);
+    let page = store
+        .list_licenses(env, &q(&|q| q.per_page = 100))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 4);
+}
+
+#[actix_rt::test]
+async fn the_embedded_store_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+    conformance(Arc::new(store)).await;
+}
+
+#[actix_rt::test]
+async fn the_cql_store_passes_the_conformance_suite() {
+    conformance(cql_store().await).await;
+}
