@@ -250,9 +250,27 @@ async fn commit_client_change(
     req: ActivationRequest,
     grace: chrono::Duration,
 ) -> Result<(License, Verdict), EngineError> {
+    let mut reloaded = false;
     for _ in 0..5 {
         let now = Utc::now();
         let decision = verdict::decide(&license, req.op, &req.identifier, now, grace);
+        // A refusal that another node's change may have lifted (a freed slot, a device
+        // activated elsewhere) is checked against the store once before it is answered.
+        if let Decision::Answer(v) = &decision {
+            let maybe_stale = matches!(
+                v.code,
+                VerdictCode::LimitReached | VerdictCode::NotActivated
+            );
+            if maybe_stale && !reloaded {
+                reloaded = true;
+                if let Some(fresh) = store.get_license(env, &license.key).await? {
+                    if fresh.version != license.version {
+                        license = fresh;
+                        continue;
+                    }
+                }
+            }
+        }
         let mut next = license.clone();
         let (touched, audit, answer): (Activation, AuditEntry, AnswerFn) = match decision {
             Decision::Answer(v) => return Ok((license, v)),

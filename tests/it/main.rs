@@ -4,6 +4,7 @@ mod abuse;
 mod admin_api;
 mod bad_input;
 mod client_api;
+mod cluster;
 mod concurrency;
 mod conformance;
 mod cql;

@@ -1,0 +1,190 @@
+//! Several Keywarden nodes on one CQL cluster: the activation limit holds
+//! cluster-wide, and changes reach the other node's memory through the change log.
+
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cql;
+use crate::helpers::{activate, Opts, Server};
+
+/// Options that point a server at this test process's CQL keyspaces.
+pub fn cql_opts(prefix: &str, node: &str) -> Opts {
+    Opts::default()
+        .env("KEYWARDEN_STORE__KIND", "scylla")
+        .env("KEYWARDEN_STORE__CQL__NODES", &format!("[\"{node}\"]"))
+        .env("KEYWARDEN_STORE__CQL__KEYSPACE_PREFIX", prefix)
+        .env("KEYWARDEN_STORE__CQL__CHANGES_POLL_MS", "500")
+}
+
+fn two_nodes() -> (Arc<Server>, Arc<Server>) {
+    let prefix = actix_rt::System::new().block_on(cql::prefix());
+    let opts = cql_opts(&prefix, &cql::node());
+    (
+        Arc::new(Server::start_with(opts.clone())),
+        Arc::new(Server::start_with(opts)),
+    )
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if f() {
+            return started.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not seen within 5 s");
+}
+
+#[test]
+fn the_limit_holds_across_two_nodes_twenty_times_in_a_row() {
+    let (a, b) = two_nodes();
+    for round in 0..20 {
+        let key = a.license("production", 5);
+        let barrier = Arc::new(Barrier::new(64));
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let (key, barrier) = (key.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let (st, v) = node.client(
+                        "production",
+                        "activate",
+                        json!({ "key": key, "identifier": format!("r{round}-d{i}") }),
+                    );
+                    assert_eq!(st, 200, "{v}");
+                    v["code"].as_str().unwrap().to_owned()
+                })
+            })
+            .collect();
+        let codes: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let ok = codes.iter().filter(|c| *c == "VALID").count();
+        let full = codes.iter().filter(|c| *c == "LIMIT_REACHED").count();
+        assert_eq!((ok, full), (5, 59), "round {round}: {codes:?}");
+        assert_eq!(b.get_license("production", &key)["activations_in_use"], 5);
+    }
+}
+
+#[test]
+fn a_deactivation_on_one_node_frees_the_slot_on_the_other_at_once() {
+    let (a, b) = two_nodes();
+    let key = a.license("production", 2);
+    assert_eq!(activate(&a, "production", &key, "x")["code"], "VALID");
+    assert_eq!(activate(&b, "production", &key, "y")["code"], "VALID");
+    assert_eq!(
+        activate(&b, "production", &key, "z")["code"],
+        "LIMIT_REACHED"
+    );
+    let (_, v) = a.client(
+        "production",
+        "deactivate",
+        json!({ "key": key, "identifier": "x" }),
+    );
+    assert_eq!(v["code"], "DEACTIVATED");
+    assert_eq!(
+        activate(&b, "production", &key, "z")["code"],
+        "VALID",
+        "no waiting for the change log"
+    );
+    // And the device activated on A can be deactivated through B.
+    let (_, v) = b.client(
+        "production",
+        "deactivate",
+        json!({ "key": key, "identifier": "y" }),
+    );
+    assert_eq!(v["code"], "DEACTIVATED");
+}
+
+#[test]
+fn a_revoke_and_a_delete_on_one_node_reach_the_other_within_five_seconds() {
+    let (a, b) = two_nodes();
+    let key = a.license("production", 5);
+    activate(&a, "production", &key, "dev");
+    let validate_on_b = || {
+        b.client(
+            "production",
+            "validate",
+            json!({ "key": key, "identifier": "dev" }),
+        )
+        .1["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(validate_on_b(), "VALID", "resident on B now");
+    a.admin(
+        "POST",
+        &format!("/production/licenses/{key}/actions/revoke"),
+        None,
+    );
+    let took = wait_until("revoke on B", || validate_on_b() == "REVOKED");
+    eprintln!("revoke reached the other node in {took:?}");
+
+    let key2 = a.license("production", 5);
+    activate(&b, "production", &key2, "dev");
+    a.admin("DELETE", &format!("/production/licenses/{key2}"), None);
+    wait_until("delete on B", || {
+        b.client(
+            "production",
+            "validate",
+            json!({ "key": key2, "identifier": "dev" }),
+        )
+        .1["code"]
+            == "NOT_FOUND"
+    });
+}
+
+#[test]
+fn a_key_created_elsewhere_stops_being_not_found_within_five_seconds() {
+    let (a, b) = two_nodes();
+    // B remembers an unknown key in its negative cache…
+    let product = a.product("production", "Late");
+    let key = format!("LATE-{}", uuid::Uuid::new_v4().simple());
+    let ask = |s: &Server| {
+        s.client(
+            "production",
+            "validate",
+            json!({ "key": key, "identifier": "d" }),
+        )
+        .1["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(ask(&b), "NOT_FOUND");
+    assert_eq!(ask(&b), "NOT_FOUND");
+    // …then another writer creates exactly that key (through the store, as a node would).
+    actix_rt::System::new().block_on(async {
+        let store = cql::cql_store().await;
+        let now = chrono::Utc::now();
+        let l = keywarden::domain::License {
+            key: keywarden::domain::LicenseKey::parse(&key).unwrap(),
+            environment: keywarden::domain::Environment::Production,
+            product_id: product.parse().unwrap(),
+            generator_id: None,
+            customer_id: Some(uuid::Uuid::new_v4()),
+            status: keywarden::domain::LicenseStatus::Assigned,
+            activation_limit: Default::default(),
+            expires_at: None,
+            validity_days: None,
+            feature_flags: Default::default(),
+            metadata: Default::default(),
+            ever_activated: false,
+            flagged: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            activations: vec![],
+        };
+        store
+            .insert_licenses(keywarden::domain::Environment::Production, &[l], &[])
+            .await
+            .unwrap();
+    });
+    let took = wait_until("create on B", || ask(&b) == "NOT_ACTIVATED");
+    eprintln!("create reached the other node in {took:?}");
+    assert_eq!(ask(&a), "NOT_ACTIVATED");
+}
