@@ -9,6 +9,7 @@ mod concurrency;
 mod conformance;
 mod cql;
 mod durability;
+mod faults;
 mod helpers;
 mod observability;
 mod signatures;
