@@ -68,10 +68,9 @@ struct Parsed {
 async fn parse(
     state: &AppState,
     req: &HttpRequest,
-    env: &str,
+    env: Environment,
     payload: web::Payload,
 ) -> Result<Parsed, ApiError> {
-    let env: Environment = env.parse().map_err(ApiError::bad)?;
     let format_in = codec::request_format(req)?;
     let limit = state.config.server.body_limit_bytes;
     codec::check_length(req, limit)?;
@@ -157,14 +156,15 @@ fn unknown_key(state: &AppState, req: &HttpRequest) -> Result<Verdict, ApiError>
     Ok(Verdict::not_found())
 }
 
-async fn handle(
+/// One client operation: decode, one engine call, encode (and sign when asked).
+pub async fn handle(
     state: web::Data<AppState>,
     req: HttpRequest,
-    env: web::Path<String>,
+    env: Environment,
     payload: web::Payload,
     op: Op,
 ) -> Result<HttpResponse, ApiError> {
-    let p = parse(&state, &req, &env, payload).await?;
+    let p = parse(&state, &req, env, payload).await?;
     let engine = &state.engine;
     let outcome = match op {
         Op::Validate | Op::Heartbeat => {
@@ -232,42 +232,6 @@ async fn handle(
     respond(&state, &p, &answer)
 }
 
-pub async fn activate(
-    s: web::Data<AppState>,
-    r: HttpRequest,
-    e: web::Path<String>,
-    b: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    handle(s, r, e, b, Op::Activate).await
-}
-
-pub async fn validate(
-    s: web::Data<AppState>,
-    r: HttpRequest,
-    e: web::Path<String>,
-    b: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    handle(s, r, e, b, Op::Validate).await
-}
-
-pub async fn heartbeat(
-    s: web::Data<AppState>,
-    r: HttpRequest,
-    e: web::Path<String>,
-    b: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    handle(s, r, e, b, Op::Heartbeat).await
-}
-
-pub async fn deactivate(
-    s: web::Data<AppState>,
-    r: HttpRequest,
-    e: web::Path<String>,
-    b: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    handle(s, r, e, b, Op::Deactivate).await
-}
-
 /// The offline answer: the verdict, plus the signed file when the device may use the license.
 #[derive(Serialize)]
 struct OfflineAnswer<'a> {
@@ -310,10 +274,10 @@ pub async fn offline_file(
 pub async fn offline(
     state: web::Data<AppState>,
     req: HttpRequest,
-    env: web::Path<String>,
+    env: Environment,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let p = parse(&state, &req, &env, payload).await?;
+    let p = parse(&state, &req, env, payload).await?;
     let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier).await?;
     if v.code == VerdictCode::NotFound {
         unknown_key(&state, &req)?;
@@ -346,9 +310,8 @@ struct PublicKey<'a> {
 
 pub async fn public_key(
     state: web::Data<AppState>,
-    env: web::Path<String>,
+    env: Environment,
 ) -> Result<HttpResponse, ApiError> {
-    let env: Environment = env.parse().map_err(ApiError::bad)?;
     let s = state.signers.get(env);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
@@ -359,4 +322,11 @@ pub async fn public_key(
             public_key: s.public_key_b64(),
             pem: s.public_key_pem(),
         }))
+}
+
+/// `/v1/{env}/…` for anything but the two environments (and unknown operations).
+pub async fn unknown_env(path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
+    let (env, _) = path.into_inner();
+    env.parse::<Environment>().map_err(ApiError::bad)?;
+    Err(ApiError::NotFound("no such route".into()))
 }

@@ -44,7 +44,7 @@ pub struct Outcome {
 }
 
 /// Validate (or heartbeat when `heartbeat`).
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Outcome, EngineError>")]
 pub struct Check {
     pub identifier: Identifier,
@@ -61,7 +61,7 @@ pub struct ActivationRequest {
 }
 
 /// Activate or deactivate from the client API.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<Outcome, EngineError>")]
 pub struct ClientChange(pub ActivationRequest);
 
@@ -87,9 +87,15 @@ pub enum AdminChange {
 }
 
 /// A copy of the license as the actor holds it.
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "License")]
 pub struct Snapshot;
+
+/// Sent by the change-log reader: another node changed this license. Queued behind
+/// the messages already waiting, so none of them is dropped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload;
 
 /// Sent by the registry when the license leaves memory.
 #[derive(Message)]
@@ -107,6 +113,8 @@ struct AbuseTriggered {
 pub struct ActorShared {
     pub store: Arc<dyn Store>,
     pub quota: Quota,
+    /// One calibrated clock for every limiter: building a clock per actor costs a CPUID probe.
+    pub clock: governor::clock::DefaultClock,
     pub heartbeats: Arc<HeartbeatBuffer>,
     pub settings: Arc<SettingsCell>,
 }
@@ -132,7 +140,7 @@ impl LicenseActor {
             deleted: false,
             features: Arc::new(license.feature_flags.clone()),
             license,
-            limiter: RateLimiter::direct(shared.quota),
+            limiter: RateLimiter::direct_with_clock(shared.quota, &shared.clock),
             shared,
             abuse: None,
         }
@@ -158,9 +166,7 @@ impl LicenseActor {
 
     fn rate_limit(&self) -> Result<(), EngineError> {
         self.limiter.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.shared.clock));
             metrics().rate_limited.with_label_values(&["license"]).inc();
             EngineError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
@@ -194,6 +200,27 @@ impl Handler<Stop> for LicenseActor {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
         ctx.stop();
+    }
+}
+
+impl Handler<Reload> for LicenseActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, _: Reload, _: &mut Self::Context) -> Self::Result {
+        let store = self.shared.store.clone();
+        let (env, key) = (self.env, self.license.key.clone());
+        let fut = async move { store.get_license(env, &key).await };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
+            |res, act, ctx| match res {
+                Ok(Some(fresh)) => act.replace(fresh),
+                Ok(None) => {
+                    act.deleted = true;
+                    ctx.stop();
+                }
+                // Keep the copy we have; the next conflict or change reloads it.
+                Err(e) => tracing::warn!(error = %e, "could not reload a changed license"),
+            },
+        )))
     }
 }
 
@@ -251,7 +278,7 @@ async fn commit_client_change(
     grace: chrono::Duration,
 ) -> Result<(License, Verdict), EngineError> {
     let mut reloaded = false;
-    for _ in 0..5 {
+    for attempt in 0..MAX_ATTEMPTS {
         let now = Utc::now();
         let decision = verdict::decide(&license, req.op, &req.identifier, now, grace);
         // A refusal that another node's change may have lifted (a freed slot, a device
@@ -330,11 +357,26 @@ async fn commit_client_change(
                     .await?
                     .ok_or(EngineError::NotFound)?;
             }
+            // A contended conditional write can time out with its outcome unknown:
+            // wait a moment, read what was committed and decide again (an activation
+            // that did land is then answered as the idempotent re-activation it is).
+            Err(StoreError::Unavailable(e)) if attempt < MAX_ATTEMPTS / 2 => {
+                tracing::debug!(error = %e, "conditional write failed; re-reading");
+                let pause = 20 + rand::random::<u64>() % 60;
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                license = store
+                    .get_license(env, &license.key)
+                    .await?
+                    .ok_or(EngineError::NotFound)?;
+            }
             Err(e) => return Err(e.into()),
         }
     }
     Err(EngineError::Busy)
 }
+
+/// How often one change is re-decided after conflicts before the client is told to retry.
+const MAX_ATTEMPTS: usize = 8;
 
 impl Handler<ClientChange> for LicenseActor {
     type Result = AtomicResponse<Self, Result<Outcome, EngineError>>;

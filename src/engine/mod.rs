@@ -175,6 +175,34 @@ impl Engine {
             })
     }
 
+    /// Sends one message to the license's actor; `None` for an unknown key.
+    ///
+    /// An actor that stopped meanwhile (evicted, or its license deleted) is looked up
+    /// again once, so a request in flight never fails for it.
+    async fn ask<M>(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        msg: M,
+    ) -> Result<Option<M::Result>, EngineError>
+    where
+        M: actix::Message + Send + Clone + 'static,
+        M::Result: Send,
+        actor::LicenseActor: actix::Handler<M>,
+    {
+        for _ in 0..2 {
+            let Some(addr) = self.registry.lookup(env, key.clone()).await? else {
+                return Ok(None);
+            };
+            match addr.send(msg.clone()).await {
+                Ok(r) => return Ok(Some(r)),
+                Err(actix::MailboxError::Closed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Busy)
+    }
+
     /// Validate or heartbeat: answered from memory once the license is resident.
     pub async fn check(
         &self,
@@ -183,16 +211,16 @@ impl Engine {
         identifier: Identifier,
         heartbeat: bool,
     ) -> Result<Option<Outcome>, EngineError> {
-        let Some(addr) = self.registry.lookup(env, key).await? else {
-            return Ok(None);
-        };
-        Ok(Some(
-            addr.send(Check {
+        self.ask(
+            env,
+            &key,
+            Check {
                 identifier,
                 heartbeat,
-            })
-            .await??,
-        ))
+            },
+        )
+        .await?
+        .transpose()
     }
 
     /// Activate or deactivate: answered after the store committed.
@@ -202,10 +230,9 @@ impl Engine {
         key: LicenseKey,
         request: ActivationRequest,
     ) -> Result<Option<Outcome>, EngineError> {
-        let Some(addr) = self.registry.lookup(env, key).await? else {
-            return Ok(None);
-        };
-        Ok(Some(addr.send(ClientChange(request)).await??))
+        self.ask(env, &key, ClientChange(request))
+            .await?
+            .transpose()
     }
 
     /// The license as its actor holds it (None when unknown).
@@ -214,10 +241,7 @@ impl Engine {
         env: Environment,
         key: &LicenseKey,
     ) -> Result<Option<License>, EngineError> {
-        let Some(addr) = self.registry.lookup(env, key.clone()).await? else {
-            return Ok(None);
-        };
-        Ok(Some(addr.send(Snapshot).await?))
+        self.ask(env, key, Snapshot).await
     }
 
     /// Admin change through the license's actor, so the next validation already sees it.
@@ -227,13 +251,11 @@ impl Engine {
         key: &LicenseKey,
         change: AdminChange,
     ) -> Result<License, EngineError> {
-        let addr = self
-            .registry
-            .lookup(env, key.clone())
-            .await?
-            .ok_or(EngineError::NotFound)?;
         let deleting = matches!(change, AdminChange::Delete { .. });
-        let result = addr.send(change).await??;
+        let result = self
+            .ask(env, key, change)
+            .await?
+            .ok_or(EngineError::NotFound)??;
         if deleting {
             self.registry.forget(env, key.clone()).await;
         }

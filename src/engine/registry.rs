@@ -8,7 +8,7 @@ use actix::{Actor, Addr};
 use governor::Quota;
 use moka::future::Cache;
 
-use super::actor::{ActorShared, LicenseActor, Stop};
+use super::actor::{ActorShared, LicenseActor, Reload, Stop};
 use super::heartbeats::HeartbeatBuffer;
 use super::{EngineError, SettingsCell};
 use crate::config::EngineSettings;
@@ -54,6 +54,7 @@ impl Registry {
             shared: Arc::new(ActorShared {
                 store,
                 quota,
+                clock: Default::default(),
                 heartbeats,
                 settings,
             }),
@@ -121,7 +122,9 @@ impl Registry {
     pub async fn refresh(&self, env: Environment, key: LicenseKey) {
         let k = (env, key);
         self.negative.invalidate(&k);
-        self.actors.invalidate(&k).await;
+        if let Some(addr) = self.actors.get(&k).await {
+            addr.do_send(Reload);
+        }
     }
 
     /// A key now exists: stop answering NOT_FOUND from memory.

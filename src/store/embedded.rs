@@ -421,7 +421,7 @@ impl Store for EmbeddedStore {
     async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError> {
         self.run("list_products", self.env_db(env), |db| {
             let mut v: Vec<Product> = all(db, PRODUCTS)?;
-            v.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            v.sort_by_key(|p| p.name.to_lowercase());
             Ok(v)
         })
         .await

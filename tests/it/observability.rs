@@ -24,8 +24,8 @@ fn metrics_cover_requests_latency_registry_actors_store_limits_and_flushes() {
     assert_eq!(r.status, 200);
     let text = r.text();
     for needle in [
-        "keywarden_http_requests_total{method=\"POST\",route=\"/v1/{env}/licenses/activate\",status=\"200\"}",
-        "keywarden_http_request_duration_seconds_bucket{route=\"/v1/{env}/licenses/validate\"",
+        "keywarden_http_requests_total{method=\"POST\",route=\"/v1/production/licenses/activate\",status=\"200\"}",
+        "keywarden_http_request_duration_seconds_bucket{route=\"/v1/production/licenses/validate\"",
         "keywarden_verdicts_total{code=\"VALID\",env=\"production\",op=\"activate\"} 1",
         "keywarden_verdicts_total{code=\"NOT_FOUND\",env=\"production\",op=\"validate\"} 1",
         "keywarden_registry_lookups_total{result=\"hit\"}",
