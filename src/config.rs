@@ -71,6 +71,12 @@ pub struct CqlSettings {
     pub replication: String,
     pub username: String,
     pub password: String,
+    /// Encrypt client-to-node traffic (OpenSSL).
+    pub tls: bool,
+    /// PEM file of the CA that signed the nodes' certificates (empty: the system's roots).
+    pub tls_ca_file: String,
+    /// Check the node certificate (leave on outside a lab).
+    pub tls_verify: bool,
     /// one, quorum, local_one, local_quorum (default) or all.
     pub consistency: String,
     /// serial (default) or local_serial, for conditional writes.
@@ -89,6 +95,9 @@ impl Default for CqlSettings {
             replication: "{'class': 'SimpleStrategy', 'replication_factor': 1}".into(),
             username: String::new(),
             password: String::new(),
+            tls: false,
+            tls_ca_file: String::new(),
+            tls_verify: true,
             consistency: "local_quorum".into(),
             serial_consistency: "serial".into(),
             request_timeout_ms: 5000,

@@ -11,6 +11,7 @@ mod cql;
 mod durability;
 mod faults;
 mod helpers;
+mod migrate;
 mod observability;
 mod signatures;
 mod startup;

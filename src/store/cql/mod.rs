@@ -72,12 +72,42 @@ pub async fn connect(cfg: &CqlSettings) -> Result<Session, StoreError> {
     if !cfg.username.is_empty() {
         builder = builder.user(cfg.username.clone(), cfg.password.clone());
     }
+    if cfg.tls {
+        builder = builder.tls_context(Some(tls_context(cfg)?));
+    }
     builder.build().await.map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot connect to the CQL nodes {}: {e}",
             cfg.nodes.join(", ")
         ))
     })
+}
+
+/// The OpenSSL context for `store.cql.tls`; a bad CA file is a clear start-up error.
+fn tls_context(cfg: &CqlSettings) -> Result<openssl::ssl::SslContext, StoreError> {
+    use openssl::ssl::{SslContextBuilder, SslMethod, SslVerifyMode};
+    let bad =
+        |e: openssl::error::ErrorStack| StoreError::Unavailable(format!("store.cql TLS: {e}"));
+    let mut b = SslContextBuilder::new(SslMethod::tls()).map_err(bad)?;
+    if cfg.tls_ca_file.is_empty() {
+        b.set_default_verify_paths().map_err(bad)?;
+    } else {
+        if !std::path::Path::new(&cfg.tls_ca_file).is_file() {
+            return Err(StoreError::Unavailable(format!(
+                "store.cql.tls_ca_file: no such file {}",
+                cfg.tls_ca_file
+            )));
+        }
+        b.set_ca_file(&cfg.tls_ca_file).map_err(|e| {
+            StoreError::Unavailable(format!("store.cql.tls_ca_file {}: {e}", cfg.tls_ca_file))
+        })?;
+    }
+    b.set_verify(if cfg.tls_verify {
+        SslVerifyMode::PEER
+    } else {
+        SslVerifyMode::NONE
+    });
+    Ok(b.build())
 }
 
 impl CqlStore {

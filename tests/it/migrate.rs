@@ -1,0 +1,114 @@
+//! `keywarden migrate` is idempotent, and `serve` refuses keyspaces it does not know.
+
+use std::process::Command;
+
+use crate::cql;
+
+fn keywarden(args: &[&str], prefix: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("KEYWARDEN_STORE__CQL__KEYSPACE_PREFIX", prefix)
+        .env("KEYWARDEN_STORE__CQL__CONNECT_TIMEOUT_MS", "3000")
+        .env("KEYWARDEN_LOG__LEVEL", "warn")
+        .output()
+        .expect("keywarden runs")
+}
+
+fn serve_once(prefix: &str) -> String {
+    let out = keywarden(
+        &[
+            "serve",
+            "--store",
+            "scylla",
+            "--cql-nodes",
+            &cql::node(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        prefix,
+    );
+    assert!(!out.status.success(), "serve must refuse this keyspace");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn migrate_runs_twice_and_serve_refuses_unknown_schemas() {
+    let prefix = format!("kwm{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let err = serve_once(&prefix);
+    assert!(err.contains("run `keywarden migrate` first"), "{err}");
+
+    for _ in 0..2 {
+        let out = keywarden(&["migrate", "--cql-nodes", &cql::node()], &prefix);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("schema applied"));
+    }
+
+    actix_rt::System::new().block_on(async {
+        let session = keywarden::store::cql::connect(&cql::settings(&prefix))
+            .await
+            .unwrap();
+        session
+            .query_unpaged(
+                format!(
+                    "UPDATE {prefix}_global.schema_version SET version = 99 WHERE id = 'schema'"
+                ),
+                (),
+            )
+            .await
+            .unwrap();
+    });
+    let err = serve_once(&prefix);
+    assert!(err.contains("schema version 99"), "{err}");
+}
+
+#[test]
+fn an_unreachable_cql_node_stops_start_up_with_a_clear_message() {
+    let out = keywarden(
+        &[
+            "serve",
+            "--store",
+            "scylla",
+            "--cql-nodes",
+            "127.0.0.1:1",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        "kwnone",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to the CQL nodes 127.0.0.1:1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_tls_ca_file_is_named_at_start_up() {
+    let out = Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args([
+            "serve",
+            "--store",
+            "scylla",
+            "--cql-nodes",
+            &cql::node(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("KEYWARDEN_STORE__CQL__TLS", "true")
+        .env("KEYWARDEN_STORE__CQL__TLS_CA_FILE", "/nonexistent/ca.pem")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.cql.tls_ca_file: no such file /nonexistent/ca.pem"),
+        "{err}"
+    );
+}
