@@ -113,6 +113,8 @@ struct AbuseTriggered {
 pub struct ActorShared {
     pub store: Arc<dyn Store>,
     pub quota: Quota,
+    /// Every committed change is mirrored here for admin listings.
+    pub catalog: Arc<super::catalog::Catalog>,
     /// One calibrated clock for every limiter: building a clock per actor costs a CPUID probe.
     pub clock: governor::clock::DefaultClock,
     pub heartbeats: Arc<HeartbeatBuffer>,
@@ -157,10 +159,12 @@ impl LicenseActor {
         }
     }
 
+    /// Takes a committed (or reloaded) license as the actor's state.
     fn replace(&mut self, license: License) {
         if license.feature_flags != *self.features {
             self.features = Arc::new(license.feature_flags.clone());
         }
+        self.shared.catalog.upsert(&license);
         self.license = license;
     }
 

@@ -37,7 +37,7 @@ pub fn spawn(engine: Arc<Engine>, interval: Duration) {
                                 continue;
                             }
                             if let Ok(key) = LicenseKey::parse(&c.key) {
-                                engine.registry.refresh(env, key).await;
+                                engine.refresh(env, key).await;
                             }
                         }
                     }

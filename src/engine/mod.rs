@@ -6,6 +6,7 @@
 
 pub mod abuse;
 pub mod actor;
+pub mod catalog;
 pub mod changes;
 pub mod client_ip;
 pub mod heartbeats;
@@ -109,6 +110,8 @@ impl SettingsCell {
 /// Shared by every worker: the store, the registry and the limiters.
 pub struct Engine {
     pub store: Arc<dyn Store>,
+    /// Summaries for admin search, filters, sorts and paging.
+    pub catalog: Arc<catalog::Catalog>,
     pub registry: Registry,
     pub heartbeats: Arc<HeartbeatBuffer>,
     pub settings: Arc<SettingsCell>,
@@ -139,8 +142,10 @@ impl Engine {
         let heartbeats = Arc::new(HeartbeatBuffer::default());
         let license_quota = Quota::per_second(nz(config.limits.license_per_second))
             .allow_burst(nz(config.limits.license_burst));
+        let catalog = Arc::new(catalog::Catalog::build(store.as_ref()).await?);
         let registry = Registry::new(
             store.clone(),
+            catalog.clone(),
             &config.engine,
             license_quota,
             heartbeats.clone(),
@@ -150,6 +155,7 @@ impl Engine {
             .allow_burst(nz(config.limits.unknown_key_burst));
         Ok(Arc::new(Engine {
             store,
+            catalog,
             registry,
             heartbeats,
             settings,
@@ -258,6 +264,7 @@ impl Engine {
             .ok_or(EngineError::NotFound)??;
         if deleting {
             self.registry.forget(env, key.clone()).await;
+            self.catalog.remove(env, key);
         }
         Ok(result)
     }
@@ -299,8 +306,22 @@ impl Engine {
         self.store.insert_licenses(env, licenses, &audit).await?;
         for l in licenses {
             self.registry.forget_negative(env, &l.key);
+            self.catalog.upsert(l);
         }
         Ok(())
+    }
+
+    /// Another node changed a license: refresh the resident actor (in order), or
+    /// just this node's catalog entry when the license is not resident here.
+    pub async fn refresh(&self, env: Environment, key: LicenseKey) {
+        if self.registry.refresh(env, key.clone()).await {
+            return;
+        }
+        match self.store.get_license(env, &key).await {
+            Ok(Some(l)) => self.catalog.upsert(&l),
+            Ok(None) => self.catalog.remove(env, &key),
+            Err(e) => tracing::warn!(error = %e, "could not refresh a changed license"),
+        }
     }
 
     /// Saves new per-environment settings and applies them at once.

@@ -34,6 +34,7 @@ pub struct Registry {
 impl Registry {
     pub fn new(
         store: Arc<dyn Store>,
+        catalog: Arc<super::catalog::Catalog>,
         cfg: &EngineSettings,
         quota: Quota,
         heartbeats: Arc<HeartbeatBuffer>,
@@ -54,6 +55,7 @@ impl Registry {
             shared: Arc::new(ActorShared {
                 store,
                 quota,
+                catalog,
                 clock: Default::default(),
                 heartbeats,
                 settings,
@@ -119,11 +121,16 @@ impl Registry {
 
     /// Another node changed this license: drop the resident copy and any NOT_FOUND
     /// memory, so the next request loads the committed state.
-    pub async fn refresh(&self, env: Environment, key: LicenseKey) {
+    /// Returns whether the license was resident (its actor then updates the catalog).
+    pub async fn refresh(&self, env: Environment, key: LicenseKey) -> bool {
         let k = (env, key);
         self.negative.invalidate(&k);
-        if let Some(addr) = self.actors.get(&k).await {
-            addr.do_send(Reload);
+        match self.actors.get(&k).await {
+            Some(addr) if addr.connected() => {
+                addr.do_send(Reload);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -6,7 +6,7 @@ pub mod cql;
 pub mod embedded;
 mod query;
 
-pub use query::{LicenseQuery, Page, SortField};
+pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{Customer, License, LicenseStatus, Product};
 
 /// The seven sortable columns of the License Keys page.
@@ -62,89 +64,146 @@ pub struct Page<T> {
     pub per_page: u32,
 }
 
+/// What a listing needs from a row: the full license, or its catalog summary.
+pub trait Listed {
+    fn key(&self) -> &str;
+    fn product_id(&self) -> Uuid;
+    fn customer_id(&self) -> Option<Uuid>;
+    fn status(&self) -> LicenseStatus;
+    fn activation_limit(&self) -> i32;
+    fn expires_at(&self) -> Option<DateTime<Utc>>;
+    fn created_at(&self) -> DateTime<Utc>;
+}
+
+impl Listed for License {
+    fn key(&self) -> &str {
+        self.key.as_str()
+    }
+    fn product_id(&self) -> Uuid {
+        self.product_id
+    }
+    fn customer_id(&self) -> Option<Uuid> {
+        self.customer_id
+    }
+    fn status(&self) -> LicenseStatus {
+        self.status
+    }
+    fn activation_limit(&self) -> i32 {
+        self.activation_limit.get()
+    }
+    fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
+/// Case-insensitive substring test without allocating (ASCII folding; `needle` is lower-case).
+fn contains_folded(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Most rows one page may hold (exports page through with this size).
+pub const MAX_PER_PAGE: u32 = 100_000;
+
 impl LicenseQuery {
-    /// Applies the query to licenses in memory; products and customers resolve names.
-    pub fn apply(
+    /// Applies the query in memory; products and customers resolve names.
+    ///
+    /// Cost: one pass to filter, a partial selection for the rows before the page's
+    /// end, and a sort of only those rows — a first page of 100,000 rows stays fast.
+    pub fn apply<T: Listed>(
         &self,
-        licenses: Vec<License>,
+        rows: Vec<T>,
         products: &HashMap<Uuid, Product>,
         customers: &HashMap<Uuid, Customer>,
-    ) -> Page<License> {
+    ) -> Page<T> {
         let needle = self
             .search
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_lowercase);
-        let product_name = |l: &License| {
-            products
-                .get(&l.product_id)
-                .map(|p| p.name.to_lowercase())
-                .unwrap_or_default()
-        };
-        let customer = |l: &License| l.customer_id.and_then(|c| customers.get(&c));
-        let mut rows: Vec<License> = licenses
+        let product_lc: HashMap<Uuid, String> = products
+            .iter()
+            .map(|(id, p)| (*id, p.name.to_lowercase()))
+            .collect();
+        let customer_lc: HashMap<Uuid, (String, String)> = customers
+            .iter()
+            .map(|(id, c)| (*id, (c.name.to_lowercase(), c.email.to_lowercase())))
+            .collect();
+        let empty = String::new();
+        let product_name = |l: &T| product_lc.get(&l.product_id()).unwrap_or(&empty);
+        let customer = |l: &T| l.customer_id().and_then(|c| customer_lc.get(&c));
+        let mut rows: Vec<T> = rows
             .into_iter()
-            .filter(|l| self.product_id.is_none_or(|p| l.product_id == p))
-            .filter(|l| self.status.is_none_or(|s| l.status == s))
-            .filter(|l| self.customer_id.is_none_or(|c| l.customer_id == Some(c)))
+            .filter(|l| self.product_id.is_none_or(|p| l.product_id() == p))
+            .filter(|l| self.status.is_none_or(|s| l.status() == s))
+            .filter(|l| self.customer_id.is_none_or(|c| l.customer_id() == Some(c)))
             .filter(|l| match &needle {
                 None => true,
                 Some(n) => {
-                    l.key.as_str().to_lowercase().contains(n)
-                        || product_name(l).contains(n)
-                        || customer(l).is_some_and(|c| {
-                            c.email.contains(n) || c.name.to_lowercase().contains(n)
+                    contains_folded(l.key(), n)
+                        || product_name(l).contains(n.as_str())
+                        || customer(l).is_some_and(|(name, email)| {
+                            email.contains(n.as_str()) || name.contains(n.as_str())
                         })
                 }
             })
             .collect();
-        let cmp = |a: &License, b: &License| -> Ordering {
+        let cmp = |a: &T, b: &T| -> Ordering {
             let primary = match self.sort {
-                SortField::Key => a.key.cmp(&b.key),
-                SortField::Product => product_name(a).cmp(&product_name(b)),
+                SortField::Key => a.key().cmp(b.key()),
+                SortField::Product => product_name(a).cmp(product_name(b)),
                 SortField::Customer => {
-                    let name = |l: &License| customer(l).map(|c| c.name.to_lowercase());
+                    let name = |l: &T| customer(l).map(|(n, _)| n.as_str());
                     name(a).cmp(&name(b))
                 }
-                SortField::Status => a.status.cmp(&b.status),
+                SortField::Status => a.status().cmp(&b.status()),
                 SortField::Activations => {
                     // Unlimited sorts above every number.
-                    let n = |l: &License| match l.activation_limit.get() {
+                    let n = |l: &T| match l.activation_limit() {
                         -1 => i32::MAX,
                         v => v,
                     };
                     n(a).cmp(&n(b))
                 }
                 // Lifetime (no expiry) sorts after every date.
-                SortField::Expires => match (a.expires_at, b.expires_at) {
+                SortField::Expires => match (a.expires_at(), b.expires_at()) {
                     (Some(x), Some(y)) => x.cmp(&y),
                     (Some(_), None) => Ordering::Less,
                     (None, Some(_)) => Ordering::Greater,
                     (None, None) => Ordering::Equal,
                 },
-                SortField::Created => a.created_at.cmp(&b.created_at),
+                SortField::Created => a.created_at().cmp(&b.created_at()),
             };
-            primary.then_with(|| a.key.cmp(&b.key))
+            primary.then_with(|| a.key().cmp(b.key()))
         };
-        rows.sort_by(|a, b| {
+        let ordered = |a: &T, b: &T| {
             if self.descending {
                 cmp(b, a)
             } else {
                 cmp(a, b)
             }
-        });
+        };
         let total = rows.len() as u64;
-        let per_page = self.per_page.clamp(1, 1000);
+        let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
         let page = self.page.max(1);
         let start = (page as usize - 1).saturating_mul(per_page as usize);
-        let items = rows
-            .into_iter()
-            .skip(start)
-            .take(per_page as usize)
-            .collect();
+        let end = start.saturating_add(per_page as usize).min(rows.len());
+        if start >= rows.len() {
+            rows.clear();
+        } else {
+            if end < rows.len() {
+                rows.select_nth_unstable_by(end, ordered);
+                rows.truncate(end);
+            }
+            rows.sort_by(ordered);
+            rows.drain(..start);
+        }
         Page {
-            items,
+            items: rows,
             total,
             page,
             per_page,

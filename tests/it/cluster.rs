@@ -196,3 +196,39 @@ fn a_key_created_elsewhere_stops_being_not_found_within_five_seconds() {
     eprintln!("create reached the other node in {took:?}");
     assert_eq!(ask(&a), "NOT_ACTIVATED");
 }
+
+#[test]
+fn the_admin_catalog_of_the_other_node_lists_new_and_changed_licenses() {
+    let (a, b) = two_nodes();
+    let product = a.product(
+        "production",
+        &format!("Catalog {}", crate::helpers::uuid_like()),
+    );
+    let (st, bulk) = a.admin(
+        "POST",
+        "/production/licenses/bulk",
+        Some(json!({ "product_id": product, "count": 3 })),
+    );
+    assert_eq!(st, 201, "{bulk}");
+    let count = |s: &Server, q: &str| {
+        s.admin(
+            "GET",
+            &format!("/production/licenses?product_id={product}{q}"),
+            None,
+        )
+        .1["total"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(count(&a, ""), 3, "the writing node lists them at once");
+    wait_until("B lists the new licenses", || count(&b, "") == 3);
+    let key = bulk["keys"][0].as_str().unwrap();
+    a.admin(
+        "POST",
+        &format!("/production/licenses/{key}/actions/revoke"),
+        None,
+    );
+    wait_until("B lists the revoked state", || {
+        count(&b, "&status=revoked") == 1
+    });
+}

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::views::LicenseView;
+use std::collections::HashMap;
+
+use super::views::{LicenseView, SummaryView};
 use super::{env, json_body, AdminToken, API_ACTOR};
 use crate::api::client::offline_file;
 use crate::api::state::AppState;
@@ -16,6 +18,7 @@ use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_B
 use crate::domain::{
     Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey, LicenseStatus,
 };
+use crate::domain::{Customer, Product};
 use crate::engine::actor::AdminChange;
 use crate::engine::{Engine, LicenseEdit};
 use crate::error::ApiError;
@@ -325,15 +328,33 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
-    let page = state.engine.store.list_licenses(env, &q).await?;
-    let items: Vec<LicenseView> = page
-        .items
-        .iter()
-        .map(|l| LicenseView::new(l, false))
-        .collect();
+    let (products, customers) = names(&state, env).await?;
+    let page = state.engine.catalog.query(env, &q, &products, &customers);
+    let items: Vec<SummaryView> = page.items.iter().map(SummaryView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "total": page.total, "page": page.page, "per_page": page.per_page,
     })))
+}
+
+/// Products and customers by id, for name search and sort.
+async fn names(
+    state: &AppState,
+    env: Environment,
+) -> Result<(HashMap<Uuid, Product>, HashMap<Uuid, Customer>), ApiError> {
+    let store = state.engine.store.as_ref();
+    let products = store
+        .list_products(env)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let customers = store
+        .list_customers()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok((products, customers))
 }
 
 /// Writes the filtered list (every page) as CSV or JSON.
@@ -347,11 +368,11 @@ pub async fn export(
     let params = query_params(&req)?;
     let mut q = params.to_query()?;
     q.page = 1;
-    q.per_page = 100_000;
-    let store = state.engine.store.as_ref();
+    q.per_page = crate::store::MAX_PER_PAGE;
+    let (products, customers) = names(&state, env).await?;
     let mut all = Vec::new();
     loop {
-        let page = store.list_licenses(env, &q).await?;
+        let page = state.engine.catalog.query(env, &q, &products, &customers);
         let done = (page.items.len() as u32) < q.per_page;
         all.extend(page.items);
         if done {
@@ -359,22 +380,10 @@ pub async fn export(
         }
         q.page += 1;
     }
-    let products: std::collections::HashMap<Uuid, String> = store
-        .list_products(env)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let customers: std::collections::HashMap<Uuid, (String, String)> = store
-        .list_customers()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, (c.email, c.name)))
-        .collect();
     let stamp = Utc::now().format("%Y%m%d-%H%M%S");
     match params.format.as_deref().unwrap_or("csv") {
         "json" => {
-            let items: Vec<LicenseView> = all.iter().map(|l| LicenseView::new(l, false)).collect();
+            let items: Vec<SummaryView> = all.iter().map(SummaryView::from).collect();
             Ok(HttpResponse::Ok()
                 .insert_header((
                     header::CONTENT_DISPOSITION,
@@ -400,16 +409,20 @@ pub async fn export(
             for l in &all {
                 let (email, name) = l
                     .customer_id
-                    .and_then(|c| customers.get(&c).cloned())
+                    .and_then(|c| customers.get(&c))
+                    .map(|c| (c.email.clone(), c.name.clone()))
                     .unwrap_or_default();
                 w.write_record([
                     l.key.as_str().to_owned(),
-                    products.get(&l.product_id).cloned().unwrap_or_default(),
+                    products
+                        .get(&l.product_id)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
                     email,
                     name,
                     l.status.to_string(),
-                    l.activation_limit.get().to_string(),
-                    l.active_count().to_string(),
+                    l.activation_limit.to_string(),
+                    l.activations_in_use.to_string(),
                     l.expires_at
                         .map(|t| t.to_rfc3339())
                         .unwrap_or_else(|| "lifetime".into()),

@@ -80,3 +80,20 @@ impl From<&Customer> for CustomerView {
         }
     }
 }
+
+/// A row of the license listing (from the catalog), with the actions legal from its state.
+#[derive(Debug, Serialize)]
+pub struct SummaryView<'a> {
+    #[serde(flatten)]
+    pub summary: &'a crate::engine::catalog::LicenseSummary,
+    pub allowed_actions: Vec<Action>,
+}
+
+impl<'a> From<&'a crate::engine::catalog::LicenseSummary> for SummaryView<'a> {
+    fn from(s: &'a crate::engine::catalog::LicenseSummary) -> Self {
+        SummaryView {
+            summary: s,
+            allowed_actions: admin_actions(s.status),
+        }
+    }
+}
