@@ -14,6 +14,9 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub verdicts: IntCounterVec,
     pub registry_lookups: IntCounterVec,
+    pub lookup_hit: IntCounter,
+    pub lookup_miss: IntCounter,
+    pub lookup_negative: IntCounter,
     pub resident_licenses: IntGauge,
     pub store_duration: HistogramVec,
     pub store_errors: IntCounterVec,
@@ -77,7 +80,17 @@ impl Metrics {
         )
         .expect("valid metric");
         r.register(Box::new(signed.clone())).expect("unique metric");
+        let registry_lookups = counter(
+            &r,
+            "keywarden_registry_lookups_total",
+            "License registry lookups: hit, miss (loaded from the store) or negative (unknown key)",
+            &["result"],
+        );
         let m = Metrics {
+            lookup_hit: registry_lookups.with_label_values(&["hit"]),
+            lookup_miss: registry_lookups.with_label_values(&["miss"]),
+            lookup_negative: registry_lookups.with_label_values(&["negative"]),
+            registry_lookups,
             http_requests: counter(
                 &r,
                 "keywarden_http_requests_total",
@@ -96,12 +109,6 @@ impl Metrics {
                 "keywarden_verdicts_total",
                 "Client API verdicts by environment, operation and code",
                 &["env", "op", "code"],
-            ),
-            registry_lookups: counter(
-                &r,
-                "keywarden_registry_lookups_total",
-                "License registry lookups: hit, miss (loaded from the store) or negative (unknown key)",
-                &["result"],
             ),
             resident_licenses: gauge(
                 &r,
@@ -149,6 +156,14 @@ impl Metrics {
             registry: r,
         };
         m.store_up.set(1);
+        // Series that alerts take increase()/rate() of exist from the start, so the
+        // first event after a restart is not lost.
+        for scope in ["ip", "license"] {
+            m.rate_limited.with_label_values(&[scope]);
+        }
+        for outcome in ["flagged", "suspended"] {
+            m.abuse_events.with_label_values(&[outcome]);
+        }
         m
     }
 
@@ -157,6 +172,63 @@ impl Metrics {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// The (method, status, counter, latency) series resolved for one route.
+type RouteSeries = Vec<(String, u16, IntCounter, Histogram)>;
+/// Env, operation and code of a verdict series.
+type VerdictKey = (&'static str, &'static str, &'static str);
+
+thread_local! {
+    /// Per-thread handles of labelled series already resolved: the hot path then
+    /// skips the label hashing and the lock inside `with_label_values`.
+    static HTTP_SERIES: std::cell::RefCell<std::collections::HashMap<String, RouteSeries>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+    static VERDICT_SERIES: std::cell::RefCell<std::collections::HashMap<VerdictKey, IntCounter>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+impl Metrics {
+    /// Counts one HTTP request and observes its latency.
+    pub fn observe_http(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        HTTP_SERIES.with(|cell| {
+            let mut map = cell.borrow_mut();
+            // Looked up by &str: no allocation once a route's series exist.
+            if !map.contains_key(route) {
+                map.insert(route.to_owned(), Vec::new());
+            }
+            let series = map.get_mut(route).expect("inserted above");
+            let pos = match series
+                .iter()
+                .position(|(m, st, _, _)| m == method && *st == status)
+            {
+                Some(p) => p,
+                None => {
+                    series.push((
+                        method.to_owned(),
+                        status,
+                        self.http_requests
+                            .with_label_values(&[route, method, &status.to_string()]),
+                        self.http_duration.with_label_values(&[route]),
+                    ));
+                    series.len() - 1
+                }
+            };
+            let (_, _, count, hist) = &series[pos];
+            count.inc();
+            hist.observe(seconds);
+        });
+    }
+
+    /// Counts one client verdict.
+    pub fn count_verdict(&self, env: &'static str, op: &'static str, code: &'static str) {
+        VERDICT_SERIES.with(|cell| {
+            cell.borrow_mut()
+                .entry((env, op, code))
+                .or_insert_with(|| self.verdicts.with_label_values(&[env, op, code]))
+                .inc();
+        });
     }
 }
 

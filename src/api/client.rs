@@ -203,10 +203,7 @@ pub async fn handle(
         },
         None => {
             let v = unknown_key(&state, &req)?;
-            metrics()
-                .verdicts
-                .with_label_values(&[p.env.as_str(), op.as_str(), v.code.as_str()])
-                .inc();
+            metrics().count_verdict(p.env.as_str(), op.as_str(), v.code.as_str());
             return respond(
                 &state,
                 &p,
@@ -225,10 +222,7 @@ pub async fn handle(
             );
         }
     };
-    metrics()
-        .verdicts
-        .with_label_values(&[p.env.as_str(), op.as_str(), answer.code.as_str()])
-        .inc();
+    metrics().count_verdict(p.env.as_str(), op.as_str(), answer.code.as_str());
     respond(&state, &p, &answer)
 }
 
@@ -282,10 +276,7 @@ pub async fn offline(
     if v.code == VerdictCode::NotFound {
         unknown_key(&state, &req)?;
     }
-    metrics()
-        .verdicts
-        .with_label_values(&[p.env.as_str(), "offline", v.code.as_str()])
-        .inc();
+    metrics().count_verdict(p.env.as_str(), "offline", v.code.as_str());
     respond(
         &state,
         &p,

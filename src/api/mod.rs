@@ -86,13 +86,12 @@ pub async fn observe<B: MessageBody>(
     };
     let res = next.call(req).await?;
     let status = res.status();
-    let m = metrics();
-    m.http_requests
-        .with_label_values(&[&route, method.as_str(), status.as_str()])
-        .inc();
-    m.http_duration
-        .with_label_values(&[&route])
-        .observe(started.elapsed().as_secs_f64());
+    metrics().observe_http(
+        &route,
+        method.as_str(),
+        status.as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     if let Some(path) = path {
         tracing::info!(method = %method, path = %path, status = status.as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
     }

@@ -76,16 +76,16 @@ impl Registry {
         let m = metrics();
         if let Some(addr) = self.actors.get(&k).await {
             if addr.connected() {
-                m.registry_lookups.with_label_values(&["hit"]).inc();
+                m.lookup_hit.inc();
                 return Ok(Some(addr));
             }
             self.actors.invalidate(&k).await;
         }
         if self.negative.contains_key(&k) {
-            m.registry_lookups.with_label_values(&["negative"]).inc();
+            m.lookup_negative.inc();
             return Ok(None);
         }
-        m.registry_lookups.with_label_values(&["miss"]).inc();
+        m.lookup_miss.inc();
         let store = self.shared.store.clone();
         let (env, key) = (k.0, k.1.clone());
         let loaded = self
