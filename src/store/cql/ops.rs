@@ -304,6 +304,24 @@ impl CqlStore {
         Ok(out)
     }
 
+    /// The record in the first row's blob column, if any (one-row lookups).
+    async fn one_blob<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        stmt: &scylla::statement::prepared::PreparedStatement,
+        values: impl scylla::serialize::row::SerializeRow,
+    ) -> Result<Option<T>, StoreError> {
+        self.timed(op, async {
+            let r = self
+                .session
+                .execute_unpaged(stmt, values)
+                .await
+                .map_err(down)?;
+            blobs(r)?.first().map(|b| decode(b)).transpose()
+        })
+        .await
+    }
+
     async fn all_blobs<T: DeserializeOwned>(
         &self,
         stmt: &scylla::statement::prepared::PreparedStatement,
@@ -572,15 +590,8 @@ impl Store for CqlStore {
 
     async fn get_product(&self, env: Environment, id: Uuid) -> Result<Option<Product>, StoreError> {
         let st = self.env(env);
-        self.timed("get_product", async {
-            let r = self
-                .session
-                .execute_unpaged(&st.product_get, (env.as_str(), id))
-                .await
-                .map_err(down)?;
-            blobs(r)?.first().map(|b| decode(b)).transpose()
-        })
-        .await
+        self.one_blob("get_product", &st.product_get, (env.as_str(), id))
+            .await
     }
 
     async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError> {
@@ -618,15 +629,8 @@ impl Store for CqlStore {
         id: Uuid,
     ) -> Result<Option<Generator>, StoreError> {
         let st = self.env(env);
-        self.timed("get_generator", async {
-            let r = self
-                .session
-                .execute_unpaged(&st.generator_get, (env.as_str(), id))
-                .await
-                .map_err(down)?;
-            blobs(r)?.first().map(|b| decode(b)).transpose()
-        })
-        .await
+        self.one_blob("get_generator", &st.generator_get, (env.as_str(), id))
+            .await
     }
 
     async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError> {
@@ -663,15 +667,8 @@ impl Store for CqlStore {
     }
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
-        self.timed("get_customer", async {
-            let r = self
-                .session
-                .execute_unpaged(&self.global.customer_get, (id,))
-                .await
-                .map_err(down)?;
-            blobs(r)?.first().map(|b| decode(b)).transpose()
-        })
-        .await
+        self.one_blob("get_customer", &self.global.customer_get, (id,))
+            .await
     }
 
     async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
@@ -760,15 +757,8 @@ impl Store for CqlStore {
 
     async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError> {
         let st = self.env(env);
-        self.timed("get_settings", async {
-            let r = self
-                .session
-                .execute_unpaged(&st.settings_get, ("settings",))
-                .await
-                .map_err(down)?;
-            blobs(r)?.first().map(|b| decode(b)).transpose()
-        })
-        .await
+        self.one_blob("get_settings", &st.settings_get, ("settings",))
+            .await
     }
 
     async fn put_settings(
