@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(admin::configure)
         .route("/metrics", web::get().to(metrics_text))
         .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .default_service(web::to(not_found));
 }
 
@@ -64,6 +65,17 @@ async fn metrics_text() -> HttpResponse {
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready when the store answers (its schema was checked at start): 200, else 503.
+async fn readyz(state: web::Data<state::AppState>) -> HttpResponse {
+    let store = &state.engine.store;
+    match store.get_secret("signing_key.production").await {
+        Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": store.backend()})),
+        Err(e) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "unready", "store": store.backend(), "code": "STORE_UNAVAILABLE", "detail": e.to_string(),
+        })),
+    }
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -178,6 +178,14 @@ fn an_outage_answers_503_for_writes_serves_resident_licenses_and_recovers() {
     );
     let errors = call(ureq::get(&s.url("/metrics")), None).text();
     assert!(errors.contains("keywarden_store_errors_total{backend=\"cql\""));
+    let ready = call(ureq::get(&s.url("/readyz")), None);
+    assert_eq!(
+        ready.status,
+        503,
+        "not ready while the store is away: {}",
+        ready.text()
+    );
+    assert_eq!(ready.json()["code"], "STORE_UNAVAILABLE");
 
     node.start();
     let back = Instant::now();
@@ -197,6 +205,11 @@ fn an_outage_answers_503_for_writes_serves_resident_licenses_and_recovers() {
     assert!(
         recovered,
         "the server recovers by itself when the node is back"
+    );
+    assert_eq!(
+        call(ureq::get(&s.url("/readyz")), None).status,
+        200,
+        "ready again"
     );
     stop.store(true, Ordering::Relaxed);
     for h in load {

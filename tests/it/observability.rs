@@ -61,3 +61,13 @@ fn logs_show_keys_only_masked() {
     );
     assert!(!logs.contains(&key), "the full key never appears in logs");
 }
+
+#[test]
+fn health_and_readiness_answer_with_the_right_status() {
+    let s = Server::start();
+    let r = call(ureq::get(&s.url("/healthz")), None);
+    assert_eq!(r.status, 200);
+    let r = call(ureq::get(&s.url("/readyz")), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["store"], "embedded");
+}
