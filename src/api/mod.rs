@@ -82,7 +82,30 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".into()))
 }
 
-/// Records every request by route pattern (never the raw path) and logs admin calls with keys masked.
+/// Header carrying the request id: taken from the caller when well-formed, else made here.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A process-unique request id: a random per-process prefix and a counter (no syscall).
+fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::LazyLock;
+    static PREFIX: LazyLock<u32> = LazyLock::new(rand::random);
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{:08x}-{:x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    ok.then(|| v.to_owned())
+}
+
+/// Records every request by route pattern (never the raw path), gives it a request id
+/// (echoed in `X-Request-Id`; admin requests log inside a span carrying it) and logs
+/// admin calls with keys masked.
 pub async fn observe<B: MessageBody>(
     req: ServiceRequest,
     next: actix_web::middleware::Next<B>,
@@ -90,22 +113,30 @@ pub async fn observe<B: MessageBody>(
     let started = Instant::now();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().clone();
+    let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
     let admin = route.starts_with("/admin");
-    let path = if admin {
-        Some(mask_path(req.path()))
+    let mut res = if admin {
+        let path = mask_path(req.path());
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
+        span.in_scope(|| {
+            tracing::info!(method = %method, path = %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
+        });
+        res
     } else {
-        None
+        next.call(req).await?
     };
-    let res = next.call(req).await?;
-    let status = res.status();
     metrics().observe_http(
         &route,
         method.as_str(),
-        status.as_u16(),
+        res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    if let Some(path) = path {
-        tracing::info!(method = %method, path = %path, status = status.as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
+            v,
+        );
     }
     Ok(res)
 }

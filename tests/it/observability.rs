@@ -71,3 +71,40 @@ fn health_and_readiness_answer_with_the_right_status() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["store"], "embedded");
 }
+
+#[test]
+fn requests_carry_an_id_into_the_answer_and_the_json_logs() {
+    let s =
+        Server::start_with(crate::helpers::Opts::default().env("KEYWARDEN_LOG__FORMAT", "json"));
+    let key = s.license("production", 5);
+    let r = call(
+        ureq::get(&s.url(&format!("/admin/api/v1/production/licenses/{key}")))
+            .set(
+                "authorization",
+                &format!("Bearer {}", crate::helpers::TOKEN),
+            )
+            .set("x-request-id", "support-ticket-4711"),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-request-id"),
+        Some("support-ticket-4711"),
+        "a caller's id is echoed"
+    );
+    let r = call(ureq::get(&s.url("/healthz")), None);
+    let made = r
+        .header("x-request-id")
+        .expect("an id is made when none is sent")
+        .to_owned();
+    assert!(made.contains('-'), "{made}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let logs = s.logs();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("support-ticket-4711"))
+        .unwrap_or_else(|| panic!("the admin request is logged with its id:\n{logs}"));
+    let v: serde_json::Value = serde_json::from_str(line).expect("log lines are JSON");
+    assert_eq!(v["message"], "admin request");
+    assert!(!line.contains(&key), "keys stay masked in JSON logs too");
+}
