@@ -41,6 +41,27 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         cql_nodes: Option<Vec<String>>,
     },
+    /// Download a backup from a running server (secrets included).
+    Backup {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// Admin API token (default: KEYWARDEN_ADMIN_TOKEN).
+        #[arg(long, env = "KEYWARDEN_ADMIN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// File to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty store (a new --data-dir, or an empty CQL keyspace prefix).
+    Restore {
+        /// Backup file written by `keywarden backup`.
+        #[arg(long)]
+        from: PathBuf,
+        /// Data folder of the embedded store to restore into (overrides store.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Apply schema.cql to a CQL cluster (idempotent).
     Migrate {
         /// CQL contact points HOST:PORT[,HOST:PORT…] (overrides store.cql.nodes).
@@ -86,6 +107,13 @@ fn main() -> ExitCode {
             }
             keywarden::telemetry::init(&settings.log.format, &settings.log.level);
             actix_web::rt::System::new().block_on(keywarden::startup::run(settings, demo))
+        }
+        Command::Backup { url, token, out } => keywarden::startup::backup(&url, &token, &out),
+        Command::Restore { from, data_dir } => {
+            if let Some(d) = data_dir {
+                settings.store.data_dir = d;
+            }
+            actix_web::rt::System::new().block_on(keywarden::startup::restore(&settings, &from))
         }
         Command::Migrate { cql_nodes } => {
             if let Some(nodes) = cql_nodes {

@@ -600,6 +600,20 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn list_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.run("list_secrets", self.global.clone(), |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let t = txn.open_table(SECRETS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for row in t.iter().map_err(unavailable)? {
+                let (k, v) = row.map_err(unavailable)?;
+                out.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         let name = name.to_owned();
         let value = value.to_vec();

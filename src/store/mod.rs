@@ -157,6 +157,8 @@ pub trait Store: Send + Sync + 'static {
         settings: &EnvSettings,
     ) -> Result<(), StoreError>;
     async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every secret, for backups.
+    async fn list_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Stores `value` unless a secret of that name exists; returns the one kept.
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
     async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;

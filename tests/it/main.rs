@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin_api;
+mod backup;
 mod bad_input;
 mod client_api;
 mod cluster;

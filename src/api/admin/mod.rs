@@ -1,5 +1,6 @@
 //! The admin REST API: everything the admin portal does, as JSON, behind a bearer token.
 
+pub mod backup;
 pub mod customers;
 pub mod licenses;
 pub mod products;
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))
             .route("/token/rotate", web::post().to(settings::rotate_token))
+            .route("/backup", web::get().to(backup::download))
             .route("/{env}/products", web::post().to(products::create))
             .route("/{env}/products", web::get().to(products::list))
             .route("/{env}/products/{id}", web::get().to(products::get))

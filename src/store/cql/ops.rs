@@ -789,6 +789,25 @@ impl Store for CqlStore {
         .await
     }
 
+    async fn list_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.timed("list_secrets", async {
+            let pager = self
+                .session
+                .execute_iter(self.global.secret_all.clone(), ())
+                .await
+                .map_err(down)?;
+            let mut stream = pager
+                .rows_stream::<(String, Option<Vec<u8>>)>()
+                .map_err(corrupt)?;
+            let mut out = Vec::new();
+            while let Some((name, value)) = stream.try_next().await.map_err(down)? {
+                out.push((name, value.unwrap_or_default()));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         self.session
             .execute_unpaged(&self.global.secret_put_if_absent, (name, value))

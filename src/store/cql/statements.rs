@@ -22,6 +22,7 @@ pub struct GlobalStatements {
     pub email_claim: PreparedStatement,
     pub email_get: PreparedStatement,
     pub secret_get: PreparedStatement,
+    pub secret_all: PreparedStatement,
     pub secret_put: PreparedStatement,
     pub secret_put_if_absent: PreparedStatement,
 }
@@ -50,6 +51,7 @@ impl GlobalStatements {
             )
             .await?,
             secret_get: prep(s, format!("SELECT value FROM {ks}.secrets WHERE name = ?")).await?,
+            secret_all: prep(s, format!("SELECT name, value FROM {ks}.secrets")).await?,
             secret_put: prep(
                 s,
                 format!("INSERT INTO {ks}.secrets (name, value) VALUES (?, ?)"),

@@ -1,0 +1,130 @@
+//! Logical backups: every record of both environments and the global keyspace,
+//! secrets included, taken through the running server's store (so the embedded
+//! store's file lock is no obstacle) and restored into an empty store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{AuditEntry, Customer, EnvSettings, Environment, Generator, License, Product};
+use crate::store::{AuditQuery, LicenseQuery, Store, StoreError, MAX_PER_PAGE};
+
+/// Names this format; restore refuses anything else.
+pub const BACKUP_FORMAT: &str = "keywarden-backup-v1";
+
+/// One environment's records.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnvDump {
+    pub environment: Environment,
+    pub products: Vec<Product>,
+    pub generators: Vec<Generator>,
+    pub licenses: Vec<License>,
+    pub settings: Option<EnvSettings>,
+    /// Oldest first.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// A whole backup (MessagePack on the wire and on disk).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Backup {
+    pub format: String,
+    pub created_at: DateTime<Utc>,
+    pub secrets: Vec<(String, Vec<u8>)>,
+    pub customers: Vec<Customer>,
+    pub environments: Vec<EnvDump>,
+}
+
+/// Reads everything. Each environment's licenses are read page by page; a write
+/// racing the backup is either in it or not, never half in it.
+pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
+    let mut environments = Vec::new();
+    for env in Environment::ALL {
+        let mut licenses = Vec::new();
+        let mut q = LicenseQuery {
+            page: 1,
+            per_page: MAX_PER_PAGE,
+            descending: false,
+            ..LicenseQuery::default()
+        };
+        loop {
+            let page = store.list_licenses(env, &q).await?;
+            let done = (page.items.len() as u32) < q.per_page;
+            licenses.extend(page.items);
+            if done {
+                break;
+            }
+            q.page += 1;
+        }
+        let mut audit = store
+            .list_audit(
+                env,
+                &AuditQuery {
+                    limit: usize::MAX,
+                    ..AuditQuery::default()
+                },
+            )
+            .await?;
+        audit.reverse();
+        environments.push(EnvDump {
+            environment: env,
+            products: store.list_products(env).await?,
+            generators: store.list_generators(env).await?,
+            licenses,
+            settings: store.get_settings(env).await?,
+            audit,
+        });
+    }
+    Ok(Backup {
+        format: BACKUP_FORMAT.into(),
+        created_at: Utc::now(),
+        secrets: store.list_secrets().await?,
+        customers: store.list_customers().await?,
+        environments,
+    })
+}
+
+/// Writes a backup into a store that holds no customers and no products yet.
+pub async fn restore(store: &dyn Store, b: &Backup) -> Result<(), StoreError> {
+    if b.format != BACKUP_FORMAT {
+        return Err(StoreError::Corrupt(format!(
+            "not a Keywarden backup (format '{}', expected '{BACKUP_FORMAT}')",
+            b.format
+        )));
+    }
+    let empty = store.list_customers().await?.is_empty()
+        && futures_util::future::try_join_all(Environment::ALL.map(|e| store.list_products(e)))
+            .await?
+            .iter()
+            .all(Vec::is_empty);
+    if !empty {
+        return Err(StoreError::Conflict(
+            "restore needs an empty store (a fresh data folder or keyspace prefix)".into(),
+        ));
+    }
+    for (name, value) in &b.secrets {
+        store.put_secret(name, value).await?;
+    }
+    for c in &b.customers {
+        store.insert_customer(c).await?;
+    }
+    for dump in &b.environments {
+        let env = dump.environment;
+        for g in &dump.generators {
+            store.put_generator(env, g).await?;
+        }
+        for p in &dump.products {
+            let note = AuditEntry::new("restore", "product.restored", None, Utc::now())
+                .detail(p.name.clone());
+            store.put_product(env, p, &note).await?;
+        }
+        for chunk in dump.licenses.chunks(10_000) {
+            store.insert_licenses(env, chunk, &[]).await?;
+        }
+        if let Some(s) = &dump.settings {
+            store.put_settings(env, s).await?;
+        }
+        for e in &dump.audit {
+            store.append_audit(env, e).await?;
+        }
+    }
+    Ok(())
+}
