@@ -73,6 +73,14 @@ impl From<EngineError> for crate::error::ApiError {
     }
 }
 
+/// A license deleted while a client request waited answers NOT_FOUND, like an unknown key.
+fn deleted_meanwhile(e: EngineError) -> Result<Option<Outcome>, EngineError> {
+    match e {
+        EngineError::NotFound => Ok(None),
+        other => Err(other),
+    }
+}
+
 /// Per-environment settings readable from the hot path without touching the store.
 pub struct SettingsCell {
     production: RwLock<EnvSettings>,
@@ -227,6 +235,7 @@ impl Engine {
         )
         .await?
         .transpose()
+        .or_else(deleted_meanwhile)
     }
 
     /// Activate or deactivate: answered after the store committed.
@@ -239,6 +248,7 @@ impl Engine {
         self.ask(env, &key, ClientChange(request))
             .await?
             .transpose()
+            .or_else(deleted_meanwhile)
     }
 
     /// The license as its actor holds it (None when unknown).
