@@ -113,7 +113,7 @@ pub struct BenchReport {
 }
 
 /// A child process killed (and reaped) when dropped.
-struct ChildGuard {
+pub(crate) struct ChildGuard {
     name: String,
     child: Child,
     log: PathBuf,
@@ -138,7 +138,7 @@ impl ChildGuard {
     }
 
     /// Errors if the child has exited.
-    fn check_alive(&mut self) -> Result<(), String> {
+    pub(crate) fn check_alive(&mut self) -> Result<(), String> {
         match self.child.try_wait() {
             Ok(None) => Ok(()),
             Ok(Some(status)) => Err(format!(
@@ -214,6 +214,20 @@ async fn start_server(
     token: &str,
     log_name: &str,
 ) -> Result<(ChildGuard, Endpoint), String> {
+    start_server_with(server_bin, data_dir, work_dir, token, log_name, true, &[]).await
+}
+
+/// Starts `keywarden serve` like [`start_server`]; the unknown-key limits are
+/// only lifted when `lift_unknown_key` is set, and `extra_env` is added.
+pub(crate) async fn start_server_with(
+    server_bin: &Path,
+    data_dir: &Path,
+    work_dir: &Path,
+    token: &str,
+    log_name: &str,
+    lift_unknown_key: bool,
+    extra_env: &[(&str, &str)],
+) -> Result<(ChildGuard, Endpoint), String> {
     fresh_dir(data_dir)?;
     let addr = loopback(free_port()?);
     let mut cmd = Command::new(server_bin);
@@ -227,15 +241,18 @@ async fn start_server(
         // lift the per-license and per-IP limits so the benchmark measures the engine.
         .env("KEYWARDEN_LIMITS__LICENSE_PER_SECOND", "1000000")
         .env("KEYWARDEN_LIMITS__LICENSE_BURST", "1000000")
-        .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_PER_MINUTE", "1000000")
-        .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_BURST", "1000000")
         .env("KEYWARDEN_LOG__LEVEL", "warn");
+    if lift_unknown_key {
+        cmd.env("KEYWARDEN_LIMITS__UNKNOWN_KEY_PER_MINUTE", "1000000")
+            .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_BURST", "1000000");
+    }
+    cmd.envs(extra_env.iter().copied());
     let mut child = ChildGuard::spawn("keywarden", cmd, work_dir.join(log_name))?;
     child.wait_ready(addr).await?;
     Ok((child, Endpoint::parse(&format!("http://{addr}"))?))
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 

@@ -10,8 +10,10 @@ mod http;
 mod pacer;
 mod report;
 mod run;
+mod scenario;
 mod seed;
 mod stats;
+mod timeline;
 mod zipf;
 
 use std::future::Future;
@@ -120,6 +122,52 @@ enum Command {
         /// Write the Markdown summary to this file.
         #[arg(long)]
         markdown: Option<PathBuf>,
+    },
+    /// Start a server and run one named scenario; write NAME.json and NAME.svg.
+    Scenario {
+        /// Which scenario.
+        #[arg(value_enum)]
+        name: scenario::Name,
+        /// The keywarden server binary.
+        #[arg(long)]
+        server_bin: PathBuf,
+        /// The server's data directory (must be empty or absent).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Where NAME.json and NAME.svg go.
+        #[arg(long, default_value = ".")]
+        out_dir: PathBuf,
+        /// Directory for the server log (default: a temp directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Measured window (e.g. 20s).
+        #[arg(long, default_value = "20s", value_parser = duration::parse)]
+        duration: Duration,
+        /// Unmeasured warm-up before the window.
+        #[arg(long, default_value = "1s", value_parser = duration::parse)]
+        warmup: Duration,
+        /// Open loop at this total rate (requests/s); closed loop when absent,
+        /// except heartbeat-storm, which defaults to 5000.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Licenses to create (default: 20000 heartbeat-storm, 200 activation-churn, 0 key-guessing).
+        #[arg(long)]
+        licenses: Option<usize>,
+        /// Activation limit of each license (default: 3 for activation-churn, else 5).
+        #[arg(long)]
+        activation_limit: Option<u32>,
+        /// Per-request timeout.
+        #[arg(long, default_value = "10s", value_parser = duration::parse)]
+        timeout: Duration,
+        /// Client runtime threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Environment in the request paths.
+        #[arg(long, default_value = "production")]
+        env: String,
     },
     /// Start the server, create N licenses, validate each once, report its memory.
     Resident {
@@ -350,6 +398,45 @@ fn dispatch(command: Command) -> Result<(), String> {
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
             Ok(())
+        }
+        Command::Scenario {
+            name,
+            server_bin,
+            data_dir,
+            out_dir,
+            work_dir,
+            duration,
+            warmup,
+            rate,
+            connections,
+            licenses,
+            activation_limit,
+            timeout,
+            threads,
+            env,
+        } => {
+            let spec = scenario::ScenarioSpec {
+                name,
+                server_bin,
+                data_dir,
+                work_dir: work_dir.unwrap_or_else(default_work_dir),
+                out_dir,
+                duration,
+                warmup,
+                rate,
+                connections,
+                licenses,
+                activation_limit,
+                timeout,
+                env,
+            };
+            let report = block_on(threads, async { scenario::run(&spec).await })?;
+            print!("{}", report.summary);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(format!("{}: {}", name.as_str(), report.failures.join("; ")))
+            }
         }
         Command::Resident {
             server_bin,
