@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{AuditEntry, Customer, EnvSettings, Environment, Generator, License, Product};
-use crate::store::{AuditQuery, LicenseQuery, Store, StoreError, MAX_PER_PAGE};
+use crate::store::{all_licenses, AuditQuery, Store, StoreError};
 
 /// Names this format; restore refuses anything else.
 pub const BACKUP_FORMAT: &str = "keywarden-backup-v1";
@@ -38,22 +38,7 @@ pub struct Backup {
 pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
     let mut environments = Vec::new();
     for env in Environment::ALL {
-        let mut licenses = Vec::new();
-        let mut q = LicenseQuery {
-            page: 1,
-            per_page: MAX_PER_PAGE,
-            descending: false,
-            ..LicenseQuery::default()
-        };
-        loop {
-            let page = store.list_licenses(env, &q).await?;
-            let done = (page.items.len() as u32) < q.per_page;
-            licenses.extend(page.items);
-            if done {
-                break;
-            }
-            q.page += 1;
-        }
+        let licenses = all_licenses(store, env).await?;
         let mut audit = store
             .list_audit(
                 env,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::domain::{Customer, Environment, License, LicenseKey, LicenseStatus, Product};
-use crate::store::{LicenseQuery, Listed, Page, Store, StoreError, MAX_PER_PAGE};
+use crate::store::{LicenseQuery, Listed, Page, Store, StoreError};
 
 /// What the License Keys table shows of a license.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,21 +88,8 @@ impl Catalog {
     pub async fn build(store: &dyn Store) -> Result<Catalog, StoreError> {
         let catalog = Catalog::default();
         for env in Environment::ALL {
-            let mut q = LicenseQuery {
-                page: 1,
-                per_page: MAX_PER_PAGE,
-                ..LicenseQuery::default()
-            };
-            loop {
-                let page = store.list_licenses(env, &q).await?;
-                let done = (page.items.len() as u32) < q.per_page;
-                for l in &page.items {
-                    catalog.upsert(l);
-                }
-                if done {
-                    break;
-                }
-                q.page += 1;
+            for l in &crate::store::all_licenses(store, env).await? {
+                catalog.upsert(l);
             }
         }
         Ok(catalog)

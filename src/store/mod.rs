@@ -173,3 +173,24 @@ pub trait Store: Send + Sync + 'static {
         Ok(Vec::new())
     }
 }
+
+/// Every license of an environment, oldest first, read page by page through the trait
+/// (catalog build at start, backups).
+pub async fn all_licenses(store: &dyn Store, env: Environment) -> Result<Vec<License>, StoreError> {
+    let mut out = Vec::new();
+    let mut q = LicenseQuery {
+        page: 1,
+        per_page: MAX_PER_PAGE,
+        descending: false,
+        ..LicenseQuery::default()
+    };
+    loop {
+        let page = store.list_licenses(env, &q).await?;
+        let done = (page.items.len() as u32) < q.per_page;
+        out.extend(page.items);
+        if done {
+            return Ok(out);
+        }
+        q.page += 1;
+    }
+}
