@@ -158,6 +158,9 @@ pub struct LimitSettings {
     pub license_burst: u32,
     pub unknown_key_per_minute: u32,
     pub unknown_key_burst: u32,
+    /// Failed portal sign-ins one client IP may make per minute, and its burst.
+    pub login_per_minute: u32,
+    pub login_burst: u32,
 }
 
 impl Default for LimitSettings {
@@ -167,6 +170,8 @@ impl Default for LimitSettings {
             license_burst: 100,
             unknown_key_per_minute: 60,
             unknown_key_burst: 20,
+            login_per_minute: 10,
+            login_burst: 5,
         }
     }
 }
@@ -256,6 +261,9 @@ impl Settings {
         }
         if self.limits.license_per_second == 0 || self.limits.license_burst == 0 {
             return bad("limits.license_per_second", "rates must be greater than 0");
+        }
+        if self.limits.login_per_minute == 0 || self.limits.login_burst == 0 {
+            return bad("limits.login_per_minute", "rates must be greater than 0");
         }
         if self.limits.unknown_key_per_minute == 0 || self.limits.unknown_key_burst == 0 {
             return bad(

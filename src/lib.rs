@@ -9,6 +9,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod metrics;
+pub mod portal;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

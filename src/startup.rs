@@ -12,6 +12,8 @@ use crate::api::state::{hash_token, AppState};
 use crate::config::{Settings, StoreKind};
 use crate::crypto::Signers;
 use crate::engine::{changes, sweeper, Engine};
+use crate::portal::directory::AdminDirectory;
+use crate::portal::Portal;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
 
@@ -83,12 +85,59 @@ async fn admin_token(store: &dyn Store) -> Result<([u8; 32], Option<String>), St
     Ok((h, shown))
 }
 
+/// Email of the first admin when `KEYWARDEN_ADMIN_EMAIL` is not set.
+pub const DEFAULT_ADMIN_EMAIL: &str = "admin@keywarden.local";
+
+/// Loads the admin accounts; on first start creates the first full-access admin
+/// from `KEYWARDEN_ADMIN_EMAIL`/`KEYWARDEN_ADMIN_PASSWORD`, or with a random
+/// password that is returned to be printed once.
+async fn admin_accounts(
+    store: &dyn Store,
+) -> Result<(AdminDirectory, Option<(String, Option<String>)>), StartError> {
+    let dir = AdminDirectory::load(store).await?;
+    if !dir.is_empty() {
+        return Ok((dir, None));
+    }
+    let email = std::env::var("KEYWARDEN_ADMIN_EMAIL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| crate::domain::customer::normalize_email(&e))
+        .transpose()
+        .map_err(|e| std::io::Error::other(format!("KEYWARDEN_ADMIN_EMAIL {e}")))?
+        .unwrap_or_else(|| DEFAULT_ADMIN_EMAIL.into());
+    let (password, shown) = match std::env::var("KEYWARDEN_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => {
+            crate::crypto::password::check_strength(&p)
+                .map_err(|e| std::io::Error::other(format!("KEYWARDEN_ADMIN_PASSWORD {e}")))?;
+            (p, None)
+        }
+        _ => {
+            let p = crate::portal::session::random_token()[..20].to_owned();
+            (p.clone(), Some(p))
+        }
+    };
+    let user = crate::domain::AdminUser {
+        id: uuid::Uuid::new_v4(),
+        email: email.clone(),
+        name: "Administrator".into(),
+        password_hash: crate::crypto::password::hash(&password).map_err(std::io::Error::other)?,
+        role: crate::domain::Role::Full,
+        created_at: chrono::Utc::now(),
+        last_sign_in: None,
+    };
+    dir.upsert(store, user)
+        .await
+        .map_err(|e| std::io::Error::other(format!("could not create the first admin: {e}")))?;
+    Ok((dir, Some((email, shown))))
+}
+
 /// Runs the server until SIGTERM/SIGINT, then flushes heartbeats.
 pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let store = open_store(&settings).await?;
     let signers = Arc::new(Signers::load(store.as_ref()).await?);
     let (token_hash, new_token) = admin_token(store.as_ref()).await?;
+    let (admins, first_admin) = admin_accounts(store.as_ref()).await?;
     let engine = Engine::new(store.clone(), &settings).await?;
     let seeded = if demo {
         crate::demo::seed(&engine).await?
@@ -110,11 +159,14 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         );
     }
 
+    let portal = Arc::new(Portal::new(admins, &settings.limits));
+    portal.rates.clone().spawn_sampler();
     let state = web::Data::new(AppState {
         engine: engine.clone(),
         signers,
         config: settings.clone(),
         admin_token_hash: RwLock::new(token_hash),
+        portal: portal.clone(),
     });
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism()
@@ -147,6 +199,16 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         settings.store.data_dir.display()
     );
     println!("  Client API:  {base}/v1/production/licenses/validate  (and /v1/staging/…)");
+    println!("  Admin portal: {base}/admin");
+    match &first_admin {
+        Some((email, Some(password))) => println!(
+            "  Admin sign-in (first admin, password shown once): {email} / {password}"
+        ),
+        Some((email, None)) => {
+            println!("  Admin sign-in: {email} / the password in KEYWARDEN_ADMIN_PASSWORD")
+        }
+        None => println!("  Admin sign-in: an existing admin account"),
+    }
     println!("  Admin API:   {base}/admin/api/v1/production/licenses");
     println!("  Metrics:     {base}/metrics");
     match &new_token {

@@ -114,7 +114,7 @@ async fn parse(
     })
 }
 
-fn peer_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
+pub(crate) fn peer_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
     let xff = req
         .headers()
         .get("x-forwarded-for")

@@ -51,6 +51,7 @@ fn client_routes(cfg: &mut web::ServiceConfig) {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     client_routes(cfg);
     cfg.configure(admin::configure)
+        .configure(crate::portal::configure)
         .route("/metrics", web::get().to(metrics_text))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))

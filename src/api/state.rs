@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Settings>,
     /// SHA-256 of the admin API token (the token is high-entropy, so a fast hash suffices).
     pub admin_token_hash: RwLock<[u8; 32]>,
+    /// Sessions, admin accounts and jobs of the portals.
+    pub portal: Arc<crate::portal::Portal>,
 }
 
 impl AppState {

@@ -165,6 +165,15 @@ impl Default for KeyFormat {
 }
 
 impl KeyFormat {
+    /// Short name for lists ("UUID", "Chunked", "Custom pattern").
+    pub fn label(&self) -> &'static str {
+        match self {
+            KeyFormat::Uuid { .. } => "UUID",
+            KeyFormat::Chunked { .. } => "Chunked",
+            KeyFormat::Pattern { .. } => "Custom pattern",
+        }
+    }
+
     /// Checks that every key this format makes would parse and be long enough to resist guessing.
     pub fn validate(&self) -> Result<(), String> {
         let sample = self.generate(&mut rand::rngs::OsRng);

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct EnvSettings {
     pub grace_period_days: u32,
     pub abuse: AbuseSettings,
+    /// Ask for the admin's password again before a license preview shows keys and files.
+    #[serde(default)]
+    pub reauth_preview: bool,
 }
 
 impl EnvSettings {

@@ -185,6 +185,23 @@ pub fn transition(
 }
 
 /// The admin actions a page should offer for a state (illegal ones are not offered).
+/// The admin actions offered for a state, as (name, button label) pairs for the portal.
+pub fn admin_actions_for(from: LicenseStatus) -> Vec<(&'static str, &'static str)> {
+    admin_actions(from)
+        .into_iter()
+        .map(|a| {
+            let label = match a {
+                Action::Suspend => "Suspend",
+                Action::Unsuspend => "Unsuspend",
+                Action::Inactivate => "Inactivate",
+                Action::Reactivate => "Reactivate",
+                _ => "Revoke",
+            };
+            (a.as_str(), label)
+        })
+        .collect()
+}
+
 pub fn admin_actions(from: LicenseStatus) -> Vec<Action> {
     [
         Action::Suspend,

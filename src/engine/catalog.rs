@@ -24,6 +24,8 @@ pub struct LicenseSummary {
     pub status: LicenseStatus,
     pub activation_limit: i32,
     pub activations_in_use: u32,
+    /// Every device binding ever made, deactivated ones included (Activations page).
+    pub activations_total: u32,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -37,6 +39,7 @@ impl From<&License> for LicenseSummary {
             status: l.status,
             activation_limit: l.activation_limit.get(),
             activations_in_use: l.active_count() as u32,
+            activations_total: l.activations.len() as u32,
             expires_at: l.expires_at,
             created_at: l.created_at,
         }
@@ -65,6 +68,18 @@ impl Listed for &LicenseSummary {
     fn created_at(&self) -> DateTime<Utc> {
         self.created_at
     }
+}
+
+/// License counts of one environment.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub total: usize,
+    pub by_status: HashMap<LicenseStatus, usize>,
+    pub by_product: HashMap<Uuid, usize>,
+    pub by_customer: HashMap<Uuid, usize>,
+    pub activations_in_use: u64,
+    /// Licenses that can still expire and do so within 7, 14 and 30 days.
+    pub expiring: [usize; 3],
 }
 
 type Shelf = RwLock<HashMap<LicenseKey, LicenseSummary>>;
@@ -112,6 +127,48 @@ impl Catalog {
 
     pub fn is_empty(&self, env: Environment) -> bool {
         self.len(env) == 0
+    }
+
+    /// Counts for the dashboard and the products page, in one pass.
+    pub fn stats(&self, env: Environment, now: DateTime<Utc>) -> Stats {
+        let mut st = Stats::default();
+        for l in self.shelf(env).read().values() {
+            st.total += 1;
+            *st.by_status.entry(l.status).or_default() += 1;
+            *st.by_product.entry(l.product_id).or_default() += 1;
+            if let Some(c) = l.customer_id {
+                *st.by_customer.entry(c).or_default() += 1;
+            }
+            st.activations_in_use += u64::from(l.activations_in_use);
+            if let Some(at) = l.expires_at.filter(|_| l.status.can_expire()) {
+                if at > now {
+                    let days = (at - now).num_seconds() as f64 / 86_400.0;
+                    for (i, d) in [7.0, 14.0, 30.0].into_iter().enumerate() {
+                        if days <= d {
+                            st.expiring[i] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        st
+    }
+
+    /// Licenses that ever had a device, newest first, optionally only those matching `keep`.
+    pub fn with_devices(
+        &self,
+        env: Environment,
+        keep: impl Fn(&LicenseSummary) -> bool,
+    ) -> Vec<LicenseSummary> {
+        let mut v: Vec<LicenseSummary> = self
+            .shelf(env)
+            .read()
+            .values()
+            .filter(|l| l.activations_total > 0 && keep(l))
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.key.cmp(&b.key)));
+        v
     }
 
     /// One page of a search/filter/sort, with the total.

@@ -136,6 +136,7 @@ impl Engine {
         let defaults = EnvSettings {
             grace_period_days: config.licensing.grace_period_days,
             abuse: config.abuse.clone(),
+            reauth_preview: false,
         };
         let mut per_env = Vec::new();
         for env in Environment::ALL {

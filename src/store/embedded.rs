@@ -489,6 +489,25 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let c = customer.clone();
+        self.run("update_customer", self.global.clone(), move |db| {
+            let bytes = encode(&c)?;
+            let id = c.id.to_string();
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+                if t.get(id.as_str()).map_err(unavailable)?.is_none() {
+                    return Err(StoreError::NotFound(format!("no customer {id}")));
+                }
+                t.insert(id.as_str(), bytes.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
         self.run("get_customer", self.global.clone(), move |db| {
             get_one(db, CUSTOMERS, &id.to_string())

@@ -139,6 +139,9 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a customer; a taken email is a `Conflict`.
     async fn insert_customer(&self, customer: &Customer) -> Result<(), StoreError>;
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError>;
+    /// Replaces an existing customer's record; its email must not change (the
+    /// email index is not touched). An unknown id is `NotFound`.
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError>;
     async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError>;
     async fn list_customers(&self) -> Result<Vec<Customer>, StoreError>;
 

@@ -73,6 +73,7 @@ async fn conformance(store: Arc<dyn Store>) {
     let s = EnvSettings {
         grace_period_days: 3,
         abuse: Default::default(),
+        reauth_preview: true,
     };
     store.put_settings(Environment::Staging, &s).await.unwrap();
     assert_eq!(
@@ -101,6 +102,16 @@ async fn conformance(store: Arc<dyn Store>) {
         store.get_customer(c.id).await.unwrap().unwrap().email,
         c.email
     );
+    let renamed = Customer {
+        name: "Renamed".into(),
+        ..c.clone()
+    };
+    store.update_customer(&renamed).await.unwrap();
+    assert_eq!(store.get_customer(c.id).await.unwrap().unwrap().name, "Renamed");
+    assert!(matches!(
+        store.update_customer(&dup).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert_eq!(
         store
             .get_customer_by_email(&c.email)

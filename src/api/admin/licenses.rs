@@ -336,8 +336,8 @@ pub async fn list(
     })))
 }
 
-/// Products and customers by id, for name search and sort.
-async fn names(
+/// Products and customers by id, for name search and sort (API and portal).
+pub async fn names(
     state: &AppState,
     env: Environment,
 ) -> Result<(HashMap<Uuid, Product>, HashMap<Uuid, Customer>), ApiError> {
@@ -366,10 +366,19 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let params = query_params(&req)?;
+    export_listing(&state, env, &params).await
+}
+
+/// The export both the admin API and the portal's Export button answer with.
+pub async fn export_listing(
+    state: &AppState,
+    env: Environment,
+    params: &ListParams,
+) -> Result<HttpResponse, ApiError> {
     let mut q = params.to_query()?;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(&state, env).await?;
+    let (products, customers) = names(state, env).await?;
     let mut all = Vec::new();
     loop {
         let page = state.engine.catalog.query(env, &q, &products, &customers);

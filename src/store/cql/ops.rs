@@ -666,6 +666,20 @@ impl Store for CqlStore {
         .await
     }
 
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        if self.get_customer(customer.id).await?.is_none() {
+            return Err(StoreError::NotFound(format!("no customer {}", customer.id)));
+        }
+        self.timed("update_customer", async {
+            self.session
+                .execute_unpaged(&self.global.customer_insert, (customer.id, encode(customer)?))
+                .await
+                .map_err(down)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
         self.one_blob("get_customer", &self.global.customer_get, (id,))
             .await

@@ -1,0 +1,143 @@
+//! Activations: every device binding of the environment, newest license first,
+//! with identifier search, status filter and deactivation.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::licenses::{pager, PageLink};
+use super::{chrome, env_of, render, Admin, Chrome};
+use crate::api::state::AppState;
+use crate::portal::format;
+use crate::portal::PageError;
+
+/// Rows per page, and the most licenses one page view reads.
+const PER_PAGE: usize = 50;
+const SCAN_LIMIT: usize = 5_000;
+
+pub struct ActivationRow {
+    pub identifier: String,
+    pub kind: &'static str,
+    pub key: String,
+    pub key_masked: String,
+    pub key_q: String,
+    pub product: String,
+    pub active: bool,
+    pub activated: String,
+    pub last_seen: String,
+    pub ip: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    // Read by `env_of`; named here so `deny_unknown_fields` accepts it.
+    #[allow(dead_code)]
+    env: Option<String>,
+    q: Option<String>,
+    status: Option<String>,
+    page: Option<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/activations.html")]
+struct ActivationsPage {
+    c: Chrome,
+    rows: Vec<ActivationRow>,
+    total: usize,
+    q: String,
+    status: String,
+    pages: Vec<PageLink>,
+    truncated: bool,
+    return_to: String,
+}
+
+pub async fn list(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let env = env_of(&req)?;
+    let p = web::Query::<Params>::from_query(req.query_string())
+        .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))?
+        .into_inner();
+    let q = p.q.clone().unwrap_or_default().trim().to_lowercase();
+    let status = p.status.clone().unwrap_or_default();
+    if !matches!(status.as_str(), "" | "active" | "deactivated") {
+        return Err(PageError::BadRequest("status must be active or deactivated".into()));
+    }
+    let store = state.engine.store.as_ref();
+    let products: std::collections::HashMap<_, _> = store
+        .list_products(env)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let candidates = state.engine.catalog.with_devices(env, |s| {
+        status != "active" || s.activations_in_use > 0
+    });
+    let truncated = candidates.len() > SCAN_LIMIT;
+    let mut all = Vec::new();
+    for s in candidates.iter().take(SCAN_LIMIT) {
+        let Some(l) = store.get_license(env, &s.key).await? else {
+            continue;
+        };
+        for a in l.activations.iter().rev() {
+            let active = a.is_active();
+            if (status == "active" && !active) || (status == "deactivated" && active) {
+                continue;
+            }
+            if !q.is_empty() && !a.identifier.as_str().to_lowercase().contains(&q) {
+                continue;
+            }
+            all.push(ActivationRow {
+                identifier: a.identifier.as_str().into(),
+                kind: a.kind.as_str(),
+                key: l.key.as_str().into(),
+                key_masked: format::mask_key(l.key.as_str()),
+                key_q: format::url_encode(l.key.as_str()),
+                product: products.get(&l.product_id).cloned().unwrap_or_default(),
+                active,
+                activated: format::time(a.activated_at),
+                last_seen: format::time_or_never(a.last_seen),
+                ip: a.ip.clone().unwrap_or_default(),
+            });
+        }
+    }
+    let total = all.len();
+    let pages_total = total.div_ceil(PER_PAGE).max(1) as u32;
+    let page = p.page.unwrap_or(1).clamp(1, pages_total as usize);
+    let rows: Vec<ActivationRow> = all
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
+    let qs = |n: u32| {
+        format!(
+            "/admin/activations?{}",
+            format::query(&[
+                ("env", env.as_str()),
+                ("q", p.q.as_deref().unwrap_or("")),
+                ("status", &status),
+                ("page", &n.to_string()),
+            ])
+        )
+    };
+    let pages = pager(page as u32, pages_total, qs);
+    render(
+        &req,
+        &ActivationsPage {
+            c: chrome(&req, &admin, "Activations", "activations", env),
+            return_to: format!(
+                "/admin/activations?{}",
+                format::query(&[("env", env.as_str()), ("q", p.q.as_deref().unwrap_or("")), ("status", &status)])
+            ),
+            rows,
+            total,
+            q: p.q.unwrap_or_default(),
+            status,
+            pages,
+            truncated,
+        },
+    )
+}

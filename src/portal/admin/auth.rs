@@ -1,0 +1,172 @@
+//! Sign-in and sign-out of the admin portal, with a failed-login limiter per client IP.
+
+use std::time::Instant;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+
+use super::{Admin, COOKIE, COOKIE_PATH};
+use crate::api::state::AppState;
+use crate::crypto::password;
+use crate::portal::forms::{self, Form};
+use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::PageError;
+
+/// Pre-session CSRF cookie of the sign-in form (double submit).
+const LOGIN_CSRF: &str = "kw_login";
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    csrf: String,
+    next: String,
+    email: String,
+    error: String,
+}
+
+/// Only local paths under /admin are followed after sign-in.
+fn safe_next(next: &str) -> String {
+    if next.starts_with("/admin") && !next.starts_with("//") && !next.contains("://") {
+        next.to_owned()
+    } else {
+        "/admin".to_owned()
+    }
+}
+
+fn login_form(req: &HttpRequest, status: u16, page: LoginPage) -> Result<HttpResponse, PageError> {
+    let token = page.csrf.clone();
+    let html = page.render()?;
+    let mut resp = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    );
+    Ok(resp
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie(req, LOGIN_CSRF, COOKIE_PATH, token))
+        .body(html))
+}
+
+pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let next: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    let next = next
+        .into_iter()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    login_form(
+        &req,
+        200,
+        LoginPage {
+            csrf: random_token(),
+            next: safe_next(&next),
+            email: String::new(),
+            error: String::new(),
+        },
+    )
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form: Form = forms::read(&req, body).await?;
+    let expected = req.cookie(LOGIN_CSRF).map(|c| c.value().to_owned());
+    if expected.as_deref().is_none_or(|e| e.is_empty() || e != form.raw("csrf")) {
+        return Err(PageError::csrf());
+    }
+    let ip = crate::api::client::peer_ip(&state, &req)
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let portal = &state.portal;
+    if let Some(until) = portal.login_locked.get(&ip) {
+        let now = Instant::now();
+        if until > now {
+            return Err(PageError::RateLimited((until - now).as_secs().max(1)));
+        }
+    }
+    let email = form.get("email").to_lowercase();
+    let next = safe_next(form.get("next"));
+    let user = portal.admins.by_email(&email);
+    // Verify against a fixed hash when the email is unknown, so timing does not tell.
+    let ok = match &user {
+        Some(u) => password::verify(form.raw("password"), &u.password_hash),
+        None => {
+            let _ = password::verify(form.raw("password"), DUMMY_HASH);
+            false
+        }
+    };
+    let Some(mut user) = user.filter(|_| ok) else {
+        if let Err(not_until) = portal.login_limiter.check_key(&ip) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            portal.login_locked.insert(ip, Instant::now() + wait);
+            crate::metrics::metrics()
+                .rate_limited
+                .with_label_values(&["login"])
+                .inc();
+            tracing::warn!(%ip, "admin sign-in locked after repeated failures");
+            return Err(PageError::RateLimited(wait.as_secs().max(1)));
+        }
+        tracing::info!(%ip, "admin sign-in failed");
+        return login_form(
+            &req,
+            401,
+            LoginPage {
+                csrf: random_token(),
+                next,
+                email,
+                error: "Wrong email or password.".into(),
+            },
+        );
+    };
+    let session = portal.admin_sessions.start(user.id);
+    user.last_sign_in = Some(Utc::now());
+    let store = state.engine.store.as_ref();
+    if let Err(e) = portal.admins.upsert(store, user.clone()).await {
+        tracing::warn!(error = %e, "could not record the sign-in time");
+    }
+    tracing::info!(admin = %user.email, "admin signed in");
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, next))
+        .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
+        .cookie(removal(LOGIN_CSRF, COOKIE_PATH))
+        .finish())
+}
+
+/// Ends the session: the cookie is removed and the session id forgotten server-side.
+pub async fn logout(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    admin.check(&form)?;
+    state.portal.admin_sessions.end(&admin.session.id);
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/login"))
+        .cookie(removal(COOKIE, COOKIE_PATH))
+        .finish())
+}
+
+/// An argon2id hash of a random string, verified against for unknown emails.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3hEAdFVU2QTSlhCbTJQ7Y8zsWYYVx2Jk7nVHPRyiVsk";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_admin_paths_are_followed() {
+        assert_eq!(safe_next("/admin/licenses?q=a"), "/admin/licenses?q=a");
+        assert_eq!(safe_next("https://evil.example/admin"), "/admin");
+        assert_eq!(safe_next("//evil.example"), "/admin");
+        assert_eq!(safe_next("/portal"), "/admin");
+        assert_eq!(safe_next(""), "/admin");
+    }
+}

@@ -1,0 +1,157 @@
+//! The dashboard: counts by state and product, licenses expiring soon, recent
+//! activity and validations per minute from the server's own metrics.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+
+use super::{chrome, env_of, render, Admin, Chrome};
+use crate::api::state::AppState;
+use crate::domain::LicenseStatus;
+use crate::portal::format;
+use crate::store::AuditQuery;
+
+/// One bar of the chart.
+pub struct Bar {
+    pub x: u32,
+    pub y: u32,
+    pub h: u32,
+    pub label: String,
+}
+
+/// A recent audit event.
+pub struct Event {
+    pub at: String,
+    pub action: String,
+    pub key: String,
+    pub key_q: String,
+    pub actor: String,
+    pub change: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    total: usize,
+    active: usize,
+    in_use: u64,
+    products_on: usize,
+    products_off: usize,
+    expiring: [usize; 3],
+    by_status: Vec<(&'static str, usize)>,
+    by_product: Vec<(String, String, usize)>,
+    events: Vec<Event>,
+    bars: Vec<Bar>,
+    per_minute_now: u64,
+    peak: u64,
+}
+
+/// Chart geometry: 30 bars in a 600×140 box.
+fn bars(values: &[u64]) -> (Vec<Bar>, u64) {
+    let peak = values.iter().copied().max().unwrap_or(0).max(1);
+    let n = values.len().max(1) as u32;
+    let w = 600 / n;
+    let bars = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let h = ((*v as f64 / peak as f64) * 120.0).round() as u32;
+            Bar {
+                x: i as u32 * w + 1,
+                y: 130 - h,
+                h,
+                label: format!("{} min ago: {v} validations", values.len() - 1 - i),
+            }
+        })
+        .collect();
+    (bars, peak)
+}
+
+pub async fn page(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let env = env_of(&req)?;
+    let now = Utc::now();
+    let st = state.engine.catalog.stats(env, now);
+    let store = state.engine.store.as_ref();
+    let products = store.list_products(env).await?;
+    let mut by_product: Vec<(String, String, usize)> = products
+        .iter()
+        .map(|p| {
+            (
+                p.id.to_string(),
+                p.name.clone(),
+                st.by_product.get(&p.id).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    by_product.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    let events = store
+        .list_audit(
+            env,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|e| Event {
+            at: format::time(e.at),
+            action: e.action,
+            key_q: e.license_key.as_deref().map(format::url_encode).unwrap_or_default(),
+            key: e.license_key.unwrap_or_default(),
+            actor: e.actor,
+            change: match (e.before, e.after) {
+                (Some(b), Some(a)) if !b.is_empty() => format!("{b} → {a}"),
+                (_, Some(a)) => a,
+                _ => String::new(),
+            },
+        })
+        .collect();
+    let per_minute = state.portal.rates.per_minute(env, 30, now);
+    let (bars, peak) = bars(&per_minute);
+    render(
+        &req,
+        &DashboardPage {
+            c: chrome(&req, &admin, "Dashboard", "dashboard", env),
+            total: st.total,
+            active: st.by_status.get(&LicenseStatus::Active).copied().unwrap_or(0),
+            in_use: st.activations_in_use,
+            products_on: products.iter().filter(|p| p.active).count(),
+            products_off: products.iter().filter(|p| !p.active).count(),
+            expiring: st.expiring,
+            by_status: LicenseStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), st.by_status.get(s).copied().unwrap_or(0)))
+                .collect(),
+            by_product,
+            events,
+            per_minute_now: per_minute.last().copied().unwrap_or(0),
+            bars,
+            peak,
+        },
+    )
+}
+
+use crate::portal::PageError;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_peak() {
+        let (b, peak) = bars(&[0, 5, 10]);
+        assert_eq!(peak, 10);
+        assert_eq!(b[2].h, 120);
+        assert_eq!(b[1].h, 60);
+        assert_eq!(b[0].h, 0);
+        assert!(b[0].label.starts_with("2 min ago"));
+        let (_, peak) = bars(&[0, 0]);
+        assert_eq!(peak, 1);
+    }
+}

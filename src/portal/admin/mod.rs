@@ -1,0 +1,265 @@
+//! The admin portal under `/admin/`: server-rendered pages over the same engine
+//! and actors as the admin API. Every page needs a session; every form post
+//! checks the session's CSRF token first and, for writes, the admin's role.
+
+pub mod activations;
+pub mod admins;
+pub mod audit;
+pub mod auth;
+pub mod customers;
+pub mod dashboard;
+pub mod generators;
+pub mod license_actions;
+pub mod licenses;
+pub mod products;
+pub mod settings;
+
+use std::future::{ready, Ready};
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use askama::Template;
+use base64::Engine as _;
+
+use super::forms::Form;
+use super::session::{self, Session};
+use super::PageError;
+use crate::api::state::AppState;
+use crate::domain::{AdminUser, Environment};
+
+/// Session cookie of the admin portal, and the path it is limited to.
+pub const COOKIE: &str = "kw_admin";
+pub const COOKIE_PATH: &str = "/admin";
+const FLASH: &str = "kw_flash";
+
+/// A signed-in admin (the extractor every page takes).
+pub struct Admin {
+    pub user: AdminUser,
+    pub session: Arc<Session>,
+}
+
+impl FromRequest for Admin {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let found = req.app_data::<web::Data<AppState>>().and_then(|state| {
+            let id = req.cookie(COOKIE)?;
+            let s = state.portal.admin_sessions.get(id.value())?;
+            let user = state.portal.admins.by_id(s.subject)?;
+            Some(Admin { user, session: s })
+        });
+        ready(found.ok_or_else(|| PageError::SignIn {
+            login: "/admin/login",
+            next: match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            },
+        }))
+    }
+}
+
+impl Admin {
+    /// Any form post: the session's CSRF token must be in it.
+    pub fn check(&self, form: &Form) -> Result<(), PageError> {
+        if self.session.csrf_matches(form.raw("csrf")) {
+            Ok(())
+        } else {
+            Err(PageError::csrf())
+        }
+    }
+
+    /// A form post that changes something: CSRF, then the License Management permission.
+    pub fn check_manage(&self, form: &Form) -> Result<(), PageError> {
+        self.check(form)?;
+        if self.user.role.can_manage() {
+            Ok(())
+        } else {
+            Err(PageError::read_only())
+        }
+    }
+
+    /// How audit entries name this admin.
+    pub fn who(&self) -> String {
+        format!("admin:{}", self.user.email)
+    }
+}
+
+/// What every page's frame shows: navigation, environment switcher, who is signed in.
+pub struct Chrome {
+    pub title: String,
+    pub nav: &'static str,
+    pub env: &'static str,
+    pub prod_url: String,
+    pub staging_url: String,
+    pub user_name: String,
+    pub user_email: String,
+    pub role: &'static str,
+    pub can_manage: bool,
+    pub csrf: String,
+    pub flash_kind: String,
+    pub flash_text: String,
+}
+
+impl Chrome {
+    /// The environment query pair for links (`env=staging`).
+    pub fn env_q(&self) -> String {
+        format!("env={}", self.env)
+    }
+}
+
+/// Builds the frame of a page.
+pub fn chrome(
+    req: &HttpRequest,
+    admin: &Admin,
+    title: impl Into<String>,
+    nav: &'static str,
+    env: Environment,
+) -> Chrome {
+    let switch = |to: Environment| {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+        pairs.retain(|(k, _)| k != "env" && k != "page");
+        pairs.push(("env".into(), to.as_str().into()));
+        format!(
+            "{}?{}",
+            req.path(),
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    };
+    let (flash_kind, flash_text) = req
+        .cookie(FLASH)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c.value())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once('|').map(|(k, t)| (k.to_owned(), t.to_owned())))
+        .filter(|(k, _)| matches!(k.as_str(), "ok" | "error" | "warn"))
+        .unwrap_or_default();
+    Chrome {
+        title: title.into(),
+        nav,
+        env: env.as_str(),
+        prod_url: switch(Environment::Production),
+        staging_url: switch(Environment::Staging),
+        user_name: admin.user.name.clone(),
+        user_email: admin.user.email.clone(),
+        role: admin.user.role.as_str(),
+        can_manage: admin.user.role.can_manage(),
+        csrf: admin.session.csrf.clone(),
+        flash_kind,
+        flash_text,
+    }
+}
+
+/// Renders a page (and clears a shown flash message).
+pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, PageError> {
+    let html = page.render()?;
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if req.cookie(FLASH).is_some() {
+        resp.cookie(session::removal(FLASH, COOKIE_PATH));
+    }
+    Ok(resp.body(html))
+}
+
+/// Renders a form again with its errors (400, so scripts can tell).
+pub fn render_invalid(page: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page.render()?))
+}
+
+/// 303 to `to`, with a message the next page shows once.
+pub fn redirect(req: &HttpRequest, to: &str, kind: &str, text: &str) -> HttpResponse {
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}|{text}"));
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .cookie(session::cookie(req, FLASH, COOKIE_PATH, value))
+        .finish()
+}
+
+/// The `env` query parameter (production when absent).
+pub fn env_of(req: &HttpRequest) -> Result<Environment, PageError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+        .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))?;
+    match pairs.iter().find(|(k, _)| k == "env") {
+        None => Ok(Environment::Production),
+        Some((_, v)) if v.is_empty() => Ok(Environment::Production),
+        Some((_, v)) => v
+            .parse()
+            .map_err(|e: String| PageError::BadRequest(e)),
+    }
+}
+
+/// The environment a form names in its hidden `env` field.
+pub fn form_env(form: &Form) -> Result<Environment, PageError> {
+    match form.get("env") {
+        "" => Ok(Environment::Production),
+        v => v.parse().map_err(|e: String| PageError::BadRequest(e)),
+    }
+}
+
+/// Mounts `/admin/…`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin")
+            .route("", web::get().to(dashboard::page))
+            .route("/", web::get().to(dashboard::page))
+            .route("/login", web::get().to(auth::login_page))
+            .route("/login", web::post().to(auth::login))
+            .route("/logout", web::post().to(auth::logout))
+            .route("/licenses", web::get().to(licenses::list))
+            .route("/licenses/export", web::get().to(licenses::export))
+            .route("/licenses/new", web::get().to(licenses::new_page))
+            .route("/licenses/new", web::post().to(licenses::create))
+            .route("/licenses/{key}", web::get().to(license_actions::preview))
+            .route("/licenses/{key}/reauth", web::post().to(license_actions::reauth))
+            .route("/licenses/{key}/offline", web::get().to(license_actions::offline))
+            .route(
+                "/licenses/{key}/samples/{lang}",
+                web::get().to(license_actions::sample),
+            )
+            .route("/licenses/{key}/edit", web::get().to(licenses::edit_page))
+            .route("/licenses/{key}/edit", web::post().to(licenses::edit))
+            .route(
+                "/licenses/{key}/confirm/{action}",
+                web::get().to(license_actions::confirm),
+            )
+            .route(
+                "/licenses/{key}/do/{action}",
+                web::post().to(license_actions::perform),
+            )
+            .route(
+                "/licenses/{key}/deactivate",
+                web::post().to(license_actions::deactivate),
+            )
+            .route("/products", web::get().to(products::list))
+            .route("/products", web::post().to(products::save))
+            .route("/products/{id}", web::get().to(products::edit_page))
+            .route("/customers", web::get().to(customers::list))
+            .route("/customers", web::post().to(customers::create))
+            .route("/customers/{id}", web::get().to(customers::detail))
+            .route("/customers/{id}", web::post().to(customers::edit))
+            .route("/generators", web::get().to(generators::list))
+            .route("/generators", web::post().to(generators::save))
+            .route("/generators/{id}", web::get().to(generators::edit_page))
+            .route("/generators/{id}/bulk", web::post().to(generators::bulk))
+            .route("/jobs", web::get().to(generators::jobs))
+            .route("/jobs/{id}/retry", web::post().to(generators::retry))
+            .route("/jobs/{id}/delete", web::post().to(generators::delete_job))
+            .route("/activations", web::get().to(activations::list))
+            .route("/audit", web::get().to(audit::list))
+            .route("/settings", web::get().to(settings::page))
+            .route("/settings", web::post().to(settings::save))
+            .route("/admins", web::get().to(admins::list))
+            .route("/admins", web::post().to(admins::save))
+            .route("/admins/{id}/delete", web::post().to(admins::delete))
+            .route("/token/rotate", web::post().to(admins::rotate_token)),
+    );
+}

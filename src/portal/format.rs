@@ -1,0 +1,104 @@
+//! How the portals show values: dates, expiry warnings, activation counts, masked keys.
+
+use chrono::{DateTime, Utc};
+
+/// Minutes-precision UTC time, the portal's standard.
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// "Never" for a missing time.
+pub fn time_or_never(t: Option<DateTime<Utc>>) -> String {
+    t.map(time).unwrap_or_else(|| "Never".into())
+}
+
+/// The expiry column: its text and its warning class (`past` red, `soon` amber).
+pub fn expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (String, &'static str) {
+    match expires_at {
+        None => ("Lifetime".into(), "lifetime"),
+        Some(t) if t <= now => (date(t), "past"),
+        Some(t) if t <= now + chrono::Duration::days(7) => (date(t), "soon"),
+        Some(t) => (date(t), "later"),
+    }
+}
+
+/// "2 / 5", or "2 / ∞" for unlimited.
+pub fn activations(in_use: u32, limit: i32) -> String {
+    if limit < 0 {
+        format!("{in_use} / ∞")
+    } else {
+        format!("{in_use} / {limit}")
+    }
+}
+
+/// The first 8 characters and an ellipsis (how keys appear outside the owner's view).
+pub fn mask_key(key: &str) -> String {
+    let head: String = key.chars().take(8).collect();
+    if key.chars().count() > 8 {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `a=1&b=2` from pairs, skipping empty values (so bookmarks stay short).
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn expiry_classes() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
+        let d = chrono::Duration::days;
+        let cases = [
+            (None, "Lifetime", "lifetime"),
+            (Some(now - d(1)), "2026-11-23", "past"),
+            (Some(now), "2026-11-24", "past"),
+            (Some(now + d(3)), "2026-11-27", "soon"),
+            (Some(now + d(7)), "2026-12-01", "soon"),
+            (Some(now + d(8)), "2026-12-02", "later"),
+        ];
+        for (at, text, class) in cases {
+            assert_eq!(expiry(at, now), (text.to_string(), class), "{at:?}");
+        }
+    }
+
+    #[test]
+    fn small_formats() {
+        assert_eq!(activations(2, 5), "2 / 5");
+        assert_eq!(activations(0, -1), "0 / ∞");
+        assert_eq!(mask_key("ABCDEFGH-IJKL"), "ABCDEFGH…");
+        assert_eq!(mask_key("ABC"), "ABC");
+        assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        assert_eq!(query(&[("q", "x y"), ("status", ""), ("page", "2")]), "q=x%20y&page=2");
+        assert_eq!(time_or_never(None), "Never");
+    }
+}

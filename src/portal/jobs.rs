@@ -1,0 +1,154 @@
+//! Background jobs of the admin portal: bulk key generation runs in chunks off
+//! the request, with progress the Background Jobs page shows.
+//!
+//! Jobs live in this node's memory (the keys they made are in the store).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use crate::api::admin::licenses::{create_licenses, Overrides};
+use crate::domain::{Environment, Generator};
+use crate::engine::Engine;
+
+/// Keys inserted per store call.
+pub const CHUNK: usize = 500;
+/// Jobs kept in the list.
+const KEEP: usize = 200;
+
+/// Where a job is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    Done,
+    Failed(String),
+}
+
+/// One bulk generation.
+pub struct Job {
+    pub id: Uuid,
+    pub env: Environment,
+    pub title: String,
+    pub total: usize,
+    pub done: AtomicUsize,
+    pub state: RwLock<JobState>,
+    pub attempts: AtomicUsize,
+    pub who: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: RwLock<Option<DateTime<Utc>>>,
+    generator: Generator,
+    overrides: Overrides,
+}
+
+impl Job {
+    pub fn percent(&self) -> usize {
+        (self.done.load(Ordering::Relaxed) * 100)
+            .checked_div(self.total)
+            .unwrap_or(100)
+    }
+}
+
+/// The node's jobs, newest first.
+#[derive(Default)]
+pub struct Jobs {
+    list: RwLock<Vec<Arc<Job>>>,
+}
+
+impl Jobs {
+    pub fn all(&self) -> Vec<Arc<Job>> {
+        self.list.read().clone()
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Arc<Job>> {
+        self.list.read().iter().find(|j| j.id == id).cloned()
+    }
+
+    /// Removes a finished job from the list.
+    pub fn remove(&self, id: Uuid) -> bool {
+        let mut l = self.list.write();
+        let before = l.len();
+        l.retain(|j| j.id != id || *j.state.read() == JobState::Running);
+        l.len() != before
+    }
+
+    /// Starts generating `count` keys from `generator`.
+    pub fn start_generation(
+        &self,
+        engine: Arc<Engine>,
+        env: Environment,
+        generator: Generator,
+        overrides: Overrides,
+        count: usize,
+        title: String,
+        who: String,
+    ) -> Arc<Job> {
+        let job = Arc::new(Job {
+            id: Uuid::new_v4(),
+            env,
+            title,
+            total: count,
+            done: AtomicUsize::new(0),
+            state: RwLock::new(JobState::Running),
+            attempts: AtomicUsize::new(0),
+            who,
+            created_at: Utc::now(),
+            finished_at: RwLock::new(None),
+            generator,
+            overrides,
+        });
+        {
+            let mut l = self.list.write();
+            l.insert(0, job.clone());
+            l.truncate(KEEP);
+        }
+        run(engine, job.clone());
+        job
+    }
+
+    /// Runs a failed job again for the keys it has not made yet.
+    pub fn retry(&self, engine: Arc<Engine>, id: Uuid) -> Option<Arc<Job>> {
+        let job = self.get(id)?;
+        {
+            let mut st = job.state.write();
+            if !matches!(*st, JobState::Failed(_)) {
+                return None;
+            }
+            *st = JobState::Running;
+        }
+        *job.finished_at.write() = None;
+        run(engine, job.clone());
+        Some(job)
+    }
+}
+
+fn run(engine: Arc<Engine>, job: Arc<Job>) {
+    actix_web::rt::spawn(async move {
+        job.attempts.fetch_add(1, Ordering::Relaxed);
+        loop {
+            let done = job.done.load(Ordering::Relaxed);
+            if done >= job.total {
+                *job.state.write() = JobState::Done;
+                break;
+            }
+            let n = CHUNK.min(job.total - done);
+            match create_licenses(&engine, job.env, &job.generator, &job.overrides, n, &job.who)
+                .await
+            {
+                Ok(made) => {
+                    job.done.fetch_add(made.len(), Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::warn!(job = %job.id, error = %e, "bulk generation failed");
+                    *job.state.write() = JobState::Failed(e.to_string());
+                    break;
+                }
+            }
+            // Let validations and page views in between chunks.
+            tokio::task::yield_now().await;
+        }
+        *job.finished_at.write() = Some(Utc::now());
+    });
+}

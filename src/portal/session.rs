@@ -1,0 +1,155 @@
+//! Server-side portal sessions: an opaque random id in an HttpOnly, SameSite
+//! cookie, a per-session CSRF token, and an idle timeout. Signing out removes
+//! the session, so its cookie is worthless afterwards.
+//!
+//! Sessions live in this node's memory: behind a load balancer, portal traffic
+//! needs sticky sessions (noted in docs/OPERATIONS.md).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+use base64::Engine as _;
+use parking_lot::Mutex;
+use rand::RngCore;
+use uuid::Uuid;
+
+/// Sessions end after this long without a request ("lock after 30 minutes idle").
+pub const IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// How long a re-entered password unlocks license previews.
+pub const REAUTH_FOR: Duration = Duration::from_secs(5 * 60);
+
+/// One signed-in person.
+#[derive(Debug)]
+pub struct Session {
+    pub id: String,
+    pub subject: Uuid,
+    pub csrf: String,
+    reauth_at: Mutex<Option<Instant>>,
+}
+
+impl Session {
+    /// Constant-time check of a form's CSRF token.
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        let a = self.csrf.as_bytes();
+        let b = presented.as_bytes();
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    pub fn mark_reauthenticated(&self) {
+        *self.reauth_at.lock() = Some(Instant::now());
+    }
+
+    pub fn recently_reauthenticated(&self) -> bool {
+        self.reauth_at
+            .lock()
+            .is_some_and(|t| t.elapsed() < REAUTH_FOR)
+    }
+}
+
+/// 32 random bytes, URL-safe.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Every live session of one portal.
+pub struct Sessions {
+    cache: moka::sync::Cache<String, Arc<Session>>,
+}
+
+impl Sessions {
+    pub fn new(idle: Duration) -> Sessions {
+        Sessions {
+            cache: moka::sync::Cache::builder()
+                .time_to_idle(idle)
+                .max_capacity(100_000)
+                .build(),
+        }
+    }
+
+    pub fn start(&self, subject: Uuid) -> Arc<Session> {
+        let s = Arc::new(Session {
+            id: random_token(),
+            subject,
+            csrf: random_token(),
+            reauth_at: Mutex::new(None),
+        });
+        self.cache.insert(s.id.clone(), s.clone());
+        s
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.cache.get(id)
+    }
+
+    pub fn end(&self, id: &str) {
+        self.cache.invalidate(id);
+    }
+
+    /// Ends every session of `subject` except `keep` (password changed, account removed).
+    pub fn end_all_of(&self, subject: Uuid, keep: Option<&str>) {
+        let ids: Vec<String> = self
+            .cache
+            .iter()
+            .filter(|(id, s)| s.subject == subject && Some(id.as_str()) != keep)
+            .map(|(id, _)| (*id).clone())
+            .collect();
+        for id in ids {
+            self.cache.invalidate(&id);
+        }
+    }
+}
+
+/// The session cookie for a portal: HttpOnly, SameSite=Strict, scoped to the
+/// portal's path, Secure when the request came over TLS.
+pub fn cookie<'c>(req: &HttpRequest, name: &'c str, path: &'c str, value: String) -> Cookie<'c> {
+    let mut c = Cookie::build(name, value)
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish();
+    if req.connection_info().scheme() == "https" {
+        c.set_secure(true);
+    }
+    c
+}
+
+/// A cookie that deletes the named one.
+pub fn removal<'c>(name: &'c str, path: &'c str) -> Cookie<'c> {
+    let mut c = Cookie::build(name, "").path(path).http_only(true).finish();
+    c.make_removal();
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_end_and_csrf_is_checked() {
+        let s = Sessions::new(IDLE);
+        let who = Uuid::new_v4();
+        let a = s.start(who);
+        let b = s.start(who);
+        assert!(a.csrf_matches(&a.csrf.clone()));
+        assert!(!a.csrf_matches(&b.csrf));
+        assert!(!a.csrf_matches(""));
+        s.end_all_of(who, Some(&a.id));
+        assert!(s.get(&a.id).is_some());
+        assert!(s.get(&b.id).is_none());
+        s.end(&a.id);
+        assert!(s.get(&a.id).is_none());
+    }
+
+    #[test]
+    fn idle_sessions_expire() {
+        let s = Sessions::new(Duration::from_millis(50));
+        let a = s.start(Uuid::new_v4());
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(s.get(&a.id).is_none());
+    }
+}

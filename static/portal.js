@@ -1,0 +1,60 @@
+/* Keywarden admin portal — progressive enhancement only; every page works without it. */
+(function () {
+  "use strict";
+
+  var DROPDOWNS = "details.menu[open], details.popover[open]";
+
+  function closeDropdowns(except) {
+    document.querySelectorAll(DROPDOWNS).forEach(function (d) {
+      if (d !== except) d.removeAttribute("open");
+    });
+  }
+
+  function isTyping(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  // Keyboard: "/" focuses search, Escape closes dropdowns / cancels a confirmation page.
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !isTyping(e.target)) {
+      var search = document.getElementById("search");
+      if (search) { e.preventDefault(); search.focus(); }
+    } else if (e.key === "Escape") {
+      closeDropdowns(null);
+      var backdrop = document.querySelector(".modal-backdrop[data-cancel]");
+      if (backdrop) window.location.href = backdrop.getAttribute("data-cancel");
+    }
+  });
+
+  // Click outside an open dropdown closes it; copy buttons are handled by delegation.
+  document.addEventListener("click", function (e) {
+    document.querySelectorAll(DROPDOWNS).forEach(function (d) {
+      if (!d.contains(e.target)) d.removeAttribute("open");
+    });
+
+    var btn = e.target.closest ? e.target.closest("button[data-copy]") : null;
+    if (!btn) return;
+    e.preventDefault();
+    var src = document.querySelector(btn.dataset.copy);
+    if (!src || !navigator.clipboard) return;
+    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+      if (!btn.dataset.label) btn.dataset.label = btn.textContent;
+      btn.textContent = "Copied";
+      clearTimeout(btn._copyTimer);
+      btn._copyTimer = setTimeout(function () { btn.textContent = btn.dataset.label; }, 1500);
+    });
+  });
+
+  // Opening one dropdown closes the others ("toggle" does not bubble, so capture it).
+  document.addEventListener("toggle", function (e) {
+    var d = e.target;
+    if (d.open && d.matches && d.matches("details.menu, details.popover")) closeDropdowns(d);
+  }, true);
+
+  // Job progress pages: poll by reloading while the server says the job is running.
+  if (document.querySelector('meta[name="refresh-while-running"]')) {
+    setTimeout(function () { window.location.reload(); }, 1500);
+  }
+})();
