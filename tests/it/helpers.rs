@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
+/// The first admin every test server creates.
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 /// A running server; killed when dropped.
 pub struct Server {
@@ -48,6 +51,8 @@ fn base_command(dir: &Path, opts: &Opts) -> Command {
         .env("KEYWARDEN_LIMITS__LICENSE_BURST", "100000")
         .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_PER_MINUTE", "100000")
         .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_BURST", "100000")
+        .env("KEYWARDEN_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("KEYWARDEN_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if !opts.no_token {

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin_api;
+mod admin_portal;
 mod backup;
 mod bad_input;
 mod client_api;
@@ -18,3 +19,4 @@ mod observability;
 mod prometheus;
 mod signatures;
 mod startup;
+mod web;

@@ -1,0 +1,166 @@
+//! A cookie-keeping HTTP client for the portals: signs in, follows nothing
+//! automatically, and reads CSRF tokens out of pages.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::helpers::{Resp, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+/// One browser-like session (cookies only).
+pub struct Web {
+    pub base: String,
+    agent: ureq::Agent,
+    pub cookies: Mutex<BTreeMap<String, String>>,
+    /// Every Set-Cookie line seen, for attribute checks.
+    pub set_cookies: Mutex<Vec<String>>,
+}
+
+/// The value of the first `name="…" value="…"` input with that name.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// Undoes askama's HTML escaping (named and numeric entities).
+pub fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|e| *e <= 8) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let ch = match entity {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "amp" => Some('&'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Web {
+    pub fn new(s: &Server) -> Web {
+        Web {
+            base: s.base.clone(),
+            agent: ureq::AgentBuilder::new().redirects(0).build(),
+            cookies: Mutex::new(BTreeMap::new()),
+            set_cookies: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Signs in as the test server's first admin.
+    pub fn admin(s: &Server) -> Web {
+        let w = Web::new(s);
+        let r = w.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+        assert_eq!(r.status, 303, "sign-in failed: {}", r.text());
+        w
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> Resp {
+        let page = self.get("/admin/login");
+        assert_eq!(page.status, 200);
+        let csrf = input_value(&page.text(), "csrf").expect("login form has a csrf field");
+        self.post(
+            "/admin/login",
+            &[("csrf", &csrf), ("email", email), ("password", password), ("next", "/admin")],
+        )
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&self, r: ureq::Response) -> Resp {
+        for line in r.all("set-cookie") {
+            self.set_cookies.lock().unwrap().push(line.to_owned());
+            let first = line.split(';').next().unwrap_or("");
+            if let Some((k, v)) = first.split_once('=') {
+                let removed = line.to_ascii_lowercase().contains("max-age=0") || v.is_empty();
+                let mut jar = self.cookies.lock().unwrap();
+                if removed {
+                    jar.remove(k.trim());
+                } else {
+                    jar.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+        }
+        let status = r.status();
+        let headers = r
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_owned())))
+            .collect();
+        let mut body = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut r.into_reader(), &mut body);
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn send(&self, req: ureq::Request, form: Option<&[(&str, &str)]>) -> Resp {
+        let req = req.set("cookie", &self.cookie_header());
+        let result = match form {
+            Some(f) => req.send_form(f),
+            None => req.call(),
+        };
+        match result {
+            Ok(r) => self.keep(r),
+            Err(ureq::Error::Status(_, r)) => self.keep(r),
+            Err(e) => panic!("transport error: {e}"),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.send(self.agent.get(&format!("{}{path}", self.base)), None)
+    }
+
+    pub fn post(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        self.send(self.agent.post(&format!("{}{path}", self.base)), Some(form))
+    }
+
+    /// The session's CSRF token, read from a page.
+    pub fn csrf(&self) -> String {
+        let page = self.get("/admin/settings");
+        assert_eq!(page.status, 200, "{}", page.text());
+        input_value(&page.text(), "csrf").expect("page has a csrf field")
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub fn submit(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf();
+        let mut f: Vec<(&str, &str)> = form.to_vec();
+        f.push(("csrf", &csrf));
+        self.post(path, &f)
+    }
+}
