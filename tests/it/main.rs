@@ -4,6 +4,7 @@ mod abuse;
 mod admin_api;
 mod admin_portal;
 mod backup;
+mod browser;
 mod bad_input;
 mod client_api;
 mod cluster;

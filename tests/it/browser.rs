@@ -1,0 +1,371 @@
+//! End-to-end in a real browser: Debian's headless Chromium driven through
+//! chromedriver (WebDriver), clicking through the admin portal as a person
+//! would. Screenshots of the main pages go to `$KEYWARDEN_SCREENSHOTS`
+//! (scripts/test sets it to build/screenshots; default target/screenshots).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::helpers::{activate, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver on a free port; killed when dropped.
+pub struct Driver {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or fails with what to install.
+pub fn chromedriver() -> Driver {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(bin).exists(),
+            "{bin} is missing: the browser tests need Debian's chromium and chromium-driver (scripts/test installs them)"
+        );
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ureq::get(&format!("{url}/status")).call().is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver { child, url }
+}
+
+/// A headless Chromium session that saves downloads into `downloads`.
+pub async fn browser(driver: &Driver, downloads: &Path) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900", "--lang=en-US"],
+            "prefs": {
+                "download.default_directory": downloads.to_str().unwrap(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": true
+            }
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("connect to chromedriver")
+}
+
+/// Where screenshots go.
+pub fn screenshot_dir(portal: &str) -> PathBuf {
+    let base = std::env::var("KEYWARDEN_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"));
+    let dir = base.join(portal);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub async fn shot(c: &Client, dir: &Path, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+pub async fn wait_url(c: &Client, part: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let u = c.current_url().await.unwrap().to_string();
+        if u.contains(part) {
+            return u;
+        }
+        assert!(Instant::now() < deadline, "URL never contained {part}: {u}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Finds an element, waiting up to 10 s for the page to show it.
+pub async fn el(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+pub async fn text_of(c: &Client, css: &str) -> String {
+    el(c, css).await.text().await.unwrap()
+}
+
+pub async fn click(c: &Client, css: &str) {
+    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+pub async fn fill(c: &Client, css: &str, text: &str) {
+    let el = el(c, css).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+pub async fn choose(c: &Client, css: &str, value: &str) {
+    el(c, css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+}
+
+/// Keys in the licenses table, in order.
+async fn table_keys(c: &Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for row in c.find_all(Locator::Css("#licenses tbody tr[data-key]")).await.unwrap() {
+        out.push(row.attr("data-key").await.unwrap().unwrap());
+    }
+    out
+}
+
+async fn wait_file(dir: &Path, suffix: &str) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(p) = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(suffix))
+        {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no {suffix} download in {dir:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn api_license(s: &Server, body: serde_json::Value) -> String {
+    let (st, l) = s.admin("POST", "/production/licenses", Some(body));
+    assert_eq!(st, 201, "{l}");
+    l["key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
+    let s = Server::start();
+    let pro = s.product("production", "Pro Plan");
+    let basic = s.product("production", "Basic Tier");
+    let (_, p) = s.admin("GET", &format!("/production/products/{pro}"), None);
+    let pro_gen = p["default_generator_id"].as_str().unwrap().to_owned();
+    let (st, cust) = s.admin("POST", "/customers", Some(json!({"email": "john@example.com", "name": "John Smith"})));
+    assert_eq!(st, 201);
+    let john = cust["id"].as_str().unwrap().to_owned();
+    let soon = api_license(&s, json!({"product_id": pro, "customer_id": john, "expires_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}));
+    let later = api_license(&s, json!({"product_id": pro, "customer_id": john, "expires_at": "2032-01-01T00:00:00Z"}));
+    let other = api_license(&s, json!({"product_id": basic, "customer_id": john}));
+    for k in [&soon, &later, &other] {
+        activate(&s, "production", k, "seed-device");
+    }
+    let (st, _) = s.admin("POST", "/production/licenses/bulk", Some(json!({"product_id": basic, "count": 40})));
+    assert_eq!(st, 201);
+
+    let driver = chromedriver();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser(&driver, downloads.path()).await;
+    let shots = screenshot_dir("admin");
+    let base = s.base.clone();
+
+    // Sign in.
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    wait_url(&c, "/admin/login").await;
+    shot(&c, &shots, "00-sign-in").await;
+    fill(&c, "#email", ADMIN_EMAIL).await;
+    fill(&c, "#password", ADMIN_PASSWORD).await;
+    click(&c, "#sign-in").await;
+    wait_url(&c, "/admin/licenses").await;
+    shot(&c, &shots, "02-license-keys").await;
+    assert!(text_of(&c, "#result-count").await.contains("of 43"));
+
+    // Search by a partial key, from the keyboard shortcut.
+    let partial = &later[6..14];
+    c.find(Locator::Css("body")).await.unwrap().send_keys("/").await.unwrap();
+    let focused = c.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(focused, json!("search"), "/ focuses the search bar");
+    c.find(Locator::Css("#search")).await.unwrap().send_keys(&format!("{partial}\u{E007}")).await.unwrap();
+    wait_url(&c, &format!("q={partial}")).await;
+    assert_eq!(table_keys(&c).await, vec![later.clone()]);
+
+    // Filter Active + a product.
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    choose(&c, "#filter-status", "active").await;
+    choose(&c, "#filter-product", &pro).await;
+    click(&c, "#apply-filters").await;
+    wait_url(&c, "status=active").await;
+    let mut got = table_keys(&c).await;
+    got.sort();
+    let mut want = vec![soon.clone(), later.clone()];
+    want.sort();
+    assert_eq!(got, want);
+    shot(&c, &shots, "03-filtered-active-pro").await;
+
+    // Sort by Expires ascending from the sort modal.
+    click(&c, "#sort-button").await;
+    choose(&c, "#sort-field", "expires").await;
+    click(&c, "#order-asc").await;
+    shot(&c, &shots, "04-sort-modal").await;
+    click(&c, "#apply-sort").await;
+    let url = wait_url(&c, "sort=expires").await;
+    assert!(url.contains("order=asc") && url.contains("status=active"), "{url}");
+    assert_eq!(table_keys(&c).await, vec![soon.clone(), later.clone()]);
+    let soon_class = c.find(Locator::Css(&format!("tr[data-key='{soon}'] .expiry"))).await.unwrap().attr("class").await.unwrap().unwrap();
+    assert!(soon_class.contains("soon"), "amber for within 7 days: {soon_class}");
+    // The bookmark reproduces the view in a fresh page load.
+    c.goto(&url).await.unwrap();
+    assert_eq!(table_keys(&c).await, vec![soon.clone(), later.clone()]);
+
+    // Create a license: a broken field first, then a good form.
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    click(&c, "#create-license").await;
+    wait_url(&c, "/admin/licenses/new").await;
+    choose(&c, "#product_id", &pro).await;
+    choose(&c, "#generator_id", &pro_gen).await;
+    fill(&c, "#activation_limit", "0").await;
+    click(&c, "#create-submit").await;
+    let err = text_of(&c, "#error-activation_limit").await;
+    assert!(err.contains("1–10000"), "{err}");
+    shot(&c, &shots, "05-create-license-error").await;
+    fill(&c, "#activation_limit", "2").await;
+    click(&c, "#create-submit").await;
+    wait_url(&c, "/admin/licenses/").await;
+    let key = text_of(&c, "#license-key").await;
+    assert_eq!(text_of(&c, "#license-status").await, "available");
+
+    // Assign it to a customer through Edit.
+    click(&c, "#action-edit").await;
+    wait_url(&c, "/edit").await;
+    choose(&c, "#customer_id", &john).await;
+    click(&c, "#save-license").await;
+    wait_url(&c, &format!("/admin/licenses/{key}?")).await;
+    assert_eq!(text_of(&c, "#license-status").await, "assigned");
+    assert!(text_of(&c, "#license-customer").await.contains("john@example.com"));
+
+    // Preview with a device: download the offline file.
+    activate(&s, "production", &key, "workstation-01");
+    c.refresh().await.unwrap();
+    assert_eq!(text_of(&c, "#license-status").await, "active");
+    shot(&c, &shots, "06-license-preview").await;
+    click(&c, "#offline-download").await;
+    let file = wait_file(downloads.path(), "-offline.json").await;
+    let offline: serde_json::Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    assert!(offline["signature"].as_str().is_some());
+
+    // Suspend and unsuspend, each confirmed in its dialog.
+    for (action, after) in [("suspend", "suspended"), ("unsuspend", "active")] {
+        click(&c, &format!("#action-{action}")).await;
+        wait_url(&c, &format!("/confirm/{action}")).await;
+        if action == "suspend" {
+            shot(&c, &shots, "07-confirm-suspend").await;
+        }
+        click(&c, &format!("#confirm-{action}")).await;
+        wait_url(&c, &format!("/admin/licenses/{key}?")).await;
+        assert_eq!(text_of(&c, "#license-status").await, after);
+    }
+    // Revoke, after reading what it will do.
+    click(&c, "#action-revoke").await;
+    wait_url(&c, "/confirm/revoke").await;
+    assert!(text_of(&c, "#confirm-dialog").await.contains("cannot be undone"));
+    shot(&c, &shots, "08-confirm-revoke").await;
+    click(&c, "#confirm-revoke").await;
+    wait_url(&c, &format!("/admin/licenses/{key}?")).await;
+    assert_eq!(text_of(&c, "#license-status").await, "revoked");
+    let (_, v) = s.client("production", "validate", json!({"key": key, "identifier": "workstation-01"}));
+    assert_eq!(v["code"], "REVOKED");
+    // An illegal transition is not offered, and refused when forced through the URL.
+    assert!(c.find(Locator::Css("#action-unsuspend")).await.is_err());
+    assert!(c.find(Locator::Css("#action-reactivate")).await.is_err());
+    c.goto(&format!("{base}/admin/licenses/{key}/confirm/reactivate")).await.unwrap();
+    assert!(text_of(&c, "#error-detail").await.contains("not possible"));
+    shot(&c, &shots, "09-illegal-transition").await;
+
+    // Delete: the dialog warns that it was activated and recommends Revoke.
+    c.goto(&format!("{base}/admin/licenses/{key}")).await.unwrap();
+    click(&c, "#action-delete").await;
+    wait_url(&c, "/confirm/delete").await;
+    assert!(text_of(&c, "#delete-warning").await.contains("Revoke"));
+    click(&c, "#confirm-delete").await;
+    wait_url(&c, "/admin/licenses?").await;
+    assert!(text_of(&c, "#flash").await.contains("deleted"));
+    let (st, _) = s.admin("GET", &format!("/production/licenses/{key}"), None);
+    assert_eq!(st, 404);
+
+    // Export the filtered list as CSV.
+    c.goto(&format!("{base}/admin/licenses?status=active&product_id={pro}")).await.unwrap();
+    click(&c, "#export-button").await;
+    click(&c, "#export-csv").await;
+    let csv = std::fs::read_to_string(wait_file(downloads.path(), ".csv").await).unwrap();
+    assert!(csv.starts_with("key,product,"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    // CSRF: a form posted without the token (as another site would) changes nothing.
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    c.execute(
+        "const f = document.createElement('form'); f.method = 'post';\
+         f.action = '/admin/licenses/' + arguments[0] + '/do/revoke';\
+         const e = document.createElement('input'); e.name = 'env'; e.value = 'production'; f.appendChild(e);\
+         document.body.appendChild(f); f.submit();",
+        vec![json!(other)],
+    )
+    .await
+    .unwrap();
+    wait_url(&c, "/do/revoke").await;
+    assert!(text_of(&c, "#error-detail").await.contains("CSRF"));
+    assert_eq!(s.get_license("production", &other)["status"], "active");
+
+    // The pages around it, for people to look at.
+    for (path, name) in [
+        ("/admin", "01-dashboard"),
+        ("/admin/products", "10-products"),
+        ("/admin/customers", "11-customers"),
+        (&format!("/admin/customers/{john}") as &str, "12-customer"),
+        ("/admin/generators", "13-generators"),
+        ("/admin/jobs", "14-jobs"),
+        ("/admin/activations", "15-activations"),
+        ("/admin/audit", "16-audit"),
+        ("/admin/settings", "17-settings"),
+        ("/admin/admins", "18-admins"),
+    ] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        assert!(c.find(Locator::Css(".topbar h1")).await.is_ok(), "{path}");
+        shot(&c, &shots, name).await;
+    }
+    // Phone width.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    shot(&c, &shots, "19-license-keys-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // Sign out.
+    click(&c, "#sign-out").await;
+    wait_url(&c, "/admin/login").await;
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    wait_url(&c, "/admin/login").await;
+    c.close().await.unwrap();
+}
