@@ -201,9 +201,9 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     println!("  Client API:  {base}/v1/production/licenses/validate  (and /v1/staging/…)");
     println!("  Admin portal: {base}/admin");
     match &first_admin {
-        Some((email, Some(password))) => println!(
-            "  Admin sign-in (first admin, password shown once): {email} / {password}"
-        ),
+        Some((email, Some(password))) => {
+            println!("  Admin sign-in (first admin, password shown once): {email} / {password}")
+        }
         Some((email, None)) => {
             println!("  Admin sign-in: {email} / the password in KEYWARDEN_ADMIN_PASSWORD")
         }

@@ -75,9 +75,7 @@ pub fn upsert(list: &mut Vec<AdminUser>, user: AdminUser) -> Result<(), AdminRul
     {
         return Err(AdminRuleError::EmailTaken);
     }
-    let others_full = list
-        .iter()
-        .any(|a| a.id != user.id && a.role == Role::Full);
+    let others_full = list.iter().any(|a| a.id != user.id && a.role == Role::Full);
     if user.role != Role::Full && !others_full && list.iter().any(|a| a.id == user.id) {
         return Err(AdminRuleError::LastFullAdmin);
     }
@@ -138,12 +136,18 @@ mod tests {
             upsert(&mut list, demoted.clone()),
             Err(AdminRuleError::LastFullAdmin)
         );
-        assert_eq!(remove(&mut list, first.id), Err(AdminRuleError::LastFullAdmin));
+        assert_eq!(
+            remove(&mut list, first.id),
+            Err(AdminRuleError::LastFullAdmin)
+        );
         let second = admin("b@x.io", Role::Full);
         upsert(&mut list, second.clone()).unwrap();
         upsert(&mut list, demoted).unwrap();
         assert_eq!(remove(&mut list, first.id).unwrap().email, "a@x.io");
-        assert_eq!(remove(&mut list, Uuid::new_v4()), Err(AdminRuleError::Unknown));
+        assert_eq!(
+            remove(&mut list, Uuid::new_v4()),
+            Err(AdminRuleError::Unknown)
+        );
     }
 
     #[test]

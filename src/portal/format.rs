@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(mask_key("ABCDEFGH-IJKL"), "ABCDEFGH…");
         assert_eq!(mask_key("ABC"), "ABC");
         assert_eq!(url_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-        assert_eq!(query(&[("q", "x y"), ("status", ""), ("page", "2")]), "q=x%20y&page=2");
+        assert_eq!(
+            query(&[("q", "x y"), ("status", ""), ("page", "2")]),
+            "q=x%20y&page=2"
+        );
         assert_eq!(time_or_never(None), "Never");
     }
 }

@@ -49,7 +49,8 @@ pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Form, 
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| PageError::BadRequest(format!("could not read the form: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| PageError::BadRequest(format!("could not read the form: {e}")))?;
         if body.len() + chunk.len() > MAX_FORM_BYTES {
             return Err(PageError::BadRequest(format!(
                 "the form is larger than {} KiB",

@@ -51,6 +51,16 @@ impl Job {
     }
 }
 
+/// What a bulk generation makes.
+pub struct GenerationSpec {
+    pub env: Environment,
+    pub generator: Generator,
+    pub overrides: Overrides,
+    pub count: usize,
+    pub title: String,
+    pub who: String,
+}
+
 /// The node's jobs, newest first.
 #[derive(Default)]
 pub struct Jobs {
@@ -74,17 +84,16 @@ impl Jobs {
         l.len() != before
     }
 
-    /// Starts generating `count` keys from `generator`.
-    pub fn start_generation(
-        &self,
-        engine: Arc<Engine>,
-        env: Environment,
-        generator: Generator,
-        overrides: Overrides,
-        count: usize,
-        title: String,
-        who: String,
-    ) -> Arc<Job> {
+    /// Starts generating keys as described.
+    pub fn start_generation(&self, engine: Arc<Engine>, spec: GenerationSpec) -> Arc<Job> {
+        let GenerationSpec {
+            env,
+            generator,
+            overrides,
+            count,
+            title,
+            who,
+        } = spec;
         let job = Arc::new(Job {
             id: Uuid::new_v4(),
             env,
@@ -134,8 +143,15 @@ fn run(engine: Arc<Engine>, job: Arc<Job>) {
                 break;
             }
             let n = CHUNK.min(job.total - done);
-            match create_licenses(&engine, job.env, &job.generator, &job.overrides, n, &job.who)
-                .await
+            match create_licenses(
+                &engine,
+                job.env,
+                &job.generator,
+                &job.overrides,
+                n,
+                &job.who,
+            )
+            .await
             {
                 Ok(made) => {
                     job.done.fetch_add(made.len(), Ordering::Relaxed);

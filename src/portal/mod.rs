@@ -34,10 +34,7 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(
-        admins: directory::AdminDirectory,
-        limits: &crate::config::LimitSettings,
-    ) -> Portal {
+    pub fn new(admins: directory::AdminDirectory, limits: &crate::config::LimitSettings) -> Portal {
         let nz = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
         Portal {
             admin_sessions: session::Sessions::new(session::IDLE),

@@ -28,7 +28,11 @@ fn sh(s: &str) -> String {
 
 /// The four samples for `key` in `env`, calling the server at `base` (e.g. `http://host:8080`).
 pub fn for_license(base: &str, env: Environment, key: &str) -> Vec<Sample> {
-    let url = format!("{}/v1/{}/licenses/validate", base.trim_end_matches('/'), env);
+    let url = format!(
+        "{}/v1/{}/licenses/validate",
+        base.trim_end_matches('/'),
+        env
+    );
     let body = serde_json::json!({ "key": key, "identifier": SAMPLE_DEVICE }).to_string();
     vec![
         Sample {
@@ -125,7 +129,8 @@ mod tests {
         for x in &s {
             assert!(x.code.contains("AB-CD"), "{}", x.lang);
             assert!(
-                x.code.contains("http://127.0.0.1:9/v1/staging/licenses/validate"),
+                x.code
+                    .contains("http://127.0.0.1:9/v1/staging/licenses/validate"),
                 "{}",
                 x.lang
             );

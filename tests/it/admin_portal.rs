@@ -25,7 +25,12 @@ fn named_customer(s: &Server, email: &str, name: &str) -> String {
     c["id"].as_str().unwrap().to_owned()
 }
 
-fn new_license(s: &Server, product: &str, customer: Option<&str>, extra: serde_json::Value) -> String {
+fn new_license(
+    s: &Server,
+    product: &str,
+    customer: Option<&str>,
+    extra: serde_json::Value,
+) -> String {
     let mut body = json!({ "product_id": product });
     if let Some(c) = customer {
         body["customer_id"] = json!(c);
@@ -125,8 +130,15 @@ fn failed_sign_ins_are_limited_per_ip() {
     let r = w.login(ADMIN_EMAIL, ADMIN_PASSWORD);
     assert_eq!(r.status, 429);
     assert!(r.header("retry-after").is_some());
-    let metrics = ureq::get(&s.url("/metrics")).call().unwrap().into_string().unwrap();
-    assert!(metrics.contains("keywarden_rate_limited_total{scope=\"login\"}"), "login refusals are counted");
+    let metrics = ureq::get(&s.url("/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("keywarden_rate_limited_total{scope=\"login\"}"),
+        "login refusals are counted"
+    );
 }
 
 #[test]
@@ -194,7 +206,10 @@ fn a_read_only_admin_sees_everything_and_changes_nothing() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains(&key));
     assert!(page.text().contains("read-only"));
-    assert!(!page.text().contains("/confirm/revoke"), "writes are not offered");
+    assert!(
+        !page.text().contains("/confirm/revoke"),
+        "writes are not offered"
+    );
     let preview = ro.get(&format!("/admin/licenses/{key}"));
     assert_eq!(preview.status, 200);
     // Every write is refused on the server, whatever the page showed.
@@ -202,13 +217,36 @@ fn a_read_only_admin_sees_everything_and_changes_nothing() {
     let writes: Vec<(String, Vec<(&str, String)>)> = vec![
         (format!("/admin/licenses/{key}/do/revoke"), vec![]),
         (format!("/admin/licenses/{key}/do/delete"), vec![]),
-        (format!("/admin/licenses/{key}/edit"), vec![("activation_limit", "9".into())]),
-        ("/admin/licenses/new".into(), vec![("product_id", product.clone())]),
+        (
+            format!("/admin/licenses/{key}/edit"),
+            vec![("activation_limit", "9".into())],
+        ),
+        (
+            "/admin/licenses/new".into(),
+            vec![("product_id", product.clone())],
+        ),
         ("/admin/products".into(), vec![("name", "Nope".into())]),
-        ("/admin/customers".into(), vec![("name", "N"), ("email", "n@x.io")].into_iter().map(|(k, v)| (k, v.to_string())).collect()),
-        ("/admin/settings".into(), vec![("grace_period_days", "9".into())]),
+        (
+            "/admin/customers".into(),
+            vec![("name", "N"), ("email", "n@x.io")]
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect(),
+        ),
+        (
+            "/admin/settings".into(),
+            vec![("grace_period_days", "9".into())],
+        ),
         ("/admin/token/rotate".into(), vec![]),
-        ("/admin/admins".into(), vec![("name", "X".into()), ("email", "x@x.io".into()), ("role", "full".into()), ("password", "password-123".into())]),
+        (
+            "/admin/admins".into(),
+            vec![
+                ("name", "X".into()),
+                ("email", "x@x.io".into()),
+                ("role", "full".into()),
+                ("password", "password-123".into()),
+            ],
+        ),
     ];
     for (path, fields) in writes {
         let mut f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -235,15 +273,29 @@ fn license_keys_search_filters_sort_paging_and_export() {
     let john = named_customer(&s, "john@example.com", "John Smith");
     let ann = named_customer(&s, "ann@other.org", "Ann Jones");
     let jane = named_customer(&s, "jane@example.com", "Jane Roe");
-    let k_john = new_license(&s, &pro, Some(&john), json!({"expires_at": "2031-01-01T00:00:00Z"}));
-    let k_ann = new_license(&s, &basic, Some(&ann), json!({"expires_at": "2029-01-01T00:00:00Z"}));
+    let k_john = new_license(
+        &s,
+        &pro,
+        Some(&john),
+        json!({"expires_at": "2031-01-01T00:00:00Z"}),
+    );
+    let k_ann = new_license(
+        &s,
+        &basic,
+        Some(&ann),
+        json!({"expires_at": "2029-01-01T00:00:00Z"}),
+    );
     let k_jane = new_license(&s, &basic, Some(&jane), json!({}));
     let k_free = new_license(&s, &pro, None, json!({}));
     activate(&s, "production", &k_john, "dev-1");
     // A paused license must be findable under "inactive".
     let k_paused = new_license(&s, &basic, Some(&ann), json!({}));
     activate(&s, "production", &k_paused, "dev-2");
-    let (st, _) = s.admin("POST", &format!("/production/licenses/{k_paused}/actions/inactivate"), None);
+    let (st, _) = s.admin(
+        "POST",
+        &format!("/production/licenses/{k_paused}/actions/inactivate"),
+        None,
+    );
     assert_eq!(st, 200);
     let w = Web::admin(&s);
     let keys_in = |path: &str| -> Vec<String> {
@@ -258,8 +310,14 @@ fn license_keys_search_filters_sort_paging_and_export() {
     };
     // The spec's search examples.
     let partial = &k_john[6..14];
-    assert_eq!(keys_in(&format!("/admin/licenses?q={partial}")), vec![k_john.clone()]);
-    assert_eq!(keys_in("/admin/licenses?q=john%40example.com"), vec![k_john.clone()]);
+    assert_eq!(
+        keys_in(&format!("/admin/licenses?q={partial}")),
+        vec![k_john.clone()]
+    );
+    assert_eq!(
+        keys_in("/admin/licenses?q=john%40example.com"),
+        vec![k_john.clone()]
+    );
     let mut pro_plan = keys_in("/admin/licenses?q=Pro+Plan");
     pro_plan.sort();
     let mut want = vec![k_john.clone(), k_free.clone()];
@@ -270,24 +328,54 @@ fn license_keys_search_filters_sort_paging_and_export() {
     let mut want = vec![k_john.clone(), k_jane.clone()];
     want.sort();
     assert_eq!(domain, want);
-    assert_eq!(keys_in("/admin/licenses?q=Ann+Jones").len(), 2, "customer name");
+    assert_eq!(
+        keys_in("/admin/licenses?q=Ann+Jones").len(),
+        2,
+        "customer name"
+    );
     // Filters combine with each other and with search.
     assert_eq!(
         keys_in(&format!("/admin/licenses?status=active&product_id={pro}")),
         vec![k_john.clone()]
     );
-    assert_eq!(keys_in(&format!("/admin/licenses?status=available&product_id={pro}")), vec![k_free.clone()]);
-    assert_eq!(keys_in("/admin/licenses?status=inactive"), vec![k_paused.clone()]);
+    assert_eq!(
+        keys_in(&format!(
+            "/admin/licenses?status=available&product_id={pro}"
+        )),
+        vec![k_free.clone()]
+    );
+    assert_eq!(
+        keys_in("/admin/licenses?status=inactive"),
+        vec![k_paused.clone()]
+    );
     assert!(keys_in(&format!("/admin/licenses?status=active&product_id={basic}")).is_empty());
-    assert_eq!(keys_in(&format!("/admin/licenses?q=example.com&product_id={basic}")), vec![k_jane.clone()]);
+    assert_eq!(
+        keys_in(&format!("/admin/licenses?q=example.com&product_id={basic}")),
+        vec![k_jane.clone()]
+    );
     // Sort by expiry, both ways; lifetime licenses come last ascending.
     let asc = keys_in("/admin/licenses?sort=expires&order=asc");
     assert_eq!(&asc[..2], &[k_ann.clone(), k_john.clone()]);
     let desc = keys_in("/admin/licenses?sort=expires&order=desc");
-    assert_eq!(desc.iter().position(|k| *k == k_john), desc.iter().position(|k| *k == k_ann).map(|p| p - 1));
-    for field in ["key", "product", "customer", "status", "activations", "expires", "created"] {
+    assert_eq!(
+        desc.iter().position(|k| *k == k_john),
+        desc.iter().position(|k| *k == k_ann).map(|p| p - 1)
+    );
+    for field in [
+        "key",
+        "product",
+        "customer",
+        "status",
+        "activations",
+        "expires",
+        "created",
+    ] {
         for order in ["asc", "desc"] {
-            assert_eq!(keys_in(&format!("/admin/licenses?sort={field}&order={order}")).len(), 5, "{field} {order}");
+            assert_eq!(
+                keys_in(&format!("/admin/licenses?sort={field}&order={order}")).len(),
+                5,
+                "{field} {order}"
+            );
         }
     }
     let by_key = keys_in("/admin/licenses?sort=key&order=asc");
@@ -299,7 +387,11 @@ fn license_keys_search_filters_sort_paging_and_export() {
     assert_eq!(w.get("/admin/licenses?sort=colour").status, 400);
     assert_eq!(w.get("/admin/licenses?env=moon").status, 400);
     // Paging: 30 more licenses make two pages of 25, with page links.
-    let (st, _) = s.admin("POST", "/production/licenses/bulk", Some(json!({"product_id": basic, "count": 30})));
+    let (st, _) = s.admin(
+        "POST",
+        "/production/licenses/bulk",
+        Some(json!({"product_id": basic, "count": 30})),
+    );
     assert_eq!(st, 201);
     assert_eq!(keys_in("/admin/licenses").len(), 25);
     assert_eq!(keys_in("/admin/licenses?page=2").len(), 10);
@@ -307,7 +399,9 @@ fn license_keys_search_filters_sort_paging_and_export() {
     assert!(first.contains("Showing 1–25 of 35"), "{first}");
     assert!(first.contains("page=2"));
     // Export downloads the filtered list.
-    let csv = w.get(&format!("/admin/licenses/export?format=csv&status=active&product_id={pro}"));
+    let csv = w.get(&format!(
+        "/admin/licenses/export?format=csv&status=active&product_id={pro}"
+    ));
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-disposition").unwrap().contains(".csv"));
     let body = csv.text();
@@ -352,7 +446,12 @@ fn create_form_checks_each_field_and_keeps_what_was_typed() {
     let big = format!("{{\"x\": \"{}\"}}", "a".repeat(11_000));
     let r = w.submit(
         "/admin/licenses/new",
-        &[("env", "production"), ("product_id", &product), ("generator_id", &generator), ("metadata", &big)],
+        &[
+            ("env", "production"),
+            ("product_id", &product),
+            ("generator_id", &generator),
+            ("metadata", &big),
+        ],
     );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("id=\"error-metadata\""));
@@ -384,9 +483,16 @@ fn create_form_checks_each_field_and_keeps_what_was_typed() {
     let item = &list["items"][0];
     assert_eq!(item["activation_limit"], -1);
     assert_eq!(item["status"], "available");
-    assert!(item["expires_at"].as_str().unwrap().starts_with("2035-06-30"));
+    assert!(item["expires_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2035-06-30"));
     // An inactive product gets no new licenses.
-    let (st, _) = s.admin("POST", "/production/products", Some(json!({"name": "Old", "active": false})));
+    let (st, _) = s.admin(
+        "POST",
+        "/production/products",
+        Some(json!({"name": "Old", "active": false})),
+    );
     assert_eq!(st, 201);
 }
 
@@ -402,7 +508,10 @@ fn actions_follow_the_state_machine_and_refuse_the_rest() {
     assert!(preview.contains("/confirm/delete"));
     let r = w.get(&format!("/admin/licenses/{free}/confirm/suspend"));
     assert_eq!(r.status, 409);
-    let r = w.submit(&format!("/admin/licenses/{free}/do/suspend"), &[("env", "production")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{free}/do/suspend"),
+        &[("env", "production")],
+    );
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("Nothing was changed"));
     assert_eq!(status_of(&s, &free), "available");
@@ -418,25 +527,47 @@ fn actions_follow_the_state_machine_and_refuse_the_rest() {
     ] {
         let confirm = w.get(&format!("/admin/licenses/{key}/confirm/{action}"));
         assert_eq!(confirm.status, 200, "{action}");
-        assert!(confirm.text().contains(words), "{action}: {}", confirm.text());
-        let r = w.submit(&format!("/admin/licenses/{key}/do/{action}"), &[("env", "production")]);
+        assert!(
+            confirm.text().contains(words),
+            "{action}: {}",
+            confirm.text()
+        );
+        let r = w.submit(
+            &format!("/admin/licenses/{key}/do/{action}"),
+            &[("env", "production")],
+        );
         assert_eq!(r.status, 303, "{action}: {}", r.text());
         assert_eq!(status_of(&s, &key), after);
         // The actor already answers with the new state.
-        let (_, v) = s.client("production", "validate", json!({"key": key, "identifier": "box-1"}));
+        let (_, v) = s.client(
+            "production",
+            "validate",
+            json!({"key": key, "identifier": "box-1"}),
+        );
         assert_eq!(v["code"], verdict, "{action}");
     }
     // Revoked: no edit, no state action; delete warns because it was activated.
     let preview = w.get(&format!("/admin/licenses/{key}")).text();
     assert!(!preview.contains("/confirm/reactivate") && !preview.contains("/edit?"));
     assert_eq!(w.get(&format!("/admin/licenses/{key}/edit")).status, 409);
-    let r = w.submit(&format!("/admin/licenses/{key}/do/reactivate"), &[("env", "production")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/do/reactivate"),
+        &[("env", "production")],
+    );
     assert_eq!(r.status, 409);
-    let confirm = w.get(&format!("/admin/licenses/{key}/confirm/delete")).text();
+    let confirm = w
+        .get(&format!("/admin/licenses/{key}/confirm/delete"))
+        .text();
     assert!(confirm.contains("id=\"delete-warning\""));
     assert!(confirm.contains("Revoke"));
-    assert!(!w.get(&format!("/admin/licenses/{free}/confirm/delete")).text().contains("delete-warning"));
-    let r = w.submit(&format!("/admin/licenses/{key}/do/delete"), &[("env", "production")]);
+    assert!(!w
+        .get(&format!("/admin/licenses/{free}/confirm/delete"))
+        .text()
+        .contains("delete-warning"));
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/do/delete"),
+        &[("env", "production")],
+    );
     assert_eq!(r.status, 303);
     let (st, _) = s.admin("GET", &format!("/production/licenses/{key}"), None);
     assert_eq!(st, 404);
@@ -446,7 +577,11 @@ fn actions_follow_the_state_machine_and_refuse_the_rest() {
     }
     assert!(audit.contains("admin:admin@test.local"));
     // Unknown action and unknown key.
-    assert_eq!(w.get(&format!("/admin/licenses/{free}/confirm/explode")).status, 404);
+    assert_eq!(
+        w.get(&format!("/admin/licenses/{free}/confirm/explode"))
+            .status,
+        404
+    );
     assert_eq!(w.get("/admin/licenses/NO-SUCH-KEY-123").status, 404);
 }
 
@@ -461,7 +596,12 @@ fn edit_assigns_and_changes_limits_at_once() {
     assert!(form.contains("(immutable)") && form.contains("cannot change"));
     let r = w.submit(
         &format!("/admin/licenses/{free}/edit"),
-        &[("env", "production"), ("customer_id", &cust), ("activation_limit", "1"), ("feature_flags", "{\"seats\": 3}")],
+        &[
+            ("env", "production"),
+            ("customer_id", &cust),
+            ("activation_limit", "1"),
+            ("feature_flags", "{\"seats\": 3}"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
     let l = s.get_license("production", &free);
@@ -470,22 +610,58 @@ fn edit_assigns_and_changes_limits_at_once() {
     assert_eq!(l["activation_limit"], 1);
     assert_eq!(l["feature_flags"]["seats"], 3);
     activate(&s, "production", &free, "one");
-    let (_, v) = s.client("production", "activate", json!({"key": free, "identifier": "two"}));
+    let (_, v) = s.client(
+        "production",
+        "activate",
+        json!({"key": free, "identifier": "two"}),
+    );
     assert_eq!(v["code"], "LIMIT_REACHED");
-    let r = w.submit(&format!("/admin/licenses/{free}/edit"), &[("env", "production"), ("customer_id", &cust), ("activation_limit", "2")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{free}/edit"),
+        &[
+            ("env", "production"),
+            ("customer_id", &cust),
+            ("activation_limit", "2"),
+        ],
+    );
     assert_eq!(r.status, 303);
-    let (_, v) = s.client("production", "activate", json!({"key": free, "identifier": "two"}));
+    let (_, v) = s.client(
+        "production",
+        "activate",
+        json!({"key": free, "identifier": "two"}),
+    );
     assert_eq!(v["code"], "VALID", "the new limit applies to the next call");
     // Immutable fields are refused.
-    let r = w.submit(&format!("/admin/licenses/{free}/edit"), &[("env", "production"), ("product_id", &product), ("activation_limit", "2")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{free}/edit"),
+        &[
+            ("env", "production"),
+            ("product_id", &product),
+            ("activation_limit", "2"),
+        ],
+    );
     assert_eq!(r.status, 400);
-    let r = w.submit(&format!("/admin/licenses/{free}/edit"), &[("env", "production"), ("customer_id", &cust), ("activation_limit", "abc")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{free}/edit"),
+        &[
+            ("env", "production"),
+            ("customer_id", &cust),
+            ("activation_limit", "abc"),
+        ],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("value=\"abc\""));
     // Deactivate a device from the preview.
-    let r = w.submit(&format!("/admin/licenses/{free}/deactivate"), &[("env", "production"), ("identifier", "one")]);
+    let r = w.submit(
+        &format!("/admin/licenses/{free}/deactivate"),
+        &[("env", "production"), ("identifier", "one")],
+    );
     assert_eq!(r.status, 303);
-    let (_, v) = s.client("production", "validate", json!({"key": free, "identifier": "one"}));
+    let (_, v) = s.client(
+        "production",
+        "validate",
+        json!({"key": free, "identifier": "one"}),
+    );
     assert_eq!(v["code"], "NOT_ACTIVATED");
     let acts = w.get("/admin/activations?status=deactivated").text();
     assert!(acts.contains(">one<"), "{acts}");
@@ -498,10 +674,16 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new(program)
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("{program} is needed for this test (scripts/test installs it): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed for this test (scripts/test installs it): {e}")
+        });
     (
         out.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -531,7 +713,8 @@ fn code_samples_run_in_curl_php_node_and_python() {
         std::fs::write(&path, &code).unwrap();
         let (ok, out) = run(program, &[path.to_str().unwrap()]);
         if lang == "curl" {
-            let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("curl printed {out}"));
+            let v: serde_json::Value =
+                serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("curl printed {out}"));
             assert_eq!(v["code"], "VALID", "{out}");
         } else {
             assert!(ok, "{lang} failed: {out}");
@@ -539,9 +722,15 @@ fn code_samples_run_in_curl_php_node_and_python() {
         }
     }
     // A sample for a device that is not activated reports it (exit code 1).
-    let (_, v) = s.client("production", "deactivate", json!({"key": key, "identifier": "workstation-01"}));
+    let (_, v) = s.client(
+        "production",
+        "deactivate",
+        json!({"key": key, "identifier": "workstation-01"}),
+    );
     assert_eq!(v["code"], "DEACTIVATED");
-    let code = w.get(&format!("/admin/licenses/{key}/samples/python")).text();
+    let code = w
+        .get(&format!("/admin/licenses/{key}/samples/python"))
+        .text();
     let path = dir.path().join("again.py");
     std::fs::write(&path, code).unwrap();
     let (ok, out) = run("python3", &[path.to_str().unwrap()]);
@@ -554,9 +743,14 @@ fn preview_offline_file_and_reauthentication() {
     let key = s.license("production", 3);
     activate(&s, "production", &key, "air-gapped-1");
     let w = Web::admin(&s);
-    let r = w.get(&format!("/admin/licenses/{key}/offline?identifier=air-gapped-1"));
+    let r = w.get(&format!(
+        "/admin/licenses/{key}/offline?identifier=air-gapped-1"
+    ));
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(r.header("content-disposition").unwrap().contains("offline.json"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("offline.json"));
     let file: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     use base64::Engine as _;
     let payload = base64::engine::general_purpose::STANDARD
@@ -566,54 +760,139 @@ fn preview_offline_file_and_reauthentication() {
     assert_eq!(payload["key"], key, "{payload}");
     assert_eq!(payload["identifier"], "air-gapped-1");
     assert!(file["signature"].as_str().is_some_and(|s| !s.is_empty()));
-    assert_eq!(w.get(&format!("/admin/licenses/{key}/offline?identifier=other")).status, 409);
+    assert_eq!(
+        w.get(&format!("/admin/licenses/{key}/offline?identifier=other"))
+            .status,
+        409
+    );
     // Turn on re-authentication: the preview asks for the password first.
     let r = w.submit(
         "/admin/settings",
-        &[("env", "production"), ("grace_period_days", "7"), ("abuse_enabled", "on"), ("threshold", "5"), ("window_minutes", "60"), ("reauth_preview", "on")],
+        &[
+            ("env", "production"),
+            ("grace_period_days", "7"),
+            ("abuse_enabled", "on"),
+            ("threshold", "5"),
+            ("window_minutes", "60"),
+            ("reauth_preview", "on"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
     let gate = w.get(&format!("/admin/licenses/{key}"));
     assert_eq!(gate.status, 200);
     assert!(gate.text().contains("reauth-form") && !gate.text().contains("sample-code-php"));
-    assert_eq!(w.get(&format!("/admin/licenses/{key}/offline?identifier=air-gapped-1")).status, 403);
-    let r = w.submit(&format!("/admin/licenses/{key}/reauth"), &[("env", "production"), ("password", "wrong")]);
+    assert_eq!(
+        w.get(&format!(
+            "/admin/licenses/{key}/offline?identifier=air-gapped-1"
+        ))
+        .status,
+        403
+    );
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/reauth"),
+        &[("env", "production"), ("password", "wrong")],
+    );
     assert_eq!(r.status, 400);
-    let r = w.submit(&format!("/admin/licenses/{key}/reauth"), &[("env", "production"), ("password", ADMIN_PASSWORD)]);
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/reauth"),
+        &[("env", "production"), ("password", ADMIN_PASSWORD)],
+    );
     assert_eq!(r.status, 303);
     let page = w.get(&format!("/admin/licenses/{key}")).text();
     assert!(page.contains("sample-code-php") && page.contains("air-gapped-1"));
     // Settings validation.
-    let r = w.submit("/admin/settings", &[("env", "production"), ("grace_period_days", "900"), ("threshold", "0"), ("window_minutes", "60")]);
+    let r = w.submit(
+        "/admin/settings",
+        &[
+            ("env", "production"),
+            ("grace_period_days", "900"),
+            ("threshold", "0"),
+            ("window_minutes", "60"),
+        ],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("0–365") && r.text().contains("id=\"error-threshold\""));
     let (_, st) = s.admin("GET", "/production/settings", None);
-    assert_eq!(st["grace_period_days"], 7, "the refused form changed nothing");
+    assert_eq!(
+        st["grace_period_days"], 7,
+        "the refused form changed nothing"
+    );
 }
 
 #[test]
 fn products_customers_generators_and_bulk_jobs() {
     let s = Server::start();
     let w = Web::admin(&s);
-    let r = w.submit("/admin/products", &[("env", "production"), ("name", "Portal Product"), ("description", "Made in the portal"), ("active", "on")]);
+    let r = w.submit(
+        "/admin/products",
+        &[
+            ("env", "production"),
+            ("name", "Portal Product"),
+            ("description", "Made in the portal"),
+            ("active", "on"),
+        ],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     let (_, products) = s.admin("GET", "/production/products", None);
-    let p = products.as_array().unwrap().iter().find(|p| p["name"] == "Portal Product").unwrap().clone();
+    let p = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Portal Product")
+        .unwrap()
+        .clone();
     let pid = p["id"].as_str().unwrap().to_owned();
-    assert_eq!(w.submit("/admin/products", &[("env", "production"), ("name", "")]).status, 400);
+    assert_eq!(
+        w.submit("/admin/products", &[("env", "production"), ("name", "")])
+            .status,
+        400
+    );
     // Generators: a UUID one with its own defaults, then a bulk job.
     let r = w.submit(
         "/admin/generators",
-        &[("env", "production"), ("product_id", &pid), ("name", "UUID keys"), ("kind", "uuid"), ("prefix", "KW-"), ("activation_limit", "3"), ("validity_days", "30")],
+        &[
+            ("env", "production"),
+            ("product_id", &pid),
+            ("name", "UUID keys"),
+            ("kind", "uuid"),
+            ("prefix", "KW-"),
+            ("activation_limit", "3"),
+            ("validity_days", "30"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
     let gen_page = r.header("location").unwrap().to_owned();
-    let gid = gen_page.trim_start_matches("/admin/generators/").split('?').next().unwrap().to_owned();
-    let r = w.submit("/admin/generators", &[("env", "production"), ("product_id", &pid), ("name", "Bad"), ("kind", "pattern"), ("pattern", "##"), ("activation_limit", "3")]);
+    let gid = gen_page
+        .trim_start_matches("/admin/generators/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = w.submit(
+        "/admin/generators",
+        &[
+            ("env", "production"),
+            ("product_id", &pid),
+            ("name", "Bad"),
+            ("kind", "pattern"),
+            ("pattern", "##"),
+            ("activation_limit", "3"),
+        ],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("id=\"error-format\""));
-    assert_eq!(w.submit(&format!("/admin/generators/{gid}/bulk"), &[("env", "production"), ("count", "10001")]).status, 400);
-    let r = w.submit(&format!("/admin/generators/{gid}/bulk"), &[("env", "production"), ("count", "1200")]);
+    assert_eq!(
+        w.submit(
+            &format!("/admin/generators/{gid}/bulk"),
+            &[("env", "production"), ("count", "10001")]
+        )
+        .status,
+        400
+    );
+    let r = w.submit(
+        &format!("/admin/generators/{gid}/bulk"),
+        &[("env", "production"), ("count", "1200")],
+    );
     assert_eq!(r.status, 303);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -622,40 +901,85 @@ fn products_customers_generators_and_bulk_jobs() {
             assert!(jobs.contains("1200 / 1200 (100%)"), "{jobs}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "job did not finish: {jobs}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job did not finish: {jobs}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let (_, list) = s.admin("GET", &format!("/production/licenses?product_id={pid}&per_page=5"), None);
+    let (_, list) = s.admin(
+        "GET",
+        &format!("/production/licenses?product_id={pid}&per_page=5"),
+        None,
+    );
     assert_eq!(list["total"], 1200);
     assert!(list["items"][0]["key"].as_str().unwrap().starts_with("KW-"));
     assert_eq!(list["items"][0]["activation_limit"], 3);
     // Customers: create, refuse a duplicate, rename, see their licenses.
-    let r = w.submit("/admin/customers", &[("env", "production"), ("name", "Cora Customer"), ("email", "Cora@Example.com")]);
+    let r = w.submit(
+        "/admin/customers",
+        &[
+            ("env", "production"),
+            ("name", "Cora Customer"),
+            ("email", "Cora@Example.com"),
+        ],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     let cpage = r.header("location").unwrap().to_owned();
-    let r = w.submit("/admin/customers", &[("env", "production"), ("name", "Again"), ("email", "cora@example.com")]);
+    let r = w.submit(
+        "/admin/customers",
+        &[
+            ("env", "production"),
+            ("name", "Again"),
+            ("email", "cora@example.com"),
+        ],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("exists"));
-    let cid = cpage.trim_start_matches("/admin/customers/").split('?').next().unwrap().to_owned();
-    let r = w.submit(&format!("/admin/customers/{cid}"), &[("env", "production"), ("name", "Cora Renamed")]);
+    let cid = cpage
+        .trim_start_matches("/admin/customers/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = w.submit(
+        &format!("/admin/customers/{cid}"),
+        &[("env", "production"), ("name", "Cora Renamed")],
+    );
     assert_eq!(r.status, 303);
     let (_, c) = s.admin("GET", &format!("/customers/{cid}"), None);
     assert_eq!(c["name"], "Cora Renamed");
     let key = list["items"][0]["key"].as_str().unwrap().to_owned();
-    let (st, _) = s.admin("POST", &format!("/production/licenses/{key}/assign"), Some(json!({"customer_id": cid})));
+    let (st, _) = s.admin(
+        "POST",
+        &format!("/production/licenses/{key}/assign"),
+        Some(json!({"customer_id": cid})),
+    );
     assert_eq!(st, 200);
     activate(&s, "production", &key, "cora-laptop");
     let page = w.get(&cpage).text();
     assert!(page.contains(&key) && page.contains("cora-laptop"));
     // Dashboard counts and the validations chart read the live metrics.
     for _ in 0..5 {
-        s.client("production", "validate", json!({"key": key, "identifier": "cora-laptop"}));
+        s.client(
+            "production",
+            "validate",
+            json!({"key": key, "identifier": "cora-laptop"}),
+        );
     }
     let dash = w.get("/admin").text();
     assert!(dash.contains("id=\"count-total\">1200<"), "{dash}");
     assert!(dash.contains("id=\"state-active\">1<"));
     assert!(dash.contains("id=\"state-available\">1199<"));
-    let now: u64 = dash.split("id=\"validations-now\">").nth(1).unwrap().split('<').next().unwrap().parse().unwrap();
+    let now: u64 = dash
+        .split("id=\"validations-now\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(now >= 5, "validations this minute: {now}");
     assert!(dash.contains("rect class=\"bar\""));
 }
@@ -664,10 +988,28 @@ fn products_customers_generators_and_bulk_jobs() {
 fn admins_page_manages_accounts_and_rotates_the_api_token() {
     let s = Server::start();
     let w = Web::admin(&s);
-    let r = w.submit("/admin/admins", &[("env", "production"), ("name", "Fay Full"), ("email", "fay@test.local"), ("role", "full"), ("password", "short")]);
+    let r = w.submit(
+        "/admin/admins",
+        &[
+            ("env", "production"),
+            ("name", "Fay Full"),
+            ("email", "fay@test.local"),
+            ("role", "full"),
+            ("password", "short"),
+        ],
+    );
     assert_eq!(r.status, 400);
     assert!(r.text().contains("at least 8"));
-    let r = w.submit("/admin/admins", &[("env", "production"), ("name", "Fay Full"), ("email", "fay@test.local"), ("role", "full"), ("password", "fay-password")]);
+    let r = w.submit(
+        "/admin/admins",
+        &[
+            ("env", "production"),
+            ("name", "Fay Full"),
+            ("email", "fay@test.local"),
+            ("role", "full"),
+            ("password", "fay-password"),
+        ],
+    );
     assert_eq!(r.status, 303);
     let fay = Web::new(&s);
     assert_eq!(fay.login("fay@test.local", "fay-password").status, 303);
@@ -680,23 +1022,57 @@ fn admins_page_manages_accounts_and_rotates_the_api_token() {
     let fay_row = page.split(&format!("value=\"{fay_id}\"")).next().unwrap();
     assert!(fay_row[fay_row.rfind("<tr>").unwrap()..].contains("fay@test.local"));
     // Demoting Fay ends her sessions.
-    let r = w.submit("/admin/admins", &[("env", "production"), ("id", fay_id), ("name", "Fay Full"), ("role", "readonly")]);
+    let r = w.submit(
+        "/admin/admins",
+        &[
+            ("env", "production"),
+            ("id", fay_id),
+            ("name", "Fay Full"),
+            ("role", "readonly"),
+        ],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
-    assert_eq!(fay.get("/admin").status, 303, "signed out by the role change");
+    assert_eq!(
+        fay.get("/admin").status,
+        303,
+        "signed out by the role change"
+    );
     // Rotating the API token shows the new one once; the old one stops working.
     let r = w.submit("/admin/token/rotate", &[("env", "production")]);
     assert_eq!(r.status, 200);
     let html = r.text();
-    let token = html.split("id=\"token-value\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let token = html
+        .split("id=\"token-value\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
     assert!(token.starts_with("kw_"), "{token}");
-    let old = ureq::get(&s.url("/admin/api/v1/production/products")).set("authorization", &format!("Bearer {TOKEN}")).call();
+    let old = ureq::get(&s.url("/admin/api/v1/production/products"))
+        .set("authorization", &format!("Bearer {TOKEN}"))
+        .call();
     assert!(matches!(old, Err(ureq::Error::Status(401, _))));
-    let new = ureq::get(&s.url("/admin/api/v1/production/products")).set("authorization", &format!("Bearer {token}")).call();
+    let new = ureq::get(&s.url("/admin/api/v1/production/products"))
+        .set("authorization", &format!("Bearer {token}"))
+        .call();
     assert_eq!(new.unwrap().status(), 200);
-    assert!(!w.get("/admin/admins").text().contains(&token), "shown once");
+    assert!(
+        !w.get("/admin/admins").text().contains(&token),
+        "shown once"
+    );
     // The last full admin cannot demote or remove themself into a locked-out system.
     let me = input_value(&w.get("/admin/admins").text(), "id").unwrap();
-    let r = w.submit("/admin/admins", &[("env", "production"), ("id", &me), ("name", "Administrator"), ("role", "readonly")]);
+    let r = w.submit(
+        "/admin/admins",
+        &[
+            ("env", "production"),
+            ("id", &me),
+            ("name", "Administrator"),
+            ("role", "readonly"),
+        ],
+    );
     assert_eq!(r.status, 409, "{}", r.text());
 }
 
@@ -716,5 +1092,9 @@ fn first_start_prints_a_one_time_admin_password() {
     let out = s.stdout.lock().unwrap().join("\n");
     assert!(!out.contains(&password), "shown once only");
     assert!(out.contains("Admin sign-in: an existing admin account"));
-    assert_eq!(Web::new(&s).login(ADMIN_EMAIL, &password).status, 303, "kept across restarts in {dir:?}");
+    assert_eq!(
+        Web::new(&s).login(ADMIN_EMAIL, &password).status,
+        303,
+        "kept across restarts in {dir:?}"
+    );
 }

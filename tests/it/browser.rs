@@ -124,7 +124,11 @@ pub async fn text_of(c: &Client, css: &str) -> String {
 }
 
 pub async fn click(c: &Client, css: &str) {
-    el(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    el(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 pub async fn fill(c: &Client, css: &str, text: &str) {
@@ -134,13 +138,21 @@ pub async fn fill(c: &Client, css: &str, text: &str) {
 }
 
 pub async fn choose(c: &Client, css: &str, value: &str) {
-    el(c, css).await.select_by_value(value).await.unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
+    el(c, css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
 }
 
 /// Keys in the licenses table, in order.
 async fn table_keys(c: &Client) -> Vec<String> {
     let mut out = Vec::new();
-    for row in c.find_all(Locator::Css("#licenses tbody tr[data-key]")).await.unwrap() {
+    for row in c
+        .find_all(Locator::Css("#licenses tbody tr[data-key]"))
+        .await
+        .unwrap()
+    {
         out.push(row.attr("data-key").await.unwrap().unwrap());
     }
     out
@@ -175,16 +187,30 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     let basic = s.product("production", "Basic Tier");
     let (_, p) = s.admin("GET", &format!("/production/products/{pro}"), None);
     let pro_gen = p["default_generator_id"].as_str().unwrap().to_owned();
-    let (st, cust) = s.admin("POST", "/customers", Some(json!({"email": "john@example.com", "name": "John Smith"})));
+    let (st, cust) = s.admin(
+        "POST",
+        "/customers",
+        Some(json!({"email": "john@example.com", "name": "John Smith"})),
+    );
     assert_eq!(st, 201);
     let john = cust["id"].as_str().unwrap().to_owned();
-    let soon = api_license(&s, json!({"product_id": pro, "customer_id": john, "expires_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}));
-    let later = api_license(&s, json!({"product_id": pro, "customer_id": john, "expires_at": "2032-01-01T00:00:00Z"}));
+    let soon = api_license(
+        &s,
+        json!({"product_id": pro, "customer_id": john, "expires_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}),
+    );
+    let later = api_license(
+        &s,
+        json!({"product_id": pro, "customer_id": john, "expires_at": "2032-01-01T00:00:00Z"}),
+    );
     let other = api_license(&s, json!({"product_id": basic, "customer_id": john}));
     for k in [&soon, &later, &other] {
         activate(&s, "production", k, "seed-device");
     }
-    let (st, _) = s.admin("POST", "/production/licenses/bulk", Some(json!({"product_id": basic, "count": 40})));
+    let (st, _) = s.admin(
+        "POST",
+        "/production/licenses/bulk",
+        Some(json!({"product_id": basic, "count": 40})),
+    );
     assert_eq!(st, 201);
 
     let driver = chromedriver();
@@ -206,10 +232,23 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
 
     // Search by a partial key, from the keyboard shortcut.
     let partial = &later[6..14];
-    c.find(Locator::Css("body")).await.unwrap().send_keys("/").await.unwrap();
-    let focused = c.execute("return document.activeElement.id", vec![]).await.unwrap();
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("/")
+        .await
+        .unwrap();
+    let focused = c
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
     assert_eq!(focused, json!("search"), "/ focuses the search bar");
-    c.find(Locator::Css("#search")).await.unwrap().send_keys(&format!("{partial}\u{E007}")).await.unwrap();
+    c.find(Locator::Css("#search"))
+        .await
+        .unwrap()
+        .send_keys(&format!("{partial}\u{E007}"))
+        .await
+        .unwrap();
     wait_url(&c, &format!("q={partial}")).await;
     assert_eq!(table_keys(&c).await, vec![later.clone()]);
 
@@ -233,10 +272,23 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     shot(&c, &shots, "04-sort-modal").await;
     click(&c, "#apply-sort").await;
     let url = wait_url(&c, "sort=expires").await;
-    assert!(url.contains("order=asc") && url.contains("status=active"), "{url}");
+    assert!(
+        url.contains("order=asc") && url.contains("status=active"),
+        "{url}"
+    );
     assert_eq!(table_keys(&c).await, vec![soon.clone(), later.clone()]);
-    let soon_class = c.find(Locator::Css(&format!("tr[data-key='{soon}'] .expiry"))).await.unwrap().attr("class").await.unwrap().unwrap();
-    assert!(soon_class.contains("soon"), "amber for within 7 days: {soon_class}");
+    let soon_class = c
+        .find(Locator::Css(&format!("tr[data-key='{soon}'] .expiry")))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        soon_class.contains("soon"),
+        "amber for within 7 days: {soon_class}"
+    );
     // The bookmark reproduces the view in a fresh page load.
     c.goto(&url).await.unwrap();
     assert_eq!(table_keys(&c).await, vec![soon.clone(), later.clone()]);
@@ -265,7 +317,9 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     click(&c, "#save-license").await;
     wait_url(&c, &format!("/admin/licenses/{key}?")).await;
     assert_eq!(text_of(&c, "#license-status").await, "assigned");
-    assert!(text_of(&c, "#license-customer").await.contains("john@example.com"));
+    assert!(text_of(&c, "#license-customer")
+        .await
+        .contains("john@example.com"));
 
     // Preview with a device: download the offline file.
     activate(&s, "production", &key, "workstation-01");
@@ -291,22 +345,32 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     // Revoke, after reading what it will do.
     click(&c, "#action-revoke").await;
     wait_url(&c, "/confirm/revoke").await;
-    assert!(text_of(&c, "#confirm-dialog").await.contains("cannot be undone"));
+    assert!(text_of(&c, "#confirm-dialog")
+        .await
+        .contains("cannot be undone"));
     shot(&c, &shots, "08-confirm-revoke").await;
     click(&c, "#confirm-revoke").await;
     wait_url(&c, &format!("/admin/licenses/{key}?")).await;
     assert_eq!(text_of(&c, "#license-status").await, "revoked");
-    let (_, v) = s.client("production", "validate", json!({"key": key, "identifier": "workstation-01"}));
+    let (_, v) = s.client(
+        "production",
+        "validate",
+        json!({"key": key, "identifier": "workstation-01"}),
+    );
     assert_eq!(v["code"], "REVOKED");
     // An illegal transition is not offered, and refused when forced through the URL.
     assert!(c.find(Locator::Css("#action-unsuspend")).await.is_err());
     assert!(c.find(Locator::Css("#action-reactivate")).await.is_err());
-    c.goto(&format!("{base}/admin/licenses/{key}/confirm/reactivate")).await.unwrap();
+    c.goto(&format!("{base}/admin/licenses/{key}/confirm/reactivate"))
+        .await
+        .unwrap();
     assert!(text_of(&c, "#error-detail").await.contains("not possible"));
     shot(&c, &shots, "09-illegal-transition").await;
 
     // Delete: the dialog warns that it was activated and recommends Revoke.
-    c.goto(&format!("{base}/admin/licenses/{key}")).await.unwrap();
+    c.goto(&format!("{base}/admin/licenses/{key}"))
+        .await
+        .unwrap();
     click(&c, "#action-delete").await;
     wait_url(&c, "/confirm/delete").await;
     assert!(text_of(&c, "#delete-warning").await.contains("Revoke"));
@@ -317,7 +381,11 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     assert_eq!(st, 404);
 
     // Export the filtered list as CSV.
-    c.goto(&format!("{base}/admin/licenses?status=active&product_id={pro}")).await.unwrap();
+    c.goto(&format!(
+        "{base}/admin/licenses?status=active&product_id={pro}"
+    ))
+    .await
+    .unwrap();
     click(&c, "#export-button").await;
     click(&c, "#export-csv").await;
     let csv = std::fs::read_to_string(wait_file(downloads.path(), ".csv").await).unwrap();

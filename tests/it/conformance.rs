@@ -107,7 +107,10 @@ async fn conformance(store: Arc<dyn Store>) {
         ..c.clone()
     };
     store.update_customer(&renamed).await.unwrap();
-    assert_eq!(store.get_customer(c.id).await.unwrap().unwrap().name, "Renamed");
+    assert_eq!(
+        store.get_customer(c.id).await.unwrap().unwrap().name,
+        "Renamed"
+    );
     assert!(matches!(
         store.update_customer(&dup).await,
         Err(StoreError::NotFound(_))

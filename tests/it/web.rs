@@ -42,7 +42,9 @@ pub fn unescape(s: &str) -> String {
             "quot" => Some('"'),
             "amp" => Some('&'),
             "apos" => Some('\''),
-            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
             e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -85,7 +87,12 @@ impl Web {
         let csrf = input_value(&page.text(), "csrf").expect("login form has a csrf field");
         self.post(
             "/admin/login",
-            &[("csrf", &csrf), ("email", email), ("password", password), ("next", "/admin")],
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("next", "/admin"),
+            ],
         )
     }
 

@@ -64,7 +64,9 @@ pub async fn list(
     let q = p.q.clone().unwrap_or_default().trim().to_lowercase();
     let status = p.status.clone().unwrap_or_default();
     if !matches!(status.as_str(), "" | "active" | "deactivated") {
-        return Err(PageError::BadRequest("status must be active or deactivated".into()));
+        return Err(PageError::BadRequest(
+            "status must be active or deactivated".into(),
+        ));
     }
     let store = state.engine.store.as_ref();
     let products: std::collections::HashMap<_, _> = store
@@ -73,9 +75,10 @@ pub async fn list(
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    let candidates = state.engine.catalog.with_devices(env, |s| {
-        status != "active" || s.activations_in_use > 0
-    });
+    let candidates = state
+        .engine
+        .catalog
+        .with_devices(env, |s| status != "active" || s.activations_in_use > 0);
     let truncated = candidates.len() > SCAN_LIMIT;
     let mut all = Vec::new();
     for s in candidates.iter().take(SCAN_LIMIT) {
@@ -130,7 +133,11 @@ pub async fn list(
             c: chrome(&req, &admin, "Activations", "activations", env),
             return_to: format!(
                 "/admin/activations?{}",
-                format::query(&[("env", env.as_str()), ("q", p.q.as_deref().unwrap_or("")), ("status", &status)])
+                format::query(&[
+                    ("env", env.as_str()),
+                    ("q", p.q.as_deref().unwrap_or("")),
+                    ("status", &status)
+                ])
             ),
             rows,
             total,

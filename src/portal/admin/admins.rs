@@ -129,7 +129,8 @@ pub async fn save(
         let mut user = dir
             .by_id(id)
             .ok_or_else(|| PageError::NotFound("No such admin.".into()))?;
-        user.role = role.ok_or_else(|| PageError::BadRequest("role must be full or readonly".into()))?;
+        user.role =
+            role.ok_or_else(|| PageError::BadRequest("role must be full or readonly".into()))?;
         if let Ok(n) = check_name(form.get("name"), 1) {
             user.name = n;
         }
@@ -146,7 +147,12 @@ pub async fn save(
             let keep = (id == admin.user.id).then_some(admin.session.id.as_str());
             state.portal.admin_sessions.end_all_of(id, keep);
         }
-        return Ok(redirect(&req, &format!("/admin/admins?env={env}"), "ok", &format!("Admin {email} saved.")));
+        return Ok(redirect(
+            &req,
+            &format!("/admin/admins?env={env}"),
+            "ok",
+            &format!("Admin {email} saved."),
+        ));
     }
     let v = AdminFields {
         name: form.get("name").into(),
@@ -184,7 +190,12 @@ pub async fn save(
         last_sign_in: None,
     };
     dir.upsert(store, user).await.map_err(rule_error)?;
-    Ok(redirect(&req, &format!("/admin/admins?env={env}"), "ok", &format!("Admin {email} added ({}).", role.label())))
+    Ok(redirect(
+        &req,
+        &format!("/admin/admins?env={env}"),
+        "ok",
+        &format!("Admin {email} added ({}).", role.label()),
+    ))
 }
 
 pub async fn delete(
@@ -201,7 +212,9 @@ pub async fn delete(
         .parse()
         .map_err(|_| PageError::NotFound("no such admin".into()))?;
     if id == admin.user.id {
-        return Err(PageError::Conflict("You cannot remove your own account while signed in with it.".into()));
+        return Err(PageError::Conflict(
+            "You cannot remove your own account while signed in with it.".into(),
+        ));
     }
     let gone = state
         .portal
@@ -210,7 +223,12 @@ pub async fn delete(
         .await
         .map_err(rule_error)?;
     state.portal.admin_sessions.end_all_of(id, None);
-    Ok(redirect(&req, &format!("/admin/admins?env={env}"), "ok", &format!("Admin {} removed; their sessions ended.", gone.email)))
+    Ok(redirect(
+        &req,
+        &format!("/admin/admins?env={env}"),
+        "ok",
+        &format!("Admin {} removed; their sessions ended.", gone.email),
+    ))
 }
 
 /// Makes a new admin API token; the old one stops working at once. Shown once.

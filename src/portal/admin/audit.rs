@@ -95,7 +95,11 @@ pub async fn list(
             at: format::time(e.at),
             actor: e.actor,
             action: e.action,
-            key_q: e.license_key.as_deref().map(format::url_encode).unwrap_or_default(),
+            key_q: e
+                .license_key
+                .as_deref()
+                .map(format::url_encode)
+                .unwrap_or_default(),
             key: e.license_key.unwrap_or_default(),
             before: e.before.unwrap_or_default(),
             after: e.after.unwrap_or_default(),

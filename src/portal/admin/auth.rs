@@ -75,11 +75,14 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let form: Form = forms::read(&req, body).await?;
     let expected = req.cookie(LOGIN_CSRF).map(|c| c.value().to_owned());
-    if expected.as_deref().is_none_or(|e| e.is_empty() || e != form.raw("csrf")) {
+    if expected
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e != form.raw("csrf"))
+    {
         return Err(PageError::csrf());
     }
-    let ip = crate::api::client::peer_ip(&state, &req)
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let ip =
+        crate::api::client::peer_ip(&state, &req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let portal = &state.portal;
     if let Some(until) = portal.login_locked.get(&ip) {
         let now = Instant::now();

@@ -46,9 +46,7 @@ async fn customer_rows(
     let mut list = state.engine.store.list_customers().await?;
     let needle = q.to_lowercase();
     list.retain(|c| {
-        needle.is_empty()
-            || c.email.contains(&needle)
-            || c.name.to_lowercase().contains(&needle)
+        needle.is_empty() || c.email.contains(&needle) || c.name.to_lowercase().contains(&needle)
     });
     list.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(list
@@ -216,7 +214,13 @@ async fn customer_page(
         }
     }
     Ok(CustomerPage {
-        c: chrome(req, admin, format!("Customer: {}", cust.name), "customers", env),
+        c: chrome(
+            req,
+            admin,
+            format!("Customer: {}", cust.name),
+            "customers",
+            env,
+        ),
         id: cust.id.to_string(),
         return_to: format!("/admin/customers/{}?env={env}", cust.id),
         name: cust.name,

@@ -102,7 +102,11 @@ pub async fn page(
         .map(|e| Event {
             at: format::time(e.at),
             action: e.action,
-            key_q: e.license_key.as_deref().map(format::url_encode).unwrap_or_default(),
+            key_q: e
+                .license_key
+                .as_deref()
+                .map(format::url_encode)
+                .unwrap_or_default(),
             key: e.license_key.unwrap_or_default(),
             actor: e.actor,
             change: match (e.before, e.after) {
@@ -119,7 +123,11 @@ pub async fn page(
         &DashboardPage {
             c: chrome(&req, &admin, "Dashboard", "dashboard", env),
             total: st.total,
-            active: st.by_status.get(&LicenseStatus::Active).copied().unwrap_or(0),
+            active: st
+                .by_status
+                .get(&LicenseStatus::Active)
+                .copied()
+                .unwrap_or(0),
             in_use: st.activations_in_use,
             products_on: products.iter().filter(|p| p.active).count(),
             products_off: products.iter().filter(|p| !p.active).count(),

@@ -15,7 +15,7 @@ use crate::domain::product::check_name;
 use crate::domain::{ActivationLimit, Environment, Generator};
 use crate::portal::format;
 use crate::portal::forms::{self, FieldErrors, Form};
-use crate::portal::jobs::JobState;
+use crate::portal::jobs::{GenerationSpec, JobState};
 use crate::portal::PageError;
 
 /// Most keys one bulk generation makes.
@@ -61,7 +61,10 @@ struct GeneratorsPage {
     max_bulk: usize,
 }
 
-async fn rows(state: &AppState, env: Environment) -> Result<(Vec<GeneratorRow>, Vec<(String, String)>), PageError> {
+async fn rows(
+    state: &AppState,
+    env: Environment,
+) -> Result<(Vec<GeneratorRow>, Vec<(String, String)>), PageError> {
     let store = state.engine.store.as_ref();
     let products = store.list_products(env).await?;
     let mut gens = store.list_generators(env).await?;
@@ -207,7 +210,13 @@ pub async fn edit_page(
     render(
         &req,
         &GeneratorsPage {
-            c: chrome(&req, &admin, format!("Generator: {}", g.name), "generators", env),
+            c: chrome(
+                &req,
+                &admin,
+                format!("Generator: {}", g.name),
+                "generators",
+                env,
+            ),
             rows,
             products,
             v: fields(&g),
@@ -244,8 +253,13 @@ fn parse_format(v: &GeneratorFields, errors: &mut FieldErrors) -> Option<KeyForm
             suffix: v.suffix.clone(),
         },
         "chunked" => {
-            let (Ok(segments), Ok(segment_len)) = (v.segments.parse::<u8>(), v.segment_len.parse::<u8>()) else {
-                errors.add("format", "Segments and segment length must be whole numbers (1–255).");
+            let (Ok(segments), Ok(segment_len)) =
+                (v.segments.parse::<u8>(), v.segment_len.parse::<u8>())
+            else {
+                errors.add(
+                    "format",
+                    "Segments and segment length must be whole numbers (1–255).",
+                );
                 return None;
             };
             KeyFormat::Chunked {
@@ -332,7 +346,10 @@ pub async fn save(
         .ok()
         .and_then(|n| ActivationLimit::new(n).ok());
     if limit.is_none() {
-        errors.add("activation_limit", "Activation limit must be -1 (unlimited) or 1–10000.");
+        errors.add(
+            "activation_limit",
+            "Activation limit must be -1 (unlimited) or 1–10000.",
+        );
     }
     let validity = if v.validity_days.is_empty() {
         None
@@ -340,7 +357,10 @@ pub async fn save(
         match v.validity_days.parse::<u32>() {
             Ok(d) if (1..=36_500).contains(&d) => Some(d),
             _ => {
-                errors.add("validity_days", "Validity must be 1–36500 days, or empty for lifetime.");
+                errors.add(
+                    "validity_days",
+                    "Validity must be 1–36500 days, or empty for lifetime.",
+                );
                 None
             }
         }
@@ -373,14 +393,20 @@ pub async fn save(
         activation_limit: limit,
         validity_days: validity,
         feature_flags: flags,
-        created_at: existing.as_ref().map(|g| g.created_at).unwrap_or_else(Utc::now),
+        created_at: existing
+            .as_ref()
+            .map(|g| g.created_at)
+            .unwrap_or_else(Utc::now),
     };
     store.put_generator(env, &g).await?;
     Ok(redirect(
         &req,
         &format!("/admin/generators/{}?env={env}", g.id),
         "ok",
-        &format!("Generator {} saved. Keys already made are not changed.", g.name),
+        &format!(
+            "Generator {} saved. Keys already made are not changed.",
+            g.name
+        ),
     ))
 }
 
@@ -401,24 +427,31 @@ pub async fn bulk(
         .parse::<usize>()
         .ok()
         .filter(|n| (1..=MAX_BULK).contains(n))
-        .ok_or_else(|| {
-            PageError::BadRequest(format!("Number of keys must be 1 to {MAX_BULK}."))
-        })?;
+        .ok_or_else(|| PageError::BadRequest(format!("Number of keys must be 1 to {MAX_BULK}.")))?;
     let product = state
         .engine
         .store
         .get_product(env, g.product_id)
         .await?
         .filter(|p| p.active)
-        .ok_or_else(|| PageError::Conflict("The generator's product is inactive: it gets no new licenses.".into()))?;
+        .ok_or_else(|| {
+            PageError::Conflict(
+                "The generator's product is inactive: it gets no new licenses.".into(),
+            )
+        })?;
     let job = state.portal.jobs.start_generation(
         state.engine.clone(),
-        env,
-        g.clone(),
-        Overrides::default(),
-        count,
-        format!("Generate {count} keys with {} for {} ({env})", g.name, product.name),
-        admin.who(),
+        GenerationSpec {
+            env,
+            title: format!(
+                "Generate {count} keys with {} for {} ({env})",
+                g.name, product.name
+            ),
+            generator: g,
+            overrides: Overrides::default(),
+            count,
+            who: admin.who(),
+        },
     );
     Ok(redirect(
         &req,
@@ -517,7 +550,12 @@ pub async fn retry(
         .jobs
         .retry(state.engine.clone(), job_id(&path)?)
         .ok_or_else(|| PageError::Conflict("Only a failed job can be retried.".into()))?;
-    Ok(redirect(&req, &format!("/admin/jobs?env={env}"), "ok", "Job restarted."))
+    Ok(redirect(
+        &req,
+        &format!("/admin/jobs?env={env}"),
+        "ok",
+        "Job restarted.",
+    ))
 }
 
 pub async fn delete_job(
@@ -531,7 +569,14 @@ pub async fn delete_job(
     admin.check_manage(&form)?;
     let env = form_env(&form)?;
     if !state.portal.jobs.remove(job_id(&path)?) {
-        return Err(PageError::Conflict("A running job cannot be removed.".into()));
+        return Err(PageError::Conflict(
+            "A running job cannot be removed.".into(),
+        ));
     }
-    Ok(redirect(&req, &format!("/admin/jobs?env={env}"), "ok", "Job removed from the list (its keys stay)."))
+    Ok(redirect(
+        &req,
+        &format!("/admin/jobs?env={env}"),
+        "ok",
+        "Job removed from the list (its keys stay).",
+    ))
 }

@@ -107,8 +107,7 @@ pub async fn preview(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated()
-    {
+    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
         let key = key_of(&path)?;
         return render(
             &req,
@@ -184,15 +183,18 @@ pub async fn reauth(
     admin.check(&form)?;
     let env = form_env(&form)?;
     let key = key_of(&path)?;
-    let to = format!("/admin/licenses/{}?env={env}", format::url_encode(key.as_str()));
+    let to = format!(
+        "/admin/licenses/{}?env={env}",
+        format::url_encode(key.as_str())
+    );
     if password::verify(form.raw("password"), &admin.user.password_hash) {
         admin.session.mark_reauthenticated();
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish());
     }
-    let ip = crate::api::client::peer_ip(&state, &req)
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let ip =
+        crate::api::client::peer_ip(&state, &req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     if state.portal.login_limiter.check_key(&ip).is_err() {
         return Err(PageError::RateLimited(60));
     }
@@ -222,8 +224,7 @@ pub async fn offline(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated()
-    {
+    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));
@@ -434,15 +435,22 @@ pub async fn perform(
     let a = Action::parse_admin(&action)
         .ok_or_else(|| PageError::NotFound(format!("no action “{action}”")))?;
     // The actor refuses illegal transitions too; this gives the page's wording.
-    let l = state.engine.act(env, &key, a, &who).await.map_err(|e| match e {
-        crate::engine::EngineError::Transition(t) => PageError::Conflict(format!(
-            "“{action}” is not possible: {t}. Nothing was changed."
-        )),
-        other => other.into(),
-    })?;
+    let l = state
+        .engine
+        .act(env, &key, a, &who)
+        .await
+        .map_err(|e| match e {
+            crate::engine::EngineError::Transition(t) => PageError::Conflict(format!(
+                "“{action}” is not possible: {t}. Nothing was changed."
+            )),
+            other => other.into(),
+        })?;
     Ok(redirect(
         &req,
-        &format!("/admin/licenses/{}?env={env}", format::url_encode(key.as_str())),
+        &format!(
+            "/admin/licenses/{}?env={env}",
+            format::url_encode(key.as_str())
+        ),
         "ok",
         &format!("License {} is now {}.", key.as_str(), l.status),
     ))
@@ -477,7 +485,10 @@ pub async fn deactivate(
     let to = if back.starts_with("/admin") && !back.starts_with("//") {
         back.to_owned()
     } else {
-        format!("/admin/licenses/{}?env={env}", format::url_encode(key.as_str()))
+        format!(
+            "/admin/licenses/{}?env={env}",
+            format::url_encode(key.as_str())
+        )
     };
     Ok(redirect(
         &req,

@@ -34,6 +34,8 @@ pub struct Row {
     pub key_q: String,
     pub product_name: String,
     pub product_id: String,
+    /// First 8 characters of the product id (the full one is in the tooltip).
+    pub product_short: String,
     pub product_env: &'static str,
     pub product_active: bool,
     pub customer_name: String,
@@ -63,8 +65,11 @@ pub fn row(
     Row {
         key: l.key.as_str().to_owned(),
         key_q: format::url_encode(l.key.as_str()),
-        product_name: product.map(|p| p.name.clone()).unwrap_or_else(|| "(deleted product)".into()),
+        product_name: product
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "(deleted product)".into()),
         product_id: l.product_id.to_string(),
+        product_short: l.product_id.to_string()[..8].to_owned(),
         product_env: env.as_str(),
         product_active: product.is_some_and(|p| p.active),
         customer_name: customer.map(|c| c.name.clone()).unwrap_or_default(),
@@ -201,7 +206,11 @@ pub async fn list(
         .map(|l| row(l, env, &products, &customers, now))
         .collect();
     let s = |o: &Option<String>| o.clone().unwrap_or_default();
-    let sort = lq.sort.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "created".into());
+    let sort = lq
+        .sort
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "created".into());
     let order = if q.descending { "desc" } else { "asc" }.to_owned();
     let base = |extra: &[(&str, &str)]| {
         let mut pairs = vec![
@@ -348,7 +357,10 @@ async fn check_optional(
                     .map(|t| t.and_utc())
                     .unwrap_or(now);
                 if at <= now {
-                    errors.add("expires", "Expiry date must be in the future (or empty for lifetime).");
+                    errors.add(
+                        "expires",
+                        "Expiry date must be in the future (or empty for lifetime).",
+                    );
                 } else {
                     out.expires = Some(at);
                 }
@@ -383,8 +395,14 @@ struct NewPage {
 async fn new_page_data(
     state: &AppState,
     env: Environment,
-) -> Result<(Vec<(String, String, bool)>, Vec<(String, String, String)>, Vec<(String, String)>), PageError>
-{
+) -> Result<
+    (
+        Vec<(String, String, bool)>,
+        Vec<(String, String, String)>,
+        Vec<(String, String)>,
+    ),
+    PageError,
+> {
     let store = state.engine.store.as_ref();
     let mut products = store.list_products(env).await?;
     products.sort_by(|a, b| a.name.cmp(&b.name));
@@ -468,15 +486,14 @@ pub async fn create(
     }
     let mut generator = None;
     match v.generator_id.parse::<Uuid>() {
-        Err(_) if v.generator_id.is_empty() => {
-            errors.add("generator_id", "Generator is required.")
-        }
+        Err(_) if v.generator_id.is_empty() => errors.add("generator_id", "Generator is required."),
         Err(_) => errors.add("generator_id", "Generator must exist."),
         Ok(id) => match store.get_generator(env, id).await? {
-            Some(g) if product.as_ref().is_none_or(|p| p.id == g.product_id) => {
-                generator = Some(g)
-            }
-            Some(_) => errors.add("generator_id", "Generator must belong to the chosen product."),
+            Some(g) if product.as_ref().is_none_or(|p| p.id == g.product_id) => generator = Some(g),
+            Some(_) => errors.add(
+                "generator_id",
+                "Generator must belong to the chosen product.",
+            ),
             None => errors.add("generator_id", "Generator must exist in this environment."),
         },
     }
@@ -624,10 +641,14 @@ pub async fn edit(
     v.product_id = l.product_id.to_string();
     let mut errors = FieldErrors::default();
     if v.activation_limit.is_empty() {
-        errors.add("activation_limit", "Activation limit is required: -1 (unlimited) or 1–10000.");
+        errors.add(
+            "activation_limit",
+            "Activation limit is required: -1 (unlimited) or 1–10000.",
+        );
     }
     let checked = check_optional(&state, &v, &mut errors, Utc::now()).await?;
-    if l.customer_id.is_some() && checked.customer.is_none() && errors.get("customer_id").is_empty() {
+    if l.customer_id.is_some() && checked.customer.is_none() && errors.get("customer_id").is_empty()
+    {
         errors.add(
             "customer_id",
             "An assigned license cannot be unassigned; assign it to another customer or revoke it.",
@@ -671,7 +692,10 @@ pub async fn edit(
         .await?;
     Ok(redirect(
         &req,
-        &format!("/admin/licenses/{}?env={env}", format::url_encode(key.as_str())),
+        &format!(
+            "/admin/licenses/{}?env={env}",
+            format::url_encode(key.as_str())
+        ),
         "ok",
         &format!(
             "License {} saved; status {}. Changes apply to the next validation.",
@@ -687,7 +711,12 @@ mod tests {
 
     #[test]
     fn pager_shows_ends_and_neighbours() {
-        let p = |page, pages| -> Vec<u32> { pager(page, pages, |n| n.to_string()).iter().map(|l| l.n).collect() };
+        let p = |page, pages| -> Vec<u32> {
+            pager(page, pages, |n| n.to_string())
+                .iter()
+                .map(|l| l.n)
+                .collect()
+        };
         assert_eq!(p(1, 1), vec![1]);
         assert_eq!(p(1, 3), vec![1, 2, 3]);
         assert_eq!(p(10, 20), vec![1, 0, 8, 9, 10, 11, 12, 0, 20]);

@@ -191,9 +191,7 @@ pub fn env_of(req: &HttpRequest) -> Result<Environment, PageError> {
     match pairs.iter().find(|(k, _)| k == "env") {
         None => Ok(Environment::Production),
         Some((_, v)) if v.is_empty() => Ok(Environment::Production),
-        Some((_, v)) => v
-            .parse()
-            .map_err(|e: String| PageError::BadRequest(e)),
+        Some((_, v)) => v.parse().map_err(|e: String| PageError::BadRequest(e)),
     }
 }
 
@@ -219,8 +217,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/licenses/new", web::get().to(licenses::new_page))
             .route("/licenses/new", web::post().to(licenses::create))
             .route("/licenses/{key}", web::get().to(license_actions::preview))
-            .route("/licenses/{key}/reauth", web::post().to(license_actions::reauth))
-            .route("/licenses/{key}/offline", web::get().to(license_actions::offline))
+            .route(
+                "/licenses/{key}/reauth",
+                web::post().to(license_actions::reauth),
+            )
+            .route(
+                "/licenses/{key}/offline",
+                web::get().to(license_actions::offline),
+            )
             .route(
                 "/licenses/{key}/samples/{lang}",
                 web::get().to(license_actions::sample),

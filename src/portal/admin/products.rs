@@ -105,7 +105,13 @@ pub async fn edit_page(
     render(
         &req,
         &ProductsPage {
-            c: chrome(&req, &admin, format!("Product: {}", p.name), "products", env),
+            c: chrome(
+                &req,
+                &admin,
+                format!("Product: {}", p.name),
+                "products",
+                env,
+            ),
             rows: rows(&state, env).await?,
             v: ProductFields {
                 id: p.id.to_string(),
@@ -145,7 +151,10 @@ pub async fn save(
         }
     };
     if v.description.chars().count() > 2000 {
-        errors.add("description", "Description must be at most 2000 characters.");
+        errors.add(
+            "description",
+            "Description must be at most 2000 characters.",
+        );
     }
     if !errors.is_empty() {
         let editing = !v.id.is_empty();
@@ -168,20 +177,28 @@ pub async fn save(
             &format!("Product {} created with a default generator.", p.name),
         ));
     }
-    let id: Uuid = v
-        .id
-        .parse()
-        .map_err(|_| PageError::BadRequest("product id must be a UUID".into()))?;
+    let id: Uuid =
+        v.id.parse()
+            .map_err(|_| PageError::BadRequest("product id must be a UUID".into()))?;
     let mut p = store
         .get_product(env, id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("No such product in {env}.")))?;
-    let before = format!("{} ({})", p.name, if p.active { "active" } else { "inactive" });
+    let before = format!(
+        "{} ({})",
+        p.name,
+        if p.active { "active" } else { "inactive" }
+    );
     p.name = name;
     p.description = v.description.clone();
     p.active = v.active;
-    let after = format!("{} ({})", p.name, if p.active { "active" } else { "inactive" });
-    let audit = AuditEntry::new(&admin.who(), "product.updated", None, Utc::now()).change(before, after);
+    let after = format!(
+        "{} ({})",
+        p.name,
+        if p.active { "active" } else { "inactive" }
+    );
+    let audit =
+        AuditEntry::new(admin.who(), "product.updated", None, Utc::now()).change(before, after);
     store.put_product(env, &p, &audit).await?;
     Ok(redirect(
         &req,

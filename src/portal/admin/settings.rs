@@ -73,11 +73,19 @@ pub async fn save(
         reauth_preview: form.get("reauth_preview") == "on",
     };
     let mut errors = FieldErrors::default();
-    let grace = v.grace_period_days.parse::<u32>().ok().filter(|d| *d <= 365);
+    let grace = v
+        .grace_period_days
+        .parse::<u32>()
+        .ok()
+        .filter(|d| *d <= 365);
     if grace.is_none() {
         errors.add("grace_period_days", "Grace period must be 0–365 days.");
     }
-    let threshold = v.threshold.parse::<u32>().ok().filter(|t| (1..=100).contains(t));
+    let threshold = v
+        .threshold
+        .parse::<u32>()
+        .ok()
+        .filter(|t| (1..=100).contains(t));
     if threshold.is_none() {
         errors.add("threshold", "Threshold must be 1–100 events.");
     }
@@ -87,7 +95,10 @@ pub async fn save(
         .ok()
         .filter(|m| (1..=7 * 24 * 60).contains(m));
     if window.is_none() {
-        errors.add("window_minutes", "Window must be 1–10080 minutes (one week).");
+        errors.add(
+            "window_minutes",
+            "Window must be 1–10080 minutes (one week).",
+        );
     }
     let (Some(grace), Some(threshold), Some(window)) = (grace, threshold, window) else {
         return render_invalid(&SettingsPage {

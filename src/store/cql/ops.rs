@@ -672,7 +672,10 @@ impl Store for CqlStore {
         }
         self.timed("update_customer", async {
             self.session
-                .execute_unpaged(&self.global.customer_insert, (customer.id, encode(customer)?))
+                .execute_unpaged(
+                    &self.global.customer_insert,
+                    (customer.id, encode(customer)?),
+                )
                 .await
                 .map_err(down)?;
             Ok(())
