@@ -27,6 +27,8 @@ pub struct Metrics {
     pub abuse_events: IntCounterVec,
     pub signed_responses: IntCounter,
     pub store_up: IntGauge,
+    /// Licenses per environment and state, from this node's catalog (set at scrape time).
+    pub licenses: prometheus::IntGaugeVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -153,12 +155,21 @@ impl Metrics {
                 "keywarden_store_up",
                 "1 when the last store operation succeeded, 0 after a failure",
             ),
+            licenses: {
+                let g = prometheus::IntGaugeVec::new(
+                    Opts::new("keywarden_licenses", "Licenses by environment and state"),
+                    &["env", "status"],
+                )
+                .expect("valid metric");
+                r.register(Box::new(g.clone())).expect("unique metric");
+                g
+            },
             registry: r,
         };
         m.store_up.set(1);
         // Series that alerts take increase()/rate() of exist from the start, so the
         // first event after a restart is not lost.
-        for scope in ["ip", "license"] {
+        for scope in ["ip", "license", "login"] {
             m.rate_limited.with_label_values(&[scope]);
         }
         for outcome in ["flagged", "suspended"] {

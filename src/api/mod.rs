@@ -58,7 +58,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-async fn metrics_text() -> HttpResponse {
+async fn metrics_text(state: web::Data<state::AppState>) -> HttpResponse {
+    let m = metrics();
+    let now = chrono::Utc::now();
+    for env in Environment::ALL {
+        let st = state.engine.catalog.stats(env, now);
+        for status in crate::domain::LicenseStatus::ALL {
+            m.licenses
+                .with_label_values(&[env.as_str(), status.as_str()])
+                .set(st.by_status.get(&status).copied().unwrap_or(0) as i64);
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics().render())
