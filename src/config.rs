@@ -28,6 +28,8 @@ pub struct Settings {
     pub licensing: LicensingSettings,
     pub abuse: AbuseSettings,
     pub log: LogSettings,
+    pub mail: MailSettings,
+    pub portal: PortalSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +209,51 @@ impl Default for AbuseSettings {
             threshold: 5,
             window_secs: 3600,
             auto_suspend: false,
+        }
+    }
+}
+
+/// The customer portal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// How long a signed download link works.
+    pub download_link_secs: u64,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            download_link_secs: 900,
+        }
+    }
+}
+
+/// Outgoing mail of the customer portal (invitations, password resets, reminders).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// Folder every message is written to (empty: `<data_dir>/outbox`); the admin
+    /// portal's Outbox page lists it.
+    pub outbox_dir: String,
+    /// `smtp://user:pass@host:port` or `smtps://…`: also deliver over SMTP (empty: folder only).
+    pub smtp_url: String,
+    pub from: String,
+    /// Base URL written into links in mails (empty: taken from the request, or
+    /// `http://<server.listen>` for reminders).
+    pub public_url: String,
+    /// How often expiry reminders are looked for.
+    pub reminder_interval_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            outbox_dir: String::new(),
+            smtp_url: String::new(),
+            from: "Keywarden <no-reply@keywarden.local>".into(),
+            public_url: String::new(),
+            reminder_interval_secs: 3600,
         }
     }
 }

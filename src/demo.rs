@@ -3,7 +3,6 @@
 
 use chrono::{Duration, Utc};
 use rand::Rng;
-use uuid::Uuid;
 
 use crate::api::admin::licenses::{make_licenses, Overrides};
 use crate::api::admin::products::create_product;
@@ -51,13 +50,11 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     let mut customers = Vec::new();
     for i in 0..30 {
         let (f, l) = (FIRST[i % FIRST.len()], LAST[(i * 7 + 3) % LAST.len()]);
-        let c = Customer {
-            id: Uuid::new_v4(),
-            email: format!("{}.{}{}@example.com", f.to_lowercase(), l.to_lowercase(), i),
-            name: format!("{f} {l}"),
-            password_hash: None,
-            created_at: now - Duration::days(200 - i as i64),
-        };
+        let c = Customer::new(
+            format!("{}.{}{}@example.com", f.to_lowercase(), l.to_lowercase(), i),
+            format!("{f} {l}"),
+            now - Duration::days(200 - i as i64),
+        );
         store.insert_customer(&c).await?;
         customers.push(c.id);
     }

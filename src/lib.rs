@@ -8,6 +8,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod portal;
 pub mod startup;

@@ -131,6 +131,20 @@ async fn admin_accounts(
     Ok((dir, Some((email, shown))))
 }
 
+/// The portal's HMAC key (download links, password links, license handles),
+/// made once and shared by every node through the store.
+async fn link_key(store: &dyn Store) -> Result<crate::portal::links::LinkKey, StoreError> {
+    let mut fresh = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut fresh);
+    let kept = store
+        .put_secret_if_absent(crate::portal::links::LINK_KEY_SECRET, &fresh)
+        .await?;
+    let bytes: [u8; 32] = kept
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("portal link key is not 32 bytes".into()))?;
+    Ok(crate::portal::links::LinkKey::new(bytes))
+}
+
 /// Runs the server until SIGTERM/SIGINT, then flushes heartbeats.
 pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     let settings = Arc::new(settings);
@@ -159,7 +173,12 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         );
     }
 
-    let portal = Arc::new(Portal::new(admins, &settings.limits));
+    let outbox = Arc::new(
+        crate::mail::Outbox::open(&settings).map_err(|e| std::io::Error::other(e.to_string()))?,
+    );
+    let files = crate::portal::files::FileStore::open(&settings.store.data_dir)?;
+    let links = link_key(store.as_ref()).await?;
+    let portal = Arc::new(Portal::new(admins, &settings.limits, outbox, files, links));
     portal.rates.clone().spawn_sampler();
     let state = web::Data::new(AppState {
         engine: engine.clone(),
@@ -168,6 +187,10 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         admin_token_hash: RwLock::new(token_hash),
         portal: portal.clone(),
     });
+    crate::portal::reminders::spawn(
+        state.clone(),
+        Duration::from_secs(settings.mail.reminder_interval_secs.max(1)),
+    );
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -209,6 +232,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
         }
         None => println!("  Admin sign-in: an existing admin account"),
     }
+    println!("  Customer portal: {base}/portal");
     println!("  Admin API:   {base}/admin/api/v1/production/licenses");
     println!("  Metrics:     {base}/metrics");
     match &new_token {

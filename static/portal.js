@@ -38,13 +38,35 @@
     if (!btn) return;
     e.preventDefault();
     var src = document.querySelector(btn.dataset.copy);
-    if (!src || !navigator.clipboard) return;
-    navigator.clipboard.writeText(src.textContent.trim()).then(function () {
+    if (!src) return;
+    var text = src.textContent.trim();
+    var done = function () {
       if (!btn.dataset.label) btn.dataset.label = btn.textContent;
       btn.textContent = "Copied";
+      btn.setAttribute("data-copied", text.length);
       clearTimeout(btn._copyTimer);
       btn._copyTimer = setTimeout(function () { btn.textContent = btn.dataset.label; }, 1500);
-    });
+    };
+    // Older browsers and non-secure origins have no async clipboard: copy from a
+    // temporary text area instead.
+    var fallback = function () {
+      var ta = document.createElement("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.style.position = "fixed";
+      ta.style.opacity = "0";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (err) { ok = false; }
+      document.body.removeChild(ta);
+      if (ok) done();
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, fallback);
+    } else {
+      fallback();
+    }
   });
 
   // Opening one dropdown closes the others ("toggle" does not bubble, so capture it).

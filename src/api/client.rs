@@ -223,6 +223,18 @@ pub async fn handle(
         }
     };
     metrics().count_verdict(p.env.as_str(), op.as_str(), answer.code.as_str());
+    let new_device = outcome
+        .as_ref()
+        .is_some_and(|o| crate::domain::verdict::is_new_activation(&o.verdict));
+    if op == Op::Activate && new_device {
+        // Off the answer's path: the owner's alert mail, if they want it.
+        actix_web::rt::spawn(crate::portal::reminders::activation_alert(
+            state.clone().into_inner(),
+            p.env,
+            p.key.clone(),
+            p.identifier.as_str().to_owned(),
+        ));
+    }
     respond(&state, &p, &answer)
 }
 

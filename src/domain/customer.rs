@@ -13,6 +13,42 @@ pub struct Customer {
     #[serde(default)]
     pub password_hash: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// IANA zone every portal date is shown in.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Expiry reminders 30, 14 and 7 days before.
+    #[serde(default = "yes")]
+    pub notify_expiry: bool,
+    /// A mail when a new device is activated on one of their licenses.
+    #[serde(default = "yes")]
+    pub notify_activations: bool,
+    #[serde(default)]
+    pub last_sign_in: Option<DateTime<Utc>>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Customer {
+    /// A new account with the default preferences and no password yet.
+    pub fn new(email: String, name: String, now: DateTime<Utc>) -> Customer {
+        Customer {
+            id: Uuid::new_v4(),
+            email,
+            name,
+            password_hash: None,
+            created_at: now,
+            timezone: utc(),
+            notify_expiry: true,
+            notify_activations: true,
+            last_sign_in: None,
+        }
+    }
 }
 
 /// Lower-cases and checks an email address (one `@`, a dot in the domain, ≤ 254 chars).

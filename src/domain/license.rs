@@ -90,6 +90,9 @@ pub struct License {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub activations: Vec<Activation>,
+    /// Which releases the owner may download (the customer portal's Downloads).
+    #[serde(default)]
+    pub eligibility: super::eligibility::Eligibility,
 }
 
 impl License {
@@ -184,6 +187,7 @@ pub(crate) mod fixtures {
                     )
                 })
                 .collect(),
+            eligibility: Default::default(),
         }
     }
 }

@@ -28,3 +28,6 @@ pub mod settings;
 pub use settings::EnvSettings;
 pub mod admin;
 pub use admin::{AdminUser, Role};
+pub mod diagnosis;
+pub mod eligibility;
+pub use eligibility::Eligibility;

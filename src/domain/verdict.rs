@@ -64,7 +64,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn yes(code: VerdictCode, detail: String) -> Self {
+    pub(crate) fn yes(code: VerdictCode, detail: String) -> Self {
         Verdict {
             valid: true,
             code,
@@ -72,7 +72,7 @@ impl Verdict {
         }
     }
 
-    fn no(code: VerdictCode, detail: String) -> Self {
+    pub(crate) fn no(code: VerdictCode, detail: String) -> Self {
         Verdict {
             valid: false,
             code,
@@ -268,11 +268,20 @@ pub fn decide(
     }
 }
 
+/// Start of the detail of a committed new activation (see [`activated`]).
+const ACTIVATED: &str = "Activated on this device";
+
+/// Whether an activate answer reports a new device (not an idempotent repeat),
+/// for the customer's activation alert.
+pub fn is_new_activation(v: &Verdict) -> bool {
+    v.code == VerdictCode::Valid && v.detail.starts_with(ACTIVATED)
+}
+
 /// The answer after a new activation was committed.
 pub fn activated(license: &License, now: DateTime<Utc>, grace: Duration) -> Verdict {
     let mut v = valid_for_device(license, now, grace);
     v.detail = format!(
-        "Activated on this device ({} in use)",
+        "{ACTIVATED} ({} in use)",
         usage(license, license.active_count())
     );
     v

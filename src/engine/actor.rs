@@ -73,6 +73,8 @@ pub struct LicenseEdit {
     pub expires_at: Option<Option<DateTime<Utc>>>,
     pub feature_flags: Option<Map<String, Value>>,
     pub metadata: Option<Map<String, Value>>,
+    /// Which releases the owner may download.
+    pub eligibility: Option<crate::domain::Eligibility>,
 }
 
 /// Changes made by an admin (or the system) through the license's actor.
@@ -505,6 +507,9 @@ fn apply_admin(
             }
             if let Some(meta) = &edit.metadata {
                 next.metadata = meta.clone();
+            }
+            if let Some(e) = &edit.eligibility {
+                next.eligibility = e.clone();
             }
             if let Some(exp) = edit.expires_at {
                 next.expires_at = exp;

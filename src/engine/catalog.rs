@@ -171,6 +171,36 @@ impl Catalog {
         v
     }
 
+    /// Assigned licenses that can still expire and do so within `within`:
+    /// (key, customer, expiry), for reminders.
+    pub fn expiring_assigned(
+        &self,
+        env: Environment,
+        now: DateTime<Utc>,
+        within: chrono::Duration,
+    ) -> Vec<(LicenseKey, Uuid, DateTime<Utc>)> {
+        self.shelf(env)
+            .read()
+            .values()
+            .filter(|l| l.status.can_expire())
+            .filter_map(|l| {
+                let c = l.customer_id?;
+                let at = l.expires_at.filter(|t| *t > now && *t <= now + within)?;
+                Some((l.key.clone(), c, at))
+            })
+            .collect()
+    }
+
+    /// Keys of one customer's licenses (the customer portal's entry point).
+    pub fn keys_of_customer(&self, env: Environment, customer: Uuid) -> Vec<LicenseKey> {
+        self.shelf(env)
+            .read()
+            .values()
+            .filter(|l| l.customer_id == Some(customer))
+            .map(|l| l.key.clone())
+            .collect()
+    }
+
     /// One page of a search/filter/sort, with the total.
     pub fn query(
         &self,

@@ -22,6 +22,9 @@ pub enum PageError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Was valid once (an expired link).
+    #[error("{0}")]
+    Gone(String),
     #[error("too many attempts; wait {0} s and try again")]
     RateLimited(u64),
     #[error("the license store is unavailable; try again shortly")]
@@ -64,6 +67,7 @@ impl ResponseError for PageError {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
+            PageError::Gone(_) => StatusCode::GONE,
             PageError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -86,6 +90,7 @@ impl ResponseError for PageError {
             PageError::BadRequest(_) => "That request could not be used",
             PageError::NotFound(_) => "Not found",
             PageError::Conflict(_) => "Not possible right now",
+            PageError::Gone(_) => "Expired",
             PageError::RateLimited(_) => "Slow down",
             PageError::Unavailable => "Store unavailable",
             _ => "Error",

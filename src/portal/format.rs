@@ -105,3 +105,33 @@ mod tests {
         assert_eq!(time_or_never(None), "Never");
     }
 }
+
+/// Minutes-precision time in the viewer's zone ("2026-11-24 13:00 CET").
+pub fn time_in(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+/// The date in the viewer's zone.
+pub fn date_in(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
+/// A zone name from a profile, UTC when unknown.
+pub fn zone(name: &str) -> chrono_tz::Tz {
+    name.parse().unwrap_or(chrono_tz::UTC)
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_follow_the_viewers_zone() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 24, 23, 30, 0).unwrap();
+        assert_eq!(time_in(t, zone("UTC")), "2026-11-24 23:30 UTC");
+        assert_eq!(time_in(t, zone("Europe/Berlin")), "2026-11-25 00:30 CET");
+        assert_eq!(date_in(t, zone("America/New_York")), "2026-11-24");
+        assert_eq!(zone("Mars/Olympus"), chrono_tz::UTC);
+    }
+}

@@ -3,12 +3,17 @@
 //! forms, page errors and the stylesheet.
 
 pub mod admin;
+pub mod customer;
 pub mod directory;
 pub mod error;
+pub mod files;
 pub mod format;
 pub mod forms;
 pub mod jobs;
+pub mod links;
+pub mod page;
 pub mod rates;
+pub mod reminders;
 pub mod samples;
 pub mod session;
 
@@ -24,6 +29,10 @@ pub use error::PageError;
 /// Portal state shared by every worker.
 pub struct Portal {
     pub admin_sessions: session::Sessions,
+    pub customer_sessions: session::Sessions,
+    pub outbox: Arc<crate::mail::Outbox>,
+    pub files: files::FileStore,
+    pub links: links::LinkKey,
     pub admins: directory::AdminDirectory,
     /// Failed sign-ins per client IP.
     pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
@@ -34,10 +43,20 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(admins: directory::AdminDirectory, limits: &crate::config::LimitSettings) -> Portal {
+    pub fn new(
+        admins: directory::AdminDirectory,
+        limits: &crate::config::LimitSettings,
+        outbox: Arc<crate::mail::Outbox>,
+        files: files::FileStore,
+        links: links::LinkKey,
+    ) -> Portal {
         let nz = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
         Portal {
             admin_sessions: session::Sessions::new(session::IDLE),
+            customer_sessions: session::Sessions::new(session::IDLE),
+            outbox,
+            files,
+            links,
             admins,
             login_limiter: RateLimiter::keyed(
                 Quota::per_minute(nz(limits.login_per_minute)).allow_burst(nz(limits.login_burst)),
@@ -73,5 +92,6 @@ async fn js() -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/portal.css", web::get().to(css))
         .route("/static/portal.js", web::get().to(js))
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(customer::configure);
 }

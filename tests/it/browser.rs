@@ -1,6 +1,6 @@
 //! End-to-end in a real browser: Debian's headless Chromium driven through
 //! chromedriver (WebDriver), clicking through the admin portal as a person
-//! would. Screenshots of the main pages go to `$KEYWARDEN_SCREENSHOTS`
+//! would. Screenshots of the main pages go to `$SCREENSHOTS_DIR`
 //! (scripts/test sets it to build/screenshots; default target/screenshots).
 
 use std::net::TcpListener;
@@ -84,7 +84,7 @@ pub async fn browser(driver: &Driver, downloads: &Path) -> Client {
 
 /// Where screenshots go.
 pub fn screenshot_dir(portal: &str) -> PathBuf {
-    let base = std::env::var("KEYWARDEN_SCREENSHOTS")
+    let base = std::env::var("SCREENSHOTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots"));
     let dir = base.join(portal);

@@ -186,6 +186,7 @@ fn a_key_created_elsewhere_stops_being_not_found_within_five_seconds() {
             created_at: now,
             updated_at: now,
             activations: vec![],
+            eligibility: Default::default(),
         };
         store
             .insert_licenses(keywarden::domain::Environment::Production, &[l], &[])

@@ -43,6 +43,7 @@ fn fresh_license(product: Uuid, customer: Option<Uuid>, n: usize) -> License {
         created_at: now + Duration::milliseconds(n as i64),
         updated_at: now,
         activations: Vec::new(),
+        eligibility: Default::default(),
     }
 }
 
@@ -82,13 +83,7 @@ async fn conformance(store: Arc<dyn Store>) {
     );
 
     // Customers: unique email.
-    let c = Customer {
-        id: Uuid::new_v4(),
-        email: format!("{tag}@example.com"),
-        name: "Conf Ormance".into(),
-        password_hash: None,
-        created_at: now,
-    };
+    let c = Customer::new(format!("{tag}@example.com"), "Conf Ormance".into(), now);
     store.insert_customer(&c).await.unwrap();
     let dup = Customer {
         id: Uuid::new_v4(),

@@ -11,6 +11,7 @@ mod cluster;
 mod concurrency;
 mod conformance;
 mod cql;
+mod customer_portal;
 mod durability;
 mod faults;
 mod grafana;

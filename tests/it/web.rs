@@ -13,6 +13,8 @@ pub struct Web {
     pub cookies: Mutex<BTreeMap<String, String>>,
     /// Every Set-Cookie line seen, for attribute checks.
     pub set_cookies: Mutex<Vec<String>>,
+    /// "/admin" or "/portal".
+    pub prefix: &'static str,
 }
 
 /// The value of the first `name="…" value="…"` input with that name.
@@ -70,7 +72,24 @@ impl Web {
             agent: ureq::AgentBuilder::new().redirects(0).build(),
             cookies: Mutex::new(BTreeMap::new()),
             set_cookies: Mutex::new(Vec::new()),
+            prefix: "/admin",
         }
+    }
+
+    /// A session of the customer portal (not signed in yet).
+    pub fn portal(s: &Server) -> Web {
+        Web {
+            prefix: "/portal",
+            ..Web::new(s)
+        }
+    }
+
+    /// Signs a customer in.
+    pub fn customer(s: &Server, email: &str, password: &str) -> Web {
+        let w = Web::portal(s);
+        let r = w.login(email, password);
+        assert_eq!(r.status, 303, "customer sign-in failed: {}", r.text());
+        w
     }
 
     /// Signs in as the test server's first admin.
@@ -82,16 +101,16 @@ impl Web {
     }
 
     pub fn login(&self, email: &str, password: &str) -> Resp {
-        let page = self.get("/admin/login");
+        let page = self.get(&format!("{}/login", self.prefix));
         assert_eq!(page.status, 200);
         let csrf = input_value(&page.text(), "csrf").expect("login form has a csrf field");
         self.post(
-            "/admin/login",
+            &format!("{}/login", self.prefix),
             &[
                 ("csrf", &csrf),
                 ("email", email),
                 ("password", password),
-                ("next", "/admin"),
+                ("next", self.prefix),
             ],
         )
     }
@@ -156,9 +175,27 @@ impl Web {
         self.send(self.agent.post(&format!("{}{path}", self.base)), Some(form))
     }
 
+    /// Posts raw bytes (a multipart upload).
+    pub fn post_bytes(&self, path: &str, content_type: &str, bytes: &[u8]) -> Resp {
+        let req = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .set("cookie", &self.cookie_header())
+            .set("content-type", content_type);
+        match req.send_bytes(bytes) {
+            Ok(r) => self.keep(r),
+            Err(ureq::Error::Status(_, r)) => self.keep(r),
+            Err(e) => panic!("transport error: {e}"),
+        }
+    }
+
     /// The session's CSRF token, read from a page.
     pub fn csrf(&self) -> String {
-        let page = self.get("/admin/settings");
+        let page = self.get(if self.prefix == "/portal" {
+            "/portal/profile"
+        } else {
+            "/admin/settings"
+        });
         assert_eq!(page.status, 200, "{}", page.text());
         input_value(&page.text(), "csrf").expect("page has a csrf field")
     }
@@ -170,4 +207,52 @@ impl Web {
         f.push(("csrf", &csrf));
         self.post(path, &f)
     }
+}
+
+/// A multipart/form-data body: text fields, then one file.
+pub fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u8>) {
+    let boundary = "----keywarden-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+            file.0
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The mails in a server's outbox folder, oldest first.
+pub fn mails(s: &Server) -> Vec<serde_json::Value> {
+    let dir = s.dir.join("outbox");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+        .into_iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// The first link in a mail body that starts with `base`.
+pub fn link_in(body: &str, base: &str) -> String {
+    let start = body
+        .find(base)
+        .unwrap_or_else(|| panic!("no link to {base} in {body}"));
+    body[start..].split_whitespace().next().unwrap().to_owned()
 }

@@ -55,11 +55,8 @@ pub async fn create(
         None => None,
     };
     let customer = Customer {
-        id: Uuid::new_v4(),
-        email,
-        name,
         password_hash,
-        created_at: Utc::now(),
+        ..Customer::new(email, name, Utc::now())
     };
     state.engine.store.insert_customer(&customer).await?;
     Ok(HttpResponse::Created().json(CustomerView::from(&customer)))

@@ -74,6 +74,7 @@ pub fn make_licenses(
             created_at: now,
             updated_at: now,
             activations: Vec::new(),
+            eligibility: Default::default(),
         };
         if let Some(c) = o.customer_id {
             // Assigning a fresh license always succeeds; it also starts the validity.
@@ -481,6 +482,9 @@ struct EditBody {
     expires_at: Option<Option<String>>,
     feature_flags: Option<Value>,
     metadata: Option<Value>,
+    /// `{"kind": "all"}`, `{"kind": "up_to_version", "version": "2.4"}` or
+    /// `{"kind": "released_until", "date": "2026-06-30"}`.
+    eligibility: Option<crate::domain::Eligibility>,
     // Immutable fields are named so the error can say so.
     key: Option<Value>,
     product_id: Option<Value>,
@@ -527,6 +531,7 @@ pub async fn edit(
             .map(|v| flags(Some(v)))
             .transpose()?,
         metadata: b.metadata.as_ref().map(|v| meta(Some(v))).transpose()?,
+        eligibility: b.eligibility,
     };
     let l = state
         .engine

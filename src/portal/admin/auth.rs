@@ -157,7 +157,7 @@ pub async fn logout(
 }
 
 /// An argon2id hash of a random string, verified against for unknown emails.
-const DUMMY_HASH: &str =
+pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3hEAdFVU2QTSlhCbTJQ7Y8zsWYYVx2Jk7nVHPRyiVsk";
 
 #[cfg(test)]

@@ -114,13 +114,7 @@ pub async fn create(
         errors.add("email", "A customer with this email exists.");
     }
     if errors.is_empty() {
-        let c = Customer {
-            id: Uuid::new_v4(),
-            email,
-            name,
-            password_hash: None,
-            created_at: Utc::now(),
-        };
+        let c = Customer::new(email, name, Utc::now());
         match store.insert_customer(&c).await {
             Ok(()) => {
                 return Ok(redirect(

@@ -287,6 +287,9 @@ pub struct LicenseFields {
     pub expires: String,
     pub feature_flags: String,
     pub metadata: String,
+    /// Version eligibility (edit form): releases up to a version, or up to a date.
+    pub max_version: String,
+    pub releases_until: String,
 }
 
 impl LicenseFields {
@@ -299,6 +302,8 @@ impl LicenseFields {
             expires: f.get("expires").into(),
             feature_flags: f.get("feature_flags").into(),
             metadata: f.get("metadata").into(),
+            max_version: f.get("max_version").into(),
+            releases_until: f.get("releases_until").into(),
         }
     }
 }
@@ -559,6 +564,14 @@ fn edit_fields(l: &crate::domain::License) -> LicenseFields {
         expires: l.expires_at.map(format::date).unwrap_or_default(),
         feature_flags: json(&l.feature_flags),
         metadata: json(&l.metadata),
+        max_version: match &l.eligibility {
+            crate::domain::Eligibility::UpToVersion { version } => version.clone(),
+            _ => String::new(),
+        },
+        releases_until: match &l.eligibility {
+            crate::domain::Eligibility::ReleasedUntil { date } => date.to_string(),
+            _ => String::new(),
+        },
     }
 }
 
@@ -647,6 +660,9 @@ pub async fn edit(
         );
     }
     let checked = check_optional(&state, &v, &mut errors, Utc::now()).await?;
+    let eligibility = crate::domain::Eligibility::from_form(&v.max_version, &v.releases_until)
+        .map_err(|e| errors.add("eligibility", format!("Version eligibility {e}.")))
+        .ok();
     if l.customer_id.is_some() && checked.customer.is_none() && errors.get("customer_id").is_empty()
     {
         errors.add(
@@ -685,6 +701,7 @@ pub async fn edit(
         expires_at: Some(checked.expires),
         feature_flags: Some(checked.flags.unwrap_or_default()),
         metadata: checked.metadata,
+        eligibility,
     };
     let after = state
         .engine

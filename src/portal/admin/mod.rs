@@ -11,19 +11,18 @@ pub mod dashboard;
 pub mod generators;
 pub mod license_actions;
 pub mod licenses;
+pub mod outbox;
 pub mod products;
 pub mod settings;
 
 use std::future::{ready, Ready};
 use std::sync::Arc;
 
-use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
-use base64::Engine as _;
 
 use super::forms::Form;
-use super::session::{self, Session};
+use super::session::Session;
 use super::PageError;
 use crate::api::state::AppState;
 use crate::domain::{AdminUser, Environment};
@@ -31,7 +30,6 @@ use crate::domain::{AdminUser, Environment};
 /// Session cookie of the admin portal, and the path it is limited to.
 pub const COOKIE: &str = "kw_admin";
 pub const COOKIE_PATH: &str = "/admin";
-const FLASH: &str = "kw_flash";
 
 /// A signed-in admin (the extractor every page takes).
 pub struct Admin {
@@ -128,17 +126,7 @@ pub fn chrome(
             serde_urlencoded::to_string(&pairs).unwrap_or_default()
         )
     };
-    let (flash_kind, flash_text) = req
-        .cookie(FLASH)
-        .and_then(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c.value())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once('|').map(|(k, t)| (k.to_owned(), t.to_owned())))
-        .filter(|(k, _)| matches!(k.as_str(), "ok" | "error" | "warn"))
-        .unwrap_or_default();
+    let (flash_kind, flash_text) = crate::portal::page::flash(req);
     Chrome {
         title: title.into(),
         nav,
@@ -157,31 +145,14 @@ pub fn chrome(
 
 /// Renders a page (and clears a shown flash message).
 pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, PageError> {
-    let html = page.render()?;
-    let mut resp = HttpResponse::Ok();
-    resp.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if req.cookie(FLASH).is_some() {
-        resp.cookie(session::removal(FLASH, COOKIE_PATH));
-    }
-    Ok(resp.body(html))
+    crate::portal::page::render(req, page, COOKIE_PATH)
 }
 
-/// Renders a form again with its errors (400, so scripts can tell).
-pub fn render_invalid(page: &impl Template) -> Result<HttpResponse, PageError> {
-    Ok(HttpResponse::BadRequest()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(page.render()?))
-}
+pub use crate::portal::page::render_invalid;
 
 /// 303 to `to`, with a message the next page shows once.
 pub fn redirect(req: &HttpRequest, to: &str, kind: &str, text: &str) -> HttpResponse {
-    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}|{text}"));
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
-        .cookie(session::cookie(req, FLASH, COOKIE_PATH, value))
-        .finish()
+    crate::portal::page::redirect(req, to, kind, text, COOKIE_PATH)
 }
 
 /// The `env` query parameter (production when absent).
@@ -250,6 +221,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::post().to(customers::create))
             .route("/customers/{id}", web::get().to(customers::detail))
             .route("/customers/{id}", web::post().to(customers::edit))
+            .route("/customers/{id}/invite", web::post().to(outbox::invite))
+            .route("/outbox", web::get().to(outbox::list))
+            .route("/products/{id}/files", web::post().to(products::upload))
+            .route(
+                "/products/{id}/files/{file}/delete",
+                web::post().to(products::delete_file),
+            )
             .route("/generators", web::get().to(generators::list))
             .route("/generators", web::post().to(generators::save))
             .route("/generators/{id}", web::get().to(generators::edit_page))

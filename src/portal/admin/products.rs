@@ -14,6 +14,38 @@ use crate::portal::format;
 use crate::portal::forms::{self, FieldErrors};
 use crate::portal::PageError;
 
+/// A product file as the product page lists it.
+pub struct FileRow {
+    pub id: String,
+    pub title: String,
+    pub file_name: String,
+    pub version: String,
+    pub channel: String,
+    pub released: String,
+    pub size: String,
+}
+
+fn file_rows(state: &AppState, env: Environment, product: &str) -> Vec<FileRow> {
+    let Ok(pid) = product.parse::<Uuid>() else {
+        return Vec::new();
+    };
+    state
+        .portal
+        .files
+        .of_product(env, pid)
+        .into_iter()
+        .map(|f| FileRow {
+            id: f.id.to_string(),
+            title: f.title,
+            file_name: f.file_name,
+            version: f.version,
+            channel: f.channel,
+            released: f.released.to_string(),
+            size: crate::portal::files::human_size(f.size),
+        })
+        .collect()
+}
+
 pub struct ProductRow {
     pub id: String,
     pub name: String,
@@ -41,6 +73,9 @@ struct ProductsPage {
     errors: FieldErrors,
     editing: bool,
     public_key: String,
+    files: Vec<FileRow>,
+    channels: Vec<&'static str>,
+    today: String,
 }
 
 async fn rows(state: &AppState, env: Environment) -> Result<Vec<ProductRow>, PageError> {
@@ -82,6 +117,9 @@ pub async fn list(
             errors: FieldErrors::default(),
             editing: false,
             public_key: public_key(&state, env),
+            files: Vec::new(),
+            channels: crate::portal::files::CHANNELS.to_vec(),
+            today: Utc::now().date_naive().to_string(),
         },
     )
 }
@@ -122,6 +160,9 @@ pub async fn edit_page(
             errors: FieldErrors::default(),
             editing: true,
             public_key: public_key(&state, env),
+            files: file_rows(&state, env, &id.to_string()),
+            channels: crate::portal::files::CHANNELS.to_vec(),
+            today: Utc::now().date_naive().to_string(),
         },
     )
 }
@@ -165,6 +206,9 @@ pub async fn save(
             errors,
             editing,
             public_key: public_key(&state, env),
+            files: Vec::new(),
+            channels: crate::portal::files::CHANNELS.to_vec(),
+            today: Utc::now().date_naive().to_string(),
         });
     }
     let store = state.engine.store.as_ref();
@@ -205,5 +249,174 @@ pub async fn save(
         &format!("/admin/products?env={env}"),
         "ok",
         &format!("Product {} saved.", p.name),
+    ))
+}
+
+/// Reads a multipart upload: small text fields and one file, within the size limit.
+async fn read_upload(
+    mut payload: actix_multipart::Multipart,
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Option<(String, Vec<u8>)>,
+    ),
+    PageError,
+> {
+    use futures_util::StreamExt;
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    while let Some(item) = payload.next().await {
+        let mut field =
+            item.map_err(|e| PageError::BadRequest(format!("could not read the upload: {e}")))?;
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
+        let limit = if file_name.is_some() {
+            crate::portal::files::MAX_FILE_BYTES
+        } else {
+            16 * 1024
+        };
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| PageError::BadRequest(format!("could not read the upload: {e}")))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(PageError::BadRequest(format!(
+                    "“{name}” is larger than {} MB",
+                    limit / (1024 * 1024)
+                )));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match file_name {
+            Some(f) if name == "file" => file = Some((f, buf)),
+            _ => {
+                fields.insert(name, String::from_utf8_lossy(&buf).trim().to_owned());
+            }
+        }
+    }
+    Ok((fields, file))
+}
+
+/// Adds a downloadable file (installer or documentation) to a product.
+pub async fn upload(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    let (fields, file) = read_upload(payload).await?;
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let form = crate::portal::forms::Form::from_pairs(
+        ["csrf", "env"]
+            .iter()
+            .map(|k| (k.to_string(), get(k)))
+            .collect(),
+    );
+    admin.check_manage(&form)?;
+    let env = form_env(&form)?;
+    let product_id: Uuid = path
+        .parse()
+        .map_err(|_| PageError::NotFound("no such product".into()))?;
+    state
+        .engine
+        .store
+        .get_product(env, product_id)
+        .await?
+        .ok_or_else(|| PageError::NotFound(format!("No such product in {env}.")))?;
+    let (file_name, bytes) = file
+        .filter(|(n, b)| !n.trim().is_empty() && !b.is_empty())
+        .ok_or_else(|| PageError::BadRequest("Choose a non-empty file to upload.".into()))?;
+    let version = get("version");
+    if version.is_empty() || version.len() > 40 || version.chars().any(char::is_whitespace) {
+        return Err(PageError::BadRequest(
+            "Version is required (like 2.4.1, no spaces).".into(),
+        ));
+    }
+    let channel = get("channel");
+    if !crate::portal::files::CHANNELS.contains(&channel.as_str()) {
+        return Err(PageError::BadRequest(
+            "Channel must be stable, beta or hotfix.".into(),
+        ));
+    }
+    let released = chrono::NaiveDate::parse_from_str(&get("released"), "%Y-%m-%d")
+        .map_err(|_| PageError::BadRequest("Release date must be a date (YYYY-MM-DD).".into()))?;
+    let base_name: String = std::path::Path::new(&file_name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let title = match get("title") {
+        t if t.is_empty() => base_name.clone(),
+        t => t.chars().take(200).collect(),
+    };
+    let meta = crate::portal::files::FileMeta {
+        id: Uuid::new_v4(),
+        env,
+        product_id,
+        title,
+        file_name: base_name,
+        version,
+        channel,
+        released,
+        size: bytes.len() as u64,
+        uploaded_at: Utc::now(),
+    };
+    state
+        .portal
+        .files
+        .save(&meta, &bytes)
+        .await
+        .map_err(PageError::Internal)?;
+    Ok(redirect(
+        &req,
+        &format!("/admin/products/{product_id}?env={env}"),
+        "ok",
+        &format!(
+            "{} {} uploaded ({}).",
+            meta.title,
+            meta.version,
+            crate::portal::files::human_size(meta.size)
+        ),
+    ))
+}
+
+pub async fn delete_file(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    admin.check_manage(&form)?;
+    let env = form_env(&form)?;
+    let (product, file) = path.into_inner();
+    let id: Uuid = file
+        .parse()
+        .map_err(|_| PageError::NotFound("no such file".into()))?;
+    let (meta, _) = state
+        .portal
+        .files
+        .get(id)
+        .filter(|(m, _)| m.product_id.to_string() == product && m.env == env)
+        .ok_or_else(|| PageError::NotFound("No such file.".into()))?;
+    state
+        .portal
+        .files
+        .remove(id)
+        .await
+        .map_err(PageError::Internal)?;
+    Ok(redirect(
+        &req,
+        &format!("/admin/products/{product}?env={env}"),
+        "ok",
+        &format!("{} {} removed.", meta.title, meta.version),
     ))
 }

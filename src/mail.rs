@@ -1,0 +1,176 @@
+//! The outbox: every message the portals send (invitations, password resets,
+//! expiry reminders, activation alerts) is written as a JSON file to a folder
+//! the admin portal lists, and also delivered over SMTP when `mail.smtp_url`
+//! is set.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Settings;
+
+/// Why a message could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("outbox folder: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("mail settings: {0}")]
+    Config(String),
+}
+
+/// One message as kept in the outbox folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredMail {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// invite, reset, expiry, activation.
+    pub kind: String,
+    /// Identifies a message that must be sent once (expiry reminders).
+    #[serde(default)]
+    pub tag: String,
+    /// "folder only", "sent", or the SMTP error.
+    pub delivery: String,
+}
+
+/// Writes messages to the folder and, when configured, to an SMTP server.
+pub struct Outbox {
+    dir: PathBuf,
+    from: String,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// Tags already sent (read from the folder at start).
+    tags: Mutex<HashSet<String>>,
+}
+
+impl Outbox {
+    pub fn open(settings: &Settings) -> Result<Outbox, MailError> {
+        let m = &settings.mail;
+        let dir = if m.outbox_dir.trim().is_empty() {
+            settings.store.data_dir.join("outbox")
+        } else {
+            PathBuf::from(&m.outbox_dir)
+        };
+        std::fs::create_dir_all(&dir)?;
+        let smtp = if m.smtp_url.trim().is_empty() {
+            None
+        } else {
+            Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(m.smtp_url.trim())
+                    .map_err(|e| MailError::Config(format!("mail.smtp_url: {e}")))?
+                    .build(),
+            )
+        };
+        m.from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| MailError::Config(format!("mail.from: {e}")))?;
+        let outbox = Outbox {
+            dir,
+            from: m.from.clone(),
+            smtp,
+            tags: Mutex::new(HashSet::new()),
+        };
+        let tags = outbox
+            .list(usize::MAX)
+            .into_iter()
+            .filter(|m| !m.tag.is_empty())
+            .map(|m| m.tag)
+            .collect();
+        *outbox.tags.lock() = tags;
+        Ok(outbox)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether a message with this tag was sent already.
+    pub fn sent(&self, tag: &str) -> bool {
+        self.tags.lock().contains(tag)
+    }
+
+    /// Writes (and delivers) one message.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        kind: &str,
+        tag: &str,
+    ) -> Result<StoredMail, MailError> {
+        let delivery = match &self.smtp {
+            None => "folder only".to_owned(),
+            Some(t) => match self.deliver(t, to, subject, body).await {
+                Ok(()) => "sent".to_owned(),
+                Err(e) => {
+                    tracing::warn!(error = %e, kind, "SMTP delivery failed; the message is in the outbox folder");
+                    format!("SMTP failed: {e}")
+                }
+            },
+        };
+        let mail = StoredMail {
+            id: Uuid::new_v4(),
+            at: Utc::now(),
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+            kind: kind.to_owned(),
+            tag: tag.to_owned(),
+            delivery,
+        };
+        let name = format!("{}-{}.json", mail.at.format("%Y%m%dT%H%M%S%.6f"), mail.id);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let bytes = serde_json::to_vec_pretty(&mail).map_err(std::io::Error::other)?;
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, self.dir.join(&name)).await?;
+        if !tag.is_empty() {
+            self.tags.lock().insert(tag.to_owned());
+        }
+        tracing::info!(kind, "mail written to the outbox");
+        Ok(mail)
+    }
+
+    async fn deliver(
+        &self,
+        t: &AsyncSmtpTransport<Tokio1Executor>,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), String> {
+        let msg = lettre::Message::builder()
+            .from(self.from.parse().map_err(|e| format!("from: {e}"))?)
+            .to(to.parse().map_err(|e| format!("to: {e}"))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())?;
+        t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The newest `limit` messages, newest first.
+    pub fn list(&self, limit: usize) -> Vec<StoredMail> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names.reverse();
+        names
+            .into_iter()
+            .take(limit)
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter_map(|b| serde_json::from_slice(&b).ok())
+            .collect()
+    }
+}

@@ -1,0 +1,101 @@
+//! The outbox (every mail the portals wrote) and customer invitations.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use uuid::Uuid;
+
+use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome};
+use crate::api::state::AppState;
+use crate::portal::customer::auth::send_password_link;
+use crate::portal::format;
+use crate::portal::forms;
+use crate::portal::links::Purpose;
+use crate::portal::PageError;
+
+pub struct MailRow {
+    pub at: String,
+    pub to: String,
+    pub subject: String,
+    pub kind: String,
+    pub body: String,
+    pub delivery: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    c: Chrome,
+    rows: Vec<MailRow>,
+    dir: String,
+}
+
+pub async fn list(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let env = env_of(&req)?;
+    let outbox = &state.portal.outbox;
+    let rows = outbox
+        .list(200)
+        .into_iter()
+        .map(|m| MailRow {
+            at: format::time(m.at),
+            to: m.to,
+            subject: m.subject,
+            kind: m.kind,
+            body: m.body,
+            delivery: m.delivery,
+        })
+        .collect();
+    render(
+        &req,
+        &OutboxPage {
+            c: chrome(&req, &admin, "Outbox", "outbox", env),
+            rows,
+            dir: outbox.dir().display().to_string(),
+        },
+    )
+}
+
+/// Mails the customer a single-use link to set their portal password.
+pub async fn invite(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    admin.check_manage(&form)?;
+    let env = form_env(&form)?;
+    let id: Uuid = path
+        .parse()
+        .map_err(|_| PageError::NotFound("no such customer".into()))?;
+    let c = state
+        .engine
+        .store
+        .get_customer(id)
+        .await?
+        .ok_or_else(|| PageError::NotFound("No such customer.".into()))?;
+    let purpose = if c.password_hash.is_some() {
+        Purpose::Reset
+    } else {
+        Purpose::Invite
+    };
+    send_password_link(&state, Some(&req), &c, purpose).await?;
+    Ok(redirect(
+        &req,
+        &format!("/admin/customers/{id}?env={env}"),
+        "ok",
+        &format!(
+            "{} mailed to {} (see the Outbox).",
+            if purpose == Purpose::Invite {
+                "Invitation"
+            } else {
+                "Password reset link"
+            },
+            c.email
+        ),
+    ))
+}

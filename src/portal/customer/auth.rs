@@ -1,0 +1,407 @@
+//! Customer sign-in, sign-out, forgotten password and the single-use links that
+//! set a password (an admin's invitation, or a reset).
+
+use std::time::Instant;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{Duration, Utc};
+
+use super::{Me, COOKIE, COOKIE_PATH};
+use crate::api::state::AppState;
+use crate::crypto::password;
+use crate::domain::customer::normalize_email;
+use crate::domain::Customer;
+use crate::portal::forms::{self, Form};
+use crate::portal::links::{LinkError, LinkKey, Purpose};
+use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::PageError;
+
+/// Pre-session CSRF cookie of the public forms (double submit).
+const PRE_CSRF: &str = "kw_pre";
+
+/// How long links stay valid.
+pub const INVITE_VALID: Duration = Duration::days(7);
+pub const RESET_VALID: Duration = Duration::hours(1);
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+struct LoginPage {
+    csrf: String,
+    next: String,
+    email: String,
+    error: String,
+    notice: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/forgot.html")]
+struct ForgotPage {
+    csrf: String,
+    sent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/password.html")]
+struct PasswordPage {
+    csrf: String,
+    token: String,
+    purpose: String,
+    email: String,
+    error: String,
+}
+
+fn safe_next(next: &str) -> String {
+    if next.starts_with("/portal") && !next.starts_with("//") && !next.contains("://") {
+        next.to_owned()
+    } else {
+        "/portal".to_owned()
+    }
+}
+
+/// A public page with a fresh pre-session CSRF token in a cookie.
+fn public(req: &HttpRequest, status: u16, html: String, token: &str) -> HttpResponse {
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .content_type("text/html; charset=utf-8")
+    .insert_header((header::CACHE_CONTROL, "no-store"))
+    .cookie(cookie(req, PRE_CSRF, COOKIE_PATH, token.to_owned()))
+    .body(html)
+}
+
+fn check_pre(req: &HttpRequest, form: &Form) -> Result<(), PageError> {
+    let expected = req.cookie(PRE_CSRF).map(|c| c.value().to_owned());
+    if expected
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e != form.raw("csrf"))
+    {
+        return Err(PageError::csrf());
+    }
+    Ok(())
+}
+
+fn query(req: &HttpRequest, name: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+fn login_html(
+    next: String,
+    email: String,
+    error: String,
+    notice: String,
+) -> Result<(String, String), PageError> {
+    let csrf = random_token();
+    let html = LoginPage {
+        csrf: csrf.clone(),
+        next,
+        email,
+        error,
+        notice,
+    }
+    .render()?;
+    Ok((html, csrf))
+}
+
+pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let notice = match query(&req, "done").as_str() {
+        "password" => "Your password is set. Sign in with it.".to_owned(),
+        _ => String::new(),
+    };
+    let (html, csrf) = login_html(
+        safe_next(&query(&req, "next")),
+        String::new(),
+        String::new(),
+        notice,
+    )?;
+    Ok(public(&req, 200, html, &csrf))
+}
+
+/// Charges a failure to the client's IP; `Err` once it is locked out.
+fn charge_failure(state: &AppState, ip: std::net::IpAddr) -> Result<(), PageError> {
+    let portal = &state.portal;
+    if let Err(not_until) = portal.login_limiter.check_key(&ip) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        portal.login_locked.insert(ip, Instant::now() + wait);
+        crate::metrics::metrics()
+            .rate_limited
+            .with_label_values(&["login"])
+            .inc();
+        return Err(PageError::RateLimited(wait.as_secs().max(1)));
+    }
+    Ok(())
+}
+
+fn locked(state: &AppState, ip: std::net::IpAddr) -> Result<(), PageError> {
+    if let Some(until) = state.portal.login_locked.get(&ip) {
+        let now = Instant::now();
+        if until > now {
+            return Err(PageError::RateLimited((until - now).as_secs().max(1)));
+        }
+    }
+    Ok(())
+}
+
+fn client_ip(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
+    crate::api::client::peer_ip(state, req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}
+
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    check_pre(&req, &form)?;
+    let ip = client_ip(&state, &req);
+    locked(&state, ip)?;
+    let email = form.get("email").to_lowercase();
+    let next = safe_next(form.get("next"));
+    let store = state.engine.store.as_ref();
+    let found = match normalize_email(&email) {
+        Ok(e) => store.get_customer_by_email(&e).await?,
+        Err(_) => None,
+    };
+    let ok = match found.as_ref().and_then(|c| c.password_hash.as_deref()) {
+        Some(h) => password::verify(form.raw("password"), h),
+        None => {
+            let _ = password::verify(form.raw("password"), super::super::admin::auth::DUMMY_HASH);
+            false
+        }
+    };
+    let Some(mut customer) = found.filter(|_| ok) else {
+        charge_failure(&state, ip)?;
+        let (html, csrf) = login_html(
+            next,
+            email,
+            "Wrong email or password.".into(),
+            String::new(),
+        )?;
+        return Ok(public(&req, 401, html, &csrf));
+    };
+    let session = state.portal.customer_sessions.start(customer.id);
+    customer.last_sign_in = Some(Utc::now());
+    if let Err(e) = store.update_customer(&customer).await {
+        tracing::warn!(error = %e, "could not record the sign-in time");
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, next))
+        .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
+        .cookie(removal(PRE_CSRF, COOKIE_PATH))
+        .finish())
+}
+
+pub async fn logout(
+    me: Me,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    me.check(&form)?;
+    state.portal.customer_sessions.end(&me.session.id);
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/portal/login"))
+        .cookie(removal(COOKIE, COOKIE_PATH))
+        .finish())
+}
+
+pub async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let csrf = random_token();
+    let html = ForgotPage {
+        csrf: csrf.clone(),
+        sent: false,
+    }
+    .render()?;
+    Ok(public(&req, 200, html, &csrf))
+}
+
+/// The base URL for links in mails.
+pub fn public_base(state: &AppState, req: Option<&HttpRequest>) -> String {
+    let configured = state.config.mail.public_url.trim().trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    match req {
+        Some(r) => {
+            let info = r.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+        None => format!("http://{}", state.config.server.listen),
+    }
+}
+
+/// Writes the mail with a password link for `customer`.
+pub async fn send_password_link(
+    state: &AppState,
+    req: Option<&HttpRequest>,
+    customer: &Customer,
+    purpose: Purpose,
+) -> Result<(), PageError> {
+    let (valid, kind) = match purpose {
+        Purpose::Invite => (INVITE_VALID, "invite"),
+        Purpose::Reset => (RESET_VALID, "reset"),
+    };
+    let token = state.portal.links.account_token(
+        customer.id,
+        purpose,
+        Utc::now() + valid,
+        customer.password_hash.as_deref(),
+    );
+    let link = format!(
+        "{}/portal/password?purpose={kind}&token={}",
+        public_base(state, req),
+        crate::portal::format::url_encode(&token)
+    );
+    let (subject, body) = match purpose {
+        Purpose::Invite => (
+            "You are invited to your license portal".to_owned(),
+            format!(
+                "Hello {},\n\nyou can now see your licenses, devices and downloads in the customer portal.\nChoose your password here (the link works once, for 7 days):\n\n{link}\n",
+                customer.name
+            ),
+        ),
+        Purpose::Reset => (
+            "Reset your license portal password".to_owned(),
+            format!(
+                "Hello {},\n\nsomeone (hopefully you) asked to reset your password.\nChoose a new one here (the link works once, for 1 hour):\n\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is.\n",
+                customer.name
+            ),
+        ),
+    };
+    state
+        .portal
+        .outbox
+        .send(&customer.email, &subject, &body, kind, "")
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(())
+}
+
+pub async fn forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    check_pre(&req, &form)?;
+    let ip = client_ip(&state, &req);
+    locked(&state, ip)?;
+    // Every request costs a token, so the form cannot be used to flood a mailbox.
+    charge_failure(&state, ip)?;
+    if let Ok(email) = normalize_email(form.get("email")) {
+        if let Some(c) = state.engine.store.get_customer_by_email(&email).await? {
+            send_password_link(&state, Some(&req), &c, Purpose::Reset).await?;
+        }
+    }
+    // The same answer whether or not the account exists.
+    let csrf = random_token();
+    let html = ForgotPage {
+        csrf: csrf.clone(),
+        sent: true,
+    }
+    .render()?;
+    Ok(public(&req, 200, html, &csrf))
+}
+
+fn purpose_of(s: &str) -> Result<Purpose, PageError> {
+    match s {
+        "invite" => Ok(Purpose::Invite),
+        "reset" => Ok(Purpose::Reset),
+        _ => Err(PageError::BadRequest("unknown link purpose".into())),
+    }
+}
+
+fn link_refused(e: LinkError) -> PageError {
+    PageError::Forbidden(format!(
+        "This password link cannot be used: {e}. Ask for a new one on the “Forgot password” page."
+    ))
+}
+
+/// Resolves and checks a token; the customer it belongs to.
+async fn token_owner(
+    state: &AppState,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Customer, PageError> {
+    let id = LinkKey::token_customer(token).ok_or_else(|| link_refused(LinkError::Forged))?;
+    let c = state
+        .engine
+        .store
+        .get_customer(id)
+        .await?
+        .ok_or_else(|| link_refused(LinkError::Forged))?;
+    state
+        .portal
+        .links
+        .check_account_token(token, purpose, c.password_hash.as_deref(), Utc::now())
+        .map_err(link_refused)?;
+    Ok(c)
+}
+
+pub async fn password_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let token = query(&req, "token");
+    let purpose_s = query(&req, "purpose");
+    let c = token_owner(&state, &token, purpose_of(&purpose_s)?).await?;
+    let csrf = random_token();
+    let html = PasswordPage {
+        csrf: csrf.clone(),
+        token,
+        purpose: purpose_s,
+        email: c.email,
+        error: String::new(),
+    }
+    .render()?;
+    Ok(public(&req, 200, html, &csrf))
+}
+
+pub async fn set_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    check_pre(&req, &form)?;
+    let token = form.get("token").to_owned();
+    let purpose_s = form.get("purpose").to_owned();
+    let mut c = token_owner(&state, &token, purpose_of(&purpose_s)?).await?;
+    let new = form.raw("password");
+    let error = if let Err(e) = password::check_strength(new) {
+        format!("Password {e}.")
+    } else if new != form.raw("confirm") {
+        "The two passwords differ.".to_owned()
+    } else {
+        String::new()
+    };
+    if !error.is_empty() {
+        let csrf = random_token();
+        let html = PasswordPage {
+            csrf: csrf.clone(),
+            token,
+            purpose: purpose_s,
+            email: c.email,
+            error,
+        }
+        .render()?;
+        return Ok(public(&req, 400, html, &csrf));
+    }
+    c.password_hash = Some(password::hash(new).map_err(PageError::Internal)?);
+    state.engine.store.update_customer(&c).await?;
+    // A new password ends every session of the account.
+    state.portal.customer_sessions.end_all_of(c.id, None);
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/portal/login?done=password"))
+        .cookie(removal(PRE_CSRF, COOKIE_PATH))
+        .finish())
+}

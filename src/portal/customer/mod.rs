@@ -1,0 +1,212 @@
+//! The customer self-service portal under `/portal/`: a license owner's
+//! licenses (both environments, labelled), devices, downloads and profile.
+//! Its own cookie (`kw_portal`, Path=/portal) and sessions, separate from the
+//! admin portal; every page shows only what belongs to the signed-in customer,
+//! looked up from their own license list (never from an id in the request).
+
+pub mod account;
+pub mod activations;
+pub mod auth;
+pub mod dashboard;
+pub mod downloads;
+pub mod licenses;
+
+use std::sync::Arc;
+
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use askama::Template;
+use futures_util::future::LocalBoxFuture;
+
+use super::forms::Form;
+use super::session::Session;
+use super::PageError;
+use crate::api::state::AppState;
+use crate::domain::{Customer, Environment, License};
+
+/// Session cookie of the customer portal, and its path.
+pub const COOKIE: &str = "kw_portal";
+pub const COOKIE_PATH: &str = "/portal";
+
+/// The signed-in customer (the extractor every page takes).
+pub struct Me {
+    pub customer: Customer,
+    pub session: Arc<Session>,
+    pub tz: chrono_tz::Tz,
+}
+
+fn sign_in(req: &HttpRequest) -> PageError {
+    PageError::SignIn {
+        login: "/portal/login",
+        next: match req.query_string() {
+            "" => req.path().to_owned(),
+            q => format!("{}?{q}", req.path()),
+        },
+    }
+}
+
+impl FromRequest for Me {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Me, PageError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| PageError::Internal("no app state".into()))?;
+            let Some(session) = req
+                .cookie(COOKIE)
+                .and_then(|c| state.portal.customer_sessions.get(c.value()))
+            else {
+                return Err(sign_in(&req));
+            };
+            let Some(customer) = state.engine.store.get_customer(session.subject).await? else {
+                state.portal.customer_sessions.end(&session.id);
+                return Err(sign_in(&req));
+            };
+            Ok(Me {
+                tz: super::format::zone(&customer.timezone),
+                customer,
+                session,
+            })
+        })
+    }
+}
+
+impl Me {
+    /// Every form post: the session's CSRF token must be in it.
+    pub fn check(&self, form: &Form) -> Result<(), PageError> {
+        if self.session.csrf_matches(form.raw("csrf")) {
+            Ok(())
+        } else {
+            Err(PageError::csrf())
+        }
+    }
+
+    /// How audit entries name this customer.
+    pub fn who(&self) -> String {
+        format!("customer:{}", self.customer.email)
+    }
+}
+
+/// The frame of every customer page.
+pub struct PChrome {
+    pub title: String,
+    pub nav: &'static str,
+    pub name: String,
+    pub email: String,
+    pub csrf: String,
+    pub tz: String,
+    pub flash_kind: String,
+    pub flash_text: String,
+}
+
+pub fn chrome(req: &HttpRequest, me: &Me, title: impl Into<String>, nav: &'static str) -> PChrome {
+    let (flash_kind, flash_text) = super::page::flash(req);
+    PChrome {
+        title: title.into(),
+        nav,
+        name: me.customer.name.clone(),
+        email: me.customer.email.clone(),
+        csrf: me.session.csrf.clone(),
+        tz: me.customer.timezone.clone(),
+        flash_kind,
+        flash_text,
+    }
+}
+
+pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, PageError> {
+    super::page::render(req, page, COOKIE_PATH)
+}
+
+pub use super::page::render_invalid;
+
+pub fn redirect(req: &HttpRequest, to: &str, kind: &str, text: &str) -> HttpResponse {
+    super::page::redirect(req, to, kind, text, COOKIE_PATH)
+}
+
+/// One of the customer's licenses, with what the pages show next to it.
+pub struct Mine {
+    pub env: Environment,
+    pub license: License,
+    pub product_name: String,
+    pub handle: String,
+}
+
+/// The customer's licenses in both environments, newest first. Read from the
+/// catalog's customer index and the store by key; nothing else is reachable.
+pub async fn my_licenses(state: &AppState, me: &Me) -> Result<Vec<Mine>, PageError> {
+    let store = state.engine.store.as_ref();
+    let mut out = Vec::new();
+    for env in Environment::ALL {
+        let keys = state.engine.catalog.keys_of_customer(env, me.customer.id);
+        if keys.is_empty() {
+            continue;
+        }
+        let products: std::collections::HashMap<_, _> = store
+            .list_products(env)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        for key in keys {
+            let Some(l) = store.get_license(env, &key).await? else {
+                continue;
+            };
+            // The catalog may lag a reassignment by a moment; the record decides.
+            if l.customer_id != Some(me.customer.id) {
+                continue;
+            }
+            out.push(Mine {
+                env,
+                handle: state.portal.links.license_handle(env, l.key.as_str()),
+                product_name: products.get(&l.product_id).cloned().unwrap_or_default(),
+                license: l,
+            });
+        }
+    }
+    out.sort_by_key(|m| std::cmp::Reverse(m.license.created_at));
+    Ok(out)
+}
+
+/// The license behind a handle, only among the customer's own.
+pub async fn my_license(state: &AppState, me: &Me, handle: &str) -> Result<Mine, PageError> {
+    my_licenses(state, me)
+        .await?
+        .into_iter()
+        .find(|m| m.handle == handle)
+        .ok_or_else(|| PageError::NotFound("No such license in your account.".into()))
+}
+
+/// Mounts `/portal/…`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/portal")
+            .route("", web::get().to(dashboard::page))
+            .route("/", web::get().to(dashboard::page))
+            .route("/login", web::get().to(auth::login_page))
+            .route("/login", web::post().to(auth::login))
+            .route("/logout", web::post().to(auth::logout))
+            .route("/forgot", web::get().to(auth::forgot_page))
+            .route("/forgot", web::post().to(auth::forgot))
+            .route("/password", web::get().to(auth::password_page))
+            .route("/password", web::post().to(auth::set_password))
+            .route("/licenses", web::get().to(licenses::list))
+            .route("/licenses/{handle}", web::get().to(licenses::detail))
+            .route("/activations", web::get().to(activations::list))
+            .route("/activations/confirm", web::get().to(activations::confirm))
+            .route(
+                "/activations/deactivate",
+                web::post().to(activations::deactivate),
+            )
+            .route("/downloads", web::get().to(downloads::list))
+            .route("/downloads/{id}", web::get().to(downloads::download))
+            .route("/profile", web::get().to(account::page))
+            .route("/profile", web::post().to(account::save))
+            .route(
+                "/profile/password",
+                web::post().to(account::change_password),
+            ),
+    );
+}

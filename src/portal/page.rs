@@ -1,0 +1,65 @@
+//! What every portal page does the same way: render HTML without caching, show
+//! a one-time message (a cookie on the portal's path), and redirect after a post.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use base64::Engine as _;
+
+use super::session;
+use super::PageError;
+
+const FLASH: &str = "kw_flash";
+
+/// The one-time message of this request, as (kind, text).
+pub fn flash(req: &HttpRequest) -> (String, String) {
+    req.cookie(FLASH)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c.value())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once('|').map(|(k, t)| (k.to_owned(), t.to_owned())))
+        .filter(|(k, _)| matches!(k.as_str(), "ok" | "error" | "warn"))
+        .unwrap_or_default()
+}
+
+/// Renders a page of the portal at `path` (and clears a shown message).
+pub fn render(
+    req: &HttpRequest,
+    page: &impl Template,
+    path: &'static str,
+) -> Result<HttpResponse, PageError> {
+    let html = page.render()?;
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if req.cookie(FLASH).is_some() {
+        resp.cookie(session::removal(FLASH, path));
+    }
+    Ok(resp.body(html))
+}
+
+/// Renders a form again with its errors (400, so scripts can tell).
+pub fn render_invalid(page: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page.render()?))
+}
+
+/// 303 to `to`, with a message the next page of the portal at `path` shows once.
+pub fn redirect(
+    req: &HttpRequest,
+    to: &str,
+    kind: &str,
+    text: &str,
+    path: &'static str,
+) -> HttpResponse {
+    let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}|{text}"));
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .cookie(session::cookie(req, FLASH, path, value))
+        .finish()
+}

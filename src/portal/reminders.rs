@@ -1,0 +1,159 @@
+//! Mail the customer asked for: expiry reminders 30, 14 and 7 days before, and
+//! an alert when a new device is activated on one of their licenses. Each
+//! honours the customer's notification preferences.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::state::AppState;
+use crate::domain::{Environment, LicenseKey};
+use crate::portal::format;
+
+/// Days before expiry a reminder is sent.
+pub const THRESHOLDS: [i64; 3] = [30, 14, 7];
+
+/// The reminder due for a license expiring at `expires_at`: the smallest
+/// threshold the remaining time is within.
+pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
+    if expires_at <= now {
+        return None;
+    }
+    let left = expires_at - now;
+    THRESHOLDS
+        .iter()
+        .rev()
+        .copied()
+        .find(|d| left <= chrono::Duration::days(*d))
+}
+
+/// Sends every reminder that is due and not sent yet; returns how many were sent.
+pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
+    let mut sent = 0;
+    let store = state.engine.store.as_ref();
+    for env in Environment::ALL {
+        let due_now: Vec<(LicenseKey, uuid::Uuid, DateTime<Utc>, i64)> = state
+            .engine
+            .catalog
+            .expiring_assigned(env, now, chrono::Duration::days(30))
+            .into_iter()
+            .filter_map(|(k, c, at)| due(at, now).map(|d| (k, c, at, d)))
+            .collect();
+        for (key, customer_id, at, days) in due_now {
+            let tag = format!("expiry:{env}:{}:{days}", key.as_str());
+            if state.portal.outbox.sent(&tag) {
+                continue;
+            }
+            let Ok(Some(c)) = store.get_customer(customer_id).await else {
+                continue;
+            };
+            if !c.notify_expiry {
+                continue;
+            }
+            let tz = format::zone(&c.timezone);
+            let body = format!(
+                "Hello {},\n\nyour license {} expires on {} (in {} days or less).\nRenew it with your vendor to keep using the software.\n",
+                c.name,
+                format::mask_key(key.as_str()),
+                format::time_in(at, tz),
+                days
+            );
+            match state
+                .portal
+                .outbox
+                .send(
+                    &c.email,
+                    &format!("Your license expires within {days} days"),
+                    &body,
+                    "expiry",
+                    &tag,
+                )
+                .await
+            {
+                Ok(_) => sent += 1,
+                Err(e) => tracing::warn!(error = %e, "could not write an expiry reminder"),
+            }
+        }
+    }
+    sent
+}
+
+/// Looks for due reminders every `every`.
+pub fn spawn(state: actix_web::web::Data<AppState>, every: Duration) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let n = send_due_reminders(&state, Utc::now()).await;
+            if n > 0 {
+                tracing::info!(reminders = n, "expiry reminders written");
+            }
+        }
+    });
+}
+
+/// Writes the activation alert for a new device, if the owner wants it.
+pub async fn activation_alert(
+    state: Arc<AppState>,
+    env: Environment,
+    key: LicenseKey,
+    identifier: String,
+) {
+    let store = state.engine.store.as_ref();
+    let Ok(Some(l)) = store.get_license(env, &key).await else {
+        return;
+    };
+    let Some(cid) = l.customer_id else {
+        return;
+    };
+    let Ok(Some(c)) = store.get_customer(cid).await else {
+        return;
+    };
+    if !c.notify_activations {
+        return;
+    }
+    let body = format!(
+        "Hello {},\n\na new device, {identifier}, was activated on your license {} ({} in use).\nIf that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n",
+        c.name,
+        format::mask_key(key.as_str()),
+        format::activations(l.active_count() as u32, l.activation_limit.get())
+    );
+    if let Err(e) = state
+        .portal
+        .outbox
+        .send(
+            &c.email,
+            "A new device was activated on your license",
+            &body,
+            "activation",
+            "",
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "could not write an activation alert");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration as D;
+
+    #[test]
+    fn the_nearest_threshold_is_due() {
+        let now = Utc::now();
+        for (left, want) in [
+            (D::days(40), None),
+            (D::days(30), Some(30)),
+            (D::days(20), Some(30)),
+            (D::days(14), Some(14)),
+            (D::days(8), Some(14)),
+            (D::days(7), Some(7)),
+            (D::hours(1), Some(7)),
+            (D::hours(-1), None),
+        ] {
+            assert_eq!(due(now + left, now), want, "{left:?}");
+        }
+    }
+}
