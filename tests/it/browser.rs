@@ -437,3 +437,150 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     wait_url(&c, "/admin/login").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
+    let s = Server::start();
+    let (st, c) = s.admin(
+        "POST",
+        "/customers",
+        Some(json!({"email": "cora@example.com", "name": "Cora Customer", "password": "cora-password-1"})),
+    );
+    assert_eq!(st, 201);
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let app = s.product("production", "Desk App");
+    let lab = s.product("staging", "Lab Tools");
+    let desk = api_license(&s, json!({"product_id": app, "customer_id": cid, "activation_limit": 2, "feature_flags": {"export": true}}));
+    let soon = api_license(&s, json!({"product_id": app, "customer_id": cid, "expires_at": (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339()}));
+    let (st, l) = s.admin("POST", "/staging/licenses", Some(json!({"product_id": lab, "customer_id": cid})));
+    assert_eq!(st, 201, "{l}");
+    activate(&s, "production", &desk, "old-laptop");
+    activate(&s, "production", &desk, "office-pc");
+    let (_, v) = s.client("production", "activate", json!({"key": desk, "identifier": "new-laptop"}));
+    assert_eq!(v["code"], "LIMIT_REACHED");
+
+    let driver = chromedriver();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = browser(&driver, downloads.path()).await;
+    let shots = screenshot_dir("customer");
+    let base = s.base.clone();
+
+    // The admin uploads an installer for the product, in the browser.
+    c.goto(&format!("{base}/admin/login")).await.unwrap();
+    fill(&c, "#email", super::helpers::ADMIN_EMAIL).await;
+    fill(&c, "#password", ADMIN_PASSWORD).await;
+    click(&c, "#sign-in").await;
+    wait_url(&c, "/admin").await;
+    c.goto(&format!("{base}/admin/products/{app}")).await.unwrap();
+    let installer = downloads.path().join("desk-app-2.1.bin");
+    std::fs::write(&installer, b"desk app installer bytes").unwrap();
+    fill(&c, "#file-title", "Desk App installer").await;
+    fill(&c, "#file-version", "2.1").await;
+    el(&c, "#file-file").await.send_keys(installer.to_str().unwrap()).await.unwrap();
+    click(&c, "#upload-submit").await;
+    assert!(text_of(&c, "#flash").await.contains("uploaded"));
+    std::fs::remove_file(&installer).unwrap();
+    click(&c, "#sign-out").await;
+    wait_url(&c, "/admin/login").await;
+
+    // Sign in to the customer portal.
+    c.goto(&format!("{base}/portal/licenses")).await.unwrap();
+    wait_url(&c, "/portal/login").await;
+    shot(&c, &shots, "00-sign-in").await;
+    fill(&c, "#email", "cora@example.com").await;
+    fill(&c, "#password", "cora-password-1").await;
+    click(&c, "#sign-in").await;
+    wait_url(&c, "/portal/licenses").await;
+    c.goto(&format!("{base}/portal")).await.unwrap();
+    assert_eq!(text_of(&c, "#total-licenses").await, "3");
+    assert!(text_of(&c, "#health").await.contains("expires within 7 days"));
+    shot(&c, &shots, "01-dashboard").await;
+
+    // My Licenses: search and filter.
+    click(&c, "#nav-licenses").await;
+    wait_url(&c, "/portal/licenses").await;
+    shot(&c, &shots, "02-my-licenses").await;
+    let rows = c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap();
+    assert_eq!(rows.len(), 3);
+    fill(&c, "#search", "lab tools").await;
+    click(&c, "#apply-filters").await;
+    wait_url(&c, "q=lab").await;
+    assert_eq!(c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap().len(), 1);
+    c.goto(&format!("{base}/portal/licenses")).await.unwrap();
+    choose(&c, "#filter-status", "active").await;
+    click(&c, "#apply-filters").await;
+    wait_url(&c, "status=active").await;
+    let active = c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert!(active[0].text().await.unwrap().contains(&desk[..8]));
+    let _ = &soon;
+
+    // View Details: the key is masked until copied; the diagnosis explains the full license.
+    click(&c, "#my-licenses a.btn").await;
+    wait_url(&c, "/portal/licenses/").await;
+    let masked = text_of(&c, "#masked-key").await;
+    assert!(masked.ends_with('…') && !masked.contains(&desk[9..]), "{masked}");
+    assert_eq!(text_of(&c, "#new-device-code").await, "LIMIT_REACHED");
+    shot(&c, &shots, "03-license-details").await;
+    click(&c, "#copy-key").await;
+    let copied = el(&c, "#copy-key").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while copied.text().await.unwrap() != "Copied" {
+        assert!(Instant::now() < deadline, "the copy button never confirmed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let n = copied.attr("data-copied").await.unwrap().unwrap();
+    assert_eq!(n, desk.len().to_string(), "the whole key was copied");
+
+    // Activations: deactivate the old laptop after the prompt; the new one activates.
+    click(&c, "#nav-activations").await;
+    wait_url(&c, "/portal/activations").await;
+    shot(&c, &shots, "04-activations").await;
+    click(&c, "tr[data-identifier='old-laptop'] a.btn").await;
+    wait_url(&c, "/portal/activations/confirm").await;
+    assert!(text_of(&c, "#confirm-dialog").await.contains("Deactivate old-laptop?"));
+    shot(&c, &shots, "05-confirm-deactivation").await;
+    click(&c, "#confirm-deactivate").await;
+    wait_url(&c, "/portal/activations").await;
+    assert!(text_of(&c, "#flash").await.contains("Its slot is free now"));
+    let (_, v) = s.client("production", "activate", json!({"key": desk, "identifier": "new-laptop"}));
+    assert_eq!(v["code"], "VALID", "the freed slot is used at once");
+
+    // Downloads through a signed link.
+    click(&c, "#nav-downloads").await;
+    wait_url(&c, "/portal/downloads").await;
+    shot(&c, &shots, "06-downloads").await;
+    let link = el(&c, "a[data-file='desk-app-2.1.bin']").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    assert!(href.contains("sig=") && href.contains("exp="), "{href}");
+    link.click().await.unwrap();
+    let got = wait_file(downloads.path(), "desk-app-2.1.bin").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(std::fs::read(got).unwrap(), b"desk app installer bytes");
+
+    // Profile: a password change.
+    click(&c, "#nav-profile").await;
+    wait_url(&c, "/portal/profile").await;
+    shot(&c, &shots, "07-profile").await;
+    fill(&c, "#current", "cora-password-1").await;
+    fill(&c, "#new", "cora-password-2").await;
+    fill(&c, "#confirm", "cora-password-2").await;
+    click(&c, "#password-save").await;
+    assert!(text_of(&c, "#flash").await.contains("Password changed"));
+
+    // Sign out; the new password is the one that works.
+    click(&c, "#sign-out").await;
+    wait_url(&c, "/portal/login").await;
+    fill(&c, "#email", "cora@example.com").await;
+    fill(&c, "#password", "cora-password-1").await;
+    click(&c, "#sign-in").await;
+    assert!(text_of(&c, "#login-error").await.contains("Wrong"));
+    fill(&c, "#email", "cora@example.com").await;
+    fill(&c, "#password", "cora-password-2").await;
+    click(&c, "#sign-in").await;
+    wait_url(&c, "/portal").await;
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/portal/licenses")).await.unwrap();
+    shot(&c, &shots, "08-my-licenses-phone").await;
+    c.close().await.unwrap();
+}
