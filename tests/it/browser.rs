@@ -450,13 +450,27 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     let cid = c["id"].as_str().unwrap().to_owned();
     let app = s.product("production", "Desk App");
     let lab = s.product("staging", "Lab Tools");
-    let desk = api_license(&s, json!({"product_id": app, "customer_id": cid, "activation_limit": 2, "feature_flags": {"export": true}}));
-    let soon = api_license(&s, json!({"product_id": app, "customer_id": cid, "expires_at": (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339()}));
-    let (st, l) = s.admin("POST", "/staging/licenses", Some(json!({"product_id": lab, "customer_id": cid})));
+    let desk = api_license(
+        &s,
+        json!({"product_id": app, "customer_id": cid, "activation_limit": 2, "feature_flags": {"export": true}}),
+    );
+    let soon = api_license(
+        &s,
+        json!({"product_id": app, "customer_id": cid, "expires_at": (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339()}),
+    );
+    let (st, l) = s.admin(
+        "POST",
+        "/staging/licenses",
+        Some(json!({"product_id": lab, "customer_id": cid})),
+    );
     assert_eq!(st, 201, "{l}");
     activate(&s, "production", &desk, "old-laptop");
     activate(&s, "production", &desk, "office-pc");
-    let (_, v) = s.client("production", "activate", json!({"key": desk, "identifier": "new-laptop"}));
+    let (_, v) = s.client(
+        "production",
+        "activate",
+        json!({"key": desk, "identifier": "new-laptop"}),
+    );
     assert_eq!(v["code"], "LIMIT_REACHED");
 
     let driver = chromedriver();
@@ -471,12 +485,18 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     fill(&c, "#password", ADMIN_PASSWORD).await;
     click(&c, "#sign-in").await;
     wait_url(&c, "/admin").await;
-    c.goto(&format!("{base}/admin/products/{app}")).await.unwrap();
+    c.goto(&format!("{base}/admin/products/{app}"))
+        .await
+        .unwrap();
     let installer = downloads.path().join("desk-app-2.1.bin");
     std::fs::write(&installer, b"desk app installer bytes").unwrap();
     fill(&c, "#file-title", "Desk App installer").await;
     fill(&c, "#file-version", "2.1").await;
-    el(&c, "#file-file").await.send_keys(installer.to_str().unwrap()).await.unwrap();
+    el(&c, "#file-file")
+        .await
+        .send_keys(installer.to_str().unwrap())
+        .await
+        .unwrap();
     click(&c, "#upload-submit").await;
     assert!(text_of(&c, "#flash").await.contains("uploaded"));
     std::fs::remove_file(&installer).unwrap();
@@ -493,24 +513,38 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     wait_url(&c, "/portal/licenses").await;
     c.goto(&format!("{base}/portal")).await.unwrap();
     assert_eq!(text_of(&c, "#total-licenses").await, "3");
-    assert!(text_of(&c, "#health").await.contains("expires within 7 days"));
+    assert!(text_of(&c, "#health")
+        .await
+        .contains("expires within 7 days"));
     shot(&c, &shots, "01-dashboard").await;
 
     // My Licenses: search and filter.
     click(&c, "#nav-licenses").await;
     wait_url(&c, "/portal/licenses").await;
     shot(&c, &shots, "02-my-licenses").await;
-    let rows = c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("#my-licenses tr[data-handle]"))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 3);
     fill(&c, "#search", "lab tools").await;
     click(&c, "#apply-filters").await;
     wait_url(&c, "q=lab").await;
-    assert_eq!(c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap().len(), 1);
+    assert_eq!(
+        c.find_all(Locator::Css("#my-licenses tr[data-handle]"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     c.goto(&format!("{base}/portal/licenses")).await.unwrap();
     choose(&c, "#filter-status", "active").await;
     click(&c, "#apply-filters").await;
     wait_url(&c, "status=active").await;
-    let active = c.find_all(Locator::Css("#my-licenses tr[data-handle]")).await.unwrap();
+    let active = c
+        .find_all(Locator::Css("#my-licenses tr[data-handle]"))
+        .await
+        .unwrap();
     assert_eq!(active.len(), 1);
     assert!(active[0].text().await.unwrap().contains(&desk[..8]));
     let _ = &soon;
@@ -519,7 +553,10 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     click(&c, "#my-licenses a.btn").await;
     wait_url(&c, "/portal/licenses/").await;
     let masked = text_of(&c, "#masked-key").await;
-    assert!(masked.ends_with('…') && !masked.contains(&desk[9..]), "{masked}");
+    assert!(
+        masked.ends_with('…') && !masked.contains(&desk[9..]),
+        "{masked}"
+    );
     assert_eq!(text_of(&c, "#new-device-code").await, "LIMIT_REACHED");
     shot(&c, &shots, "03-license-details").await;
     click(&c, "#copy-key").await;
@@ -538,12 +575,18 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     shot(&c, &shots, "04-activations").await;
     click(&c, "tr[data-identifier='old-laptop'] a.btn").await;
     wait_url(&c, "/portal/activations/confirm").await;
-    assert!(text_of(&c, "#confirm-dialog").await.contains("Deactivate old-laptop?"));
+    assert!(text_of(&c, "#confirm-dialog")
+        .await
+        .contains("Deactivate old-laptop?"));
     shot(&c, &shots, "05-confirm-deactivation").await;
     click(&c, "#confirm-deactivate").await;
     wait_url(&c, "/portal/activations").await;
     assert!(text_of(&c, "#flash").await.contains("Its slot is free now"));
-    let (_, v) = s.client("production", "activate", json!({"key": desk, "identifier": "new-laptop"}));
+    let (_, v) = s.client(
+        "production",
+        "activate",
+        json!({"key": desk, "identifier": "new-laptop"}),
+    );
     assert_eq!(v["code"], "VALID", "the freed slot is used at once");
 
     // Downloads through a signed link.

@@ -751,3 +751,95 @@ fn profile_timezone_password_and_notification_preferences() {
     assert_eq!(r.status, 303);
     assert_eq!(w.get("/portal").status, 303);
 }
+
+/// A real SMTP server (Python's standard `smtpd`) that appends every message to a file.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn smtp_sink() -> SmtpSink {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("received.txt");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = r#"
+import asyncore, smtpd, sys, warnings
+warnings.simplefilter("ignore")
+class Sink(smtpd.SMTPServer):
+    def process_message(self, peer, mailfrom, rcpttos, data, **kw):
+        with open(sys.argv[2], "a") as f:
+            f.write("TO: " + ",".join(rcpttos) + "\n")
+            f.write(data.decode() if isinstance(data, bytes) else data)
+            f.write("\n--END--\n")
+Sink(("127.0.0.1", int(sys.argv[1])), None, decode_data=False)
+print("ready", flush=True)
+asyncore.loop()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string(), file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 runs the SMTP sink");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the SMTP sink did not start (Python 3.11's smtpd)"
+    );
+    SmtpSink {
+        child,
+        port,
+        file,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn mail_is_delivered_over_smtp_when_configured() {
+    let sink = smtp_sink();
+    let s = Server::start_with(Opts::default().env(
+        "KEYWARDEN_MAIL__SMTP_URL",
+        &format!("smtp://127.0.0.1:{}", sink.port),
+    ));
+    customer(&s, "sam@example.com", "Sam Smtp");
+    let w = Web::portal(&s);
+    let form = w.get("/portal/forgot");
+    let csrf = input_value(&form.text(), "csrf").unwrap();
+    assert_eq!(
+        w.post(
+            "/portal/forgot",
+            &[("csrf", &csrf), ("email", "sam@example.com")]
+        )
+        .status,
+        200
+    );
+    let m = mails(&s);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["delivery"], "sent", "{:?}", m[0]);
+    let got = std::fs::read_to_string(&sink.file).unwrap();
+    assert!(got.contains("TO: sam@example.com"), "{got}");
+    assert!(
+        got.contains("Subject: Reset your license portal password"),
+        "{got}"
+    );
+    assert!(got.contains("/portal/password?purpose"), "{got}"); // quoted-printable body
+}
