@@ -48,13 +48,21 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     }
     let now = Utc::now();
     let mut customers = Vec::new();
+    let demo_password = format!("demo-{}", &crate::portal::session::random_token()[..10]);
+    let mut demo_login = String::new();
     for i in 0..30 {
         let (f, l) = (FIRST[i % FIRST.len()], LAST[(i * 7 + 3) % LAST.len()]);
-        let c = Customer::new(
+        let mut c = Customer::new(
             format!("{}.{}{}@example.com", f.to_lowercase(), l.to_lowercase(), i),
             format!("{f} {l}"),
             now - Duration::days(200 - i as i64),
         );
+        if i == 0 {
+            // One demo customer can sign in to the customer portal (printed in the banner).
+            c.password_hash =
+                Some(crate::crypto::password::hash(&demo_password).map_err(StoreError::Corrupt)?);
+            demo_login = format!("{} / {demo_password}", c.email);
+        }
         store.insert_customer(&c).await?;
         customers.push(c.id);
     }
@@ -165,7 +173,7 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
         counts.push(made);
     }
     Ok(Some(format!(
-        "{} production and {} staging licenses over every state, {} customers; try key {sample_key}",
+        "{} production and {} staging licenses over every state, {} customers; try key {sample_key}\n  Customer portal sign-in (demo customer): {demo_login}",
         counts[0],
         counts[1],
         customers.len()

@@ -125,10 +125,19 @@ async fn admin_accounts(
         created_at: chrono::Utc::now(),
         last_sign_in: None,
     };
-    dir.upsert(store, user)
-        .await
-        .map_err(|e| std::io::Error::other(format!("could not create the first admin: {e}")))?;
-    Ok((dir, Some((email, shown))))
+    match dir.upsert(store, user).await {
+        Ok(()) => Ok((dir, Some((email, shown)))),
+        // Another node starting at the same moment made the first admin.
+        Err(crate::portal::directory::DirectoryError::Rule(
+            crate::domain::admin::AdminRuleError::EmailTaken,
+        )) => {
+            dir.reload(store).await?;
+            Ok((dir, None))
+        }
+        Err(e) => {
+            Err(std::io::Error::other(format!("could not create the first admin: {e}")).into())
+        }
+    }
 }
 
 /// The portal's HMAC key (download links, password links, license handles),

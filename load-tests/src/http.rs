@@ -111,6 +111,8 @@ pub struct Head {
     pub close: bool,
     /// Whether the body is MessagePack (`Content-Type` mentions msgpack).
     pub msgpack: bool,
+    /// `name=value` of each `Set-Cookie` (portal sign-in).
+    pub set_cookies: Vec<String>,
 }
 
 /// Parses a response head at the start of `buf`; `Ok(None)` while incomplete.
@@ -143,6 +145,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         chunked: false,
         close: http10,
         msgpack: false,
+        set_cookies: Vec::new(),
     };
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
@@ -165,6 +168,10 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
             }
         } else if name.eq_ignore_ascii_case("content-type") {
             head.msgpack = value.to_ascii_lowercase().contains("msgpack");
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            if let Some(pair) = value.split(';').next() {
+                head.set_cookies.push(pair.trim().to_owned());
+            }
         }
     }
     Ok(Some(head))
@@ -248,6 +255,8 @@ pub struct Client {
     consumed: usize,
     /// How many connections this client has opened.
     pub connects: u64,
+    /// The `Set-Cookie` pairs of the last response.
+    pub set_cookies: Vec<String>,
 }
 
 impl Client {
@@ -262,6 +271,7 @@ impl Client {
             chunk_body: Vec::new(),
             consumed: 0,
             connects: 0,
+            set_cookies: Vec::new(),
         }
     }
 
@@ -362,6 +372,7 @@ impl Client {
                 };
                 if let Some((end, range)) = done {
                     self.consumed = end;
+                    self.set_cookies = head.set_cookies;
                     if head.close {
                         self.stream = None;
                     }
@@ -376,6 +387,7 @@ impl Client {
                     let end = self.rbuf.len();
                     self.consumed = end;
                     self.stream = None;
+                    self.set_cookies = head.set_cookies;
                     return Ok(Meta {
                         status: head.status,
                         msgpack: head.msgpack,

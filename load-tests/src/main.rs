@@ -8,6 +8,7 @@ mod bench;
 mod duration;
 mod http;
 mod pacer;
+mod portal;
 mod report;
 mod run;
 mod scenario;
@@ -168,6 +169,9 @@ enum Command {
         /// Environment in the request paths.
         #[arg(long, default_value = "production")]
         env: String,
+        /// portal-browsing: pause of each signed-in session between page views (0s: back to back).
+        #[arg(long, default_value = "1s", value_parser = duration::parse)]
+        think: Duration,
     },
     /// Start the server, create N licenses, validate each once, report its memory.
     Resident {
@@ -414,6 +418,7 @@ fn dispatch(command: Command) -> Result<(), String> {
             timeout,
             threads,
             env,
+            think,
         } => {
             let spec = scenario::ScenarioSpec {
                 name,
@@ -429,6 +434,7 @@ fn dispatch(command: Command) -> Result<(), String> {
                 activation_limit,
                 timeout,
                 env,
+                think,
             };
             let report = block_on(threads, async { scenario::run(&spec).await })?;
             print!("{}", report.summary);

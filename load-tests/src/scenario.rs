@@ -19,6 +19,7 @@ use crate::api::{self, ClientRequest, Encoding, Op};
 use crate::bench;
 use crate::http::{Client, Endpoint};
 use crate::pacer::Pacer;
+use crate::portal;
 use crate::report::{self, PhaseResult};
 use crate::run::SEEDED_IDENTIFIER;
 use crate::seed::{self, SeedSpec};
@@ -35,6 +36,12 @@ const CHURN_IDENTIFIERS: usize = 5;
 const GUESS_IPS: [&str; 4] = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"];
 /// Unknown keys `key-guessing` sends again and again.
 const GUESS_REPEATED: usize = 16;
+/// Default heartbeat rate under `portal-browsing`.
+const BROWSE_STORM_RATE: f64 = 2000.0;
+/// The admin `portal-browsing` signs in as.
+pub(crate) const PORTAL_ADMIN: &str = "load-admin@keywarden.local";
+pub(crate) const PORTAL_PASSWORD: &str = "load-test-password";
+
 /// The store-read counter `key-guessing` watches.
 const STORE_READS: &str = "keywarden_store_operation_duration_seconds_count";
 
@@ -47,6 +54,9 @@ pub enum Name {
     ActivationChurn,
     /// Unknown keys from a few client IPs against the default unknown-key limits.
     KeyGuessing,
+    /// Signed-in admins and customers paging and searching the portals while
+    /// devices heartbeat at a steady open-loop rate.
+    PortalBrowsing,
 }
 
 impl Name {
@@ -56,6 +66,7 @@ impl Name {
             Name::HeartbeatStorm => "heartbeat-storm",
             Name::ActivationChurn => "activation-churn",
             Name::KeyGuessing => "key-guessing",
+            Name::PortalBrowsing => "portal-browsing",
         }
     }
 }
@@ -89,6 +100,8 @@ pub struct ScenarioSpec {
     pub timeout: Duration,
     /// Environment in the request paths.
     pub env: String,
+    /// portal-browsing: pause of each session between page views.
+    pub think: Duration,
 }
 
 /// What `scenario` writes to `NAME.json`.
@@ -552,6 +565,12 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
     let token = bench::random_token();
     let guessing = spec.name == Name::KeyGuessing;
     let trusted = [("KEYWARDEN_SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#)];
+    let portal_env = [
+        ("KEYWARDEN_ADMIN_EMAIL", PORTAL_ADMIN),
+        ("KEYWARDEN_ADMIN_PASSWORD", PORTAL_PASSWORD),
+        ("KEYWARDEN_LIMITS__LOGIN_PER_MINUTE", "100000"),
+        ("KEYWARDEN_LIMITS__LOGIN_BURST", "100000"),
+    ];
     let (mut server, ep) = bench::start_server_with(
         &spec.server_bin,
         &spec.data_dir,
@@ -559,12 +578,16 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
         &token,
         &format!("server-{name}.log"),
         !guessing,
-        if guessing { &trusted } else { &[] },
+        match spec.name {
+            Name::KeyGuessing => &trusted[..],
+            Name::PortalBrowsing => &portal_env[..],
+            _ => &[],
+        },
     )
     .await?;
 
     let licenses = spec.licenses.unwrap_or(match spec.name {
-        Name::HeartbeatStorm => 20_000,
+        Name::HeartbeatStorm | Name::PortalBrowsing => 20_000,
         Name::ActivationChurn => 200,
         Name::KeyGuessing => 0,
     });
@@ -583,7 +606,7 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
     } else {
         Vec::new()
     });
-    if spec.name == Name::HeartbeatStorm {
+    if matches!(spec.name, Name::HeartbeatStorm | Name::PortalBrowsing) {
         eprintln!("activating {} keys as {SEEDED_IDENTIFIER}", keys.len());
         let a = seed::touch_all(&ep, keys.clone(), Op::Activate, &seed_spec).await;
         eprintln!("activation: codes {}", report::join(&a.codes));
@@ -593,7 +616,116 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
 
     let mut failures = Vec::new();
     let mut summary = String::new();
+    let mut extra_svg = None;
     let (rate, stats, tl, details) = match spec.name {
+        Name::PortalBrowsing => {
+            let rate = Some(spec.rate.unwrap_or(BROWSE_STORM_RATE));
+            let sessions = portal::prepare(&ep, &token, &spec.env, &keys).await?;
+            eprintln!("baseline: heartbeats alone");
+            let (base_stats, _, _) =
+                drive(&ep, spec, rate, |_| Storm { keys: keys.clone() }).await?;
+            let baseline = PhaseResult::from_stats(
+                "heartbeats alone",
+                &ep.url(),
+                rate,
+                spec.connections,
+                spec.duration.as_secs_f64(),
+                &base_stats,
+            );
+            eprintln!(
+                "running {name}: {} admin and {} customer sessions browsing",
+                sessions.admins.len(),
+                sessions.customers.len()
+            );
+            let window = (
+                Instant::now() + Duration::from_millis(200),
+                spec.warmup,
+                spec.duration,
+            );
+            let storm = drive(&ep, spec, rate, |_| Storm { keys: keys.clone() });
+            let browse = portal::browse(&ep, spec.timeout, spec.think, &sessions, window);
+            let (storm, pages) = tokio::join!(storm, browse);
+            let (stats, tl, _) = storm?;
+            let pages = pages?;
+            let page_result = PhaseResult::from_stats(
+                "portal pages",
+                &ep.url(),
+                None,
+                sessions.admins.len() + sessions.customers.len(),
+                spec.duration.as_secs_f64(),
+                &pages.stats,
+            );
+            let _ = writeln!(
+                summary,
+                "portal pages (closed loop, {} sessions): {} pages, {:.0} pages/s, p50 {} µs, p99 {} µs, max {} µs; statuses {}; by page: {}",
+                sessions.admins.len() + sessions.customers.len(),
+                page_result.requests,
+                page_result.rps,
+                page_result.p50_us,
+                page_result.p99_us,
+                page_result.max_us,
+                report::join(&page_result.statuses),
+                report::join(&pages.by_page)
+            );
+            let bad: u64 = page_result
+                .statuses
+                .iter()
+                .filter(|(k, _)| k.as_str() != "200")
+                .map(|(_, n)| *n)
+                .sum();
+            if bad > 0 || page_result.requests == 0 {
+                failures.push(format!("{bad} portal pages did not answer 200"));
+            }
+            let valid = stats.code_map().get("VALID").copied().unwrap_or(0);
+            if valid == 0 {
+                failures.push("no heartbeat answered VALID".into());
+            }
+            let with = PhaseResult::from_stats(
+                "",
+                "",
+                rate,
+                spec.connections,
+                spec.duration.as_secs_f64(),
+                &stats,
+            );
+            let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            let _ = writeln!(
+                summary,
+                "heartbeats alone (same run): p50 {} µs, p99 {} µs; with browsing: p50 {} µs ({:.2}×), p99 {} µs ({:.2}×)",
+                baseline.p50_us,
+                baseline.p99_us,
+                with.p50_us,
+                ratio(with.p50_us, baseline.p50_us),
+                with.p99_us,
+                ratio(with.p99_us, baseline.p99_us),
+            );
+            extra_svg = Some((
+                format!("{name}-pages.svg"),
+                timeline::svg(
+                    &format!("keywarden {name}: portal pages"),
+                    &format!(
+                        "closed loop, {} sessions, {:.0} pages/s, p50 {:.2} ms, p99 {:.2} ms",
+                        sessions.admins.len() + sessions.customers.len(),
+                        page_result.rps,
+                        page_result.p50_us as f64 / 1000.0,
+                        page_result.p99_us as f64 / 1000.0
+                    ),
+                    &pages.timeline.points(),
+                ),
+            ));
+            let details = json!({
+                "devices": keys.len(),
+                "valid_heartbeats": valid,
+                "admin_sessions": sessions.admins.len(),
+                "customer_sessions": sessions.customers.len(),
+                "pages": page_result,
+                "think_ms": spec.think.as_millis() as u64,
+                "heartbeats_alone": baseline,
+                "pages_by_path": pages.by_page,
+                "pages_timeline": pages.timeline.points(),
+            });
+            (rate, stats, tl, details)
+        }
         Name::HeartbeatStorm => {
             let rate = Some(spec.rate.unwrap_or(STORM_RATE));
             eprintln!("running {name}");
@@ -774,6 +906,11 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
         timeline::svg(&format!("keywarden {name}"), &subtitle, &report.timeline),
     )
     .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+    if let Some((file, svg)) = extra_svg {
+        let p = spec.out_dir.join(file);
+        std::fs::write(&p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
+        eprintln!("wrote {}", p.display());
+    }
     eprintln!("wrote {} and {}", json_path.display(), svg_path.display());
     Ok(report)
 }

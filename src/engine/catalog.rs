@@ -89,6 +89,9 @@ type Shelf = RwLock<HashMap<LicenseKey, LicenseSummary>>;
 pub struct Catalog {
     production: Shelf,
     staging: Shelf,
+    /// Keys per (environment, customer), for the customer portal. Written while
+    /// the shelf's write lock is held, so the two agree.
+    by_customer: RwLock<HashMap<(Environment, Uuid), std::collections::HashSet<LicenseKey>>>,
 }
 
 impl Catalog {
@@ -112,13 +115,31 @@ impl Catalog {
 
     /// Records a license as committed.
     pub fn upsert(&self, l: &License) {
-        self.shelf(l.environment)
-            .write()
-            .insert(l.key.clone(), LicenseSummary::from(l));
+        let env = l.environment;
+        let mut shelf = self.shelf(env).write();
+        let before = shelf
+            .insert(l.key.clone(), LicenseSummary::from(l))
+            .and_then(|old| old.customer_id);
+        if before != l.customer_id {
+            let mut ix = self.by_customer.write();
+            if let Some(c) = before {
+                if let Some(set) = ix.get_mut(&(env, c)) {
+                    set.remove(&l.key);
+                }
+            }
+            if let Some(c) = l.customer_id {
+                ix.entry((env, c)).or_default().insert(l.key.clone());
+            }
+        }
     }
 
     pub fn remove(&self, env: Environment, key: &LicenseKey) {
-        self.shelf(env).write().remove(key);
+        let mut shelf = self.shelf(env).write();
+        if let Some(c) = shelf.remove(key).and_then(|old| old.customer_id) {
+            if let Some(set) = self.by_customer.write().get_mut(&(env, c)) {
+                set.remove(key);
+            }
+        }
     }
 
     pub fn len(&self, env: Environment) -> usize {
@@ -193,12 +214,48 @@ impl Catalog {
 
     /// Keys of one customer's licenses (the customer portal's entry point).
     pub fn keys_of_customer(&self, env: Environment, customer: Uuid) -> Vec<LicenseKey> {
-        self.shelf(env)
+        self.by_customer
             .read()
-            .values()
-            .filter(|l| l.customer_id == Some(customer))
-            .map(|l| l.key.clone())
-            .collect()
+            .get(&(env, customer))
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// [`Catalog::query`] on the blocking pool, so a large sort never holds up
+    /// the worker thread that also answers validations.
+    pub async fn query_off_thread(
+        self: &std::sync::Arc<Self>,
+        env: Environment,
+        q: LicenseQuery,
+        products: HashMap<Uuid, Product>,
+        customers: HashMap<Uuid, Customer>,
+    ) -> Result<
+        (
+            Page<LicenseSummary>,
+            HashMap<Uuid, Product>,
+            HashMap<Uuid, Customer>,
+        ),
+        StoreError,
+    > {
+        let me = self.clone();
+        actix_web::web::block(move || {
+            let page = me.query(env, &q, &products, &customers);
+            (page, products, customers)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("catalog query: {e}")))
+    }
+
+    /// [`Catalog::stats`] on the blocking pool.
+    pub async fn stats_off_thread(
+        self: &std::sync::Arc<Self>,
+        env: Environment,
+        now: DateTime<Utc>,
+    ) -> Result<Stats, StoreError> {
+        let me = self.clone();
+        actix_web::web::block(move || me.stats(env, now))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("catalog stats: {e}")))
     }
 
     /// One page of a search/filter/sort, with the total.
@@ -226,6 +283,24 @@ mod tests {
     use super::*;
     use crate::domain::license::fixtures::license;
     use crate::store::SortField;
+
+    #[test]
+    fn the_customer_index_follows_assignments_and_deletes() {
+        let c = Catalog::default();
+        let env = Environment::Production;
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut l = license(LicenseStatus::Assigned, 5, &[]);
+        l.customer_id = Some(a);
+        c.upsert(&l);
+        assert_eq!(c.keys_of_customer(env, a), vec![l.key.clone()]);
+        l.customer_id = Some(b);
+        c.upsert(&l);
+        assert!(c.keys_of_customer(env, a).is_empty());
+        assert_eq!(c.keys_of_customer(env, b), vec![l.key.clone()]);
+        assert!(c.keys_of_customer(Environment::Staging, b).is_empty());
+        c.remove(env, &l.key);
+        assert!(c.keys_of_customer(env, b).is_empty());
+    }
 
     #[test]
     fn upserts_replace_and_removes_forget() {

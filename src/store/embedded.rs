@@ -29,6 +29,9 @@ const PRODUCTS: TableDefinition<&str, &[u8]> = TableDefinition::new("products");
 const GENERATORS: TableDefinition<&str, &[u8]> = TableDefinition::new("generators");
 /// Keyed by `{nanos:020}-{uuid}` so iteration is in time order.
 const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
+/// Audit keys of each license: `"{license key}\u{1}{audit key}"` → nothing, so the
+/// license's history is a range read, not a scan of the whole log.
+const AUDIT_BY_LICENSE: TableDefinition<&str, ()> = TableDefinition::new("audit_by_license");
 const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 const CUSTOMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("customers");
 const CUSTOMERS_BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("customers_by_email");
@@ -56,6 +59,60 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
 fn audit_key(e: &AuditEntry) -> String {
     let nanos = e.at.timestamp_nanos_opt().unwrap_or_default().max(0);
     format!("{nanos:020}-{}", e.id)
+}
+
+/// An audit entry ready to write: its key, bytes and license.
+struct AuditRow {
+    key: String,
+    bytes: Vec<u8>,
+    license: Option<String>,
+}
+
+fn audit_row(e: &AuditEntry) -> Result<AuditRow, StoreError> {
+    Ok(AuditRow {
+        key: audit_key(e),
+        bytes: encode(e)?,
+        license: e.license_key.clone(),
+    })
+}
+
+fn index_key(license: &str, audit_key: &str) -> String {
+    format!("{license}\u{1}{audit_key}")
+}
+
+/// Writes audit entries and their per-license index in the caller's transaction.
+fn write_audit(txn: &redb::WriteTransaction, rows: &[AuditRow]) -> Result<(), StoreError> {
+    let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
+    let mut ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    for r in rows {
+        at.insert(r.key.as_str(), r.bytes.as_slice())
+            .map_err(unavailable)?;
+        if let Some(l) = &r.license {
+            ix.insert(index_key(l, &r.key).as_str(), ())
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the per-license audit index of a file written before it existed (once).
+fn backfill_audit_index(txn: &redb::WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    if meta.get("audit_by_license").map_err(unavailable)?.is_some() {
+        return Ok(());
+    }
+    let at = txn.open_table(AUDIT).map_err(unavailable)?;
+    let mut ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    for row in at.iter().map_err(unavailable)? {
+        let (k, v) = row.map_err(unavailable)?;
+        let e: AuditEntry = decode(v.value())?;
+        if let Some(l) = &e.license_key {
+            ix.insert(index_key(l, k.value()).as_str(), ())
+                .map_err(unavailable)?;
+        }
+    }
+    meta.insert("audit_by_license", 1).map_err(unavailable)?;
+    Ok(())
 }
 
 /// Opens (or creates) one database file and checks its format version.
@@ -92,7 +149,11 @@ fn open(path: &Path, global: bool, cache_bytes: usize) -> Result<Database, Store
             for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
                 txn.open_table(t).map_err(unavailable)?;
             }
+            txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
         }
+    }
+    if !global {
+        backfill_audit_index(&txn)?;
     }
     txn.commit().map_err(unavailable)?;
     Ok(db)
@@ -186,9 +247,7 @@ fn put_one<T: Serialize>(
         let mut t = txn.open_table(table).map_err(unavailable)?;
         t.insert(key, bytes.as_slice()).map_err(unavailable)?;
         if let Some(a) = audit {
-            let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
-            at.insert(audit_key(a).as_str(), encode(a)?.as_slice())
-                .map_err(unavailable)?;
+            write_audit(&txn, &[audit_row(a)?])?;
         }
     }
     txn.commit().map_err(unavailable)
@@ -222,10 +281,7 @@ impl Store for EmbeddedStore {
             .iter()
             .map(|l| Ok((l.key.as_str().to_owned(), encode(l)?)))
             .collect::<Result<_, StoreError>>()?;
-        let audits: Vec<(String, Vec<u8>)> = audit
-            .iter()
-            .map(|a| Ok((audit_key(a), encode(a)?)))
-            .collect::<Result<_, StoreError>>()?;
+        let audits: Vec<AuditRow> = audit.iter().map(audit_row).collect::<Result<_, _>>()?;
         self.run("insert_licenses", self.env_db(env), move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
@@ -240,10 +296,7 @@ impl Store for EmbeddedStore {
                     }
                     t.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
                 }
-                let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
-                for (k, v) in &audits {
-                    at.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
-                }
+                write_audit(&txn, &audits)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -258,7 +311,7 @@ impl Store for EmbeddedStore {
         let key = write.license.key.as_str().to_owned();
         let bytes = encode(write.license)?;
         let expected = write.expected_version;
-        let audit = (audit_key(write.audit), encode(write.audit)?);
+        let audit = audit_row(write.audit)?;
         self.run("update_license", self.env_db(env), move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
@@ -280,9 +333,7 @@ impl Store for EmbeddedStore {
                 }
                 t.insert(key.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
-                let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
-                at.insert(audit.0.as_str(), audit.1.as_slice())
-                    .map_err(unavailable)?;
+                write_audit(&txn, std::slice::from_ref(&audit))?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -296,16 +347,14 @@ impl Store for EmbeddedStore {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         let key = key.as_str().to_owned();
-        let audit = (audit_key(audit), encode(audit)?);
+        let audit = audit_row(audit)?;
         self.run("delete_license", self.env_db(env), move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             let existed = {
                 let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
                 let existed = t.remove(key.as_str()).map_err(unavailable)?.is_some();
                 if existed {
-                    let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
-                    at.insert(audit.0.as_str(), audit.1.as_slice())
-                        .map_err(unavailable)?;
+                    write_audit(&txn, std::slice::from_ref(&audit))?;
                 }
                 existed
             };
@@ -542,15 +591,10 @@ impl Store for EmbeddedStore {
     }
 
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {
-        let e = entry.clone();
+        let row = audit_row(entry)?;
         self.run("append_audit", self.env_db(env), move |db| {
-            let bytes = encode(&e)?;
             let txn = db.begin_write().map_err(unavailable)?;
-            {
-                let mut t = txn.open_table(AUDIT).map_err(unavailable)?;
-                t.insert(audit_key(&e).as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
-            }
+            write_audit(&txn, std::slice::from_ref(&row))?;
             txn.commit().map_err(unavailable)
         })
         .await
@@ -567,6 +611,31 @@ impl Store for EmbeddedStore {
             let t = txn.open_table(AUDIT).map_err(unavailable)?;
             let limit = if q.limit == 0 { 100 } else { q.limit };
             let mut out = Vec::new();
+            if let Some(license) = &q.license_key {
+                // One license's history: a range of the index, newest first.
+                let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+                let (lo, hi) = (format!("{license}\u{1}"), format!("{license}\u{2}"));
+                for row in ix
+                    .range(lo.as_str()..hi.as_str())
+                    .map_err(unavailable)?
+                    .rev()
+                {
+                    let (k, _) = row.map_err(unavailable)?;
+                    let audit_key = &k.value()[lo.len()..];
+                    let Some(v) = t.get(audit_key).map_err(unavailable)? else {
+                        continue;
+                    };
+                    let e: AuditEntry = decode(v.value())?;
+                    if q.action.as_ref().is_some_and(|a| &e.action != a) {
+                        continue;
+                    }
+                    out.push(e);
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+                return Ok(out);
+            }
             for row in t.iter().map_err(unavailable)?.rev() {
                 let (_, v) = row.map_err(unavailable)?;
                 let e: AuditEntry = decode(v.value())?;

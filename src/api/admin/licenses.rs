@@ -330,7 +330,11 @@ pub async fn list(
     let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
     let (products, customers) = names(&state, env).await?;
-    let page = state.engine.catalog.query(env, &q, &products, &customers);
+    let (page, _, _) = state
+        .engine
+        .catalog
+        .query_off_thread(env, q, products, customers)
+        .await?;
     let items: Vec<SummaryView> = page.items.iter().map(SummaryView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "total": page.total, "page": page.page, "per_page": page.per_page,
@@ -379,10 +383,15 @@ pub async fn export_listing(
     let mut q = params.to_query()?;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(state, env).await?;
+    let (mut products, mut customers) = names(state, env).await?;
     let mut all = Vec::new();
     loop {
-        let page = state.engine.catalog.query(env, &q, &products, &customers);
+        let (page, p, c) = state
+            .engine
+            .catalog
+            .query_off_thread(env, q.clone(), products, customers)
+            .await?;
+        (products, customers) = (p, c);
         let done = (page.items.len() as u32) < q.per_page;
         all.extend(page.items);
         if done {

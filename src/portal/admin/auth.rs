@@ -92,6 +92,10 @@ pub async fn login(
     }
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
+    // Another node may have added or changed admins: read the list again.
+    if let Err(e) = portal.admins.reload(state.engine.store.as_ref()).await {
+        tracing::warn!(error = %e, "could not re-read the admin list");
+    }
     let user = portal.admins.by_email(&email);
     // Verify against a fixed hash when the email is unknown, so timing does not tell.
     let ok = match &user {

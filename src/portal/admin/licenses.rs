@@ -198,7 +198,11 @@ pub async fn list(
     let lq = list_query(&req)?;
     let q = lq.params().to_query()?;
     let (products, customers) = names(&state, env).await?;
-    let page = state.engine.catalog.query(env, &q, &products, &customers);
+    let (page, products, customers) = state
+        .engine
+        .catalog
+        .query_off_thread(env, q.clone(), products, customers)
+        .await?;
     let now = Utc::now();
     let rows: Vec<Row> = page
         .items
