@@ -613,6 +613,9 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
     }
     let seed_seconds = seeded.elapsed().as_secs_f64();
     server.check_alive()?;
+    // Memory with every seeded license resident (heartbeat-storm and
+    // portal-browsing activate each one, which loads its actor).
+    let rss_after_seed_kib = bench::vm_rss_kib(server.pid());
 
     let mut failures = Vec::new();
     let mut summary = String::new();
@@ -843,7 +846,22 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
         }
     };
     server.check_alive()?;
+    let rss_end_kib = bench::vm_rss_kib(server.pid());
     drop(server);
+    let memory = json!({
+        "rss_after_seed_kib": rss_after_seed_kib,
+        "rss_end_kib": rss_end_kib,
+        "resident_licenses": keys.len(),
+    });
+    if let (Some(a), Some(b)) = (rss_after_seed_kib, rss_end_kib) {
+        let _ = writeln!(
+            summary,
+            "server RSS: {:.0} MiB after seeding {} licenses, {:.0} MiB at the end",
+            a as f64 / 1024.0,
+            keys.len(),
+            b as f64 / 1024.0
+        );
+    }
 
     let result = PhaseResult::from_stats(
         name,
@@ -895,7 +913,13 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
         warmup_s: spec.warmup.as_secs_f64(),
         result,
         timeline: points,
-        details,
+        details: {
+            let mut d = details;
+            if let Some(obj) = d.as_object_mut() {
+                obj.insert("server_memory".into(), memory);
+            }
+            d
+        },
         summary,
     };
     let json_path = spec.out_dir.join(format!("{name}.json"));
