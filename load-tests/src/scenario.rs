@@ -825,6 +825,18 @@ pub async fn run(spec: &ScenarioSpec) -> Result<ScenarioReport, String> {
             if limited == 0 {
                 failures.push("nothing was rate-limited".to_string());
             }
+            // Every store read must be one the limit allowed: a NOT_FOUND answer.
+            // Refused guesses must not reach the store.
+            let extra = reads - not_found as f64;
+            let _ = writeln!(
+                summary,
+                "store reads beyond the answered NOT_FOUNDs: {extra:.0} (refused guesses cost no reads)"
+            );
+            if extra > (not_found as f64 * 0.05).max(5.0) {
+                failures.push(format!(
+                    "{extra:.0} store reads for guesses that were refused"
+                ));
+            }
             let details = json!({
                 "client_ips": GUESS_IPS,
                 "answers": answers,

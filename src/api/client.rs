@@ -146,7 +146,11 @@ fn respond<T: Serialize>(
 }
 
 /// NOT_FOUND, or RATE_LIMITED once this client has guessed too many unknown keys.
-fn unknown_key(state: &AppState, req: &HttpRequest) -> Result<Verdict, ApiError> {
+/// `charged`: the client was already charged for this key before the lookup.
+fn unknown_key(state: &AppState, req: &HttpRequest, charged: bool) -> Result<Verdict, ApiError> {
+    if charged {
+        return Ok(Verdict::not_found());
+    }
     if let Some(ip) = peer_ip(state, req) {
         state
             .engine
@@ -166,6 +170,11 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
     let engine = &state.engine;
+    let ip = peer_ip(&state, &req);
+    let charged = match ip {
+        Some(ip) => engine.precharge_unknown(ip, p.env, &p.key)?,
+        None => false,
+    };
     let outcome = match op {
         Op::Validate | Op::Heartbeat => {
             engine
@@ -202,7 +211,7 @@ pub async fn handle(
             nonce: p.nonce.as_deref(),
         },
         None => {
-            let v = unknown_key(&state, &req)?;
+            let v = unknown_key(&state, &req, charged)?;
             metrics().count_verdict(p.env.as_str(), op.as_str(), v.code.as_str());
             return respond(
                 &state,
@@ -284,9 +293,13 @@ pub async fn offline(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
+    let charged = match peer_ip(&state, &req) {
+        Some(ip) => state.engine.precharge_unknown(ip, p.env, &p.key)?,
+        None => false,
+    };
     let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier).await?;
     if v.code == VerdictCode::NotFound {
-        unknown_key(&state, &req)?;
+        unknown_key(&state, &req, charged)?;
     }
     metrics().count_verdict(p.env.as_str(), "offline", v.code.as_str());
     respond(

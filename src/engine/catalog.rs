@@ -212,6 +212,11 @@ impl Catalog {
             .collect()
     }
 
+    /// Whether the license exists (as far as this node has heard).
+    pub fn contains(&self, env: Environment, key: &LicenseKey) -> bool {
+        self.shelf(env).read().contains_key(key)
+    }
+
     /// Keys of one customer's licenses (the customer portal's entry point).
     pub fn keys_of_customer(&self, env: Environment, customer: Uuid) -> Vec<LicenseKey> {
         self.by_customer

@@ -190,6 +190,22 @@ impl Engine {
             })
     }
 
+    /// Charges `ip` up front for a key this node does not know (neither resident
+    /// nor in the catalog), so a guess over the limit is refused before any store
+    /// read; real keys from the same address (a shared NAT) are not charged.
+    /// `Ok(true)` when the charge was taken (the NOT_FOUND answer must not charge again).
+    pub fn precharge_unknown(
+        &self,
+        ip: IpAddr,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<bool, EngineError> {
+        if self.registry.is_resident(env, key) || self.catalog.contains(env, key) {
+            return Ok(false);
+        }
+        self.charge_unknown_key(ip).map(|()| true)
+    }
+
     /// Sends one message to the license's actor; `None` for an unknown key.
     ///
     /// An actor that stopped meanwhile (evicted, or its license deleted) is looked up

@@ -112,6 +112,11 @@ impl Registry {
         }
     }
 
+    /// Whether the license's actor is in memory (no store read needed to answer).
+    pub fn is_resident(&self, env: Environment, key: &LicenseKey) -> bool {
+        self.actors.contains_key(&(env, key.clone()))
+    }
+
     /// Drops a license from memory (deleted or changed elsewhere) and remembers it as unknown.
     pub async fn forget(&self, env: Environment, key: LicenseKey) {
         let k = (env, key);

@@ -41,6 +41,19 @@ fn a_client_that_keeps_guessing_unknown_keys_is_rate_limited() {
         statuses.push(r.status);
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    // While the client is over its limit, guesses are refused before any store read.
+    let reads = metric(
+        &s,
+        "keywarden_store_operation_duration_seconds_count{backend=\"embedded\",op=\"get_license\"}",
+    );
+    for i in 0..20 {
+        assert_eq!(guess(&s, &format!("MORE-{i}"), None).status, 429);
+    }
+    let after = metric(
+        &s,
+        "keywarden_store_operation_duration_seconds_count{backend=\"embedded\",op=\"get_license\"}",
+    );
+    assert_eq!(after, reads, "refused guesses read nothing");
     // A real key from the same client still works.
     let key = s.license("production", 5);
     assert_eq!(activate(&s, "production", &key, "d")["code"], "VALID");
