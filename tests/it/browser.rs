@@ -625,5 +625,38 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{base}/portal/licenses")).await.unwrap();
     shot(&c, &shots, "08-my-licenses-phone").await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // Forgotten password, from the sign-in page to the link in the mail.
+    click(&c, "#sign-out").await;
+    wait_url(&c, "/portal/login").await;
+    click(&c, "#forgot-link").await;
+    wait_url(&c, "/portal/forgot").await;
+    fill(&c, "#email", "cora@example.com").await;
+    shot(&c, &shots, "09-forgot-password").await;
+    click(&c, "#forgot-submit").await;
+    assert!(text_of(&c, "#forgot-sent")
+        .await
+        .contains("If an account exists"));
+    let mail = super::web::mails(&s)
+        .into_iter()
+        .find(|m| m["kind"] == "reset")
+        .expect("a reset mail in the outbox");
+    let link = super::web::link_in(mail["body"].as_str().unwrap(), &base);
+    c.goto(&link).await.unwrap();
+    assert_eq!(text_of(&c, "#password-email").await, "cora@example.com");
+    fill(&c, "#new-password", "cora-password-3").await;
+    fill(&c, "#confirm-password", "cora-password-3").await;
+    shot(&c, &shots, "10-set-password").await;
+    click(&c, "#password-submit").await;
+    wait_url(&c, "done=password").await;
+    assert!(text_of(&c, "#login-notice")
+        .await
+        .contains("password is set"));
+    fill(&c, "#email", "cora@example.com").await;
+    fill(&c, "#password", "cora-password-3").await;
+    click(&c, "#sign-in").await;
+    wait_url(&c, "/portal").await;
+    assert_eq!(text_of(&c, "#total-licenses").await, "3");
     c.close().await.unwrap();
 }

@@ -297,7 +297,7 @@ fn deactivation_frees_the_slot_at_once() {
         page.contains("old-pc") && page.contains("Never"),
         "no heartbeat yet"
     );
-    assert!(page.contains("💻 Hardware"));
+    assert!(page.contains("</svg> Hardware"), "a device-type icon");
     let confirm_url = super::web::unescape(
         page.split("href=\"/portal/activations/confirm?")
             .nth(1)

@@ -39,6 +39,7 @@ struct DownloadsPage {
     c: PChrome,
     groups: Vec<ProductFiles>,
     blocked: usize,
+    link_valid: String,
 }
 
 /// Files the customer may download now, with the product they belong to.
@@ -103,6 +104,10 @@ pub async fn list(
         &req,
         &DownloadsPage {
             c: chrome(&req, &me, "Downloads", "downloads"),
+            link_valid: match state.config.portal.download_link_secs {
+                s if s % 60 == 0 => format!("{} minutes", s / 60),
+                s => format!("{s} seconds"),
+            },
             blocked: mine
                 .iter()
                 .filter(|m| {
