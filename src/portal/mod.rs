@@ -16,6 +16,7 @@ pub mod rates;
 pub mod reminders;
 pub mod samples;
 pub mod session;
+pub mod signin;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;

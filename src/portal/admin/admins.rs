@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::state::{hash_token, AppState};
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
@@ -13,7 +13,7 @@ use crate::domain::product::check_name;
 use crate::domain::{AdminUser, Role};
 use crate::portal::directory::DirectoryError;
 use crate::portal::format;
-use crate::portal::forms::{self, FieldErrors};
+use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 
 pub struct AdminRow {
@@ -113,11 +113,8 @@ pub async fn save(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let store = state.engine.store.as_ref();
     let dir = &state.portal.admins;
     let role = Role::parse(form.get("role"));
@@ -203,11 +200,8 @@ pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such admin".into()))?;
@@ -236,11 +230,8 @@ pub async fn rotate_token(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let token = crate::startup::new_admin_token();
     let hash = hash_token(&token);
     state

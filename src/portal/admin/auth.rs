@@ -1,7 +1,5 @@
 //! Sign-in and sign-out of the admin portal, with a failed-login limiter per client IP.
 
-use std::time::Instant;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -12,6 +10,7 @@ use crate::api::state::AppState;
 use crate::crypto::password;
 use crate::portal::forms::{self, Form};
 use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::signin;
 use crate::portal::PageError;
 
 /// Pre-session CSRF cookie of the sign-in form (double submit).
@@ -74,22 +73,10 @@ pub async fn login(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let form: Form = forms::read(&req, body).await?;
-    let expected = req.cookie(LOGIN_CSRF).map(|c| c.value().to_owned());
-    if expected
-        .as_deref()
-        .is_none_or(|e| e.is_empty() || e != form.raw("csrf"))
-    {
-        return Err(PageError::csrf());
-    }
-    let ip =
-        crate::api::client::peer_ip(&state, &req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    signin::check_pre_csrf(&req, &form, LOGIN_CSRF)?;
+    let ip = signin::client_ip(&state, &req);
+    signin::refuse_if_locked(&state, ip)?;
     let portal = &state.portal;
-    if let Some(until) = portal.login_locked.get(&ip) {
-        let now = Instant::now();
-        if until > now {
-            return Err(PageError::RateLimited((until - now).as_secs().max(1)));
-        }
-    }
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
     // Another node may have added or changed admins: read the list again.
@@ -106,18 +93,7 @@ pub async fn login(
         }
     };
     let Some(mut user) = user.filter(|_| ok) else {
-        if let Err(not_until) = portal.login_limiter.check_key(&ip) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            portal.login_locked.insert(ip, Instant::now() + wait);
-            crate::metrics::metrics()
-                .rate_limited
-                .with_label_values(&["login"])
-                .inc();
-            tracing::warn!(%ip, "admin sign-in locked after repeated failures");
-            return Err(PageError::RateLimited(wait.as_secs().max(1)));
-        }
+        signin::charge_failure(&state, ip)?;
         tracing::info!(%ip, "admin sign-in failed");
         return login_form(
             &req,

@@ -7,14 +7,14 @@ use uuid::Uuid;
 
 use super::license_actions::{device_rows, DeviceRow};
 use super::licenses::{row, Row};
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::names;
 use crate::api::state::AppState;
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
 use crate::domain::{Customer, Environment};
 use crate::portal::format;
-use crate::portal::forms::{self, FieldErrors};
+use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 use crate::store::LicenseQuery;
 
@@ -95,11 +95,8 @@ pub async fn create(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let mut errors = FieldErrors::default();
     let name = check_name(form.get("name"), 1).unwrap_or_else(|e| {
         errors.add("name", format!("Name {e}."));
@@ -245,11 +242,8 @@ pub async fn edit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let mut cust = load(&state, &path).await?;
     match check_name(form.get("name"), 1) {
         Ok(n) => {

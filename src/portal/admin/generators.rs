@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::Overrides;
 use crate::api::state::AppState;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES};
@@ -14,7 +14,7 @@ use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
 use crate::domain::{ActivationLimit, Environment, Generator};
 use crate::portal::format;
-use crate::portal::forms::{self, FieldErrors, Form};
+use crate::portal::forms::{FieldErrors, Form};
 use crate::portal::jobs::{GenerationSpec, JobState};
 use crate::portal::PageError;
 
@@ -294,11 +294,8 @@ pub async fn save(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let mut v = from_form(&form);
     let store = state.engine.store.as_ref();
     let mut errors = FieldErrors::default();
@@ -416,11 +413,8 @@ pub async fn bulk(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let g = load(&state, env, &path).await?;
     let count = form
         .get("count")
@@ -536,15 +530,12 @@ fn job_id(raw: &str) -> Result<Uuid, PageError> {
 }
 
 pub async fn retry(
-    admin: Admin,
+    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     state
         .portal
         .jobs
@@ -559,15 +550,12 @@ pub async fn retry(
 }
 
 pub async fn delete_job(
-    admin: Admin,
+    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     if !state.portal.jobs.remove(job_id(&path)?) {
         return Err(PageError::Conflict(
             "A running job cannot be removed.".into(),

@@ -8,7 +8,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::licenses::key_of;
-use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome};
+use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome, ManageForm};
 use crate::api::client::offline_file;
 use crate::api::state::AppState;
 use crate::crypto::password;
@@ -412,11 +412,8 @@ pub async fn perform(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let (raw, action) = path.into_inner();
     let key = key_of(&raw)?;
     let who = admin.who();
@@ -462,11 +459,8 @@ pub async fn deactivate(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let key = key_of(&path)?;
     let identifier = Identifier::parse(form.get("identifier"))
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;

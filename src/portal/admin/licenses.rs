@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::{create_licenses, names, ListParams, Overrides};
 use crate::api::state::AppState;
 use crate::domain::admin_actions_for;
@@ -22,7 +22,7 @@ use crate::engine::actor::AdminChange;
 use crate::engine::catalog::LicenseSummary;
 use crate::engine::LicenseEdit;
 use crate::portal::format;
-use crate::portal::forms::{self, FieldErrors, Form};
+use crate::portal::forms::{FieldErrors, Form};
 use crate::portal::PageError;
 
 /// Rows per page.
@@ -471,11 +471,8 @@ pub async fn create(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let v = LicenseFields::from_form(&form);
     let now = Utc::now();
     let mut errors = FieldErrors::default();
@@ -636,11 +633,8 @@ pub async fn edit(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let key = key_of(&path)?;
     for immutable in ["key", "product_id", "environment"] {
         if form.has(immutable) {

@@ -84,6 +84,33 @@ impl Admin {
     }
 }
 
+/// A form posted to change something: read within the size limit, its CSRF
+/// token and the admin's License Management permission checked, in that order,
+/// before the handler runs; `env` is the form's environment.
+pub struct ManageForm {
+    pub form: Form,
+    pub env: Environment,
+}
+
+impl FromRequest for ManageForm {
+    type Error = PageError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let admin = Admin::from_request(req, payload).into_inner();
+        let body = web::Payload::from_request(req, payload).into_inner();
+        let req = req.clone();
+        Box::pin(async move {
+            let admin = admin?;
+            let body = body.map_err(|e| PageError::BadRequest(e.to_string()))?;
+            let form = super::forms::read(&req, body).await?;
+            admin.check_manage(&form)?;
+            let env = form_env(&form)?;
+            Ok(ManageForm { form, env })
+        })
+    }
+}
+
 /// What every page's frame shows: navigation, environment switcher, who is signed in.
 pub struct Chrome {
     pub title: String,

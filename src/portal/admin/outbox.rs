@@ -4,11 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
 use crate::api::state::AppState;
 use crate::portal::customer::auth::send_password_link;
 use crate::portal::format;
-use crate::portal::forms;
 use crate::portal::links::Purpose;
 use crate::portal::PageError;
 
@@ -60,15 +59,12 @@ pub async fn list(
 
 /// Mails the customer a single-use link to set their portal password.
 pub async fn invite(
-    admin: Admin,
+    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such customer".into()))?;

@@ -5,13 +5,15 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{
+    chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome, ManageForm,
+};
 use crate::api::admin::products::create_product;
 use crate::api::state::AppState;
 use crate::domain::product::check_name;
 use crate::domain::{AuditEntry, Environment};
 use crate::portal::format;
-use crate::portal::forms::{self, FieldErrors};
+use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 
 /// A product file as the product page lists it.
@@ -172,11 +174,8 @@ pub async fn save(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let v = ProductFields {
         id: form.get("id").into(),
         name: form.get("name").into(),
@@ -388,15 +387,12 @@ pub async fn upload(
 }
 
 pub async fn delete_file(
-    admin: Admin,
+    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Payload,
+    ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let (product, file) = path.into_inner();
     let id: Uuid = file
         .parse()

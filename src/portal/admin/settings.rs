@@ -3,11 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome};
+use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::state::AppState;
 use crate::config::AbuseSettings;
 use crate::domain::EnvSettings;
-use crate::portal::forms::{self, FieldErrors};
+use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 
 /// The form as typed.
@@ -59,11 +59,8 @@ pub async fn save(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    admin.check_manage(&form)?;
-    let env = form_env(&form)?;
     let v = SettingsFields {
         grace_period_days: form.get("grace_period_days").into(),
         abuse_enabled: form.get("abuse_enabled") == "on",

@@ -1,8 +1,6 @@
 //! Customer sign-in, sign-out, forgotten password and the single-use links that
 //! set a password (an admin's invitation, or a reset).
 
-use std::time::Instant;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -16,6 +14,7 @@ use crate::domain::Customer;
 use crate::portal::forms::{self, Form};
 use crate::portal::links::{LinkError, LinkKey, Purpose};
 use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::signin;
 use crate::portal::PageError;
 
 /// Pre-session CSRF cookie of the public forms (double submit).
@@ -72,14 +71,7 @@ fn public(req: &HttpRequest, status: u16, html: String, token: &str) -> HttpResp
 }
 
 fn check_pre(req: &HttpRequest, form: &Form) -> Result<(), PageError> {
-    let expected = req.cookie(PRE_CSRF).map(|c| c.value().to_owned());
-    if expected
-        .as_deref()
-        .is_none_or(|e| e.is_empty() || e != form.raw("csrf"))
-    {
-        return Err(PageError::csrf());
-    }
-    Ok(())
+    signin::check_pre_csrf(req, form, PRE_CSRF)
 }
 
 fn query(req: &HttpRequest, name: &str) -> String {
@@ -123,36 +115,7 @@ pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     Ok(public(&req, 200, html, &csrf))
 }
 
-/// Charges a failure to the client's IP; `Err` once it is locked out.
-fn charge_failure(state: &AppState, ip: std::net::IpAddr) -> Result<(), PageError> {
-    let portal = &state.portal;
-    if let Err(not_until) = portal.login_limiter.check_key(&ip) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        portal.login_locked.insert(ip, Instant::now() + wait);
-        crate::metrics::metrics()
-            .rate_limited
-            .with_label_values(&["login"])
-            .inc();
-        return Err(PageError::RateLimited(wait.as_secs().max(1)));
-    }
-    Ok(())
-}
-
-fn locked(state: &AppState, ip: std::net::IpAddr) -> Result<(), PageError> {
-    if let Some(until) = state.portal.login_locked.get(&ip) {
-        let now = Instant::now();
-        if until > now {
-            return Err(PageError::RateLimited((until - now).as_secs().max(1)));
-        }
-    }
-    Ok(())
-}
-
-fn client_ip(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
-    crate::api::client::peer_ip(state, req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
-}
+use crate::portal::signin::{charge_failure, client_ip, refuse_if_locked as locked};
 
 pub async fn login(
     state: web::Data<AppState>,
