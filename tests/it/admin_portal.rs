@@ -73,6 +73,12 @@ fn sign_in_session_cookie_and_sign_out() {
     assert!(session.contains("SameSite=Strict"), "{session}");
     assert!(session.contains("Path=/admin"), "{session}");
     assert!(!session.contains("Secure"), "plain HTTP here: {session}");
+    let page = w.get("/admin/licenses");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|c| c.contains("frame-ancestors 'none'")));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
     for page in [
         "/admin",
         "/admin/licenses",

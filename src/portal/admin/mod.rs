@@ -205,6 +205,7 @@ pub fn form_env(form: &Form) -> Result<Environment, PageError> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap(super::security_headers())
             .route("", web::get().to(dashboard::page))
             .route("/", web::get().to(dashboard::page))
             .route("/login", web::get().to(auth::login_page))

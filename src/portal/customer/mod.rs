@@ -183,6 +183,7 @@ pub async fn my_license(state: &AppState, me: &Me, handle: &str) -> Result<Mine,
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/portal")
+            .wrap(super::security_headers())
             .route("", web::get().to(dashboard::page))
             .route("/", web::get().to(dashboard::page))
             .route("/login", web::get().to(auth::login_page))
