@@ -28,6 +28,22 @@ pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
         .find(|d| left <= chrono::Duration::days(*d))
 }
 
+/// Claims a once-only mail for this node among every node sharing the store:
+/// the first to store its random mark sends it (a conditional write on CQL).
+/// The marks travel with backups, so a restore does not send reminders again.
+async fn claim(
+    store: &dyn crate::store::Store,
+    tag: &str,
+) -> Result<bool, crate::store::StoreError> {
+    use rand::RngCore;
+    let mut mine = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut mine);
+    let kept = store
+        .put_secret_if_absent(&format!("mail.once.{tag}"), &mine)
+        .await?;
+    Ok(kept == mine)
+}
+
 /// Sends every reminder that is due and not sent yet; returns how many were sent.
 pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
     let mut sent = 0;
@@ -50,6 +66,14 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
             };
             if !c.notify_expiry {
                 continue;
+            }
+            match claim(store, &tag).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim an expiry reminder");
+                    continue;
+                }
             }
             let tz = format::zone(&c.timezone);
             let body = format!(

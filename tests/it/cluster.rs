@@ -233,3 +233,33 @@ fn the_admin_catalog_of_the_other_node_lists_new_and_changed_licenses() {
         count(&b, "&status=revoked") == 1
     });
 }
+
+#[test]
+fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
+    let prefix = actix_rt::System::new().block_on(cql::prefix());
+    let opts = cql_opts(&prefix, &cql::node()).env("KEYWARDEN_MAIL__REMINDER_INTERVAL_SECS", "1");
+    let (a, b) = (Server::start_with(opts.clone()), Server::start_with(opts));
+    let (st, c) = a.admin(
+        "POST",
+        "/customers",
+        Some(json!({"email": format!("remind-{}@example.com", super::helpers::uuid_like()), "name": "Rem Inder"})),
+    );
+    assert_eq!(st, 201, "{c}");
+    let product = a.product("production", "Reminded");
+    let (st, l) = a.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product, "customer_id": c["id"], "expires_at": (chrono::Utc::now() + chrono::Duration::days(5)).to_rfc3339()})),
+    );
+    assert_eq!(st, 201, "{l}");
+    // Both nodes look every second; give them several rounds.
+    let count = |s: &Server| {
+        super::web::mails(s)
+            .iter()
+            .filter(|m| m["kind"] == "expiry")
+            .count()
+    };
+    wait_until("a reminder from either node", || count(&a) + count(&b) >= 1);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(count(&a) + count(&b), 1, "exactly one node mailed it");
+}
