@@ -262,7 +262,10 @@ fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
     // Generous: the whole suite shares the CQL node, and a claim is a conditional write.
     let deadline = Instant::now() + Duration::from_secs(30);
     while count(&a) + count(&b) == 0 {
-        assert!(Instant::now() < deadline, "no reminder from either node within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "no reminder from either node within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(4));
