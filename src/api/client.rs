@@ -145,21 +145,6 @@ fn respond<T: Serialize>(
     Ok(resp.body(body))
 }
 
-/// NOT_FOUND, or RATE_LIMITED once this client has guessed too many unknown keys.
-/// `charged`: the client was already charged for this key before the lookup.
-fn unknown_key(state: &AppState, req: &HttpRequest, charged: bool) -> Result<Verdict, ApiError> {
-    if charged {
-        return Ok(Verdict::not_found());
-    }
-    if let Some(ip) = peer_ip(state, req) {
-        state
-            .engine
-            .charge_unknown_key(ip)
-            .map_err(ApiError::from)?;
-    }
-    Ok(Verdict::not_found())
-}
-
 /// One client operation: decode, one engine call, encode (and sign when asked).
 pub async fn handle(
     state: web::Data<AppState>,
@@ -170,11 +155,8 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
     let engine = &state.engine;
+    // Unknown keys are charged to this address (RATE_LIMITED once it guesses too often).
     let ip = peer_ip(&state, &req);
-    let charged = match ip {
-        Some(ip) => engine.precharge_unknown(ip, p.env, &p.key)?,
-        None => false,
-    };
     let outcome = match op {
         Op::Validate | Op::Heartbeat => {
             engine
@@ -183,6 +165,7 @@ pub async fn handle(
                     p.key.clone(),
                     p.identifier.clone(),
                     op == Op::Heartbeat,
+                    ip,
                 )
                 .await?
         }
@@ -191,9 +174,9 @@ pub async fn handle(
                 op,
                 identifier: p.identifier.clone(),
                 kind: p.kind,
-                ip: peer_ip(&state, &req).map(|ip| ip.to_string()),
+                ip: ip.map(|ip| ip.to_string()),
             };
-            engine.change(p.env, p.key.clone(), request).await?
+            engine.change(p.env, p.key.clone(), request, ip).await?
         }
     };
     let now = Utc::now();
@@ -211,7 +194,7 @@ pub async fn handle(
             nonce: p.nonce.as_deref(),
         },
         None => {
-            let v = unknown_key(&state, &req, charged)?;
+            let v = Verdict::not_found();
             metrics().count_verdict(p.env.as_str(), op.as_str(), v.code.as_str());
             return respond(
                 &state,
@@ -258,13 +241,15 @@ struct OfflineAnswer<'a> {
 }
 
 /// Issues an offline file for a device that is activated and valid right now.
+/// `caller`: the client's address for client requests (unknown keys are charged to it).
 pub async fn offline_file(
     state: &AppState,
     env: Environment,
     key: &LicenseKey,
     identifier: &Identifier,
+    caller: Option<std::net::IpAddr>,
 ) -> Result<(Verdict, Option<offline::OfflineFile>), ApiError> {
-    let Some(license) = state.engine.get(env, key).await? else {
+    let Some(license) = state.engine.get_for(env, key, caller).await? else {
         return Ok((Verdict::not_found(), None));
     };
     let settings = state.engine.settings.get(env);
@@ -293,14 +278,8 @@ pub async fn offline(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
-    let charged = match peer_ip(&state, &req) {
-        Some(ip) => state.engine.precharge_unknown(ip, p.env, &p.key)?,
-        None => false,
-    };
-    let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier).await?;
-    if v.code == VerdictCode::NotFound {
-        unknown_key(&state, &req, charged)?;
-    }
+    let ip = peer_ip(&state, &req);
+    let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier, ip).await?;
     metrics().count_verdict(p.env.as_str(), "offline", v.code.as_str());
     respond(
         &state,

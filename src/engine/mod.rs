@@ -172,8 +172,8 @@ impl Engine {
         }))
     }
 
-    /// Counts an unknown-key answer against the client's IP; `Err` once it guessed too often.
-    pub fn charge_unknown_key(&self, ip: IpAddr) -> Result<(), EngineError> {
+    /// Charges one unknown-key lookup to the client's IP; `Err` once it guessed too often.
+    fn charge_unknown_key(&self, ip: IpAddr) -> Result<(), EngineError> {
         self.unknown_key_limiter
             .check_key(&ip)
             .map_err(|not_until| {
@@ -190,23 +190,11 @@ impl Engine {
             })
     }
 
-    /// Charges `ip` up front for a key this node does not know (neither resident
-    /// nor in the catalog), so a guess over the limit is refused before any store
-    /// read; real keys from the same address (a shared NAT) are not charged.
-    /// `Ok(true)` when the charge was taken (the NOT_FOUND answer must not charge again).
-    pub fn precharge_unknown(
-        &self,
-        ip: IpAddr,
-        env: Environment,
-        key: &LicenseKey,
-    ) -> Result<bool, EngineError> {
-        if self.registry.is_resident(env, key) || self.catalog.contains(env, key) {
-            return Ok(false);
-        }
-        self.charge_unknown_key(ip).map(|()| true)
-    }
-
     /// Sends one message to the license's actor; `None` for an unknown key.
+    ///
+    /// `caller` is the client's IP for client API requests: the registry charges
+    /// it for keys it cannot answer from memory or the catalog (see
+    /// [`Registry::lookup`]). Admin and portal reads pass `None`.
     ///
     /// An actor that stopped meanwhile (evicted, or its license deleted) is looked up
     /// again once, so a request in flight never fails for it.
@@ -215,14 +203,19 @@ impl Engine {
         env: Environment,
         key: &LicenseKey,
         msg: M,
+        caller: Option<IpAddr>,
     ) -> Result<Option<M::Result>, EngineError>
     where
         M: actix::Message + Send + Clone + 'static,
         M::Result: Send,
         actor::LicenseActor: actix::Handler<M>,
     {
+        let charge = caller.map(|ip| move || self.charge_unknown_key(ip));
+        let charge = charge
+            .as_ref()
+            .map(|c| c as &(dyn Fn() -> Result<(), EngineError> + Send + Sync));
         for _ in 0..2 {
-            let Some(addr) = self.registry.lookup(env, key.clone()).await? else {
+            let Some(addr) = self.registry.lookup(env, key.clone(), charge).await? else {
                 return Ok(None);
             };
             match addr.send(msg.clone()).await {
@@ -241,6 +234,7 @@ impl Engine {
         key: LicenseKey,
         identifier: Identifier,
         heartbeat: bool,
+        caller: Option<IpAddr>,
     ) -> Result<Option<Outcome>, EngineError> {
         self.ask(
             env,
@@ -249,6 +243,7 @@ impl Engine {
                 identifier,
                 heartbeat,
             },
+            caller,
         )
         .await?
         .transpose()
@@ -261,8 +256,9 @@ impl Engine {
         env: Environment,
         key: LicenseKey,
         request: ActivationRequest,
+        caller: Option<IpAddr>,
     ) -> Result<Option<Outcome>, EngineError> {
-        self.ask(env, &key, ClientChange(request))
+        self.ask(env, &key, ClientChange(request), caller)
             .await?
             .transpose()
             .or_else(deleted_meanwhile)
@@ -274,7 +270,17 @@ impl Engine {
         env: Environment,
         key: &LicenseKey,
     ) -> Result<Option<License>, EngineError> {
-        self.ask(env, key, Snapshot).await
+        self.get_for(env, key, None).await
+    }
+
+    /// [`Engine::get`] on behalf of a client (charged like a validation).
+    pub async fn get_for(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        caller: Option<IpAddr>,
+    ) -> Result<Option<License>, EngineError> {
+        self.ask(env, key, Snapshot, caller).await
     }
 
     /// Admin change through the license's actor, so the next validation already sees it.
@@ -286,7 +292,7 @@ impl Engine {
     ) -> Result<License, EngineError> {
         let deleting = matches!(change, AdminChange::Delete { .. });
         let result = self
-            .ask(env, key, change)
+            .ask(env, key, change, None)
             .await?
             .ok_or(EngineError::NotFound)??;
         if deleting {

@@ -67,10 +67,16 @@ impl Registry {
     ///
     /// Concurrent misses for one key share a single load (moka's coalescing
     /// `try_get_with`), so two actors for one license never start on this node.
+    ///
+    /// `charge` (client requests) is taken for every unknown-key answer from the
+    /// negative cache, and *before* the store read for a key the catalog has never
+    /// heard of, so a guess over the client's limit costs no read at all; real
+    /// keys (resident or in the catalog) are never charged.
     pub async fn lookup(
         &self,
         env: Environment,
         key: LicenseKey,
+        charge: Option<&(dyn Fn() -> Result<(), EngineError> + Send + Sync)>,
     ) -> Result<Option<Addr<LicenseActor>>, EngineError> {
         let k = (env, key);
         let m = metrics();
@@ -83,7 +89,15 @@ impl Registry {
         }
         if self.negative.contains_key(&k) {
             m.lookup_negative.inc();
+            if let Some(charge) = charge {
+                charge()?;
+            }
             return Ok(None);
+        }
+        if let Some(charge) = charge {
+            if !self.shared.catalog.contains(env, &k.1) {
+                charge()?;
+            }
         }
         m.lookup_miss.inc();
         let store = self.shared.store.clone();
@@ -110,11 +124,6 @@ impl Registry {
                 LoadError::Store(s) => Err(EngineError::Store(s.clone())),
             },
         }
-    }
-
-    /// Whether the license's actor is in memory (no store read needed to answer).
-    pub fn is_resident(&self, env: Environment, key: &LicenseKey) -> bool {
-        self.actors.contains_key(&(env, key.clone()))
     }
 
     /// Drops a license from memory (deleted or changed elsewhere) and remembers it as unknown.

@@ -693,7 +693,7 @@ pub async fn offline(
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
         Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
-    let (v, file) = offline_file(&state, env, &key, &identifier).await?;
+    let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()
             .insert_header((

@@ -233,7 +233,7 @@ pub async fn offline(
     let raw = query_value(&req, "identifier");
     let identifier = Identifier::parse(&raw)
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
-    let (v, file) = offline_file(&state, env, &key, &identifier).await?;
+    let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()
             .content_type("application/json")
