@@ -25,10 +25,7 @@ impl AppState {
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         let h: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
         let stored = *self.admin_token_hash.read();
-        h.iter()
-            .zip(stored.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+        crate::crypto::ct_eq(&h, &stored)
     }
 }
 

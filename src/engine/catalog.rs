@@ -232,23 +232,13 @@ impl Catalog {
         self: &std::sync::Arc<Self>,
         env: Environment,
         q: LicenseQuery,
-        products: HashMap<Uuid, Product>,
-        customers: HashMap<Uuid, Customer>,
-    ) -> Result<
-        (
-            Page<LicenseSummary>,
-            HashMap<Uuid, Product>,
-            HashMap<Uuid, Customer>,
-        ),
-        StoreError,
-    > {
+        products: std::sync::Arc<HashMap<Uuid, Product>>,
+        customers: std::sync::Arc<HashMap<Uuid, Customer>>,
+    ) -> Result<Page<LicenseSummary>, StoreError> {
         let me = self.clone();
-        actix_web::web::block(move || {
-            let page = me.query(env, &q, &products, &customers);
-            (page, products, customers)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("catalog query: {e}")))
+        actix_web::web::block(move || me.query(env, &q, &products, &customers))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("catalog query: {e}")))
     }
 
     /// [`Catalog::stats`] on the blocking pool.

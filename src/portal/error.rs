@@ -42,6 +42,17 @@ impl PageError {
         )
     }
 
+    /// No session: go to `login`, then back to this page.
+    pub fn sign_in(req: &actix_web::HttpRequest, login: &'static str) -> PageError {
+        PageError::SignIn {
+            login,
+            next: match req.query_string() {
+                "" => req.path().to_owned(),
+                q => format!("{}?{q}", req.path()),
+            },
+        }
+    }
+
     /// A form without the session's CSRF token.
     pub fn csrf() -> PageError {
         PageError::Forbidden(

@@ -78,7 +78,7 @@ impl LinkKey {
         now: DateTime<Utc>,
     ) -> Result<(), LinkError> {
         let want = self.download_sig(path, customer, exp);
-        if !constant_eq(want.as_bytes(), sig.as_bytes()) {
+        if !crate::crypto::ct_eq(want.as_bytes(), sig.as_bytes()) {
             return Err(LinkError::Forged);
         }
         if now.timestamp() > exp {
@@ -126,7 +126,7 @@ impl LinkKey {
             return Err(LinkError::Forged);
         }
         let want = self.mac(&[b"account", &head, password_hash.unwrap_or("").as_bytes()]);
-        if !constant_eq(&want, &mac) {
+        if !crate::crypto::ct_eq(&want, &mac) {
             // Either forged, or already used (the password changed since).
             return Err(LinkError::Used);
         }
@@ -151,10 +151,6 @@ pub enum LinkError {
     Expired,
     #[error("the link was already used or is no longer valid")]
     Used,
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -11,6 +11,22 @@ use super::PageError;
 
 const FLASH: &str = "kw_flash";
 
+/// One query-string parameter ("" when absent or the query string is malformed).
+pub fn query_param(req: &HttpRequest, name: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
+/// `scheme://host` of the request, for links back to this server.
+pub fn request_base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
 /// The one-time message of this request, as (kind, text).
 pub fn flash(req: &HttpRequest) -> (String, String) {
     req.cookie(FLASH)

@@ -15,12 +15,11 @@ const KEEP: usize = 4 * 60;
 
 /// Validate and heartbeat answers so far, per environment, from the metrics registry.
 pub fn checks_so_far(env: Environment) -> u64 {
-    let m = crate::metrics::metrics();
+    use prometheus::core::Collector;
     let mut total = 0u64;
-    for family in m.registry.gather() {
-        if family.get_name() != "keywarden_verdicts_total" {
-            continue;
-        }
+    // Only the verdict counter: gathering the whole registry would also read
+    // the process collector's /proc files on every dashboard view.
+    for family in crate::metrics::metrics().verdicts.collect() {
         for metric in family.get_metric() {
             let mut env_ok = false;
             let mut op_ok = false;

@@ -33,9 +33,16 @@ pub struct Session {
 impl Session {
     /// Constant-time check of a form's CSRF token.
     pub fn csrf_matches(&self, presented: &str) -> bool {
-        let a = self.csrf.as_bytes();
-        let b = presented.as_bytes();
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        crate::crypto::ct_eq(self.csrf.as_bytes(), presented.as_bytes())
+    }
+
+    /// A form post of this session: its CSRF token must be in it.
+    pub fn check_form(&self, form: &super::forms::Form) -> Result<(), super::PageError> {
+        if self.csrf_matches(form.raw("csrf")) {
+            Ok(())
+        } else {
+            Err(super::PageError::csrf())
+        }
     }
 
     pub fn mark_reauthenticated(&self) {

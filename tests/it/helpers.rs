@@ -281,7 +281,8 @@ impl Resp {
     }
 }
 
-fn into_resp(r: ureq::Response) -> Resp {
+/// Any ureq response as a [`Resp`].
+pub fn into_resp(r: ureq::Response) -> Resp {
     let status = r.status();
     let headers = r
         .headers_names()

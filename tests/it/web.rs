@@ -139,19 +139,7 @@ impl Web {
                 }
             }
         }
-        let status = r.status();
-        let headers = r
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_owned())))
-            .collect();
-        let mut body = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut r.into_reader(), &mut body);
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        super::helpers::into_resp(r)
     }
 
     fn send(&self, req: ureq::Request, form: Option<&[(&str, &str)]>) -> Resp {

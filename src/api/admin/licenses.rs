@@ -330,7 +330,7 @@ pub async fn list(
     let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
     let (products, customers) = names(&state, env).await?;
-    let (page, _, _) = state
+    let page = state
         .engine
         .catalog
         .query_off_thread(env, q, products, customers)
@@ -341,11 +341,14 @@ pub async fn list(
     })))
 }
 
+/// Records by id, shared with the catalog query on the blocking pool.
+pub type Names<T> = std::sync::Arc<HashMap<Uuid, T>>;
+
 /// Products and customers by id, for name search and sort (API and portal).
 pub async fn names(
     state: &AppState,
     env: Environment,
-) -> Result<(HashMap<Uuid, Product>, HashMap<Uuid, Customer>), ApiError> {
+) -> Result<(Names<Product>, Names<Customer>), ApiError> {
     let store = state.engine.store.as_ref();
     let products = store
         .list_products(env)
@@ -359,7 +362,10 @@ pub async fn names(
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    Ok((products, customers))
+    Ok((
+        std::sync::Arc::new(products),
+        std::sync::Arc::new(customers),
+    ))
 }
 
 /// Writes the filtered list (every page) as CSV or JSON.
@@ -383,15 +389,14 @@ pub async fn export_listing(
     let mut q = params.to_query()?;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
-    let (mut products, mut customers) = names(state, env).await?;
+    let (products, customers) = names(state, env).await?;
     let mut all = Vec::new();
     loop {
-        let (page, p, c) = state
+        let page = state
             .engine
             .catalog
-            .query_off_thread(env, q.clone(), products, customers)
+            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
             .await?;
-        (products, customers) = (p, c);
         let done = (page.items.len() as u32) < q.per_page;
         all.extend(page.items);
         if done {

@@ -15,6 +15,7 @@ use crate::domain::product::check_name;
 use crate::domain::{Customer, Environment};
 use crate::portal::format;
 use crate::portal::forms::FieldErrors;
+use crate::portal::page::query_param;
 use crate::portal::PageError;
 use crate::store::LicenseQuery;
 
@@ -62,22 +63,13 @@ async fn customer_rows(
         .collect())
 }
 
-fn q_of(req: &HttpRequest) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v)
-        .unwrap_or_default()
-}
-
 pub async fn list(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    let q = q_of(&req);
+    let q = query_param(&req, "q");
     render(
         &req,
         &CustomersPage {

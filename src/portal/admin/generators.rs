@@ -530,7 +530,6 @@ fn job_id(raw: &str) -> Result<Uuid, PageError> {
 }
 
 pub async fn retry(
-    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
@@ -550,7 +549,6 @@ pub async fn retry(
 }
 
 pub async fn delete_job(
-    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

@@ -16,6 +16,7 @@ use crate::domain::{admin_actions_for, Action, Environment, Identifier, License,
 use crate::engine::actor::AdminChange;
 use crate::portal::format;
 use crate::portal::forms;
+use crate::portal::page::query_param;
 use crate::portal::samples::{self, Sample};
 use crate::portal::PageError;
 
@@ -56,11 +57,6 @@ async fn load(state: &AppState, env: Environment, raw: &str) -> Result<License, 
             key.as_str()
         ))
     })
-}
-
-fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
 }
 
 #[derive(Template)]
@@ -163,7 +159,11 @@ pub async fn preview(
             .active_activations()
             .map(|a| a.identifier.as_str().to_owned())
             .collect(),
-        samples: samples::for_license(&base_url(&req), env, l.key.as_str()),
+        samples: samples::for_license(
+            &crate::portal::page::request_base(&req),
+            env,
+            l.key.as_str(),
+        ),
         actions: admin_actions_for(l.status),
         can_edit: l.status != LicenseStatus::Revoked,
         sample_device: samples::SAMPLE_DEVICE,
@@ -207,15 +207,6 @@ pub async fn reauth(
     super::render_invalid(&page)
 }
 
-fn query_value(req: &HttpRequest, name: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default()
-}
-
 /// The signed offline validation file, as a download.
 pub async fn offline(
     admin: Admin,
@@ -230,7 +221,7 @@ pub async fn offline(
         ));
     }
     let key = key_of(&path)?;
-    let raw = query_value(&req, "identifier");
+    let raw = query_param(&req, "identifier");
     let identifier = Identifier::parse(&raw)
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
     let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
@@ -259,7 +250,7 @@ pub async fn sample(
     let env = env_of(&req)?;
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;
-    let s = samples::for_license(&base_url(&req), env, key.as_str())
+    let s = samples::for_license(&crate::portal::page::request_base(&req), env, key.as_str())
         .into_iter()
         .find(|s| s.lang == lang)
         .ok_or_else(|| PageError::NotFound(format!("no {lang} sample")))?;

@@ -198,10 +198,10 @@ pub async fn list(
     let lq = list_query(&req)?;
     let q = lq.params().to_query()?;
     let (products, customers) = names(&state, env).await?;
-    let (page, products, customers) = state
+    let page = state
         .engine
         .catalog
-        .query_off_thread(env, q.clone(), products, customers)
+        .query_off_thread(env, q.clone(), products.clone(), customers.clone())
         .await?;
     let now = Utc::now();
     let rows: Vec<Row> = page
@@ -418,8 +418,6 @@ async fn new_page_data(
     let names: HashMap<Uuid, String> = products.iter().map(|p| (p.id, p.name.clone())).collect();
     let mut generators: Vec<Generator> = store.list_generators(env).await?;
     generators.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut customers = store.list_customers().await?;
-    customers.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((
         products
             .iter()
@@ -440,10 +438,7 @@ async fn new_page_data(
                 )
             })
             .collect(),
-        customers
-            .iter()
-            .map(|c| (c.id.to_string(), format!("{} <{}>", c.name, c.email)))
-            .collect(),
+        customer_options(state).await?,
     ))
 }
 

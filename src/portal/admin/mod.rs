@@ -48,24 +48,14 @@ impl FromRequest for Admin {
             let user = state.portal.admins.by_id(s.subject)?;
             Some(Admin { user, session: s })
         });
-        ready(found.ok_or_else(|| PageError::SignIn {
-            login: "/admin/login",
-            next: match req.query_string() {
-                "" => req.path().to_owned(),
-                q => format!("{}?{q}", req.path()),
-            },
-        }))
+        ready(found.ok_or_else(|| PageError::sign_in(req, "/admin/login")))
     }
 }
 
 impl Admin {
     /// Any form post: the session's CSRF token must be in it.
     pub fn check(&self, form: &Form) -> Result<(), PageError> {
-        if self.session.csrf_matches(form.raw("csrf")) {
-            Ok(())
-        } else {
-            Err(PageError::csrf())
-        }
+        self.session.check_form(form)
     }
 
     /// A form post that changes something: CSRF, then the License Management permission.

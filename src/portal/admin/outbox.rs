@@ -59,7 +59,6 @@ pub async fn list(
 
 /// Mails the customer a single-use link to set their portal password.
 pub async fn invite(
-    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,

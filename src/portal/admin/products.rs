@@ -387,7 +387,6 @@ pub async fn upload(
 }
 
 pub async fn delete_file(
-    _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,

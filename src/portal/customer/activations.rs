@@ -11,6 +11,7 @@ use crate::domain::{Identifier, LicenseStatus};
 use crate::engine::actor::AdminChange;
 use crate::portal::format;
 use crate::portal::forms;
+use crate::portal::page::query_param;
 use crate::portal::PageError;
 
 pub struct DeviceRow {
@@ -36,22 +37,13 @@ struct ListPage {
     status: String,
 }
 
-fn param(req: &HttpRequest, name: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default()
-}
-
 pub async fn list(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let q = param(&req, "q").trim().to_lowercase();
-    let status = param(&req, "status");
+    let q = query_param(&req, "q").trim().to_lowercase();
+    let status = query_param(&req, "status");
     if !matches!(status.as_str(), "" | "active" | "deactivated" | "suspended") {
         return Err(PageError::BadRequest(
             "status must be active, deactivated or suspended".into(),
@@ -104,7 +96,7 @@ pub async fn list(
         &ListPage {
             c: chrome(&req, &me, "Activations", "activations"),
             rows,
-            q: param(&req, "q"),
+            q: query_param(&req, "q"),
             status,
         },
     )
@@ -126,8 +118,8 @@ pub async fn confirm(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let m = my_license(&state, &me, &param(&req, "license")).await?;
-    let identifier = param(&req, "identifier");
+    let m = my_license(&state, &me, &query_param(&req, "license")).await?;
+    let identifier = query_param(&req, "identifier");
     if m.license
         .find_active(&Identifier::parse(&identifier).map_err(PageError::BadRequest)?)
         .is_none()

@@ -13,8 +13,9 @@ use crate::domain::customer::normalize_email;
 use crate::domain::Customer;
 use crate::portal::forms::{self, Form};
 use crate::portal::links::{LinkError, LinkKey, Purpose};
+use crate::portal::page::query_param;
 use crate::portal::session::{cookie, random_token, removal};
-use crate::portal::signin;
+use crate::portal::signin::{self, charge_failure, client_ip, refuse_if_locked as locked};
 use crate::portal::PageError;
 
 /// Pre-session CSRF cookie of the public forms (double submit).
@@ -70,17 +71,11 @@ fn public(req: &HttpRequest, status: u16, html: String, token: &str) -> HttpResp
     .body(html)
 }
 
-fn check_pre(req: &HttpRequest, form: &Form) -> Result<(), PageError> {
-    signin::check_pre_csrf(req, form, PRE_CSRF)
-}
-
-fn query(req: &HttpRequest, name: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default()
+/// A public form (no session yet): read, and its pre-session CSRF token checked.
+async fn public_form(req: &HttpRequest, body: web::Payload) -> Result<Form, PageError> {
+    let form = forms::read(req, body).await?;
+    signin::check_pre_csrf(req, &form, PRE_CSRF)?;
+    Ok(form)
 }
 
 fn login_html(
@@ -102,12 +97,12 @@ fn login_html(
 }
 
 pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
-    let notice = match query(&req, "done").as_str() {
+    let notice = match query_param(&req, "done").as_str() {
         "password" => "Your password is set. Sign in with it.".to_owned(),
         _ => String::new(),
     };
     let (html, csrf) = login_html(
-        safe_next(&query(&req, "next")),
+        safe_next(&query_param(&req, "next")),
         String::new(),
         String::new(),
         notice,
@@ -115,15 +110,12 @@ pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     Ok(public(&req, 200, html, &csrf))
 }
 
-use crate::portal::signin::{charge_failure, client_ip, refuse_if_locked as locked};
-
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    check_pre(&req, &form)?;
+    let form = public_form(&req, body).await?;
     let ip = client_ip(&state, &req);
     locked(&state, ip)?;
     let email = form.get("email").to_lowercase();
@@ -194,10 +186,7 @@ pub fn public_base(state: &AppState, req: Option<&HttpRequest>) -> String {
         return configured.to_owned();
     }
     match req {
-        Some(r) => {
-            let info = r.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
+        Some(r) => crate::portal::page::request_base(r),
         None => format!("http://{}", state.config.server.listen),
     }
 }
@@ -254,8 +243,7 @@ pub async fn forgot(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    check_pre(&req, &form)?;
+    let form = public_form(&req, body).await?;
     let ip = client_ip(&state, &req);
     locked(&state, ip)?;
     // Every request costs a token, so the form cannot be used to flood a mailbox.
@@ -314,8 +302,8 @@ pub async fn password_page(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let token = query(&req, "token");
-    let purpose_s = query(&req, "purpose");
+    let token = query_param(&req, "token");
+    let purpose_s = query_param(&req, "purpose");
     let c = token_owner(&state, &token, purpose_of(&purpose_s)?).await?;
     let csrf = random_token();
     let html = PasswordPage {
@@ -334,8 +322,7 @@ pub async fn set_password(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    check_pre(&req, &form)?;
+    let form = public_form(&req, body).await?;
     let token = form.get("token").to_owned();
     let purpose_s = form.get("purpose").to_owned();
     let mut c = token_owner(&state, &token, purpose_of(&purpose_s)?).await?;

@@ -10,6 +10,7 @@ use crate::api::state::AppState;
 use crate::domain::diagnosis::diagnose;
 use crate::domain::LicenseStatus;
 use crate::portal::format;
+use crate::portal::page::query_param;
 use crate::portal::PageError;
 
 /// One row of My Licenses (also the dashboard's newest licenses).
@@ -64,22 +65,13 @@ struct ListPage {
     total: usize,
 }
 
-fn param(req: &HttpRequest, name: &str) -> String {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
 pub async fn list(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let q = param(&req, "q");
-    let status = param(&req, "status");
+    let q = query_param(&req, "q").trim().to_owned();
+    let status = query_param(&req, "status").trim().to_owned();
     let wanted = match status.as_str() {
         "" => None,
         s => Some(s.parse::<LicenseStatus>().map_err(PageError::BadRequest)?),

@@ -34,16 +34,6 @@ pub struct Me {
     pub tz: chrono_tz::Tz,
 }
 
-fn sign_in(req: &HttpRequest) -> PageError {
-    PageError::SignIn {
-        login: "/portal/login",
-        next: match req.query_string() {
-            "" => req.path().to_owned(),
-            q => format!("{}?{q}", req.path()),
-        },
-    }
-}
-
 impl FromRequest for Me {
     type Error = PageError;
     type Future = LocalBoxFuture<'static, Result<Me, PageError>>;
@@ -59,11 +49,11 @@ impl FromRequest for Me {
                 .cookie(COOKIE)
                 .and_then(|c| state.portal.customer_sessions.get(c.value()))
             else {
-                return Err(sign_in(&req));
+                return Err(PageError::sign_in(&req, "/portal/login"));
             };
             let Some(customer) = state.engine.store.get_customer(session.subject).await? else {
                 state.portal.customer_sessions.end(&session.id);
-                return Err(sign_in(&req));
+                return Err(PageError::sign_in(&req, "/portal/login"));
             };
             Ok(Me {
                 tz: super::format::zone(&customer.timezone),
@@ -77,11 +67,7 @@ impl FromRequest for Me {
 impl Me {
     /// Every form post: the session's CSRF token must be in it.
     pub fn check(&self, form: &Form) -> Result<(), PageError> {
-        if self.session.csrf_matches(form.raw("csrf")) {
-            Ok(())
-        } else {
-            Err(PageError::csrf())
-        }
+        self.session.check_form(form)
     }
 
     /// How audit entries name this customer.
