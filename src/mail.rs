@@ -48,6 +48,8 @@ pub struct Outbox {
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     /// Tags already sent (read from the folder at start).
     tags: Mutex<HashSet<String>>,
+    /// Random per process: marks this node's claims on once-only mails.
+    node_mark: [u8; 16],
 }
 
 impl Outbox {
@@ -76,6 +78,7 @@ impl Outbox {
             from: m.from.clone(),
             smtp,
             tags: Mutex::new(HashSet::new()),
+            node_mark: *Uuid::new_v4().as_bytes(),
         };
         let tags = outbox
             .list(usize::MAX)
@@ -89,6 +92,11 @@ impl Outbox {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// This process's mark for claiming once-only mails among nodes.
+    pub fn node_mark(&self) -> &[u8] {
+        &self.node_mark
     }
 
     /// Whether a message with this tag was sent already.

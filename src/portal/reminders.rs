@@ -29,17 +29,17 @@ pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
 }
 
 /// Claims a once-only mail for this node among every node sharing the store:
-/// the first to store its random mark sends it (a conditional write on CQL).
-/// The marks travel with backups, so a restore does not send reminders again.
+/// the first to store its mark sends it (a conditional write on CQL). The mark
+/// is this process's own, so a claim whose answer was lost (a timeout after the
+/// write applied) is recognised as ours on the next round. The marks travel
+/// with backups, so a restore does not send reminders again.
 async fn claim(
     store: &dyn crate::store::Store,
     tag: &str,
+    mine: &[u8],
 ) -> Result<bool, crate::store::StoreError> {
-    use rand::RngCore;
-    let mut mine = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut mine);
     let kept = store
-        .put_secret_if_absent(&format!("mail.once.{tag}"), &mine)
+        .put_secret_if_absent(&format!("mail.once.{tag}"), mine)
         .await?;
     Ok(kept == mine)
 }
@@ -67,7 +67,7 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
             if !c.notify_expiry {
                 continue;
             }
-            match claim(store, &tag).await {
+            match claim(store, &tag, state.portal.outbox.node_mark()).await {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {

@@ -236,7 +236,9 @@ fn the_admin_catalog_of_the_other_node_lists_new_and_changed_licenses() {
 
 #[test]
 fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
-    let prefix = actix_rt::System::new().block_on(cql::prefix());
+    // Its own keyspaces: servers of other tests (same process prefix) would
+    // otherwise see this license and claim its reminder themselves.
+    let prefix = actix_rt::System::new().block_on(cql::fresh_prefix());
     let opts = cql_opts(&prefix, &cql::node()).env("KEYWARDEN_MAIL__REMINDER_INTERVAL_SECS", "1");
     let (a, b) = (Server::start_with(opts.clone()), Server::start_with(opts));
     let (st, c) = a.admin(
@@ -264,10 +266,18 @@ fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
     while count(&a) + count(&b) == 0 {
         assert!(
             Instant::now() < deadline,
-            "no reminder from either node within 30 s"
+            "no reminder from either node within 30 s; logs:\n{}\n{}",
+            a.logs(),
+            b.logs()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(4));
-    assert_eq!(count(&a) + count(&b), 1, "exactly one node mailed it");
+    assert_eq!(
+        count(&a) + count(&b),
+        1,
+        "exactly one node mailed it: {:?} / {:?}",
+        super::web::mails(&a),
+        super::web::mails(&b)
+    );
 }

@@ -31,20 +31,21 @@ pub fn settings(prefix: &str) -> CqlSettings {
 
 /// The keyspace prefix of this test process, migrated once.
 pub async fn prefix() -> String {
-    PREFIX
-        .get_or_init(|| async {
-            let prefix = format!("kwt{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-            let cfg = settings(&prefix);
-            let session = keywarden::store::cql::connect(&cfg)
-                .await
-                .unwrap_or_else(|e| panic!("cannot reach the CQL node at {}: {e}", node()));
-            keywarden::store::cql::migrate(&session, &prefix, &cfg.replication)
-                .await
-                .expect("schema applies");
-            prefix
-        })
+    PREFIX.get_or_init(fresh_prefix).await.clone()
+}
+
+/// A keyspace prefix of its own, migrated now, for a test whose servers must not
+/// see the data other tests write under [`prefix`] at the same time.
+pub async fn fresh_prefix() -> String {
+    let prefix = format!("kwt{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let cfg = settings(&prefix);
+    let session = keywarden::store::cql::connect(&cfg)
         .await
-        .clone()
+        .unwrap_or_else(|e| panic!("cannot reach the CQL node at {}: {e}", node()));
+    keywarden::store::cql::migrate(&session, &prefix, &cfg.replication)
+        .await
+        .expect("schema applies");
+    prefix
 }
 
 pub async fn cql_store() -> Arc<dyn keywarden::store::Store> {
