@@ -40,6 +40,11 @@ pub struct ServerSettings {
     pub body_limit_bytes: usize,
     pub trusted_proxies: Vec<IpAddr>,
     pub shutdown_timeout_secs: u64,
+    /// The address people and mail use to reach this server (`https://licenses.example.com`):
+    /// the only source of absolute URLs the server writes (mail links, download links,
+    /// code samples). Never taken from a request header. Empty at start: filled from the
+    /// listen address, with a warning outside `--demo`.
+    pub public_url: String,
 }
 
 impl Default for ServerSettings {
@@ -50,6 +55,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 10,
+            public_url: String::new(),
         }
     }
 }
@@ -239,8 +245,7 @@ pub struct MailSettings {
     /// `smtp://user:pass@host:port` or `smtps://…`: also deliver over SMTP (empty: folder only).
     pub smtp_url: String,
     pub from: String,
-    /// Base URL written into links in mails (empty: taken from the request, or
-    /// `http://<server.listen>` for reminders).
+    /// Old name of `server.public_url`, still read when that one is empty.
     pub public_url: String,
     /// How often expiry reminders are looked for.
     pub reminder_interval_secs: u64,
@@ -294,8 +299,45 @@ impl Settings {
             )
             .extract()
             .map_err(|e| ConfigError(describe(e)))?;
+        let mut settings = settings;
+        settings.take_mail_public_url();
         settings.check()?;
         Ok(settings)
+    }
+
+    /// `mail.public_url` was the setting before `server.public_url`: it still
+    /// works when the new one is not set.
+    fn take_mail_public_url(&mut self) {
+        if self.server.public_url.trim().is_empty() && !self.mail.public_url.trim().is_empty() {
+            self.server.public_url = std::mem::take(&mut self.mail.public_url);
+        }
+    }
+
+    /// Fills an empty `server.public_url` from the address the server listens on
+    /// (an unspecified address becomes loopback). Returns whether it was filled.
+    pub fn fill_public_url(&mut self, bound: std::net::SocketAddr) -> bool {
+        if !self.server.public_url.trim().is_empty() {
+            return false;
+        }
+        let mut addr = bound;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                std::net::SocketAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
+                std::net::SocketAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            });
+        }
+        self.server.public_url = format!("http://{addr}");
+        true
+    }
+
+    /// `scheme://host[:port]` of `server.public_url`, without a trailing slash.
+    pub fn public_base(&self) -> &str {
+        self.server.public_url.trim().trim_end_matches('/')
+    }
+
+    /// Whether people reach the server over TLS (Secure cookies, HSTS).
+    pub fn public_is_https(&self) -> bool {
+        self.public_base().starts_with("https://")
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -345,11 +387,32 @@ impl Settings {
                 "must be 1 to 5000 (changes must reach every node within 5 s)",
             );
         }
+        if !self.server.public_url.trim().is_empty() {
+            if let Err(why) = check_public_url(&self.server.public_url) {
+                return bad("server.public_url", &why);
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be \"text\" or \"json\"");
         }
         Ok(())
     }
+}
+
+/// An absolute http(s) URL of a host, with no path, query, fragment or credentials.
+fn check_public_url(raw: &str) -> Result<(), String> {
+    let why = "must be an absolute http:// or https:// URL of the server, such as https://licenses.example.com";
+    let u = url::Url::parse(raw.trim()).map_err(|e| format!("{why} ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
+        return Err(why.into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err("must not carry a user name or password".into());
+    }
+    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
+        return Err("must not have a path, query or fragment".into());
+    }
+    Ok(())
 }
 
 fn describe(e: figment::Error) -> String {
@@ -405,6 +468,39 @@ mod tests {
             assert!(err.to_string().contains("heartbeat_flush_ms"), "{err}");
             Ok(())
         });
+    }
+
+    /// Security item 1: the public URL comes from configuration and must be an
+    /// absolute http(s) URL; the old `mail.public_url` still works.
+    #[test]
+    fn public_url_must_be_an_absolute_http_url() {
+        for bad in [
+            "licenses.example.com",
+            "ftp://example.com",
+            "https://",
+            "https://user:pw@example.com",
+            "https://example.com/portal",
+            "https://example.com/?x=1",
+            "javascript:alert(1)",
+        ] {
+            Jail::expect_with(|jail| {
+                jail.set_env("KEYWARDEN_SERVER__PUBLIC_URL", bad);
+                let err = Settings::load(Some("missing.toml".into())).unwrap_err();
+                assert!(err.to_string().contains("server.public_url"), "{bad}: {err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("KEYWARDEN_MAIL__PUBLIC_URL", "https://licenses.example.com/");
+            let s = Settings::load(Some("missing.toml".into())).unwrap();
+            assert_eq!(s.public_base(), "https://licenses.example.com");
+            assert!(s.public_is_https());
+            Ok(())
+        });
+        let mut s = Settings::default();
+        assert!(s.fill_public_url("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(s.public_base(), "http://127.0.0.1:8080");
+        assert!(!s.fill_public_url("10.0.0.1:1".parse().unwrap()));
     }
 
     #[test]

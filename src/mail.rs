@@ -24,7 +24,9 @@ pub enum MailError {
     Config(String),
 }
 
-/// One message as kept in the outbox folder.
+/// One message as kept in the outbox folder. Its `body` has every live token
+/// masked: the outbox is an audit record that admins (read-only ones too) can
+/// read; only the recipient's mailbox gets the usable link.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredMail {
     pub id: Uuid,
@@ -39,6 +41,18 @@ pub struct StoredMail {
     pub tag: String,
     /// "folder only", "sent", or the SMTP error.
     pub delivery: String,
+}
+
+/// `body` with `secret` shown as its first 4 characters and a mask.
+pub fn mask_secret(body: &str, secret: &str) -> String {
+    if secret.len() < 8 {
+        return body.to_owned();
+    }
+    let shown: String = secret.chars().take(4).collect();
+    let masked = format!("{shown}…[masked]");
+    // The token may appear raw or percent-encoded in a link.
+    let encoded = crate::portal::format::url_encode(secret);
+    body.replace(&encoded, &masked).replace(secret, &masked)
 }
 
 /// Writes messages to the folder and, when configured, to an SMTP server.
@@ -60,7 +74,7 @@ impl Outbox {
         } else {
             PathBuf::from(&m.outbox_dir)
         };
-        std::fs::create_dir_all(&dir)?;
+        crate::private_files::create_dir(&dir)?;
         let smtp = if m.smtp_url.trim().is_empty() {
             None
         } else {
@@ -104,7 +118,15 @@ impl Outbox {
         self.tags.lock().contains(tag)
     }
 
-    /// Writes (and delivers) one message.
+    /// Where mails are delivered when no SMTP server is configured: one JSON file
+    /// per mail, unmasked, readable only by the server's user. It stands in for the
+    /// recipients' mailboxes on a test or demo install; no page shows it.
+    pub fn mailbox_dir(&self) -> PathBuf {
+        self.dir.join("mailbox")
+    }
+
+    /// Writes (and delivers) one message. `secret` (a token inside `body`, or "")
+    /// reaches only the recipient: the outbox copy shows it masked.
     pub async fn send(
         &self,
         to: &str,
@@ -112,9 +134,16 @@ impl Outbox {
         body: &str,
         kind: &str,
         tag: &str,
+        secret: &str,
     ) -> Result<StoredMail, MailError> {
+        let (id, at) = (Uuid::new_v4(), Utc::now());
+        // The outbox record and the mailbox copy share a file name.
+        let name = format!("{}-{}.json", at.format("%Y%m%dT%H%M%S%.6f"), id);
         let delivery = match &self.smtp {
-            None => "folder only".to_owned(),
+            None => {
+                self.drop_in_mailbox(&name, to, subject, body, kind).await?;
+                "folder only".to_owned()
+            }
             Some(t) => match self.deliver(t, to, subject, body).await {
                 Ok(()) => "sent".to_owned(),
                 Err(e) => {
@@ -124,25 +153,45 @@ impl Outbox {
             },
         };
         let mail = StoredMail {
-            id: Uuid::new_v4(),
-            at: Utc::now(),
+            id,
+            at,
             to: to.to_owned(),
             subject: subject.to_owned(),
-            body: body.to_owned(),
+            body: mask_secret(body, secret),
             kind: kind.to_owned(),
             tag: tag.to_owned(),
             delivery,
         };
-        let name = format!("{}-{}.json", mail.at.format("%Y%m%dT%H%M%S%.6f"), mail.id);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let bytes = serde_json::to_vec_pretty(&mail).map_err(std::io::Error::other)?;
-        tokio::fs::write(&tmp, bytes).await?;
+        crate::private_files::write_async(tmp.clone(), bytes).await?;
         tokio::fs::rename(&tmp, self.dir.join(&name)).await?;
         if !tag.is_empty() {
             self.tags.lock().insert(tag.to_owned());
         }
         tracing::info!(kind, "mail written to the outbox");
         Ok(mail)
+    }
+
+    /// Local delivery without SMTP (see [`Outbox::mailbox_dir`]).
+    async fn drop_in_mailbox(
+        &self,
+        name: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+        kind: &str,
+    ) -> Result<(), MailError> {
+        let dir = self.mailbox_dir();
+        crate::private_files::create_dir(&dir)?;
+        let bytes = serde_json::to_vec_pretty(&serde_json::json!({
+            "at": Utc::now(), "to": to, "subject": subject, "body": body, "kind": kind,
+        }))
+        .map_err(std::io::Error::other)?;
+        let tmp = dir.join(format!(".{name}.tmp"));
+        crate::private_files::write_async(tmp.clone(), bytes).await?;
+        tokio::fs::rename(&tmp, dir.join(name)).await?;
+        Ok(())
     }
 
     async fn deliver(
@@ -180,5 +229,24 @@ impl Outbox {
             .filter_map(|p| std::fs::read(p).ok())
             .filter_map(|b| serde_json::from_slice(&b).ok())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_secret;
+
+    /// Security item 3: the outbox copy of a link carries no usable token.
+    #[test]
+    fn tokens_are_masked_in_the_outbox_copy() {
+        let token = "AbCdEfGh+/=IjKlMnOp";
+        let body = format!(
+            "here: https://x.example/portal/password?token={}\n",
+            crate::portal::format::url_encode(token)
+        );
+        let masked = mask_secret(&body, token);
+        assert!(!masked.contains("EfGh"), "{masked}");
+        assert!(masked.contains("AbCd…[masked]"), "{masked}");
+        assert_eq!(mask_secret("no token", ""), "no token");
     }
 }

@@ -154,10 +154,48 @@ async fn link_key(store: &dyn Store) -> Result<crate::portal::links::LinkKey, St
     Ok(crate::portal::links::LinkKey::new(bytes))
 }
 
+/// Binds the listen address first, so `server.public_url` can be filled from the
+/// address actually bound (port 0 in tests) before anything builds a link.
+fn bind(settings: &mut Settings, demo: bool) -> Result<std::net::TcpListener, StartError> {
+    let listener = std::net::TcpListener::bind(&settings.server.listen).map_err(|source| {
+        StartError::Bind {
+            addr: settings.server.listen.clone(),
+            source,
+        }
+    })?;
+    let addr = listener.local_addr()?;
+    if settings.fill_public_url(addr) && !demo {
+        tracing::warn!(
+            public_url = settings.public_base(),
+            "server.public_url is not set: links in mails and pages use the listen address; \
+             set server.public_url (KEYWARDEN_SERVER__PUBLIC_URL) to the address people reach"
+        );
+    }
+    Ok(listener)
+}
+
+/// Makes a folder private (0700, files 0600); says so when an existing one was not.
+fn make_private(dir: &std::path::Path, report: bool) -> Result<(), StartError> {
+    let changed = crate::private_files::secure_tree(dir).map_err(|e| {
+        std::io::Error::other(format!("cannot make {} private: {e}", dir.display()))
+    })?;
+    if changed > 0 && report {
+        tracing::warn!(
+            folder = %dir.display(),
+            changed,
+            "the folder was readable by other users: made it 0700 and its files 0600"
+        );
+    }
+    Ok(())
+}
+
 /// Runs the server until SIGTERM/SIGINT, then flushes heartbeats.
-pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
+pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
+    let listener = bind(&mut settings, demo)?;
+    make_private(&settings.store.data_dir, true)?;
     let settings = Arc::new(settings);
     let store = open_store(&settings).await?;
+    crate::metrics::metrics().init_store(store.backend());
     let signers = Arc::new(Signers::load(store.as_ref()).await?);
     let (token_hash, new_token) = admin_token(store.as_ref()).await?;
     let (admins, first_admin) = admin_accounts(store.as_ref()).await?;
@@ -187,6 +225,9 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     );
     let files = crate::portal::files::FileStore::open(&settings.store.data_dir)?;
     let links = link_key(store.as_ref()).await?;
+    // Files the store and the portal just created get their private modes too.
+    make_private(&settings.store.data_dir, false)?;
+    make_private(outbox.dir(), true)?;
     let portal = Arc::new(Portal::new(admins, &settings.limits, outbox, files, links));
     portal.rates.clone().spawn_sampler();
     let state = web::Data::new(AppState {
@@ -206,19 +247,24 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
             .unwrap_or(1),
         n => n,
     };
+    let https = settings.public_is_https();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            // Browsers that reached us over https keep doing so (security item 14).
+            .wrap(middleware::Condition::new(
+                https,
+                middleware::DefaultHeaders::new().add((
+                    "Strict-Transport-Security",
+                    "max-age=31536000; includeSubDomains",
+                )),
+            ))
             .wrap(middleware::from_fn(crate::api::observe))
             .configure(crate::api::configure)
     })
     .workers(workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
-    .bind(&settings.server.listen)
-    .map_err(|source| StartError::Bind {
-        addr: settings.server.listen.clone(),
-        source,
-    })?;
+    .listen(listener)?;
     let addr = server
         .addrs()
         .first()
@@ -244,6 +290,7 @@ pub async fn run(settings: Settings, demo: bool) -> Result<(), StartError> {
     println!("  Customer portal: {base}/portal");
     println!("  Admin API:   {base}/admin/api/v1/production/licenses");
     println!("  Metrics:     {base}/metrics");
+    println!("  Public URL (links in mails): {}", settings.public_base());
     match &new_token {
         Some(t) => println!("  Admin API token (shown once, keep it): {t}"),
         None => println!("  Admin API token: already set (KEYWARDEN_ADMIN_TOKEN or the one printed at first start)"),

@@ -34,6 +34,15 @@
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
 
+    // The error page's "Go back": the previous page when there is one, else its href
+    // (a real link: the content policy blocks javascript: URLs).
+    var back = e.target.closest ? e.target.closest("a[data-back]") : null;
+    if (back && window.history.length > 1) {
+      e.preventDefault();
+      window.history.back();
+      return;
+    }
+
     var btn = e.target.closest ? e.target.closest("button[data-copy]") : null;
     if (!btn) return;
     e.preventDefault();

@@ -53,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(admin::configure)
         .configure(crate::portal::configure)
         .route("/metrics", web::get().to(metrics_text))
+        .route("/", web::get().to(home))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .default_service(web::to(not_found));
@@ -75,6 +76,14 @@ async fn metrics_text(state: web::Data<state::AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics().render())
+}
+
+/// A person who opens the bare address (or an error page's fallback link) lands
+/// on the customer portal; admins use /admin.
+async fn home() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/portal"))
+        .finish()
 }
 
 async fn healthz() -> HttpResponse {
@@ -126,7 +135,7 @@ pub async fn observe<B: MessageBody>(
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let method = req.method().clone();
+    let method_label = crate::metrics::method_label(req.method());
     let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
     let admin = route.starts_with("/admin");
     let mut res = if admin {
@@ -134,7 +143,7 @@ pub async fn observe<B: MessageBody>(
         let span = tracing::info_span!("request", request_id = %request_id);
         let res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
         span.in_scope(|| {
-            tracing::info!(method = %method, path = %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
+            tracing::info!(method = method_label, path = %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
         });
         res
     } else {
@@ -142,7 +151,7 @@ pub async fn observe<B: MessageBody>(
     };
     metrics().observe_http(
         &route,
-        method.as_str(),
+        method_label,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );

@@ -21,10 +21,22 @@ pub fn query_param(req: &HttpRequest, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `scheme://host` of the request, for links back to this server.
-pub fn request_base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// Where to go after signing in: a local path under `home` made of visible
+/// ASCII only (no CR/LF, no spaces, no backslashes, no other host), else `home`.
+/// Every `next` parameter of both portals goes through here (security item 10).
+pub fn safe_next(next: &str, home: &str) -> String {
+    let rest = next.strip_prefix(home).unwrap_or("!");
+    let local = matches!(rest.bytes().next(), None | Some(b'/' | b'?' | b'#'))
+        && !next.contains("://")
+        && !next.contains("//")
+        && !next.contains('\\')
+        && next.len() <= 2048
+        && next.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if local {
+        next.to_owned()
+    } else {
+        home.to_owned()
+    }
 }
 
 /// The one-time message of this request, as (kind, text).
@@ -74,8 +86,39 @@ pub fn redirect(
     path: &'static str,
 ) -> HttpResponse {
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}|{text}"));
+    // A target that is not a plain local path (a CR/LF from a parameter, say)
+    // goes to the portal's home rather than failing to build the header.
+    let to = safe_next(to, path);
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_owned()))
+        .insert_header((header::LOCATION, to))
         .cookie(session::cookie(req, FLASH, path, value))
         .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    /// Security item 10: only local paths of the portal are followed.
+    #[test]
+    fn next_is_a_local_path_or_home() {
+        let table = [
+            ("/admin/licenses?env=staging", "/admin/licenses?env=staging"),
+            ("/admin", "/admin"),
+            ("/admin/x\r\nSet-Cookie:%20a=b", "/admin"),
+            ("/admin/x\0", "/admin"),
+            ("/admin/ x", "/admin"),
+            ("//evil.example/admin", "/admin"),
+            ("/admin//evil.example", "/admin"),
+            ("/admin\\evil.example", "/admin"),
+            ("https://evil.example/admin", "/admin"),
+            ("/adminx", "/admin"),
+            ("/portal", "/admin"),
+            ("/admin/é", "/admin"),
+            ("", "/admin"),
+        ];
+        for (next, want) in table {
+            assert_eq!(safe_next(next, "/admin"), want, "{next:?}");
+        }
+    }
 }

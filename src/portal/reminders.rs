@@ -92,6 +92,7 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
                     &body,
                     "expiry",
                     &tag,
+                    "",
                 )
                 .await
             {
@@ -151,6 +152,7 @@ pub async fn activation_alert(
             "A new device was activated on your license",
             &body,
             "activation",
+            "",
             "",
         )
         .await

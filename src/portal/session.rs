@@ -112,14 +112,18 @@ impl Sessions {
 }
 
 /// The session cookie for a portal: HttpOnly, SameSite=Strict, scoped to the
-/// portal's path, Secure when the request came over TLS.
+/// portal's path, Secure when `server.public_url` is https (configuration, not
+/// a request header, decides).
 pub fn cookie<'c>(req: &HttpRequest, name: &'c str, path: &'c str, value: String) -> Cookie<'c> {
     let mut c = Cookie::build(name, value)
         .path(path)
         .http_only(true)
         .same_site(SameSite::Strict)
         .finish();
-    if req.connection_info().scheme() == "https" {
+    let https = req
+        .app_data::<actix_web::web::Data<crate::api::state::AppState>>()
+        .is_some_and(|s| s.config.public_is_https());
+    if https {
         c.set_secure(true);
     }
     c

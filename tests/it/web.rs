@@ -219,7 +219,9 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// The mails in a server's outbox folder, oldest first.
+/// The mails in a server's outbox folder, oldest first, each with the body its
+/// recipient got (the outbox keeps tokens masked; without SMTP the unmasked copy
+/// is delivered to the outbox's `mailbox/` folder under the same file name).
 pub fn mails(s: &Server) -> Vec<serde_json::Value> {
     let dir = s.dir.join("outbox");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -233,7 +235,17 @@ pub fn mails(s: &Server) -> Vec<serde_json::Value> {
     names.sort();
     names
         .into_iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .map(|p| {
+            let mut m: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            let copy = dir.join("mailbox").join(p.file_name().unwrap());
+            if let Ok(bytes) = std::fs::read(copy) {
+                let delivered: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                m["outbox_body"] = m["body"].clone();
+                m["body"] = delivered["body"].clone();
+            }
+            m
+        })
         .collect()
 }
 

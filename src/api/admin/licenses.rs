@@ -416,7 +416,7 @@ pub async fn export_listing(
                 .json(items))
         }
         "csv" => {
-            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut w = crate::csv_out::CsvOut::new();
             let header_row = [
                 "key",
                 "product",
@@ -428,7 +428,7 @@ pub async fn export_listing(
                 "expires_at",
                 "created_at",
             ];
-            w.write_record(header_row)
+            w.row(header_row)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             for l in &all {
                 let (email, name) = l
@@ -436,7 +436,7 @@ pub async fn export_listing(
                     .and_then(|c| customers.get(&c))
                     .map(|c| (c.email.clone(), c.name.clone()))
                     .unwrap_or_default();
-                w.write_record([
+                w.row([
                     l.key.as_str().to_owned(),
                     products
                         .get(&l.product_id)
@@ -454,9 +454,7 @@ pub async fn export_listing(
                 ])
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
-            let bytes = w
-                .into_inner()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let bytes = w.finish().map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(HttpResponse::Ok()
                 .content_type("text/csv; charset=utf-8")
                 .insert_header((

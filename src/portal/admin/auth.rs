@@ -25,13 +25,8 @@ struct LoginPage {
     error: String,
 }
 
-/// Only local paths under /admin are followed after sign-in.
 fn safe_next(next: &str) -> String {
-    if next.starts_with("/admin") && !next.starts_with("//") && !next.contains("://") {
-        next.to_owned()
-    } else {
-        "/admin".to_owned()
-    }
+    crate::portal::page::safe_next(next, "/admin")
 }
 
 fn login_form(req: &HttpRequest, status: u16, page: LoginPage) -> Result<HttpResponse, PageError> {

@@ -160,7 +160,7 @@ pub async fn preview(
             .map(|a| a.identifier.as_str().to_owned())
             .collect(),
         samples: samples::for_license(
-            &crate::portal::page::request_base(&req),
+            state.config.public_base(),
             env,
             l.key.as_str(),
         ),
@@ -244,13 +244,14 @@ pub async fn offline(
 /// One code sample as a file.
 pub async fn sample(
     _admin: Admin,
+    state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;
-    let s = samples::for_license(&crate::portal::page::request_base(&req), env, key.as_str())
+    let s = samples::for_license(state.config.public_base(), env, key.as_str())
         .into_iter()
         .find(|s| s.lang == lang)
         .ok_or_else(|| PageError::NotFound(format!("no {lang} sample")))?;

@@ -78,7 +78,7 @@ pub async fn invite(
     } else {
         Purpose::Invite
     };
-    send_password_link(&state, Some(&req), &c, purpose).await?;
+    send_password_link(&state, &c, purpose).await?;
     Ok(redirect(
         &req,
         &format!("/admin/customers/{id}?env={env}"),

@@ -53,11 +53,7 @@ struct PasswordPage {
 }
 
 fn safe_next(next: &str) -> String {
-    if next.starts_with("/portal") && !next.starts_with("//") && !next.contains("://") {
-        next.to_owned()
-    } else {
-        "/portal".to_owned()
-    }
+    crate::portal::page::safe_next(next, "/portal")
 }
 
 /// A public page with a fresh pre-session CSRF token in a cookie.
@@ -179,22 +175,9 @@ pub async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     Ok(public(&req, 200, html, &csrf))
 }
 
-/// The base URL for links in mails.
-pub fn public_base(state: &AppState, req: Option<&HttpRequest>) -> String {
-    let configured = state.config.mail.public_url.trim().trim_end_matches('/');
-    if !configured.is_empty() {
-        return configured.to_owned();
-    }
-    match req {
-        Some(r) => crate::portal::page::request_base(r),
-        None => format!("http://{}", state.config.server.listen),
-    }
-}
-
 /// Writes the mail with a password link for `customer`.
 pub async fn send_password_link(
     state: &AppState,
-    req: Option<&HttpRequest>,
     customer: &Customer,
     purpose: Purpose,
 ) -> Result<(), PageError> {
@@ -210,7 +193,7 @@ pub async fn send_password_link(
     );
     let link = format!(
         "{}/portal/password?purpose={kind}&token={}",
-        public_base(state, req),
+        state.config.public_base(),
         crate::portal::format::url_encode(&token)
     );
     let (subject, body) = match purpose {
@@ -232,7 +215,7 @@ pub async fn send_password_link(
     state
         .portal
         .outbox
-        .send(&customer.email, &subject, &body, kind, "")
+        .send(&customer.email, &subject, &body, kind, "", &token)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(())
@@ -250,7 +233,7 @@ pub async fn forgot(
     charge_failure(&state, ip)?;
     if let Ok(email) = normalize_email(form.get("email")) {
         if let Some(c) = state.engine.store.get_customer_by_email(&email).await? {
-            send_password_link(&state, Some(&req), &c, Purpose::Reset).await?;
+            send_password_link(&state, &c, Purpose::Reset).await?;
         }
     }
     // The same answer whether or not the account exists.

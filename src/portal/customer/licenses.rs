@@ -167,7 +167,7 @@ pub async fn detail(
     advice.push(format!(
         "This is a {env} license: your software must call the {env} API (/v1/{env}/…). A {env} key used against the other environment answers NOT_FOUND."
     ));
-    let base = super::auth::public_base(&state, Some(&req));
+    let base = state.config.public_base().to_owned();
     let page = DetailPage {
         c: chrome(&req, &me, "License details", "licenses"),
         r: row(&m, me.tz),
