@@ -224,7 +224,7 @@ pub async fn handle(
             state.clone().into_inner(),
             p.env,
             p.key.clone(),
-            p.identifier.as_str().to_owned(),
+            p.identifier.clone(),
         ));
     }
     respond(&state, &p, &answer)

@@ -63,9 +63,44 @@ impl fmt::Display for LicenseKey {
 #[serde(transparent)]
 pub struct Identifier(String);
 
+/// Characters an identifier may not contain: control characters, invisible
+/// format characters (bidi overrides and isolates such as U+202E, zero-width
+/// spaces and joiners, the byte-order mark, tag characters), line and paragraph
+/// separators, and whitespace other than the plain space. They would let a
+/// device name read differently from what it is on an admin's or customer's page.
+pub fn is_forbidden_in_identifier(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}')
+}
+
 impl Identifier {
-    /// Refuses empty, over-long and control-character identifiers.
+    /// A device identifier as a client sends it: 1 to 255 characters, none of
+    /// them [forbidden](is_forbidden_in_identifier).
     pub fn parse(raw: &str) -> Result<Self, String> {
+        let id = Identifier::existing(raw)?;
+        if let Some(c) = id.0.chars().find(|c| is_forbidden_in_identifier(*c)) {
+            return Err(format!(
+                "identifier contains a control or invisible formatting character (U+{:04X}); use letters, digits, punctuation, symbols and spaces",
+                c as u32
+            ));
+        }
+        Ok(id)
+    }
+
+    /// An identifier that names a device already stored (to deactivate it): an
+    /// older release accepted invisible characters, and such a device must still
+    /// be reachable.
+    pub fn existing(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err("identifier must not be empty".into());
@@ -75,10 +110,21 @@ impl Identifier {
                 "identifier is longer than {MAX_IDENTIFIER_LEN} characters"
             ));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err("identifier contains a control character".into());
-        }
         Ok(Identifier(trimmed.to_owned()))
+    }
+
+    /// The identifier as pages and mails show it: forbidden characters written
+    /// as `\u{202e}` escapes, so a stored one can never reorder what a person reads.
+    pub fn shown(&self) -> String {
+        let mut out = String::with_capacity(self.0.len());
+        for c in self.0.chars() {
+            if is_forbidden_in_identifier(c) {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 
     pub fn as_str(&self) -> &str {
@@ -88,8 +134,9 @@ impl Identifier {
 
 impl<'de> Deserialize<'de> for Identifier {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Stored records: what an older release accepted still loads.
         let s = String::deserialize(d)?;
-        Identifier::parse(&s).map_err(serde::de::Error::custom)
+        Identifier::existing(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -252,6 +299,37 @@ impl KeyFormat {
 
 #[cfg(test)]
 mod tests {
+
+    /// Security item 12: invisible and reordering characters are refused at
+    /// activation; a stored one is shown escaped.
+    #[test]
+    fn identifiers_refuse_invisible_characters() {
+        let table: &[(&str, bool)] = &[
+            ("laptop-42", true),
+            ("Büro PC (Anna)", true),
+            ("example.com", true),
+            ("社内サーバー", true),
+            ("evil\u{202E}gpj.exe", false),
+            ("a\u{200B}b", false),
+            ("a\u{2066}b", false),
+            ("\u{FEFF}bom", false),
+            ("tab\there", false),
+            ("nl\nx", false),
+            ("a\u{2028}b", false),
+            ("tag\u{E0041}", false),
+            ("nul\0", false),
+            ("", false),
+        ];
+        for (raw, ok) in table {
+            assert_eq!(Identifier::parse(raw).is_ok(), *ok, "{raw:?}");
+        }
+        let stored = Identifier::existing("evil\u{202E}gpj.exe").unwrap();
+        assert_eq!(stored.shown(), "evil\\u{202e}gpj.exe");
+        assert_eq!(Identifier::parse("plain").unwrap().shown(), "plain");
+        let old: Identifier = serde_json::from_str(r#""old\u202Eone""#).unwrap();
+        assert_eq!(old.as_str(), "old\u{202E}one");
+    }
+
     use super::*;
 
     #[test]

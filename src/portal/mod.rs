@@ -41,6 +41,8 @@ pub struct Portal {
     pub login_locked: moka::sync::Cache<IpAddr, std::time::Instant>,
     pub jobs: jobs::Jobs,
     pub rates: Arc<rates::RateHistory>,
+    /// Activation alerts left per license this hour.
+    pub alert_budget: reminders::AlertBudget,
 }
 
 impl Portal {
@@ -68,6 +70,7 @@ impl Portal {
                 .build(),
             jobs: jobs::Jobs::default(),
             rates: Arc::new(rates::RateHistory::default()),
+            alert_budget: reminders::AlertBudget::default(),
         }
     }
 }

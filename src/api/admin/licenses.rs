@@ -658,7 +658,7 @@ pub async fn deactivate(
         .identifier
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
-        Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+        Identifier::existing(&identifier).map_err(|e| ApiError::field("identifier", e))?;
     let l = state
         .engine
         .admin(
@@ -695,7 +695,7 @@ pub async fn offline(
         .clone()
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
-        Identifier::parse(&identifier).map_err(|e| ApiError::field("identifier", e))?;
+        Identifier::existing(&identifier).map_err(|e| ApiError::field("identifier", e))?;
     let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()

@@ -17,6 +17,8 @@ const SCAN_LIMIT: usize = 5_000;
 
 pub struct ActivationRow {
     pub identifier: String,
+    /// As shown (invisible characters escaped).
+    pub shown: String,
     pub kind: &'static str,
     pub key: String,
     pub key_masked: String,
@@ -95,6 +97,7 @@ pub async fn list(
             }
             all.push(ActivationRow {
                 identifier: a.identifier.as_str().into(),
+                shown: a.identifier.shown(),
                 kind: a.kind.as_str(),
                 key: l.key.as_str().into(),
                 key_masked: format::mask_key(l.key.as_str()),

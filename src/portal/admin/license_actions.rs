@@ -23,6 +23,8 @@ use crate::portal::PageError;
 /// One activation row of the history.
 pub struct DeviceRow {
     pub identifier: String,
+    /// As shown (invisible characters escaped).
+    pub shown: String,
     pub kind: &'static str,
     pub active: bool,
     pub activated: String,
@@ -37,6 +39,7 @@ pub fn device_rows(l: &License) -> Vec<DeviceRow> {
         .iter()
         .map(|a| DeviceRow {
             identifier: a.identifier.as_str().into(),
+            shown: a.identifier.shown(),
             kind: a.kind.as_str(),
             active: a.is_active(),
             activated: format::time(a.activated_at),
@@ -222,7 +225,7 @@ pub async fn offline(
     }
     let key = key_of(&path)?;
     let raw = query_param(&req, "identifier");
-    let identifier = Identifier::parse(&raw)
+    let identifier = Identifier::existing(&raw)
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
     let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
     match file {
@@ -454,7 +457,7 @@ pub async fn deactivate(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let key = key_of(&path)?;
-    let identifier = Identifier::parse(form.get("identifier"))
+    let identifier = Identifier::existing(form.get("identifier"))
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
     let l = state
         .engine

@@ -16,6 +16,8 @@ use crate::portal::PageError;
 
 pub struct DeviceRow {
     pub identifier: String,
+    /// As shown (invisible characters escaped).
+    pub shown: String,
     pub domain: bool,
     pub handle: String,
     pub masked: String,
@@ -70,6 +72,7 @@ pub async fn list(
             }
             rows.push(DeviceRow {
                 identifier: a.identifier.as_str().into(),
+                shown: a.identifier.shown(),
                 domain: a.kind.as_str() == "domain",
                 handle: m.handle.clone(),
                 masked: format::mask_key(m.license.key.as_str()),
@@ -107,6 +110,8 @@ pub async fn list(
 struct ConfirmPage {
     c: PChrome,
     identifier: String,
+    /// The identifier as shown (invisible characters escaped).
+    shown: String,
     handle: String,
     masked: String,
     product: String,
@@ -120,10 +125,8 @@ pub async fn confirm(
 ) -> Result<HttpResponse, PageError> {
     let m = my_license(&state, &me, &query_param(&req, "license")).await?;
     let identifier = query_param(&req, "identifier");
-    if m.license
-        .find_active(&Identifier::parse(&identifier).map_err(PageError::BadRequest)?)
-        .is_none()
-    {
+    let parsed = Identifier::existing(&identifier).map_err(PageError::BadRequest)?;
+    if m.license.find_active(&parsed).is_none() {
         return Err(PageError::Conflict(
             "This device is not active on the license (already deactivated?).".into(),
         ));
@@ -136,6 +139,7 @@ pub async fn confirm(
                 m.license.active_count() as u32,
                 m.license.activation_limit.get(),
             ),
+            shown: parsed.shown(),
             identifier,
             handle: m.handle,
             masked: format::mask_key(m.license.key.as_str()),
@@ -164,7 +168,7 @@ pub async fn deactivate(
             m.license.status
         )));
     }
-    let identifier = Identifier::parse(form.get("identifier"))
+    let identifier = Identifier::existing(form.get("identifier"))
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
     if m.license.find_active(&identifier).is_none() {
         return Err(PageError::Conflict(
