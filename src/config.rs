@@ -166,9 +166,18 @@ pub struct LimitSettings {
     pub license_burst: u32,
     pub unknown_key_per_minute: u32,
     pub unknown_key_burst: u32,
-    /// Failed portal sign-ins one client IP may make per minute, and its burst.
+    /// Failed password or token checks one client IP may make per minute, and its burst.
     pub login_per_minute: u32,
     pub login_burst: u32,
+    /// Failed password checks against one account per hour, from any address, and its burst.
+    pub account_failures_per_hour: u32,
+    pub account_failures_burst: u32,
+    /// Password hashes computed at once (sign-ins, password changes); the rest wait.
+    pub password_hash_concurrency: usize,
+    /// Password checks that may wait for a free slot; past it, 429 at once.
+    pub password_hash_queue: usize,
+    /// Sessions one account may hold per portal; a new sign-in ends the oldest.
+    pub sessions_per_account: usize,
 }
 
 impl Default for LimitSettings {
@@ -180,6 +189,11 @@ impl Default for LimitSettings {
             unknown_key_burst: 20,
             login_per_minute: 10,
             login_burst: 5,
+            account_failures_per_hour: 30,
+            account_failures_burst: 10,
+            password_hash_concurrency: 2,
+            password_hash_queue: 32,
+            sessions_per_account: 10,
         }
     }
 }
@@ -354,6 +368,18 @@ impl Settings {
         if self.limits.login_per_minute == 0 || self.limits.login_burst == 0 {
             return bad("limits.login_per_minute", "rates must be greater than 0");
         }
+        if self.limits.account_failures_per_hour == 0 || self.limits.account_failures_burst == 0 {
+            return bad(
+                "limits.account_failures_per_hour",
+                "rates must be greater than 0",
+            );
+        }
+        if !(1..=64).contains(&self.limits.password_hash_concurrency) {
+            return bad("limits.password_hash_concurrency", "must be 1 to 64");
+        }
+        if !(1..=1000).contains(&self.limits.sessions_per_account) {
+            return bad("limits.sessions_per_account", "must be 1 to 1000");
+        }
         if self.limits.unknown_key_per_minute == 0 || self.limits.unknown_key_burst == 0 {
             return bad(
                 "limits.unknown_key_per_minute",
@@ -442,11 +468,15 @@ mod tests {
 
     #[test]
     fn the_shipped_default_file_loads() {
-        let s = Settings::load(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into(),
-        ))
-        .expect("default config loads");
-        assert_eq!(s.licensing.grace_period_days, 7);
+        // Inside a Jail: other tests set KEYWARDEN_* variables while they run.
+        Jail::expect_with(|_| {
+            let s = Settings::load(Some(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into(),
+            ))
+            .expect("default config loads");
+            assert_eq!(s.licensing.grace_period_days, 7);
+            Ok(())
+        });
     }
 
     #[test]

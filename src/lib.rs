@@ -1,6 +1,7 @@
 //! Keywarden: a license-key server. See docs/ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod attempts;
 pub mod backup;
 pub mod config;
 pub mod crypto;

@@ -34,6 +34,9 @@ pub enum StartError {
     },
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
+    /// A bootstrap variable (KEYWARDEN_ADMIN_TOKEN, …) that cannot be used.
+    #[error("{0}")]
+    Bootstrap(String),
 }
 
 /// A fresh high-entropy admin API token.
@@ -56,12 +59,27 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreErro
     }
 }
 
+/// Shortest admin API token accepted from `KEYWARDEN_ADMIN_TOKEN`.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 24;
+
+/// A chosen admin token must be long enough not to be guessed (security item 13).
+fn check_admin_token(token: &str) -> Result<(), StartError> {
+    if token.chars().count() < MIN_ADMIN_TOKEN_LEN {
+        return Err(StartError::Bootstrap(format!(
+            "KEYWARDEN_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} characters \
+             (it is the owner's key to the whole admin API); unset it to have one made"
+        )));
+    }
+    Ok(())
+}
+
 /// Returns the stored token hash; on first start makes a token (or takes
 /// `KEYWARDEN_ADMIN_TOKEN`) and returns it so it can be printed once.
-async fn admin_token(store: &dyn Store) -> Result<([u8; 32], Option<String>), StoreError> {
+async fn admin_token(store: &dyn Store) -> Result<([u8; 32], Option<String>), StartError> {
     if let Ok(fixed) = std::env::var("KEYWARDEN_ADMIN_TOKEN") {
         let fixed = fixed.trim().to_owned();
         if !fixed.is_empty() {
+            check_admin_token(&fixed)?;
             let h = hash_token(&fixed);
             store.put_secret(ADMIN_TOKEN_SECRET, &h).await?;
             return Ok((h, None));
@@ -230,12 +248,19 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     make_private(outbox.dir(), true)?;
     let portal = Arc::new(Portal::new(admins, &settings.limits, outbox, files, links));
     portal.rates.clone().spawn_sampler();
+    let attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
+    attempts.clone().spawn_pruner(Duration::from_secs(60));
     let state = web::Data::new(AppState {
         engine: engine.clone(),
         signers,
         config: settings.clone(),
         admin_token_hash: RwLock::new(token_hash),
         portal: portal.clone(),
+        attempts: attempts.clone(),
+        passwords: crate::crypto::password::PasswordPool::new(
+            settings.limits.password_hash_concurrency,
+            settings.limits.password_hash_queue,
+        ),
     });
     crate::portal::reminders::spawn(
         state.clone(),

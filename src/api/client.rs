@@ -14,7 +14,7 @@ use crate::domain::verdict::{self, Decision, Op};
 use crate::domain::{
     ActivationKind, Environment, Identifier, LicenseKey, LicenseStatus, Verdict, VerdictCode,
 };
-use crate::engine::{client_ip::client_ip, ActivationRequest};
+use crate::engine::ActivationRequest;
 use crate::error::ApiError;
 use crate::metrics::metrics;
 
@@ -115,13 +115,9 @@ async fn parse(
 }
 
 pub(crate) fn peer_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
-    let xff = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    client_ip(
+    crate::engine::client_ip::of_request(
         req.peer_addr().map(|a| a.ip()),
-        xff,
+        req.headers(),
         &state.config.server.trusted_proxies,
     )
 }

@@ -18,6 +18,10 @@ pub struct AppState {
     pub admin_token_hash: RwLock<[u8; 32]>,
     /// Sessions, admin accounts and jobs of the portals.
     pub portal: Arc<crate::portal::Portal>,
+    /// Failed credential checks per IP and account (portals and admin API).
+    pub attempts: Arc<crate::attempts::Attempts>,
+    /// Where argon2 runs: off the request threads, bounded.
+    pub passwords: crate::crypto::password::PasswordPool,
 }
 
 impl AppState {

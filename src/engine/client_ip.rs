@@ -1,7 +1,23 @@
 //! The client address for rate limits: the socket peer, or the first untrusted
 //! address in `X-Forwarded-For` when the peer is a trusted proxy.
+//!
+//! This is the only place that reads a forwarding header: links, cookies and
+//! redirects never use `Host` or `X-Forwarded-*` (they come from
+//! `server.public_url`), and a test keeps it that way.
 
 use std::net::IpAddr;
+
+/// The client address of a request: its peer, or what a trusted proxy says.
+pub fn of_request(
+    peer: Option<IpAddr>,
+    headers: &actix_web::http::header::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let xff = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    client_ip(peer, xff, trusted)
+}
 
 /// Walks `X-Forwarded-For` from the right, skipping trusted proxies.
 pub fn client_ip(
@@ -31,6 +47,34 @@ pub fn client_ip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security item 1: no other source file reads a forwarding header or the
+    /// request's idea of its own host and scheme (`connection_info`).
+    #[test]
+    fn only_this_file_reads_forwarding_headers() {
+        let mut offenders = Vec::new();
+        let root = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                if p.ends_with("engine/client_ip.rs") || p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap().to_lowercase();
+                for needle in ["x-forwarded", "connection_info", "realip_remote_addr", "\"forwarded\"", "header::host"] {
+                    if text.contains(needle) {
+                        offenders.push(format!("{} reads {needle}", p.display()));
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "{offenders:?}");
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

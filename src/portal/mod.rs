@@ -18,12 +18,9 @@ pub mod samples;
 pub mod session;
 pub mod signin;
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 pub use error::PageError;
 
@@ -35,10 +32,6 @@ pub struct Portal {
     pub files: files::FileStore,
     pub links: links::LinkKey,
     pub admins: directory::AdminDirectory,
-    /// Failed sign-ins per client IP.
-    pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
-    /// IPs that used up their failed sign-ins, until when.
-    pub login_locked: moka::sync::Cache<IpAddr, std::time::Instant>,
     pub jobs: jobs::Jobs,
     pub rates: Arc<rates::RateHistory>,
     /// Activation alerts left per license this hour.
@@ -53,21 +46,13 @@ impl Portal {
         files: files::FileStore,
         links: links::LinkKey,
     ) -> Portal {
-        let nz = |v: u32| NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN);
         Portal {
-            admin_sessions: session::Sessions::new(session::IDLE),
-            customer_sessions: session::Sessions::new(session::IDLE),
+            admin_sessions: session::Sessions::new(session::IDLE, limits.sessions_per_account),
+            customer_sessions: session::Sessions::new(session::IDLE, limits.sessions_per_account),
             outbox,
             files,
             links,
             admins,
-            login_limiter: RateLimiter::keyed(
-                Quota::per_minute(nz(limits.login_per_minute)).allow_burst(nz(limits.login_burst)),
-            ),
-            login_locked: moka::sync::Cache::builder()
-                .time_to_live(std::time::Duration::from_secs(3600))
-                .max_capacity(100_000)
-                .build(),
             jobs: jobs::Jobs::default(),
             rates: Arc::new(rates::RateHistory::default()),
             alert_budget: reminders::AlertBudget::default(),

@@ -66,18 +66,32 @@ pub fn random_token() -> String {
 /// Every live session of one portal.
 pub struct Sessions {
     cache: moka::sync::Cache<String, Arc<Session>>,
+    /// Each account's session ids, oldest first (bounded like the sessions).
+    by_subject: moka::sync::Cache<Uuid, Arc<Mutex<std::collections::VecDeque<String>>>>,
+    per_account: usize,
 }
 
+/// Most sessions one portal keeps. Each account holds at most `per_account`, so
+/// one person signing in again and again cannot push out other people's sessions.
+const CAPACITY: u64 = 1_000_000;
+
 impl Sessions {
-    pub fn new(idle: Duration) -> Sessions {
+    pub fn new(idle: Duration, per_account: usize) -> Sessions {
         Sessions {
             cache: moka::sync::Cache::builder()
                 .time_to_idle(idle)
-                .max_capacity(100_000)
+                .max_capacity(CAPACITY)
                 .build(),
+            by_subject: moka::sync::Cache::builder()
+                .time_to_idle(idle)
+                .max_capacity(CAPACITY)
+                .build(),
+            per_account: per_account.max(1),
         }
     }
 
+    /// A new session for `subject`; past the account's cap its oldest session ends
+    /// (security item 9).
     pub fn start(&self, subject: Uuid) -> Arc<Session> {
         let s = Arc::new(Session {
             id: random_token(),
@@ -86,6 +100,15 @@ impl Sessions {
             reauth_at: Mutex::new(None),
         });
         self.cache.insert(s.id.clone(), s.clone());
+        let ids = self.by_subject.get_with(subject, Default::default);
+        let mut ids = ids.lock();
+        ids.retain(|id| self.cache.contains_key(id));
+        ids.push_back(s.id.clone());
+        while ids.len() > self.per_account {
+            if let Some(oldest) = ids.pop_front() {
+                self.cache.invalidate(&oldest);
+            }
+        }
         s
     }
 
@@ -142,7 +165,7 @@ mod tests {
 
     #[test]
     fn sessions_end_and_csrf_is_checked() {
-        let s = Sessions::new(IDLE);
+        let s = Sessions::new(IDLE, 10);
         let who = Uuid::new_v4();
         let a = s.start(who);
         let b = s.start(who);
@@ -156,9 +179,25 @@ mod tests {
         assert!(s.get(&a.id).is_none());
     }
 
+    /// Security item 9: an account's sessions are capped, oldest ending first,
+    /// and other accounts' sessions are untouched.
+    #[test]
+    fn sessions_per_account_are_capped() {
+        let s = Sessions::new(IDLE, 3);
+        let other = s.start(Uuid::new_v4());
+        let who = Uuid::new_v4();
+        let mine: Vec<_> = (0..10).map(|_| s.start(who)).collect();
+        assert!(s.get(&mine[0].id).is_none(), "the oldest ended");
+        assert!(s.get(&mine[6].id).is_none());
+        for m in &mine[7..] {
+            assert!(s.get(&m.id).is_some(), "the newest three live");
+        }
+        assert!(s.get(&other.id).is_some(), "another account keeps its session");
+    }
+
     #[test]
     fn idle_sessions_expire() {
-        let s = Sessions::new(Duration::from_millis(50));
+        let s = Sessions::new(Duration::from_millis(50), 10);
         let a = s.start(Uuid::new_v4());
         std::thread::sleep(Duration::from_millis(120));
         assert!(s.get(&a.id).is_none());

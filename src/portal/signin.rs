@@ -1,15 +1,20 @@
-//! What both portals' sign-in forms share: the double-submit CSRF check of a
-//! form shown before any session exists, and the failed-attempt limiter per
-//! client IP (governor), which also guards password-reset requests.
+//! What both portals' credential forms share: the double-submit CSRF check of a
+//! form shown before any session exists, and every password check — sign-in,
+//! re-authentication, password change — run on the bounded password pool and
+//! counted against the client IP and the account (src/attempts.rs).
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use actix_web::HttpRequest;
 
 use super::forms::Form;
 use super::PageError;
 use crate::api::state::AppState;
+
+/// A fixed argon2 hash checked when the account is unknown, so timing does not
+/// tell whether it exists.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3hEAdFVU2QTSlhCbTJQ7Y8zsWYYVx2Jk7nVHPRyiVsk";
 
 /// The form's `csrf` field must equal the pre-session cookie `name`.
 pub fn check_pre_csrf(req: &HttpRequest, form: &Form, name: &str) -> Result<(), PageError> {
@@ -28,31 +33,61 @@ pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
     crate::api::client::peer_ip(state, req).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// Refuses while `ip` is locked out after too many failures.
-pub fn refuse_if_locked(state: &AppState, ip: IpAddr) -> Result<(), PageError> {
-    if let Some(until) = state.portal.login_locked.get(&ip) {
-        let now = Instant::now();
-        if until > now {
-            return Err(PageError::RateLimited((until - now).as_secs().max(1)));
-        }
-    }
-    Ok(())
+/// Refuses while `ip` (or the account) is locked out after too many failures.
+pub fn refuse_if_locked(
+    state: &AppState,
+    ip: IpAddr,
+    account: Option<&str>,
+) -> Result<(), PageError> {
+    state
+        .attempts
+        .refuse_if_locked(ip, account)
+        .map_err(|l| PageError::RateLimited(l.0))
 }
 
-/// Charges one failure to `ip`; `Err` (and a lock-out) once it used up its attempts.
-pub fn charge_failure(state: &AppState, ip: IpAddr) -> Result<(), PageError> {
-    let portal = &state.portal;
-    if let Err(not_until) = portal.login_limiter.check_key(&ip) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        portal.login_locked.insert(ip, Instant::now() + wait);
-        crate::metrics::metrics()
-            .rate_limited
-            .with_label_values(&["login"])
-            .inc();
-        tracing::warn!(%ip, "sign-in locked after repeated failures");
-        return Err(PageError::RateLimited(wait.as_secs().max(1)));
+/// Charges one failure to `ip` and the account; `Err` once either used up its attempts.
+pub fn charge_failure(
+    state: &AppState,
+    ip: IpAddr,
+    account: Option<&str>,
+) -> Result<(), PageError> {
+    state
+        .attempts
+        .charge_failure(ip, account)
+        .map_err(|l| PageError::RateLimited(l.0))
+}
+
+/// Checks `password` for `account` (its stored hash, or none when unknown): refused
+/// while the IP or account is locked, run on the password pool, and a wrong
+/// password is charged to both. `Ok(false)` is a wrong password.
+pub async fn check_password(
+    state: &AppState,
+    req: &HttpRequest,
+    account: &str,
+    password: &str,
+    phc: Option<&str>,
+) -> Result<bool, PageError> {
+    let ip = client_ip(state, req);
+    refuse_if_locked(state, ip, Some(account))?;
+    let ok = state
+        .passwords
+        .verify(password, phc.unwrap_or(DUMMY_HASH))
+        .await
+        .map_err(|_| PageError::RateLimited(1))?
+        && phc.is_some();
+    if !ok {
+        charge_failure(state, ip, Some(account))?;
+        tracing::info!(%ip, "password check failed");
     }
-    Ok(())
+    Ok(ok)
+}
+
+/// Hashes a new password on the password pool.
+pub async fn hash_password(state: &AppState, password: &str) -> Result<String, PageError> {
+    state
+        .passwords
+        .hash(password)
+        .await
+        .map_err(|_| PageError::RateLimited(1))?
+        .map_err(PageError::Internal)
 }

@@ -44,11 +44,14 @@ pub async fn create(
         Some(p) => {
             password::check_strength(&p)
                 .map_err(|e| ApiError::field("password", format!("password {e}")))?;
-            let p2 = p.clone();
             Some(
-                web::block(move || password::hash(&p2))
+                state
+                    .passwords
+                    .hash(&p)
                     .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))?
+                    .map_err(|_| ApiError::RateLimited {
+                        retry_after_secs: 1,
+                    })?
                     .map_err(ApiError::Internal)?,
             )
         }

@@ -28,21 +28,33 @@ impl FromRequest for AdminToken {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let ok = req
-            .app_data::<web::Data<AppState>>()
-            .zip(
-                req.headers()
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer ")),
-            )
-            .is_some_and(|(state, token)| state.admin_token_matches(token.trim()));
-        ready(if ok {
-            Ok(AdminToken)
-        } else {
-            Err(ApiError::Unauthorized)
-        })
+        ready(check_token(req))
     }
+}
+
+/// The bearer check: a wrong token is charged to the client IP like a failed
+/// sign-in (security item 13), and a locked IP is refused before any compare.
+fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(ApiError::Unauthorized)?;
+    let presented = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    let ip = super::client::peer_ip(state, req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let limited = |l: crate::attempts::Locked| ApiError::RateLimited {
+        retry_after_secs: l.0,
+    };
+    state.attempts.refuse_if_locked(ip, None).map_err(limited)?;
+    if state.admin_token_matches(presented) {
+        return Ok(AdminToken);
+    }
+    state.attempts.charge_failure(ip, None).map_err(limited)?;
+    Err(ApiError::Unauthorized)
 }
 
 /// Reads and decodes a JSON body with the configured size limit.

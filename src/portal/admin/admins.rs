@@ -135,7 +135,7 @@ pub async fn save(
         if !new_password.is_empty() {
             password::check_strength(new_password)
                 .map_err(|e| PageError::BadRequest(format!("Password {e}.")))?;
-            user.password_hash = password::hash(new_password).map_err(PageError::Internal)?;
+            user.password_hash = crate::portal::signin::hash_password(&state, new_password).await?;
         }
         let email = user.email.clone();
         dir.upsert(store, user).await.map_err(rule_error)?;
@@ -181,7 +181,7 @@ pub async fn save(
         id: Uuid::new_v4(),
         email: email.clone(),
         name,
-        password_hash: password::hash(form.raw("password")).map_err(PageError::Internal)?,
+        password_hash: crate::portal::signin::hash_password(&state, form.raw("password")).await?,
         role,
         created_at: Utc::now(),
         last_sign_in: None,

@@ -7,7 +7,6 @@ use chrono::Utc;
 
 use super::{Admin, COOKIE, COOKIE_PATH};
 use crate::api::state::AppState;
-use crate::crypto::password;
 use crate::portal::forms::{self, Form};
 use crate::portal::session::{cookie, random_token, removal};
 use crate::portal::signin;
@@ -69,8 +68,6 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let form: Form = forms::read(&req, body).await?;
     signin::check_pre_csrf(&req, &form, LOGIN_CSRF)?;
-    let ip = signin::client_ip(&state, &req);
-    signin::refuse_if_locked(&state, ip)?;
     let portal = &state.portal;
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
@@ -79,17 +76,16 @@ pub async fn login(
         tracing::warn!(error = %e, "could not re-read the admin list");
     }
     let user = portal.admins.by_email(&email);
-    // Verify against a fixed hash when the email is unknown, so timing does not tell.
-    let ok = match &user {
-        Some(u) => password::verify(form.raw("password"), &u.password_hash),
-        None => {
-            let _ = password::verify(form.raw("password"), DUMMY_HASH);
-            false
-        }
-    };
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = signin::check_password(
+        &state,
+        &req,
+        &format!("admin:{email}"),
+        form.raw("password"),
+        phc.as_deref(),
+    )
+    .await?;
     let Some(mut user) = user.filter(|_| ok) else {
-        signin::charge_failure(&state, ip)?;
-        tracing::info!(%ip, "admin sign-in failed");
         return login_form(
             &req,
             401,
@@ -130,10 +126,6 @@ pub async fn logout(
         .cookie(removal(COOKIE, COOKIE_PATH))
         .finish())
 }
-
-/// An argon2id hash of a random string, verified against for unknown emails.
-pub const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3hEAdFVU2QTSlhCbTJQ7Y8zsWYYVx2Jk7nVHPRyiVsk";
 
 #[cfg(test)]
 mod tests {

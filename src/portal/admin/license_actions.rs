@@ -11,7 +11,6 @@ use super::licenses::key_of;
 use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome, ManageForm};
 use crate::api::client::offline_file;
 use crate::api::state::AppState;
-use crate::crypto::password;
 use crate::domain::{admin_actions_for, Action, Environment, Identifier, License, LicenseStatus};
 use crate::engine::actor::AdminChange;
 use crate::portal::format;
@@ -190,16 +189,19 @@ pub async fn reauth(
         "/admin/licenses/{}?env={env}",
         format::url_encode(key.as_str())
     );
-    if password::verify(form.raw("password"), &admin.user.password_hash) {
+    let ok = crate::portal::signin::check_password(
+        &state,
+        &req,
+        &format!("admin:{}", admin.user.email),
+        form.raw("password"),
+        Some(&admin.user.password_hash),
+    )
+    .await?;
+    if ok {
         admin.session.mark_reauthenticated();
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish());
-    }
-    let ip =
-        crate::api::client::peer_ip(&state, &req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    if state.portal.login_limiter.check_key(&ip).is_err() {
-        return Err(PageError::RateLimited(60));
     }
     let page = ReauthPage {
         c: chrome(&req, &admin, "Confirm it is you", "licenses", env),

@@ -91,11 +91,14 @@ pub async fn change_password(
     let form = forms::read(&req, body).await?;
     me.check(&form)?;
     let mut errors = FieldErrors::default();
-    let current_ok = me
-        .customer
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| password::verify(form.raw("current"), h));
+    let current_ok = crate::portal::signin::check_password(
+        &state,
+        &req,
+        &format!("customer:{}", me.customer.email),
+        form.raw("current"),
+        me.customer.password_hash.as_deref(),
+    )
+    .await?;
     if !current_ok {
         errors.add("current", "The current password is wrong.");
     }
@@ -108,7 +111,7 @@ pub async fn change_password(
     if !errors.is_empty() {
         return render_invalid(&page_for(&req, &me, errors));
     }
-    me.customer.password_hash = Some(password::hash(new).map_err(PageError::Internal)?);
+    me.customer.password_hash = Some(crate::portal::signin::hash_password(&state, new).await?);
     state.engine.store.update_customer(&me.customer).await?;
     state
         .portal

@@ -112,8 +112,6 @@ pub async fn login(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let form = public_form(&req, body).await?;
-    let ip = client_ip(&state, &req);
-    locked(&state, ip)?;
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
     let store = state.engine.store.as_ref();
@@ -121,15 +119,15 @@ pub async fn login(
         Ok(e) => store.get_customer_by_email(&e).await?,
         Err(_) => None,
     };
-    let ok = match found.as_ref().and_then(|c| c.password_hash.as_deref()) {
-        Some(h) => password::verify(form.raw("password"), h),
-        None => {
-            let _ = password::verify(form.raw("password"), super::super::admin::auth::DUMMY_HASH);
-            false
-        }
-    };
+    let ok = signin::check_password(
+        &state,
+        &req,
+        &format!("customer:{email}"),
+        form.raw("password"),
+        found.as_ref().and_then(|c| c.password_hash.as_deref()),
+    )
+    .await?;
     let Some(mut customer) = found.filter(|_| ok) else {
-        charge_failure(&state, ip)?;
         let (html, csrf) = login_html(
             next,
             email,
@@ -228,9 +226,9 @@ pub async fn forgot(
 ) -> Result<HttpResponse, PageError> {
     let form = public_form(&req, body).await?;
     let ip = client_ip(&state, &req);
-    locked(&state, ip)?;
+    locked(&state, ip, None)?;
     // Every request costs a token, so the form cannot be used to flood a mailbox.
-    charge_failure(&state, ip)?;
+    charge_failure(&state, ip, None)?;
     if let Ok(email) = normalize_email(form.get("email")) {
         if let Some(c) = state.engine.store.get_customer_by_email(&email).await? {
             send_password_link(&state, &c, Purpose::Reset).await?;
@@ -329,7 +327,7 @@ pub async fn set_password(
         .render()?;
         return Ok(public(&req, 400, html, &csrf));
     }
-    c.password_hash = Some(password::hash(new).map_err(PageError::Internal)?);
+    c.password_hash = Some(signin::hash_password(&state, new).await?);
     state.engine.store.update_customer(&c).await?;
     // A new password ends every session of the account.
     state.portal.customer_sessions.end_all_of(c.id, None);
