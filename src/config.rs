@@ -239,12 +239,15 @@ impl Default for AbuseSettings {
 pub struct PortalSettings {
     /// How long a signed download link works.
     pub download_link_secs: u64,
+    /// Largest product file an admin may upload, in MiB (streamed to disk, never held in memory).
+    pub max_upload_mb: u64,
 }
 
 impl Default for PortalSettings {
     fn default() -> Self {
         PortalSettings {
             download_link_secs: 900,
+            max_upload_mb: 512,
         }
     }
 }
@@ -412,6 +415,9 @@ impl Settings {
                 "store.cql.changes_poll_ms",
                 "must be 1 to 5000 (changes must reach every node within 5 s)",
             );
+        }
+        if !(1..=65_536).contains(&self.portal.max_upload_mb) {
+            return bad("portal.max_upload_mb", "must be 1 to 65536");
         }
         if !self.server.public_url.trim().is_empty() {
             if let Err(why) = check_public_url(&self.server.public_url) {

@@ -242,6 +242,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
         crate::mail::Outbox::open(&settings).map_err(|e| std::io::Error::other(e.to_string()))?,
     );
     let files = crate::portal::files::FileStore::open(&settings.store.data_dir)?;
+    files.remove_leftovers();
     let links = link_key(store.as_ref()).await?;
     // Files the store and the portal just created get their private modes too.
     make_private(&settings.store.data_dir, false)?;
@@ -250,6 +251,16 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     portal.rates.clone().spawn_sampler();
     let attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
     attempts.clone().spawn_pruner(Duration::from_secs(60));
+    {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                engine.prune_limiters();
+            }
+        });
+    }
     let state = web::Data::new(AppState {
         engine: engine.clone(),
         signers,

@@ -172,6 +172,18 @@ impl Engine {
         }))
     }
 
+    /// Forgets client IPs whose unknown-key budget is full again, so a spray of
+    /// addresses (IPv6) cannot grow the limiter forever (security item 9).
+    pub fn prune_limiters(&self) {
+        self.unknown_key_limiter.retain_recent();
+        self.unknown_key_limiter.shrink_to_fit();
+    }
+
+    /// IPs the unknown-key limiter remembers.
+    pub fn limiter_len(&self) -> usize {
+        self.unknown_key_limiter.len()
+    }
+
     /// Charges one unknown-key lookup to the client's IP; `Err` once it guessed too often.
     fn charge_unknown_key(&self, ip: IpAddr) -> Result<(), EngineError> {
         self.unknown_key_limiter

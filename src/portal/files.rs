@@ -12,9 +12,6 @@ use uuid::Uuid;
 
 use crate::domain::Environment;
 
-/// Largest upload accepted.
-pub const MAX_FILE_BYTES: usize = 512 * 1024 * 1024;
-
 /// What a file is, as the Downloads page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileMeta {
@@ -29,6 +26,11 @@ pub struct FileMeta {
     pub released: NaiveDate,
     pub size: u64,
     pub uploaded_at: DateTime<Utc>,
+    /// Hex SHA-256 of the bytes, computed while the upload streamed in; shown to
+    /// customers so they can check what they downloaded (empty for files uploaded
+    /// before it was kept).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// The channels a file may be tagged with.
@@ -46,17 +48,46 @@ fn io(e: std::io::Error) -> String {
 impl FileStore {
     pub fn open(data_dir: &Path) -> Result<FileStore, std::io::Error> {
         let dir = data_dir.join("files");
-        std::fs::create_dir_all(&dir)?;
+        crate::private_files::create_dir(&dir)?;
         Ok(FileStore { dir })
+    }
+
+    /// A fresh temporary file in the files folder (same file system, so the
+    /// finished upload is moved into place, not copied). Left-overs of a
+    /// cut-off upload start with `.upload-` and are removed at the next start.
+    pub fn temp_path(&self) -> PathBuf {
+        self.dir.join(format!(".upload-{}", Uuid::new_v4()))
+    }
+
+    /// Removes temporary files of uploads that never finished.
+    pub fn remove_leftovers(&self) {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".upload-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     /// Writes the bytes, then the description (a file without one is not listed).
     pub async fn save(&self, meta: &FileMeta, bytes: &[u8]) -> Result<(), String> {
+        let tmp = self.temp_path();
+        crate::private_files::write_async(tmp.clone(), bytes.to_vec())
+            .await
+            .map_err(io)?;
+        self.commit(meta, &tmp).await
+    }
+
+    /// Moves a finished upload (`temp`, from [`FileStore::temp_path`]) into place,
+    /// then writes its description.
+    pub async fn commit(&self, meta: &FileMeta, temp: &Path) -> Result<(), String> {
         let d = self.dir.join(meta.id.to_string());
-        tokio::fs::create_dir_all(&d).await.map_err(io)?;
-        tokio::fs::write(d.join("data"), bytes).await.map_err(io)?;
+        crate::private_files::create_dir(&d).map_err(io)?;
+        tokio::fs::rename(temp, d.join("data")).await.map_err(io)?;
         let json = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
-        tokio::fs::write(d.join("meta.json.tmp"), json)
+        crate::private_files::write_async(d.join("meta.json.tmp"), json)
             .await
             .map_err(io)?;
         tokio::fs::rename(d.join("meta.json.tmp"), d.join("meta.json"))
@@ -141,6 +172,7 @@ mod tests {
             released: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
             size: 3,
             uploaded_at: Utc::now(),
+            sha256: String::new(),
         };
         fs.save(&meta, b"abc").await.unwrap();
         assert_eq!(fs.all(), vec![meta.clone()]);

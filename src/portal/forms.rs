@@ -10,6 +10,8 @@ use super::PageError;
 
 /// Largest form body accepted (metadata may be 10 KB; a little room around it).
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Most fields a form may carry (the largest form, bulk actions, has far fewer).
+pub const MAX_FORM_FIELDS: usize = 256;
 
 /// A decoded `application/x-www-form-urlencoded` body.
 #[derive(Debug, Default, Clone)]
@@ -59,9 +61,14 @@ pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Form, 
         }
         body.extend_from_slice(&chunk);
     }
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-        .map(Form::from_pairs)
-        .map_err(|e| PageError::BadRequest(format!("the form could not be decoded: {e}")))
+    let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        .map_err(|e| PageError::BadRequest(format!("the form could not be decoded: {e}")))?;
+    if pairs.len() > MAX_FORM_FIELDS {
+        return Err(PageError::BadRequest(format!(
+            "the form has more than {MAX_FORM_FIELDS} fields"
+        )));
+    }
+    Ok(Form::from_pairs(pairs))
 }
 
 /// Field-level validation messages, shown next to the field that broke a rule.

@@ -223,6 +223,11 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
+    if let Some(gate) =
+        super::license_actions::reauth_gate(&state, &admin, &req, env, "the customer's page")
+    {
+        return gate;
+    }
     let cust = load(&state, &path).await?;
     let page = customer_page(&state, &req, &admin, env, cust, FieldErrors::default()).await?;
     render(&req, &page)

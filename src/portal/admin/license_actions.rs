@@ -93,9 +93,39 @@ struct PreviewPage {
 #[template(path = "admin/reauth.html")]
 struct ReauthPage {
     c: Chrome,
-    key: String,
-    key_q: String,
+    /// Where to go once the password is right.
+    next: String,
+    /// What that page is, for the button.
+    what: String,
     error: String,
+}
+
+/// Security item 11: every admin page that shows a full key or license metadata
+/// (preview, edit, a customer's page, offline files, code samples) asks for the
+/// password again when the environment's setting says so. `Some` is the gate page.
+pub fn reauth_gate(
+    state: &AppState,
+    admin: &Admin,
+    req: &HttpRequest,
+    env: Environment,
+    what: &str,
+) -> Option<Result<HttpResponse, PageError>> {
+    if !state.engine.settings.get(env).reauth_preview || admin.session.recently_reauthenticated() {
+        return None;
+    }
+    let next = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    Some(render(
+        req,
+        &ReauthPage {
+            c: chrome(req, admin, "Confirm it is you", "licenses", env),
+            next: crate::portal::page::safe_next(&next, "/admin"),
+            what: what.to_owned(),
+            error: String::new(),
+        },
+    ))
 }
 
 pub async fn preview(
@@ -105,17 +135,9 @@ pub async fn preview(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
-        let key = key_of(&path)?;
-        return render(
-            &req,
-            &ReauthPage {
-                c: chrome(&req, &admin, "Confirm it is you", "licenses", env),
-                key: key.as_str().into(),
-                key_q: format::url_encode(key.as_str()),
-                error: String::new(),
-            },
-        );
+    let key = key_of(&path)?;
+    if let Some(gate) = reauth_gate(&state, &admin, &req, env, &format!("preview of {}", key.as_str())) {
+        return gate;
     }
     let l = load(&state, env, &path).await?;
     let store = state.engine.store.as_ref();
@@ -173,8 +195,8 @@ pub async fn preview(
     render(&req, &page)
 }
 
-/// Re-entering the password unlocks previews for a few minutes.
-pub async fn reauth(
+/// Re-entering the password on a license's gate (the older form's address).
+pub async fn reauth_license(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -182,13 +204,36 @@ pub async fn reauth(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let form = forms::read(&req, body).await?;
-    admin.check(&form)?;
-    let env = form_env(&form)?;
     let key = key_of(&path)?;
+    let env = form_env(&form)?;
     let to = format!(
         "/admin/licenses/{}?env={env}",
         format::url_encode(key.as_str())
     );
+    reauth_then(admin, state, req, form, to).await
+}
+
+/// Re-entering the password unlocks the gated pages for a few minutes.
+pub async fn reauth(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = forms::read(&req, body).await?;
+    let to = crate::portal::page::safe_next(form.get("next"), "/admin");
+    reauth_then(admin, state, req, form, to).await
+}
+
+async fn reauth_then(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: forms::Form,
+    to: String,
+) -> Result<HttpResponse, PageError> {
+    admin.check(&form)?;
+    let env = form_env(&form)?;
     let ok = crate::portal::signin::check_password(
         &state,
         &req,
@@ -205,8 +250,8 @@ pub async fn reauth(
     }
     let page = ReauthPage {
         c: chrome(&req, &admin, "Confirm it is you", "licenses", env),
-        key: key.as_str().into(),
-        key_q: format::url_encode(key.as_str()),
+        next: to,
+        what: "the page".into(),
         error: "Wrong password.".into(),
     };
     super::render_invalid(&page)
@@ -248,12 +293,17 @@ pub async fn offline(
 
 /// One code sample as a file.
 pub async fn sample(
-    _admin: Admin,
+    admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
+    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
+        return Err(PageError::Forbidden(
+            "Re-enter your password on the license preview first.".into(),
+        ));
+    }
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;
     let s = samples::for_license(state.config.public_base(), env, key.as_str())

@@ -598,6 +598,15 @@ pub async fn edit_page(
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
     let key = key_of(&path)?;
+    if let Some(gate) = super::license_actions::reauth_gate(
+        &state,
+        &admin,
+        &req,
+        env,
+        &format!("editing {}", key.as_str()),
+    ) {
+        return gate;
+    }
     let l = state
         .engine
         .get(env, &key)

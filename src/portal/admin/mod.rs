@@ -208,8 +208,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/licenses/{key}", web::get().to(license_actions::preview))
             .route(
                 "/licenses/{key}/reauth",
-                web::post().to(license_actions::reauth),
+                web::post().to(license_actions::reauth_license),
             )
+            .route("/reauth", web::post().to(license_actions::reauth))
             .route(
                 "/licenses/{key}/offline",
                 web::get().to(license_actions::offline),

@@ -251,48 +251,128 @@ pub async fn save(
     ))
 }
 
-/// Reads a multipart upload: small text fields and one file, within the size limit.
-async fn read_upload(
-    mut payload: actix_multipart::Multipart,
-) -> Result<
-    (
-        std::collections::HashMap<String, String>,
-        Option<(String, Vec<u8>)>,
-    ),
-    PageError,
-> {
+/// Text fields an upload form may carry, and the size of each.
+const MAX_UPLOAD_FIELDS: usize = 16;
+const MAX_FIELD_BYTES: usize = 16 * 1024;
+
+/// A file streamed to a temporary file: its name, size and SHA-256.
+struct Streamed {
+    file_name: String,
+    temp: std::path::PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+fn upload_error(e: impl std::fmt::Display) -> PageError {
+    PageError::BadRequest(format!("could not read the upload: {e}"))
+}
+
+/// Reads one small text field whole (bounded).
+async fn read_field(field: &mut actix_multipart::Field, name: &str) -> Result<String, PageError> {
     use futures_util::StreamExt;
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(upload_error)?;
+        if buf.len() + chunk.len() > MAX_FIELD_BYTES {
+            return Err(PageError::BadRequest(format!(
+                "field “{name}” is larger than {} KiB",
+                MAX_FIELD_BYTES / 1024
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&buf).trim().to_owned())
+}
+
+/// Streams the file part to a temporary file, hashing it on the way, within
+/// `limit` bytes. The temporary file is removed on any failure.
+async fn stream_file(
+    state: &AppState,
+    field: &mut actix_multipart::Field,
+    file_name: String,
+    limit: u64,
+) -> Result<Streamed, PageError> {
+    use futures_util::StreamExt;
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+    let temp = state.portal.files.temp_path();
+    let result: Result<Streamed, PageError> = async {
+        let std_file = crate::private_files::create_file(&temp)
+            .map_err(|e| PageError::Internal(format!("upload temp file: {e}")))?;
+        let mut out = tokio::fs::File::from_std(std_file);
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(upload_error)?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(PageError::BadRequest(format!(
+                    "the file is larger than the upload limit of {} MiB (portal.max_upload_mb)",
+                    limit / (1024 * 1024)
+                )));
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| PageError::Internal(format!("upload temp file: {e}")))?;
+        }
+        out.sync_all()
+            .await
+            .map_err(|e| PageError::Internal(format!("upload temp file: {e}")))?;
+        Ok(Streamed {
+            file_name,
+            temp: temp.clone(),
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    result
+}
+
+/// Reads a multipart upload. Security item 6: the role is checked before any
+/// byte is read, the session's CSRF token (a field before the file, as the form
+/// sends it) before the file is read, text fields are bounded in number and
+/// size, and the file streams to disk within `portal.max_upload_mb`.
+async fn read_upload(
+    admin: &Admin,
+    state: &AppState,
+    mut payload: actix_multipart::Multipart,
+) -> Result<(std::collections::HashMap<String, String>, Option<Streamed>), PageError> {
+    use futures_util::StreamExt;
+    if !admin.user.role.can_manage() {
+        return Err(PageError::read_only());
+    }
+    let limit = state.config.portal.max_upload_mb * 1024 * 1024;
     let mut fields = std::collections::HashMap::new();
-    let mut file = None;
+    let mut file: Option<Streamed> = None;
     while let Some(item) = payload.next().await {
-        let mut field =
-            item.map_err(|e| PageError::BadRequest(format!("could not read the upload: {e}")))?;
+        let mut field = item.map_err(upload_error)?;
         let name = field.name().unwrap_or("").to_owned();
         let file_name = field
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_owned);
-        let limit = if file_name.is_some() {
-            crate::portal::files::MAX_FILE_BYTES
-        } else {
-            16 * 1024
-        };
-        let mut buf = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| PageError::BadRequest(format!("could not read the upload: {e}")))?;
-            if buf.len() + chunk.len() > limit {
-                return Err(PageError::BadRequest(format!(
-                    "“{name}” is larger than {} MB",
-                    limit / (1024 * 1024)
-                )));
-            }
-            buf.extend_from_slice(&chunk);
-        }
         match file_name {
-            Some(f) if name == "file" => file = Some((f, buf)),
-            _ => {
-                fields.insert(name, String::from_utf8_lossy(&buf).trim().to_owned());
+            Some(f) if name == "file" && file.is_none() => {
+                // Nothing of the file is read before the form is known to be ours.
+                let form = crate::portal::forms::Form::from_pairs(vec![(
+                    "csrf".into(),
+                    fields.get("csrf").cloned().unwrap_or_default(),
+                )]);
+                admin.check_manage(&form)?;
+                file = Some(stream_file(state, &mut field, f, limit).await?);
+            }
+            Some(_) => return Err(PageError::BadRequest("send one file per upload".into())),
+            None => {
+                if fields.len() >= MAX_UPLOAD_FIELDS {
+                    return Err(PageError::BadRequest("too many form fields".into()));
+                }
+                let v = read_field(&mut field, &name).await?;
+                fields.insert(name, v);
             }
         }
     }
@@ -307,7 +387,22 @@ pub async fn upload(
     path: web::Path<String>,
     payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PageError> {
-    let (fields, file) = read_upload(payload).await?;
+    let (fields, file) = read_upload(&admin, &state, payload).await?;
+    let result = finish_upload(&admin, &state, &req, &path, fields, file.as_ref()).await;
+    if let (Err(_), Some(f)) = (&result, &file) {
+        let _ = tokio::fs::remove_file(&f.temp).await;
+    }
+    result
+}
+
+async fn finish_upload(
+    admin: &Admin,
+    state: &AppState,
+    req: &HttpRequest,
+    path: &str,
+    fields: std::collections::HashMap<String, String>,
+    file: Option<&Streamed>,
+) -> Result<HttpResponse, PageError> {
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let form = crate::portal::forms::Form::from_pairs(
         ["csrf", "env"]
@@ -326,9 +421,10 @@ pub async fn upload(
         .get_product(env, product_id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("No such product in {env}.")))?;
-    let (file_name, bytes) = file
-        .filter(|(n, b)| !n.trim().is_empty() && !b.is_empty())
+    let file = file
+        .filter(|f| !f.file_name.trim().is_empty() && f.size > 0)
         .ok_or_else(|| PageError::BadRequest("Choose a non-empty file to upload.".into()))?;
+    let file_name = file.file_name.clone();
     let version = get("version");
     if version.is_empty() || version.len() > 40 || version.chars().any(char::is_whitespace) {
         return Err(PageError::BadRequest(
@@ -364,17 +460,18 @@ pub async fn upload(
         version,
         channel,
         released,
-        size: bytes.len() as u64,
+        size: file.size,
         uploaded_at: Utc::now(),
+        sha256: file.sha256.clone(),
     };
     state
         .portal
         .files
-        .save(&meta, &bytes)
+        .commit(&meta, &file.temp)
         .await
         .map_err(PageError::Internal)?;
     Ok(redirect(
-        &req,
+        req,
         &format!("/admin/products/{product_id}?env={env}"),
         "ok",
         &format!(

@@ -25,6 +25,8 @@ pub struct FileRow {
     pub released: String,
     pub size: String,
     pub url: String,
+    /// Hex SHA-256, for the customer to check the download ("" when unknown).
+    pub sha256: String,
 }
 
 pub struct ProductFiles {
@@ -71,6 +73,10 @@ fn entitled(state: &AppState, mine: &[Mine]) -> Vec<(FileMeta, String)> {
         .collect()
 }
 
+fn mime_octet() -> actix_web::mime::Mime {
+    actix_web::mime::APPLICATION_OCTET_STREAM
+}
+
 fn file_path(id: Uuid) -> String {
     format!("/portal/downloads/{id}")
 }
@@ -98,6 +104,7 @@ pub async fn list(
                 channel: f.channel,
                 released: f.released.to_string(),
                 size: human_size(f.size),
+                sha256: f.sha256,
             });
     }
     render(
@@ -178,19 +185,30 @@ pub async fn download(
         .get(id)
         .filter(|_| allowed)
         .ok_or_else(|| PageError::NotFound("No such file among your downloads.".into()))?;
-    let bytes = tokio::fs::read(&data)
+    // Streamed from disk in chunks, with Range requests answered (resumable
+    // downloads); never read whole into memory (security item 6).
+    let file = actix_files::NamedFile::open_async(&data)
         .await
-        .map_err(|e| PageError::Internal(format!("file {id}: {e}")))?;
+        .map_err(|e| PageError::Internal(format!("file {id}: {e}")))?
+        .set_content_type(mime_octet())
+        .set_content_disposition(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(
+                meta.file_name.replace(['"', '\\', '\r', '\n'], "_"),
+            )],
+        })
+        .use_last_modified(true);
     tracing::info!(file = %id, customer = %me.customer.id, "download");
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"{}\"",
-                meta.file_name.replace(['"', '\\', '\r', '\n'], "_")
-            ),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    let mut resp = file.into_response(&req);
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    if !meta.sha256.is_empty() {
+        if let Ok(v) = header::HeaderValue::from_str(&format!("sha-256={}", meta.sha256)) {
+            resp.headers_mut()
+                .insert(header::HeaderName::from_static("x-checksum-sha256"), v);
+        }
+    }
+    Ok(resp)
 }
