@@ -38,7 +38,13 @@ pub struct Backup {
 pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
     let mut environments = Vec::new();
     for env in Environment::ALL {
-        let licenses = all_licenses(store, env).await?;
+        let mut licenses = all_licenses(store, env).await?;
+        // Each license carries its history in the dump (as the format always had
+        // it); restoring splits it into history rows again.
+        for l in licenses.iter_mut().filter(|l| l.ever_activated) {
+            l.activations
+                .extend(full_history(store, env, &l.key).await?);
+        }
         let mut audit = store
             .list_audit(
                 env,
@@ -65,6 +71,25 @@ pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
         customers: store.list_customers().await?,
         environments,
     })
+}
+
+/// Every history row of one license.
+async fn full_history(
+    store: &dyn Store,
+    env: Environment,
+    key: &crate::domain::LicenseKey,
+) -> Result<Vec<crate::domain::Activation>, StoreError> {
+    const PER_PAGE: u32 = 1000;
+    let mut out = Vec::new();
+    for page in 1.. {
+        let rows = store.activation_history(env, key, page, PER_PAGE).await?;
+        let done = (rows.len() as u32) < PER_PAGE;
+        out.extend(rows);
+        if done {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Writes a backup into a store that holds no customers and no products yet.

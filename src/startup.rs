@@ -363,7 +363,8 @@ pub fn backup(url: &str, token: &str, out: &std::path::Path) -> Result<(), Start
     let b: crate::backup::Backup = rmp_serde::from_slice(&bytes)
         .map_err(|e| std::io::Error::other(format!("the server's answer is not a backup: {e}")))?;
     let tmp = out.with_extension("partial");
-    std::fs::write(&tmp, &bytes)?;
+    // A backup holds every secret: readable by its owner only.
+    crate::private_files::write(&tmp, &bytes)?;
     std::fs::rename(&tmp, out)?;
     let licenses: usize = b.environments.iter().map(|e| e.licenses.len()).sum();
     println!(

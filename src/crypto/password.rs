@@ -66,8 +66,17 @@ impl PasswordPool {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        let ticket = self.admitted.clone().try_acquire_owned().map_err(|_| Busy)?;
-        let permit = self.running.clone().acquire_owned().await.map_err(|_| Busy)?;
+        let ticket = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Busy)?;
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy)?;
         // The permits go with the work, so a caller that gave up (a closed
         // connection) does not let more hashes run than allowed.
         tokio::task::spawn_blocking(move || {
@@ -123,7 +132,10 @@ mod tests {
                 Err(Busy) => busy += 1,
             }
         }
-        assert!(busy >= 9 - 3, "most of 12 simultaneous checks were refused ({busy})");
+        assert!(
+            busy >= 9 - 3,
+            "most of 12 simultaneous checks were refused ({busy})"
+        );
         assert!(pool.verify("correct horse", &h).await.unwrap());
     }
 

@@ -65,7 +65,10 @@ impl std::fmt::Display for ActivationLimit {
     }
 }
 
-/// One license with every activation it ever had (active ones and history).
+/// One license and its active activations: what decisions need. Deactivated
+/// activations are history, kept by the store in rows of their own (read with
+/// paging by the pages that show them), so the record every change rewrites does
+/// not grow with how often devices came and went (security item 5).
 ///
 /// `version` increases with every committed change; the store writes only
 /// when the version it holds is the one the writer read (compare and set).
@@ -143,6 +146,17 @@ impl License {
         }
         self.touch(now);
         Ok(())
+    }
+
+    /// Takes the deactivated activations out of the record, oldest first: they
+    /// become history rows, written by the store with the change that ended them.
+    pub fn retire_deactivated(&mut self) -> Vec<Activation> {
+        let (active, retired): (Vec<Activation>, Vec<Activation>) =
+            std::mem::take(&mut self.activations)
+                .into_iter()
+                .partition(Activation::is_active);
+        self.activations = active;
+        retired
     }
 
     /// Marks the record changed; the store checks `version - 1` on write.

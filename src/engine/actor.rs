@@ -335,6 +335,8 @@ async fn commit_client_change(
                 a.status = ActivationStatus::Deactivated;
                 a.deactivated_at = Some(now);
                 let a = a.clone();
+                // The record keeps active devices only; the store writes `a` as history.
+                next.retire_deactivated();
                 next.touch(now);
                 let audit = AuditEntry::new(
                     "client",
@@ -570,7 +572,10 @@ impl Handler<AdminChange> for LicenseActor {
             let mut current = current;
             for _ in 0..5 {
                 let now = Utc::now();
-                let (next, audit) = apply_admin(&current, &msg, now)?;
+                let (mut next, audit) = apply_admin(&current, &msg, now)?;
+                // The record keeps active devices only; deactivated ones leave it
+                // for the history rows, written in the same store call.
+                let retired = next.retire_deactivated();
                 let result = if deleting {
                     store
                         .delete_license(env, &current.key, &audit)
@@ -582,6 +587,7 @@ impl Handler<AdminChange> for LicenseActor {
                         .iter()
                         .filter(|a| !current.activations.contains(a))
                         .cloned()
+                        .chain(retired)
                         .collect();
                     store
                         .update_license(

@@ -24,8 +24,8 @@ pub struct LicenseSummary {
     pub status: LicenseStatus,
     pub activation_limit: i32,
     pub activations_in_use: u32,
-    /// Every device binding ever made, deactivated ones included (Activations page).
-    pub activations_total: u32,
+    /// Whether a device was ever bound (its history may hold deactivated ones).
+    pub ever_activated: bool,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -39,7 +39,7 @@ impl From<&License> for LicenseSummary {
             status: l.status,
             activation_limit: l.activation_limit.get(),
             activations_in_use: l.active_count() as u32,
-            activations_total: l.activations.len() as u32,
+            ever_activated: l.ever_activated || !l.activations.is_empty(),
             expires_at: l.expires_at,
             created_at: l.created_at,
         }
@@ -185,7 +185,7 @@ impl Catalog {
             .shelf(env)
             .read()
             .values()
-            .filter(|l| l.activations_total > 0 && keep(l))
+            .filter(|l| l.ever_activated && keep(l))
             .cloned()
             .collect();
         v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.key.cmp(&b.key)));

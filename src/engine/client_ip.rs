@@ -13,9 +13,7 @@ pub fn of_request(
     headers: &actix_web::http::header::HeaderMap,
     trusted: &[IpAddr],
 ) -> Option<IpAddr> {
-    let xff = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     client_ip(peer, xff, trusted)
 }
 
@@ -66,7 +64,13 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&p).unwrap().to_lowercase();
-                for needle in ["x-forwarded", "connection_info", "realip_remote_addr", "\"forwarded\"", "header::host"] {
+                for needle in [
+                    "x-forwarded",
+                    "connection_info",
+                    "realip_remote_addr",
+                    "\"forwarded\"",
+                    "header::host",
+                ] {
                     if text.contains(needle) {
                         offenders.push(format!("{} reads {needle}", p.display()));
                     }

@@ -219,7 +219,9 @@ mod tests {
         let b = AlertBudget::default();
         let k = LicenseKey::parse("ABCDE-12345").unwrap();
         let other = LicenseKey::parse("FGHIJ-67890").unwrap();
-        let sent = (0..20).filter(|_| b.allow(Environment::Production, &k)).count();
+        let sent = (0..20)
+            .filter(|_| b.allow(Environment::Production, &k))
+            .count();
         assert_eq!(sent, ALERTS_PER_HOUR as usize);
         assert!(b.allow(Environment::Production, &other));
         assert!(b.allow(Environment::Staging, &k));

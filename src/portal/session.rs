@@ -192,7 +192,10 @@ mod tests {
         for m in &mine[7..] {
             assert!(s.get(&m.id).is_some(), "the newest three live");
         }
-        assert!(s.get(&other.id).is_some(), "another account keeps its session");
+        assert!(
+            s.get(&other.id).is_some(),
+            "another account keeps its session"
+        );
     }
 
     #[test]

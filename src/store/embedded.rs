@@ -14,9 +14,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::embedded_history as history;
 use super::{AuditQuery, LicenseQuery, LicenseWrite, Page, SeenAt, Store, StoreError};
 use crate::domain::{
-    AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey, Product,
+    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey,
+    Product,
 };
 use crate::metrics::metrics;
 
@@ -154,6 +156,14 @@ fn open(path: &Path, global: bool, cache_bytes: usize) -> Result<Database, Store
     }
     if !global {
         backfill_audit_index(&txn)?;
+        let moved = super::embedded_history::migrate(&txn)?;
+        if moved > 0 {
+            tracing::info!(
+                file = %path.display(),
+                licenses = moved,
+                "moved activation history out of the license records"
+            );
+        }
     }
     txn.commit().map_err(unavailable)?;
     Ok(db)
@@ -277,16 +287,19 @@ impl Store for EmbeddedStore {
         licenses: &[License],
         audit: &[AuditEntry],
     ) -> Result<(), StoreError> {
-        let rows: Vec<(String, Vec<u8>)> = licenses
+        let rows: Vec<(String, Vec<u8>, Vec<Activation>)> = licenses
             .iter()
-            .map(|l| Ok((l.key.as_str().to_owned(), encode(l)?)))
+            .map(|l| {
+                let (record, history) = history::split(l);
+                Ok((l.key.as_str().to_owned(), encode(&record)?, history))
+            })
             .collect::<Result<_, StoreError>>()?;
         let audits: Vec<AuditRow> = audit.iter().map(audit_row).collect::<Result<_, _>>()?;
         self.run("insert_licenses", self.env_db(env), move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-                for (k, v) in &rows {
+                for (k, v, _) in &rows {
                     if t.get(k.as_str()).map_err(unavailable)?.is_some() {
                         // Dropping the transaction aborts it: nothing is written.
                         return Err(StoreError::Conflict(format!(
@@ -295,6 +308,9 @@ impl Store for EmbeddedStore {
                         )));
                     }
                     t.insert(k.as_str(), v.as_slice()).map_err(unavailable)?;
+                }
+                for (k, _, h) in &rows {
+                    history::write(&txn, k, h)?;
                 }
                 write_audit(&txn, &audits)?;
             }
@@ -309,7 +325,15 @@ impl Store for EmbeddedStore {
         write: LicenseWrite<'_>,
     ) -> Result<(), StoreError> {
         let key = write.license.key.as_str().to_owned();
-        let bytes = encode(write.license)?;
+        // The record keeps active activations; deactivated ones (in the license or
+        // among the touched rows) become history rows in the same transaction.
+        let (record, mut retired) = history::split(write.license);
+        for t in write.touched.iter().filter(|a| !a.is_active()) {
+            if !retired.iter().any(|r| r.id == t.id) {
+                retired.push(t.clone());
+            }
+        }
+        let bytes = encode(&record)?;
         let expected = write.expected_version;
         let audit = audit_row(write.audit)?;
         self.run("update_license", self.env_db(env), move |db| {
@@ -333,9 +357,24 @@ impl Store for EmbeddedStore {
                 }
                 t.insert(key.as_str(), bytes.as_slice())
                     .map_err(unavailable)?;
+                history::write(&txn, &key, &retired)?;
                 write_audit(&txn, std::slice::from_ref(&audit))?;
             }
             txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn activation_history(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Activation>, StoreError> {
+        let key = key.as_str().to_owned();
+        self.run("activation_history", self.env_db(env), move |db| {
+            history::page(db, &key, page, per_page)
         })
         .await
     }
@@ -354,6 +393,7 @@ impl Store for EmbeddedStore {
                 let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
                 let existed = t.remove(key.as_str()).map_err(unavailable)?.is_some();
                 if existed {
+                    history::remove(&txn, &key)?;
                     write_audit(&txn, std::slice::from_ref(&audit))?;
                 }
                 existed

@@ -4,6 +4,7 @@
 
 pub mod cql;
 pub mod embedded;
+mod embedded_history;
 mod query;
 
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
@@ -99,6 +100,15 @@ pub trait Store: Send + Sync + 'static {
         key: &LicenseKey,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
+    /// Deactivated activations of a license, newest first: page `page` (from 1) of
+    /// `per_page`. The license record itself holds only the active ones.
+    async fn activation_history(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Activation>, StoreError>;
     /// Moves `last_seen` of active activations; unknown or deactivated ones are skipped.
     async fn touch_last_seen(&self, env: Environment, batch: &[SeenAt]) -> Result<(), StoreError>;
     async fn list_licenses(
@@ -175,6 +185,28 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Change>, StoreError> {
         Ok(Vec::new())
     }
+}
+
+/// Past activations the pages and the admin API show beside the active ones.
+pub const HISTORY_SHOWN: u32 = 100;
+
+/// `license` for display: its active activations plus the newest `limit` history
+/// rows, in activation order. Never written back (the record keeps active ones).
+pub async fn with_history(
+    store: &dyn Store,
+    env: Environment,
+    mut license: License,
+    limit: u32,
+) -> Result<License, StoreError> {
+    if !license.ever_activated {
+        return Ok(license);
+    }
+    let history = store
+        .activation_history(env, &license.key, 1, limit)
+        .await?;
+    license.activations.extend(history);
+    license.activations.sort_by_key(|a| (a.activated_at, a.id));
+    Ok(license)
 }
 
 /// Every license of an environment, oldest first, read page by page through the trait

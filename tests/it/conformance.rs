@@ -440,3 +440,101 @@ async fn the_embedded_store_passes_the_conformance_suite() {
 async fn the_cql_store_passes_the_conformance_suite() {
     conformance(cql_store().await).await;
 }
+
+/// Security item 5: the license record keeps active activations only; history is
+/// rows of its own, newest first, read a page at a time, on both backends.
+async fn history_conformance(store: Arc<dyn Store>) {
+    let env = Environment::Production;
+    let now = Utc::now();
+    let product = Uuid::new_v4();
+    let mut l = fresh_license(product, Some(Uuid::new_v4()), 1);
+    // A record as an older release (or a backup) hands it over: history inside.
+    let mut old = Activation::new(
+        Identifier::parse("old-device").unwrap(),
+        ActivationKind::Hwid,
+        now - Duration::days(3),
+        None,
+    );
+    old.status = keywarden::domain::ActivationStatus::Deactivated;
+    old.deactivated_at = Some(now - Duration::days(2));
+    l.activations.push(old.clone());
+    l.ever_activated = true;
+    store.insert_licenses(env, &[l.clone()], &[]).await.unwrap();
+    let got = store.get_license(env, &l.key).await.unwrap().unwrap();
+    assert!(got.activations.is_empty(), "the record holds no history");
+    let h = store.activation_history(env, &l.key, 1, 10).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].id, old.id);
+
+    // Three activate/deactivate cycles through compare-and-set writes.
+    let mut current = got;
+    for i in 0..3 {
+        let t = now + Duration::seconds(i * 10);
+        let mut next = current.clone();
+        let a = Activation::new(
+            Identifier::parse(&format!("cycle-{i}")).unwrap(),
+            ActivationKind::Hwid,
+            t,
+            None,
+        );
+        next.activations.push(a.clone());
+        next.touch(t);
+        let audit = AuditEntry::new("client", "activation.created", Some(l.key.as_str()), t);
+        let w = LicenseWrite {
+            license: &next,
+            expected_version: current.version,
+            touched: std::slice::from_ref(&a),
+            audit: &audit,
+        };
+        store.update_license(env, w).await.unwrap();
+        current = next;
+        let mut next = current.clone();
+        let mut gone = next.activations[0].clone();
+        gone.status = keywarden::domain::ActivationStatus::Deactivated;
+        gone.deactivated_at = Some(t + Duration::seconds(1));
+        next.activations.clear();
+        next.touch(t);
+        let audit = AuditEntry::new("client", "activation.deactivated", Some(l.key.as_str()), t);
+        let w = LicenseWrite {
+            license: &next,
+            expected_version: current.version,
+            touched: std::slice::from_ref(&gone),
+            audit: &audit,
+        };
+        store.update_license(env, w).await.unwrap();
+        current = store.get_license(env, &l.key).await.unwrap().unwrap();
+        assert!(
+            current.activations.is_empty(),
+            "cycle {i}: record holds active ones only"
+        );
+    }
+    let names = |v: Vec<Activation>| -> Vec<String> {
+        v.iter().map(|a| a.identifier.as_str().to_owned()).collect()
+    };
+    let p1 = store.activation_history(env, &l.key, 1, 2).await.unwrap();
+    let p2 = store.activation_history(env, &l.key, 2, 2).await.unwrap();
+    let p3 = store.activation_history(env, &l.key, 3, 2).await.unwrap();
+    assert_eq!(names(p1), ["cycle-2", "cycle-1"], "newest first");
+    assert_eq!(names(p2), ["cycle-0", "old-device"]);
+    assert!(p3.is_empty());
+    // Deleting the license removes its history.
+    let audit = AuditEntry::new("admin", "license.deleted", Some(l.key.as_str()), now);
+    assert!(store.delete_license(env, &l.key, &audit).await.unwrap());
+    assert!(store
+        .activation_history(env, &l.key, 1, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[actix_rt::test]
+async fn the_embedded_store_keeps_history_out_of_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+    history_conformance(Arc::new(store)).await;
+}
+
+#[actix_rt::test]
+async fn the_cql_store_keeps_history_out_of_the_record() {
+    history_conformance(cql_store().await).await;
+}

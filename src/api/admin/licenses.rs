@@ -471,6 +471,39 @@ fn key_of(raw: &str) -> Result<LicenseKey, ApiError> {
     LicenseKey::parse(raw).map_err(|e| ApiError::field("key", e))
 }
 
+/// Page of `GET …/licenses/{key}/activations`.
+#[derive(Debug, Deserialize)]
+pub struct HistoryParams {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// A license's past (deactivated) activations, newest first, a page at a time.
+pub async fn activation_history(
+    _: AdminToken,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    params: web::Query<HistoryParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (e, k) = path.into_inner();
+    let (env, key) = (env(&e)?, key_of(&k)?);
+    let page = params.page.unwrap_or(1).max(1);
+    let per_page = params.per_page.unwrap_or(100).clamp(1, 500);
+    state
+        .engine
+        .get(env, &key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
+    let items = state
+        .engine
+        .store
+        .activation_history(env, &key, page, per_page)
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "items": items, "page": page, "per_page": per_page,
+    })))
+}
+
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -483,6 +516,14 @@ pub async fn get(
         .get(env, &key)
         .await?
         .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
+    // Active devices and the newest history rows (the record holds only active ones).
+    let l = crate::store::with_history(
+        state.engine.store.as_ref(),
+        env,
+        l,
+        crate::store::HISTORY_SHOWN,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 

@@ -105,6 +105,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/licenses/{key}", web::patch().to(licenses::edit))
             .route("/{env}/licenses/{key}", web::delete().to(licenses::delete))
             .route(
+                "/{env}/licenses/{key}/activations",
+                web::get().to(licenses::activation_history),
+            )
+            .route(
                 "/{env}/licenses/{key}/assign",
                 web::post().to(licenses::assign),
             )

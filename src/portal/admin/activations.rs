@@ -87,6 +87,11 @@ pub async fn list(
         let Some(l) = store.get_license(env, &s.key).await? else {
             continue;
         };
+        let l = if status == "active" {
+            l
+        } else {
+            crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?
+        };
         for a in l.activations.iter().rev() {
             let active = a.is_active();
             if (status == "active" && !active) || (status == "deactivated" && active) {

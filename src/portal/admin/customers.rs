@@ -185,8 +185,10 @@ async fn customer_page(
         .map(|l| row(l, env, &products, &customers, now))
         .collect();
     let mut devices = Vec::new();
-    for s in page.items.iter().filter(|s| s.activations_total > 0) {
+    for s in page.items.iter().filter(|s| s.ever_activated) {
         if let Some(l) = state.engine.get(env, &s.key).await? {
+            let store = state.engine.store.as_ref();
+            let l = crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?;
             for d in device_rows(&l) {
                 devices.push(CustomerDevice {
                     key: l.key.as_str().into(),

@@ -136,7 +136,13 @@ pub async fn preview(
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
     let key = key_of(&path)?;
-    if let Some(gate) = reauth_gate(&state, &admin, &req, env, &format!("preview of {}", key.as_str())) {
+    if let Some(gate) = reauth_gate(
+        &state,
+        &admin,
+        &req,
+        env,
+        &format!("preview of {}", key.as_str()),
+    ) {
         return gate;
     }
     let l = load(&state, env, &path).await?;
@@ -178,16 +184,14 @@ pub async fn preview(
             .unwrap_or_else(|| "Lifetime".into()),
         flags: json(&l.feature_flags),
         metadata: json(&l.metadata),
-        devices: device_rows(&l),
+        devices: device_rows(
+            &crate::store::with_history(store, env, l.clone(), crate::store::HISTORY_SHOWN).await?,
+        ),
         active_ids: l
             .active_activations()
             .map(|a| a.identifier.as_str().to_owned())
             .collect(),
-        samples: samples::for_license(
-            state.config.public_base(),
-            env,
-            l.key.as_str(),
-        ),
+        samples: samples::for_license(state.config.public_base(), env, l.key.as_str()),
         actions: admin_actions_for(l.status),
         can_edit: l.status != LicenseStatus::Revoked,
         sample_device: samples::SAMPLE_DEVICE,

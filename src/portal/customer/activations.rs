@@ -57,7 +57,18 @@ pub async fn list(
             m.license.status,
             LicenseStatus::Active | LicenseStatus::Assigned
         );
-        for a in m.license.activations.iter().rev() {
+        let license = if status == "active" || status == "suspended" {
+            m.license.clone()
+        } else {
+            crate::store::with_history(
+                state.engine.store.as_ref(),
+                m.env,
+                m.license.clone(),
+                crate::store::HISTORY_SHOWN,
+            )
+            .await?
+        };
+        for a in license.activations.iter().rev() {
             let st = if !a.is_active() {
                 "deactivated"
             } else if blocked {

@@ -8,7 +8,8 @@ use crate::domain::Environment;
 use crate::store::StoreError;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+/// Version 2 added `activation_history` (activation history out of the license partition).
+pub const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = include_str!("../../../schema.cql");
 
@@ -54,6 +55,13 @@ pub async fn migrate(
                 s.lines().next().unwrap_or("")
             ))
         })?;
+    }
+    let moved = super::history::move_history(session, prefix).await?;
+    if moved > 0 {
+        tracing::info!(
+            rows = moved,
+            "moved activation history out of the license partitions"
+        );
     }
     session
         .query_unpaged(

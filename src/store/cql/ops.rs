@@ -96,6 +96,10 @@ fn assemble(rows: Vec<LicenseRow>) -> Result<Option<License>, StoreError> {
     for (_, _, act, seen) in &rows {
         if let Some(a) = act {
             let mut a: Activation = decode(a)?;
+            if !a.is_active() {
+                // History lives in activation_history (a row `migrate` has not moved yet).
+                continue;
+            }
             if let Some(s) = seen {
                 if a.last_seen.is_none_or(|prev| prev < *s) {
                     a.last_seen = Some(*s);
@@ -241,12 +245,19 @@ impl CqlStore {
         if !applied(r)? {
             return Ok(false);
         }
-        for a in &l.activations {
+        for a in l.activations.iter().filter(|a| a.is_active()) {
             self.session
                 .execute_unpaged(&st.activation_put, (encode(a)?, l.key.as_str(), a.id))
                 .await
                 .map_err(down)?;
         }
+        let history: Vec<Activation> = l
+            .activations
+            .iter()
+            .filter(|a| !a.is_active())
+            .cloned()
+            .collect();
+        self.put_history(st, l.key.as_str(), &history).await?;
         Ok(true)
     }
 
@@ -442,15 +453,27 @@ impl Store for CqlStore {
                 Some(CqlValue::Text(key.into())),
                 Some(CqlValue::BigInt(write.expected_version as i64)),
             ]];
-            // Every activation whose record changed goes in the same conditional batch.
+            // Every activation whose record changed goes in the same conditional batch;
+            // deactivated ones leave the partition there (their history row follows).
             let changed: Vec<&Activation> = l
                 .activations
                 .iter()
+                .filter(|a| a.is_active())
                 .filter(|a| write.touched.iter().any(|t| t.id == a.id) || before.as_ref().is_none_or(|b| !b.activations.iter().any(|x| x.id == a.id && x.status == a.status)))
                 .collect();
             for a in changed {
                 batch.append_statement(st.activation_put.clone());
                 values.push(vec![Some(CqlValue::Blob(encode(a)?)), Some(CqlValue::Text(key.into())), Some(CqlValue::Uuid(a.id))]);
+            }
+            let mut retired: Vec<Activation> = l.activations.iter().filter(|a| !a.is_active()).cloned().collect();
+            for t in write.touched.iter().filter(|t| !t.is_active()) {
+                if !retired.iter().any(|r| r.id == t.id) {
+                    retired.push(t.clone());
+                }
+            }
+            for a in &retired {
+                batch.append_statement(st.activation_delete.clone());
+                values.push(vec![Some(CqlValue::Text(key.into())), Some(CqlValue::Uuid(a.id))]);
             }
             let result = self.session.batch(&batch, values).await.map_err(down)?;
             if !applied(result)? {
@@ -458,6 +481,9 @@ impl Store for CqlStore {
                     None => StoreError::NotFound("license not found".into()),
                     Some(b) => StoreError::Conflict(format!("license changed meanwhile (version {} not {})", b.version, write.expected_version)),
                 });
+            }
+            if let Err(e) = self.put_history(st, key, &retired).await {
+                tracing::warn!(error = %e, key = %l.key.masked(), "license committed; activation history write failed");
             }
             if let Err(e) = self.after_write(st, before.as_ref(), Some(l), Some(write.audit), key).await {
                 tracing::warn!(error = %e, key = %l.key.masked(), "license committed; index, audit or change log write failed");
@@ -494,11 +520,27 @@ impl Store for CqlStore {
                 return Err(StoreError::Conflict("license kept changing while being deleted".into()));
             }
             self.session.execute_unpaged(&st.license_delete, (key.as_str(),)).await.map_err(down)?;
+            self.session.execute_unpaged(&st.history_delete, (key.as_str(),)).await.map_err(down)?;
             if let Err(e) = self.after_write(st, before.as_ref(), None, Some(audit), key.as_str()).await {
                 tracing::warn!(error = %e, key = %key.masked(), "license deleted; index, audit or change log write failed");
             }
             Ok(true)
         })
+        .await
+    }
+
+    async fn activation_history(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Activation>, StoreError> {
+        let st = self.env(env);
+        self.timed(
+            "activation_history",
+            self.history_page(st, key.as_str(), page, per_page),
+        )
         .await
     }
 

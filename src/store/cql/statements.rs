@@ -96,6 +96,10 @@ pub struct EnvStatements {
     pub change_get: PreparedStatement,
     pub settings_get: PreparedStatement,
     pub settings_put: PreparedStatement,
+    pub activation_delete: PreparedStatement,
+    pub history_put: PreparedStatement,
+    pub history_get: PreparedStatement,
+    pub history_delete: PreparedStatement,
 }
 
 impl EnvStatements {
@@ -144,6 +148,10 @@ impl EnvStatements {
             change_get: prep(s, format!("SELECT at, id, node, key, kind FROM {ks}.changes WHERE slot = ? AND at >= ?")).await?,
             settings_get: prep(s, format!("SELECT body FROM {ks}.settings WHERE name = ?")).await?,
             settings_put: prep(s, format!("INSERT INTO {ks}.settings (name, body) VALUES (?, ?)")).await?,
+            activation_delete: prep(s, format!("DELETE FROM {ks}.licenses WHERE key = ? AND activation_id = ?")).await?,
+            history_put: prep(s, format!("INSERT INTO {ks}.activation_history (key, deactivated_at, activation_id, activation) VALUES (?, ?, ?, ?)")).await?,
+            history_get: prep(s, format!("SELECT activation FROM {ks}.activation_history WHERE key = ? LIMIT ?")).await?,
+            history_delete: prep(s, format!("DELETE FROM {ks}.activation_history WHERE key = ?")).await?,
         })
     }
 }
