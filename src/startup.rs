@@ -251,6 +251,8 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     portal.rates.clone().spawn_sampler();
     let attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
     attempts.clone().spawn_pruner(Duration::from_secs(60));
+    let token_attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
+    token_attempts.clone().spawn_pruner(Duration::from_secs(60));
     {
         let engine = engine.clone();
         tokio::spawn(async move {
@@ -268,6 +270,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
         admin_token_hash: RwLock::new(token_hash),
         portal: portal.clone(),
         attempts: attempts.clone(),
+        token_attempts,
         passwords: crate::crypto::password::PasswordPool::new(
             settings.limits.password_hash_concurrency,
             settings.limits.password_hash_queue,

@@ -18,8 +18,12 @@ pub struct AppState {
     pub admin_token_hash: RwLock<[u8; 32]>,
     /// Sessions, admin accounts and jobs of the portals.
     pub portal: Arc<crate::portal::Portal>,
-    /// Failed credential checks per IP and account (portals and admin API).
+    /// Failed password checks per IP and account (both portals).
     pub attempts: Arc<crate::attempts::Attempts>,
+    /// Failed admin API bearer checks per IP, counted apart from the portals so a
+    /// customer guessing passwords from the vendor's own network cannot lock out
+    /// the vendor's automation.
+    pub token_attempts: Arc<crate::attempts::Attempts>,
     /// Where argon2 runs: off the request threads, bounded.
     pub passwords: crate::crypto::password::PasswordPool,
 }

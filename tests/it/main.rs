@@ -19,6 +19,8 @@ mod helpers;
 mod migrate;
 mod observability;
 mod prometheus;
+mod security;
+mod security_more;
 mod signatures;
 mod startup;
 mod web;

@@ -49,11 +49,12 @@ fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
     let limited = |l: crate::attempts::Locked| ApiError::RateLimited {
         retry_after_secs: l.0,
     };
-    state.attempts.refuse_if_locked(ip, None).map_err(limited)?;
+    let attempts = &state.token_attempts;
+    attempts.refuse_if_locked(ip, None).map_err(limited)?;
     if state.admin_token_matches(presented) {
         return Ok(AdminToken);
     }
-    state.attempts.charge_failure(ip, None).map_err(limited)?;
+    attempts.charge_failure(ip, None).map_err(limited)?;
     Err(ApiError::Unauthorized)
 }
 

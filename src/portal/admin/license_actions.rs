@@ -141,7 +141,7 @@ pub async fn preview(
         &admin,
         &req,
         env,
-        &format!("preview of {}", key.as_str()),
+        &format!("preview of {}", format::mask_key(key.as_str())),
     ) {
         return gate;
     }

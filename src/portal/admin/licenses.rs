@@ -603,7 +603,7 @@ pub async fn edit_page(
         &admin,
         &req,
         env,
-        &format!("editing {}", key.as_str()),
+        &format!("editing {}", format::mask_key(key.as_str())),
     ) {
         return gate;
     }
