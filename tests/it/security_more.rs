@@ -11,13 +11,7 @@ use super::security::{customer, early_answer, license_for, PW};
 use super::web::{multipart, Web};
 
 fn cookie_header(w: &Web) -> String {
-    w.cookies
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    w.cookie_header()
 }
 
 /// Item 6: uploads are refused before the file is read; downloads stream with

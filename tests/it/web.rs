@@ -115,7 +115,8 @@ impl Web {
         )
     }
 
-    fn cookie_header(&self) -> String {
+    /// The session's cookies as one `Cookie` header.
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .lock()
             .unwrap()
