@@ -5,7 +5,9 @@
 mod api;
 mod bare;
 mod bench;
+mod cycles;
 mod duration;
+mod guessing;
 mod http;
 mod pacer;
 mod portal;
@@ -173,6 +175,11 @@ enum Command {
         #[arg(long, default_value = "1s", value_parser = duration::parse)]
         think: Duration,
     },
+    /// Heartbeats alone, then beside attackers posting wrong passwords to the
+    /// customer sign-in and password-change forms; writes password-guessing.json and SVGs.
+    PasswordGuessing(guessing::GuessArgs),
+    /// Activate and deactivate one license N times; compare the first and last cycles.
+    HistoryCycles(cycles::CycleArgs),
     /// Start the server, create N licenses, validate each once, report its memory.
     Resident {
         /// The keywarden server binary.
@@ -442,6 +449,21 @@ fn dispatch(command: Command) -> Result<(), String> {
                 Ok(())
             } else {
                 Err(format!("{}: {}", name.as_str(), report.failures.join("; ")))
+            }
+        }
+        Command::HistoryCycles(args) => {
+            let work_dir = args.work_dir.clone().unwrap_or_else(default_work_dir);
+            print!("{}", block_on(1, cycles::run(&args, work_dir))?);
+            Ok(())
+        }
+        Command::PasswordGuessing(args) => {
+            let work_dir = args.work_dir.clone().unwrap_or_else(default_work_dir);
+            let report = block_on(args.threads, guessing::run(&args, work_dir))?;
+            print!("{}", report.summary);
+            if report.ok {
+                Ok(())
+            } else {
+                Err(format!("password-guessing: {}", report.failures.join("; ")))
             }
         }
         Command::Resident {

@@ -32,7 +32,7 @@ pub struct Pages {
     pub by_page: BTreeMap<String, u64>,
 }
 
-async fn api(
+pub(crate) async fn api(
     client: &mut Client,
     token: &str,
     method: &str,
@@ -60,7 +60,7 @@ async fn api(
     Ok(serde_json::from_slice(resp.body).unwrap_or(Value::Null))
 }
 
-fn form_encode(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form_encode(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {

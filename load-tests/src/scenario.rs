@@ -378,6 +378,18 @@ impl Gen for Storm {
     }
 }
 
+/// Heartbeats of `dev-0` on uniformly random `keys` (the heartbeat-storm load)
+/// over `spec`'s window, for scenarios in other files (password-guessing).
+pub(crate) async fn heartbeats(
+    endpoint: &Endpoint,
+    spec: &ScenarioSpec,
+    rate: Option<f64>,
+    keys: &Arc<Vec<String>>,
+) -> Result<(Stats, Timeline), String> {
+    let (stats, tl, _) = drive(endpoint, spec, rate, |_| Storm { keys: keys.clone() }).await?;
+    Ok((stats, tl))
+}
+
 /// Activates or deactivates one of a few identifiers on a random license.
 struct Churn {
     keys: Arc<Vec<String>>,

@@ -54,8 +54,15 @@ pub struct PasswordPool {
 }
 
 impl PasswordPool {
+    /// `concurrency` 0 means half the cores, at least one: argon2 is built to use
+    /// a core fully, and the other half keeps answering license checks.
     pub fn new(concurrency: usize, queue: usize) -> PasswordPool {
-        let concurrency = concurrency.max(1);
+        let concurrency = match concurrency {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get() / 2)
+                .max(1),
+            n => n,
+        };
         PasswordPool {
             running: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
             admitted: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency + queue)),
