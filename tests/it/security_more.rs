@@ -308,6 +308,29 @@ fn item10_no_portal_input_answers_a_server_error() {
                     ));
                 }
             }
+            if post {
+                // Random bytes as the form body (invalid UTF-8, stray '%', NULs).
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ route.len() as u64;
+                let body: Vec<u8> = (0..512)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    })
+                    .collect();
+                let path = format!("{prefix}{}", route.replace(['{', '}'], "x"));
+                for ct in [
+                    "application/x-www-form-urlencoded",
+                    "multipart/form-data; boundary=zz",
+                ] {
+                    let r = web.post_bytes(&path, ct, &body);
+                    tried += 1;
+                    if r.status >= 500 {
+                        failures.push(format!("POST {path} ({ct}, random bytes): {}", r.status));
+                    }
+                }
+            }
         }
     }
     assert!(tried > 200, "{tried} requests");
