@@ -169,7 +169,7 @@ impl Outbox {
         if !tag.is_empty() {
             self.tags.lock().insert(tag.to_owned());
         }
-        tracing::info!(kind, "mail written to the outbox");
+        tracing::debug!(kind, "mail written to the outbox");
         Ok(mail)
     }
 
