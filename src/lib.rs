@@ -1,6 +1,7 @@
 //! Keywarden: a license-key server. See docs/ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod app;
 pub mod attempts;
 pub mod backup;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod layers;
 pub mod mail;
 pub mod metrics;
 pub mod portal;

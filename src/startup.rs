@@ -8,7 +8,7 @@ use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::RwLock;
 use rand::RngCore;
 
-use crate::api::state::{hash_token, AppState};
+use crate::app::state::{hash_token, AppState};
 use crate::config::{Settings, StoreKind};
 use crate::crypto::Signers;
 use crate::engine::{changes, sweeper, Engine};
@@ -17,8 +17,7 @@ use crate::portal::Portal;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
 
-/// Name of the secret holding the admin API token's hash.
-pub const ADMIN_TOKEN_SECRET: &str = "admin_token_sha256";
+pub use crate::app::tokens::{new_admin_token, ADMIN_TOKEN_SECRET};
 
 /// Why the server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -37,13 +36,6 @@ pub enum StartError {
     /// A bootstrap variable (KEYWARDEN_ADMIN_TOKEN, …) that cannot be used.
     #[error("{0}")]
     Bootstrap(String),
-}
-
-/// A fresh high-entropy admin API token.
-pub fn new_admin_token() -> String {
-    let mut bytes = [0u8; 24];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("kw_{}", hex::encode(bytes))
 }
 
 /// Opens the configured store (the CQL one refuses an unknown schema version).
@@ -299,7 +291,9 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
                 )),
             ))
             .wrap(middleware::from_fn(crate::api::observe))
+            // The admin API's /admin/api/v1 scope before the portal's /admin one.
             .configure(crate::api::configure)
+            .configure(crate::portal::configure)
     })
     .workers(workers)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)

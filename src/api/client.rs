@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::codec::{self, Format};
-use super::state::AppState;
+use crate::app::AppState;
 use crate::crypto::offline;
 use crate::domain::verdict::{self, Decision, Op};
 use crate::domain::{
@@ -114,14 +114,6 @@ async fn parse(
     })
 }
 
-pub(crate) fn peer_ip(state: &AppState, req: &HttpRequest) -> Option<std::net::IpAddr> {
-    crate::engine::client_ip::of_request(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers(),
-        &state.config.server.trusted_proxies,
-    )
-}
-
 /// Encodes an answer and signs it when the request carried a nonce.
 fn respond<T: Serialize>(
     state: &AppState,
@@ -152,7 +144,7 @@ pub async fn handle(
     let p = parse(&state, &req, env, payload).await?;
     let engine = &state.engine;
     // Unknown keys are charged to this address (RATE_LIMITED once it guesses too often).
-    let ip = peer_ip(&state, &req);
+    let ip = state.client_ip(&req);
     let outcome = match op {
         Op::Validate | Op::Heartbeat => {
             engine
@@ -274,7 +266,7 @@ pub async fn offline(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
-    let ip = peer_ip(&state, &req);
+    let ip = state.client_ip(&req);
     let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier, ip).await?;
     metrics().count_verdict(p.env.as_str(), "offline", v.code.as_str());
     respond(

@@ -3,7 +3,6 @@
 pub mod admin;
 pub mod client;
 pub mod codec;
-pub mod state;
 
 use std::time::Instant;
 
@@ -21,7 +20,7 @@ use crate::telemetry::mask_path;
 /// The client API as static paths per environment: matching them needs no regex,
 /// which measurably shortens the hot path (see BENCHMARKS.md).
 fn client_routes(cfg: &mut web::ServiceConfig) {
-    type S = web::Data<state::AppState>;
+    type S = web::Data<crate::app::AppState>;
     for env in Environment::ALL {
         let base = format!("/v1/{env}");
         for op in [Op::Activate, Op::Validate, Op::Heartbeat, Op::Deactivate] {
@@ -47,11 +46,10 @@ fn client_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/{env}/{rest}", web::to(client::unknown_env));
 }
 
-/// Mounts every route.
+/// Mounts the client API, the admin API, metrics and health (startup mounts the portals after it).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     client_routes(cfg);
     cfg.configure(admin::configure)
-        .configure(crate::portal::configure)
         .route("/metrics", web::get().to(metrics_text))
         .route("/", web::get().to(home))
         .route("/healthz", web::get().to(healthz))
@@ -59,7 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-async fn metrics_text(state: web::Data<state::AppState>) -> HttpResponse {
+async fn metrics_text(state: web::Data<crate::app::AppState>) -> HttpResponse {
     let m = metrics();
     let now = chrono::Utc::now();
     for env in Environment::ALL {
@@ -91,7 +89,7 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Ready when the store answers (its schema was checked at start): 200, else 503.
-async fn readyz(state: web::Data<state::AppState>) -> HttpResponse {
+async fn readyz(state: web::Data<crate::app::AppState>) -> HttpResponse {
     let store = &state.engine.store;
     match store.get_secret("signing_key.production").await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": store.backend()})),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::{Environment, LicenseKey};
 use crate::portal::format;
 

@@ -144,7 +144,7 @@ pub fn cookie<'c>(req: &HttpRequest, name: &'c str, path: &'c str, value: String
         .same_site(SameSite::Strict)
         .finish();
     let https = req
-        .app_data::<actix_web::web::Data<crate::api::state::AppState>>()
+        .app_data::<actix_web::web::Data<crate::app::AppState>>()
         .is_some_and(|s| s.config.public_is_https());
     if https {
         c.set_secure(true);

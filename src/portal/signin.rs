@@ -9,7 +9,7 @@ use actix_web::HttpRequest;
 
 use super::forms::Form;
 use super::PageError;
-use crate::api::state::AppState;
+use crate::app::AppState;
 
 /// A fixed argon2 hash checked when the account is unknown, so timing does not
 /// tell whether it exists.
@@ -30,7 +30,7 @@ pub fn check_pre_csrf(req: &HttpRequest, form: &Form, name: &str) -> Result<(), 
 
 /// The client address the limiter counts against.
 pub fn client_ip(state: &AppState, req: &HttpRequest) -> IpAddr {
-    crate::api::client::peer_ip(state, req).unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    state.client_ip(req).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Refuses while `ip` (or the account) is locked out after too many failures.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use chrono::Utc;
 
 use super::AdminToken;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::error::ApiError;
 
 pub async fn download(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

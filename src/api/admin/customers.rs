@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::views::CustomerView;
 use super::{json_body, AdminToken};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::Customer;

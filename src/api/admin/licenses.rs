@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use super::views::{LicenseView, SummaryView};
 use super::{env, json_body, AdminToken, API_ACTOR};
 use crate::api::client::offline_file;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
 use crate::domain::{
     Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey, LicenseStatus,

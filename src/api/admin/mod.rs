@@ -13,7 +13,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::codec;
-use super::state::AppState;
+use crate::app::AppState;
 use crate::domain::Environment;
 use crate::error::ApiError;
 
@@ -45,7 +45,9 @@ fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
-    let ip = super::client::peer_ip(state, req).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let ip = state
+        .client_ip(req)
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let limited = |l: crate::attempts::Locked| ApiError::RateLimited {
         retry_after_secs: l.0,
     };

@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{env, json_body, AdminToken, API_ACTOR};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{env, json_body, AdminToken, API_ACTOR};
-use crate::api::state::{hash_token, AppState};
+use crate::app::AppState;
 use crate::domain::EnvSettings;
 use crate::error::ApiError;
 use crate::store::AuditQuery;
@@ -64,13 +64,6 @@ pub async fn rotate_token(
     _: AdminToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = crate::startup::new_admin_token();
-    let hash = hash_token(&token);
-    state
-        .engine
-        .store
-        .put_secret(crate::startup::ADMIN_TOKEN_SECRET, &hash)
-        .await?;
-    *state.admin_token_hash.write() = hash;
+    let token = crate::app::tokens::rotate(&state, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token })))
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::licenses::{pager, PageLink};
 use super::{chrome, env_of, render, Admin, Chrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::portal::format;
 use crate::portal::PageError;
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
-use crate::api::state::{hash_token, AppState};
+use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
@@ -232,15 +232,7 @@ pub async fn rotate_token(
     req: HttpRequest,
     ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let token = crate::startup::new_admin_token();
-    let hash = hash_token(&token);
-    state
-        .engine
-        .store
-        .put_secret(crate::startup::ADMIN_TOKEN_SECRET, &hash)
-        .await?;
-    *state.admin_token_hash.write() = hash;
-    tracing::info!(admin = %admin.user.email, "admin API token rotated");
+    let token = crate::app::tokens::rotate(&state, &admin.who()).await?;
     let p = page(
         &req,
         &admin,

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{chrome, env_of, render, Admin, Chrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::portal::format;
 use crate::portal::PageError;
 use crate::store::AuditQuery;

@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{Admin, COOKIE, COOKIE_PATH};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::portal::forms::{self, Form};
 use crate::portal::session::{cookie, random_token, removal};
 use crate::portal::signin;

@@ -9,7 +9,7 @@ use super::license_actions::{device_rows, DeviceRow};
 use super::licenses::{row, Row};
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::names;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
 use crate::domain::{Customer, Environment};

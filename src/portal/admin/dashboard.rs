@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, env_of, render, Admin, Chrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::LicenseStatus;
 use crate::portal::format;
 use crate::store::AuditQuery;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::Overrides;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;

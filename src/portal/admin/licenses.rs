@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::api::admin::licenses::{create_licenses, names, ListParams, Overrides};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::admin_actions_for;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
 use crate::domain::{

@@ -24,7 +24,7 @@ use askama::Template;
 use super::forms::Form;
 use super::session::Session;
 use super::PageError;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::{AdminUser, Environment};
 
 /// Session cookie of the admin portal, and the path it is limited to.

@@ -5,7 +5,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::portal::customer::auth::send_password_link;
 use crate::portal::format;
 use crate::portal::links::Purpose;

@@ -9,7 +9,7 @@ use super::{
     chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome, ManageForm,
 };
 use crate::api::admin::products::create_product;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::product::check_name;
 use crate::domain::{AuditEntry, Environment};
 use crate::portal::format;

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::config::AbuseSettings;
 use crate::domain::EnvSettings;
 use crate::portal::forms::FieldErrors;

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{chrome, redirect, render, render_invalid, Me, PChrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::crypto::password;
 use crate::portal::format;
 use crate::portal::forms::{self, FieldErrors};

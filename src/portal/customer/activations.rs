@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{chrome, my_license, my_licenses, redirect, render, Me, PChrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::{Identifier, LicenseStatus};
 use crate::engine::actor::AdminChange;
 use crate::portal::format;

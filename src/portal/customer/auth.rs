@@ -7,7 +7,7 @@ use askama::Template;
 use chrono::{Duration, Utc};
 
 use super::{Me, COOKIE, COOKIE_PATH};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::Customer;

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 
 use super::licenses::{row, LicenseRow};
 use super::{chrome, my_licenses, render, Me, PChrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::LicenseStatus;
 use crate::portal::format;
 use crate::portal::PageError;

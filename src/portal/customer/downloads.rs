@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use super::{chrome, my_licenses, render, Me, Mine, PChrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::LicenseStatus;
 use crate::portal::files::{human_size, FileMeta};
 use crate::portal::links::LinkError;

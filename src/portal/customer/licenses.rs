@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, my_license, my_licenses, render, Me, Mine, PChrome};
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::diagnosis::diagnose;
 use crate::domain::LicenseStatus;
 use crate::portal::format;

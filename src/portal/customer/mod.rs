@@ -20,7 +20,7 @@ use futures_util::future::LocalBoxFuture;
 use super::forms::Form;
 use super::session::Session;
 use super::PageError;
-use crate::api::state::AppState;
+use crate::app::AppState;
 use crate::domain::{Customer, Environment, License};
 
 /// Session cookie of the customer portal, and its path.

@@ -29,6 +29,16 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The client address of a request: the socket peer, or what a trusted
+    /// proxy says (`server.trusted_proxies`, read in engine/client_ip.rs only).
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> Option<std::net::IpAddr> {
+        crate::engine::client_ip::of_request(
+            req.peer_addr().map(|a| a.ip()),
+            req.headers(),
+            &self.config.server.trusted_proxies,
+        )
+    }
+
     /// Constant-time comparison of a presented token against the stored hash.
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         let h: [u8; 32] = Sha256::digest(presented.as_bytes()).into();

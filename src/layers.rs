@@ -1,0 +1,128 @@
+//! The layer rule, checked over the source tree (issue 11): a module imports
+//! only layers below it, the two front doors (`api`, `portal`) never import each
+//! other, and nothing below `startup` imports it.
+//!
+//! ```text
+//! startup                                  builds everything, mounts both doors
+//! api | portal                             adapters: decode, call below, encode
+//! app, mail, backup, demo, attempts, error what the product does
+//! engine                                   per-license actors, registry, catalog
+//! store                                    the Store trait and its backends
+//! config, telemetry, metrics, crypto, private_files, csv_out   support
+//! domain                                   pure rules, imports nothing of the crate
+//! ```
+//!
+//! `KNOWN` lists the upward imports main still has; the test fails on a new one,
+//! and on an entry that no longer happens (the list only shrinks).
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The layer of each top-level module (higher may import lower).
+    fn rank(module: &str) -> Option<u8> {
+        Some(match module {
+            "domain" => 0,
+            "config" | "telemetry" | "metrics" | "crypto" | "private_files" | "csv_out" => 1,
+            "store" => 2,
+            "engine" => 3,
+            "app" | "mail" | "backup" | "demo" | "attempts" | "error" => 4,
+            "api" | "portal" => 5,
+            "startup" => 6,
+            "layers" => 7,
+            _ => return None,
+        })
+    }
+
+    /// Upward imports on main today, as "file -> module" (issue 11 removes them).
+    const KNOWN: &[&str] = &[
+        "src/api/client.rs -> portal",
+        "src/app/state.rs -> portal",
+        "src/crypto/signing.rs -> store",
+        "src/demo.rs -> api",
+        "src/demo.rs -> portal",
+        "src/domain/env.rs -> telemetry",
+        "src/domain/key.rs -> telemetry",
+        "src/domain/settings.rs -> config",
+        "src/domain/status.rs -> telemetry",
+        "src/engine/mod.rs -> error",
+        "src/mail.rs -> portal",
+        "src/portal/admin/customers.rs -> api",
+        "src/portal/admin/generators.rs -> api",
+        "src/portal/admin/license_actions.rs -> api",
+        "src/portal/admin/licenses.rs -> api",
+        "src/portal/admin/products.rs -> api",
+        "src/portal/jobs.rs -> api",
+    ];
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Every "file -> module" edge that breaks the rule.
+    fn violations() -> BTreeSet<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        rust_files(&root.join("src"), &mut files);
+        let mut out = BTreeSet::new();
+        for f in files {
+            let rel = f
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let first = rel
+                .trim_start_matches("src/")
+                .split('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".rs")
+                .to_owned();
+            let Some(mine) = rank(&first) else { continue };
+            let text = std::fs::read_to_string(&f).unwrap();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for part in line.split("crate::").skip(1) {
+                    let m: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    assert!(
+                        !part.starts_with('{'),
+                        "{rel}: write `use crate::module::…` per module"
+                    );
+                    let Some(theirs) = rank(&m) else { continue };
+                    let front_doors = first != m && mine == 5 && theirs == 5;
+                    let support_in_domain = mine == 0 && m != "domain";
+                    if theirs > mine || front_doors || support_in_domain {
+                        out.insert(format!("{rel} -> {m}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn layers_import_only_downward() {
+        let found = violations();
+        let known: BTreeSet<String> = KNOWN.iter().map(|s| s.to_string()).collect();
+        let new: Vec<&String> = found.difference(&known).collect();
+        let gone: Vec<&String> = known.difference(&found).collect();
+        assert!(
+            new.is_empty(),
+            "upward imports (see src/layers.rs for the layers): {new:#?}"
+        );
+        assert!(
+            gone.is_empty(),
+            "these no longer happen: remove them from KNOWN so they stay gone: {gone:#?}"
+        );
+    }
+}
