@@ -214,26 +214,8 @@ impl Default for LicensingSettings {
     }
 }
 
-/// The abuse rule; also the per-environment setting kept in the store.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields, default)]
-pub struct AbuseSettings {
-    pub enabled: bool,
-    pub threshold: u32,
-    pub window_secs: u64,
-    pub auto_suspend: bool,
-}
-
-impl Default for AbuseSettings {
-    fn default() -> Self {
-        AbuseSettings {
-            enabled: true,
-            threshold: 5,
-            window_secs: 3600,
-            auto_suspend: false,
-        }
-    }
-}
+/// The abuse rule (a domain type: the per-environment setting kept in the store).
+pub use crate::domain::settings::AbuseSettings;
 
 /// The customer portal.
 #[derive(Debug, Clone, Serialize, Deserialize)]

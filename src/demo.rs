@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use rand::Rng;
 
-use crate::api::admin::licenses::{make_licenses, Overrides};
-use crate::api::admin::products::create_product;
+use crate::app::licenses::{make_licenses, Overrides};
+use crate::app::products::create_product;
 use crate::domain::{
     Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier, LicenseStatus,
 };
@@ -48,7 +48,7 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     }
     let now = Utc::now();
     let mut customers = Vec::new();
-    let demo_password = format!("demo-{}", &crate::portal::session::random_token()[..10]);
+    let demo_password = format!("demo-{}", &crate::app::sessions::random_token()[..10]);
     let mut demo_login = String::new();
     for i in 0..30 {
         let (f, l) = (FIRST[i % FIRST.len()], LAST[(i * 7 + 3) % LAST.len()]);

@@ -121,6 +121,25 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Engine refusals as HTTP answers (here, so the engine knows nothing of HTTP).
+impl From<crate::engine::EngineError> for ApiError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        use crate::engine::EngineError;
+        match e {
+            EngineError::Store(s) => s.into(),
+            EngineError::RateLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
+            }
+            EngineError::Transition(t) => ApiError::InvalidTransition(t),
+            EngineError::NotFound => ApiError::NotFound("license not found".into()),
+            EngineError::Invalid { field, detail } => ApiError::field(field, detail),
+            EngineError::Busy => ApiError::StoreUnavailable(crate::store::StoreError::Unavailable(
+                "license actor is busy".into(),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,6 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod layers;
-pub mod mail;
 pub mod metrics;
 pub mod portal;
 pub mod private_files;

@@ -8,11 +8,10 @@ use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::RwLock;
 use rand::RngCore;
 
+use crate::app::directory::AdminDirectory;
 use crate::app::state::{hash_token, AppState};
 use crate::config::{Settings, StoreKind};
-use crate::crypto::Signers;
 use crate::engine::{changes, sweeper, Engine};
-use crate::portal::directory::AdminDirectory;
 use crate::portal::Portal;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
@@ -138,7 +137,7 @@ async fn admin_accounts(
     match dir.upsert(store, user).await {
         Ok(()) => Ok((dir, Some((email, shown)))),
         // Another node starting at the same moment made the first admin.
-        Err(crate::portal::directory::DirectoryError::Rule(
+        Err(crate::app::directory::DirectoryError::Rule(
             crate::domain::admin::AdminRuleError::EmailTaken,
         )) => {
             dir.reload(store).await?;
@@ -152,16 +151,16 @@ async fn admin_accounts(
 
 /// The portal's HMAC key (download links, password links, license handles),
 /// made once and shared by every node through the store.
-async fn link_key(store: &dyn Store) -> Result<crate::portal::links::LinkKey, StoreError> {
+async fn link_key(store: &dyn Store) -> Result<crate::app::links::LinkKey, StoreError> {
     let mut fresh = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut fresh);
     let kept = store
-        .put_secret_if_absent(crate::portal::links::LINK_KEY_SECRET, &fresh)
+        .put_secret_if_absent(crate::app::links::LINK_KEY_SECRET, &fresh)
         .await?;
     let bytes: [u8; 32] = kept
         .try_into()
         .map_err(|_| StoreError::Corrupt("portal link key is not 32 bytes".into()))?;
-    Ok(crate::portal::links::LinkKey::new(bytes))
+    Ok(crate::app::links::LinkKey::new(bytes))
 }
 
 /// Binds the listen address first, so `server.public_url` can be filled from the
@@ -206,7 +205,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let settings = Arc::new(settings);
     let store = open_store(&settings).await?;
     crate::metrics::metrics().init_store(store.backend());
-    let signers = Arc::new(Signers::load(store.as_ref()).await?);
+    let signers = Arc::new(crate::app::secrets::load_signers(store.as_ref()).await?);
     let (token_hash, new_token) = admin_token(store.as_ref()).await?;
     let (admins, first_admin) = admin_accounts(store.as_ref()).await?;
     let engine = Engine::new(store.clone(), &settings).await?;
@@ -231,9 +230,10 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     }
 
     let outbox = Arc::new(
-        crate::mail::Outbox::open(&settings).map_err(|e| std::io::Error::other(e.to_string()))?,
+        crate::app::mail::Outbox::open(&settings)
+            .map_err(|e| std::io::Error::other(e.to_string()))?,
     );
-    let files = crate::portal::files::FileStore::open(&settings.store.data_dir)?;
+    let files = crate::app::files::FileStore::open(&settings.store.data_dir)?;
     files.remove_leftovers();
     let links = link_key(store.as_ref()).await?;
     // Files the store and the portal just created get their private modes too.
@@ -268,7 +268,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
             settings.limits.password_hash_queue,
         ),
     });
-    crate::portal::reminders::spawn(
+    crate::app::reminders::spawn(
         state.clone(),
         Duration::from_secs(settings.mail.reminder_interval_secs.max(1)),
     );

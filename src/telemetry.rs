@@ -2,18 +2,7 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
-/// How many characters of a key logs and metrics may show.
-pub const KEY_VISIBLE_CHARS: usize = 8;
-
-/// `ABCDE-12345-…` style: the first 8 characters and an ellipsis.
-pub fn mask_key(key: &str) -> String {
-    let visible: String = key.chars().take(KEY_VISIBLE_CHARS).collect();
-    if key.chars().count() > KEY_VISIBLE_CHARS {
-        format!("{visible}…")
-    } else {
-        visible
-    }
-}
+pub use crate::domain::text::{mask_key, truncate_for_message, KEY_VISIBLE_CHARS};
 
 /// Masks the key segment of a request path (`…/licenses/{key}/…`) for access logs.
 pub fn mask_path(path: &str) -> String {
@@ -28,16 +17,6 @@ pub fn mask_path(path: &str) -> String {
         mask_next = seg == "licenses";
     }
     out.join("/")
-}
-
-/// Keeps user input quoted in an error message short.
-pub fn truncate_for_message(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() > MAX {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    } else {
-        s.to_owned()
-    }
 }
 
 /// Installs the global subscriber: JSON lines or human text, filtered by `RUST_LOG` or `level`.

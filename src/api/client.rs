@@ -1,6 +1,7 @@
 //! The client API: activate, validate, heartbeat, deactivate, offline files and
 //! the public key. Thin: decode, one engine call, encode (and sign when asked).
 
+use crate::app::offline::offline_file;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -10,7 +11,7 @@ use serde_json::{Map, Value};
 use super::codec::{self, Format};
 use crate::app::AppState;
 use crate::crypto::offline;
-use crate::domain::verdict::{self, Decision, Op};
+use crate::domain::verdict::Op;
 use crate::domain::{
     ActivationKind, Environment, Identifier, LicenseKey, LicenseStatus, Verdict, VerdictCode,
 };
@@ -208,7 +209,7 @@ pub async fn handle(
         .is_some_and(|o| crate::domain::verdict::is_new_activation(&o.verdict));
     if op == Op::Activate && new_device {
         // Off the answer's path: the owner's alert mail, if they want it.
-        actix_web::rt::spawn(crate::portal::reminders::activation_alert(
+        actix_web::rt::spawn(crate::app::reminders::activation_alert(
             state.clone().into_inner(),
             p.env,
             p.key.clone(),
@@ -226,37 +227,6 @@ struct OfflineAnswer<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<offline::OfflineFile>,
-}
-
-/// Issues an offline file for a device that is activated and valid right now.
-/// `caller`: the client's address for client requests (unknown keys are charged to it).
-pub async fn offline_file(
-    state: &AppState,
-    env: Environment,
-    key: &LicenseKey,
-    identifier: &Identifier,
-    caller: Option<std::net::IpAddr>,
-) -> Result<(Verdict, Option<offline::OfflineFile>), ApiError> {
-    let Some(license) = state.engine.get_for(env, key, caller).await? else {
-        return Ok((Verdict::not_found(), None));
-    };
-    let settings = state.engine.settings.get(env);
-    let now = Utc::now();
-    let v = match verdict::decide(&license, Op::Validate, identifier, now, settings.grace()) {
-        Decision::Answer(v) => v,
-        _ => Verdict::not_found(),
-    };
-    if !v.valid {
-        return Ok((v, None));
-    }
-    let file = offline::issue(
-        state.signers.get(env),
-        &license,
-        identifier,
-        settings.grace_period_days,
-        now,
-    );
-    Ok((v, Some(file)))
 }
 
 pub async fn offline(

@@ -4,7 +4,23 @@
 //! audit entry and event happens in one place; `src/layers.rs` tracks what
 //! still points the wrong way.
 
+pub mod directory;
+pub mod files;
+pub mod format;
+pub mod jobs;
+pub mod licenses;
+pub mod links;
+pub mod listing;
+pub mod mail;
+pub mod offline;
+pub mod products;
+pub mod rates;
+pub mod reminders;
+pub mod secrets;
+pub mod services;
+pub mod sessions;
 pub mod state;
 pub mod tokens;
+pub mod views;
 
 pub use state::AppState;

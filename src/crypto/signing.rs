@@ -1,4 +1,5 @@
-//! One Ed25519 key per environment, generated at first start and kept in the store.
+//! One Ed25519 key per environment (generated at first start and kept in the
+//! store by `app::secrets`).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -6,7 +7,6 @@ use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Environment;
-use crate::store::{Store, StoreError};
 
 /// The signing key of one environment and its public identity.
 pub struct EnvSigner {
@@ -67,22 +67,13 @@ pub struct Signers {
 }
 
 impl Signers {
-    /// Loads each environment's key from the store, generating it on first start.
-    pub async fn load(store: &dyn Store) -> Result<Signers, StoreError> {
-        let load = |env: Environment| async move {
-            let fresh = SigningKey::generate(&mut rand::rngs::OsRng);
-            let bytes = store
-                .put_secret_if_absent(&format!("signing_key.{env}"), fresh.as_bytes())
-                .await?;
-            let arr: [u8; 32] = bytes.try_into().map_err(|_| {
-                StoreError::Corrupt(format!("signing key of {env} is not 32 bytes"))
-            })?;
-            Ok::<_, StoreError>(EnvSigner::new(SigningKey::from_bytes(&arr)))
-        };
-        Ok(Signers {
-            production: load(Environment::Production).await?,
-            staging: load(Environment::Staging).await?,
-        })
+    /// The signers of both environments (their keys are kept in the store; see
+    /// `app::secrets::load_signers`).
+    pub fn new(production: SigningKey, staging: SigningKey) -> Signers {
+        Signers {
+            production: EnvSigner::new(production),
+            staging: EnvSigner::new(staging),
+        }
     }
 
     pub fn get(&self, env: Environment) -> &EnvSigner {

@@ -40,7 +40,7 @@ impl FromStr for Environment {
             "staging" => Ok(Environment::Staging),
             other => Err(format!(
                 "unknown environment '{}': use 'production' or 'staging'",
-                crate::telemetry::truncate_for_message(other)
+                super::text::truncate_for_message(other)
             )),
         }
     }

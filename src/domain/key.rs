@@ -41,7 +41,7 @@ impl LicenseKey {
 
     /// The first 8 characters followed by an ellipsis: the only form logs and metrics see.
     pub fn masked(&self) -> String {
-        crate::telemetry::mask_key(&self.0)
+        super::text::mask_key(&self.0)
     }
 }
 

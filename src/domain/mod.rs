@@ -10,6 +10,7 @@ pub mod fields;
 pub mod key;
 pub mod license;
 pub mod status;
+pub mod text;
 pub mod verdict;
 
 pub use activation::{Activation, ActivationKind, ActivationStatus};

@@ -1,7 +1,27 @@
 //! Per-environment settings an admin changes at run time (kept in the store).
 
-use crate::config::AbuseSettings;
 use serde::{Deserialize, Serialize};
+
+/// The abuse rule; also the per-environment setting kept in the store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbuseSettings {
+    pub enabled: bool,
+    pub threshold: u32,
+    pub window_secs: u64,
+    pub auto_suspend: bool,
+}
+
+impl Default for AbuseSettings {
+    fn default() -> Self {
+        AbuseSettings {
+            enabled: true,
+            threshold: 5,
+            window_secs: 3600,
+            auto_suspend: false,
+        }
+    }
+}
 
 /// Grace period and the abuse rule for one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -72,12 +72,7 @@ impl FromStr for LicenseStatus {
         LicenseStatus::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown status '{}'",
-                    crate::telemetry::truncate_for_message(s)
-                )
-            })
+            .ok_or_else(|| format!("unknown status '{}'", super::text::truncate_for_message(s)))
     }
 }
 

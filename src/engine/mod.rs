@@ -55,24 +55,6 @@ impl From<actix::MailboxError> for EngineError {
     }
 }
 
-impl From<EngineError> for crate::error::ApiError {
-    fn from(e: EngineError) -> Self {
-        use crate::error::ApiError;
-        match e {
-            EngineError::Store(s) => s.into(),
-            EngineError::RateLimited { retry_after_secs } => {
-                ApiError::RateLimited { retry_after_secs }
-            }
-            EngineError::Transition(t) => ApiError::InvalidTransition(t),
-            EngineError::NotFound => ApiError::NotFound("license not found".into()),
-            EngineError::Invalid { field, detail } => ApiError::field(field, detail),
-            EngineError::Busy => {
-                ApiError::StoreUnavailable(StoreError::Unavailable("license actor is busy".into()))
-            }
-        }
-    }
-}
-
 /// A license deleted while a client request waited answers NOT_FOUND, like an unknown key.
 fn deleted_meanwhile(e: EngineError) -> Result<Option<Outcome>, EngineError> {
     match e {

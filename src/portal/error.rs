@@ -87,7 +87,7 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         if let PageError::SignIn { login, next } = self {
-            let to = format!("{login}?next={}", super::format::url_encode(next));
+            let to = format!("{login}?next={}", crate::app::format::url_encode(next));
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, to))
                 .finish();

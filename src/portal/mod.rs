@@ -4,61 +4,19 @@
 
 pub mod admin;
 pub mod customer;
-pub mod directory;
 pub mod error;
-pub mod files;
-pub mod format;
 pub mod forms;
-pub mod jobs;
-pub mod links;
 pub mod page;
-pub mod rates;
-pub mod reminders;
 pub mod samples;
 pub mod session;
 pub mod signin;
-
-use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 
 pub use error::PageError;
 
-/// Portal state shared by every worker.
-pub struct Portal {
-    pub admin_sessions: session::Sessions,
-    pub customer_sessions: session::Sessions,
-    pub outbox: Arc<crate::mail::Outbox>,
-    pub files: files::FileStore,
-    pub links: links::LinkKey,
-    pub admins: directory::AdminDirectory,
-    pub jobs: jobs::Jobs,
-    pub rates: Arc<rates::RateHistory>,
-    /// Activation alerts left per license this hour.
-    pub alert_budget: reminders::AlertBudget,
-}
-
-impl Portal {
-    pub fn new(
-        admins: directory::AdminDirectory,
-        limits: &crate::config::LimitSettings,
-        outbox: Arc<crate::mail::Outbox>,
-        files: files::FileStore,
-        links: links::LinkKey,
-    ) -> Portal {
-        Portal {
-            admin_sessions: session::Sessions::new(session::IDLE, limits.sessions_per_account),
-            customer_sessions: session::Sessions::new(session::IDLE, limits.sessions_per_account),
-            outbox,
-            files,
-            links,
-            admins,
-            jobs: jobs::Jobs::default(),
-            rates: Arc::new(rates::RateHistory::default()),
-            alert_budget: reminders::AlertBudget::default(),
-        }
-    }
-}
+/// The services both portals use, under the name the handlers know.
+pub use crate::app::services::Portal;
 
 const CSS: &str = include_str!("../../static/portal.css");
 const JS: &str = include_str!("../../static/portal.js");

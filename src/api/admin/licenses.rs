@@ -8,107 +8,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use std::collections::HashMap;
-
 use super::views::{LicenseView, SummaryView};
 use super::{env, json_body, AdminToken, API_ACTOR};
-use crate::api::client::offline_file;
+use crate::app::offline::offline_file;
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
-use crate::domain::{
-    Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey, LicenseStatus,
-};
-use crate::domain::{Customer, Product};
+use crate::domain::{Action, ActivationLimit, Environment, Generator, Identifier, LicenseKey};
 use crate::engine::actor::AdminChange;
-use crate::engine::{Engine, LicenseEdit};
+use crate::engine::LicenseEdit;
 use crate::error::ApiError;
-use crate::store::{LicenseQuery, SortField};
 
-/// The fields a new license may override; everything else comes from its generator.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub customer_id: Option<Uuid>,
-    pub activation_limit: Option<ActivationLimit>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub feature_flags: Option<Map<String, Value>>,
-    pub metadata: Map<String, Value>,
-}
-
-/// Makes `count` new licenses from a generator (fresh CSPRNG keys, no duplicates in the batch).
-pub fn make_licenses(
-    env: Environment,
-    generator: &Generator,
-    o: &Overrides,
-    count: usize,
-    now: DateTime<Utc>,
-) -> Vec<License> {
-    let mut rng = rand::rngs::OsRng;
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::with_capacity(count);
-    while out.len() < count {
-        let raw = generator.format.generate(&mut rng);
-        let Ok(key) = LicenseKey::parse(&raw) else {
-            continue;
-        };
-        if !seen.insert(raw) {
-            continue;
-        }
-        let mut l = License {
-            key,
-            environment: env,
-            product_id: generator.product_id,
-            generator_id: Some(generator.id),
-            customer_id: None,
-            status: LicenseStatus::Available,
-            activation_limit: o.activation_limit.unwrap_or(generator.activation_limit),
-            expires_at: o.expires_at,
-            validity_days: generator.validity_days,
-            feature_flags: o
-                .feature_flags
-                .clone()
-                .unwrap_or_else(|| generator.feature_flags.clone()),
-            metadata: o.metadata.clone(),
-            ever_activated: false,
-            flagged: false,
-            version: 0,
-            created_at: now,
-            updated_at: now,
-            activations: Vec::new(),
-            eligibility: Default::default(),
-        };
-        if let Some(c) = o.customer_id {
-            // Assigning a fresh license always succeeds; it also starts the validity.
-            let _ = l.apply(Action::Assign, now);
-            l.customer_id = Some(c);
-        }
-        l.version = 1;
-        out.push(l);
-    }
-    out
-}
-
-/// Creates licenses, retrying with fresh keys in the (astronomically rare) case of a collision.
-pub async fn create_licenses(
-    engine: &Engine,
-    env: Environment,
-    generator: &Generator,
-    o: &Overrides,
-    count: usize,
-    who: &str,
-) -> Result<Vec<License>, ApiError> {
-    let mut last = None;
-    for _ in 0..3 {
-        let batch = make_licenses(env, generator, o, count, Utc::now());
-        match engine.create_licenses(env, &batch, who).await {
-            Ok(()) => return Ok(batch),
-            Err(crate::engine::EngineError::Store(crate::store::StoreError::Conflict(m))) => {
-                last = Some(m)
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Conflict(last.unwrap_or_default()))
-}
+use crate::app::licenses::{create_licenses, Overrides};
+use crate::app::listing::{export_listing, names, ListParams};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,68 +164,6 @@ pub async fn bulk(
     Ok(HttpResponse::Created().json(serde_json::json!({ "count": keys.len(), "keys": keys })))
 }
 
-/// Query string of listings and exports.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    pub q: Option<String>,
-    pub product_id: Option<String>,
-    pub status: Option<String>,
-    pub customer_id: Option<String>,
-    pub sort: Option<String>,
-    pub order: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
-    pub format: Option<String>,
-}
-
-impl ListParams {
-    /// Turns loose query parameters into a checked query (empty values mean "any").
-    pub fn to_query(&self) -> Result<LicenseQuery, ApiError> {
-        let nonempty = |o: &Option<String>| {
-            o.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let uuid = |field: &'static str, o: &Option<String>| {
-            nonempty(o)
-                .map(|s| {
-                    s.parse::<Uuid>()
-                        .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
-                })
-                .transpose()
-        };
-        let status = nonempty(&self.status)
-            .map(|s| {
-                s.parse::<LicenseStatus>()
-                    .map_err(|e| ApiError::field("status", e))
-            })
-            .transpose()?;
-        let sort = match nonempty(&self.sort) {
-            None => SortField::Created,
-            Some(s) => serde_json::from_value(Value::String(s.clone()))
-                .map_err(|_| ApiError::field("sort", format!("unknown sort field '{s}': use key, product, customer, status, activations, expires or created")))?,
-        };
-        let descending = match nonempty(&self.order).as_deref() {
-            None => sort == SortField::Created,
-            Some("asc") => false,
-            Some("desc") => true,
-            Some(_) => return Err(ApiError::field("order", "order must be asc or desc")),
-        };
-        Ok(LicenseQuery {
-            search: nonempty(&self.q),
-            product_id: uuid("product_id", &self.product_id)?,
-            status,
-            customer_id: uuid("customer_id", &self.customer_id)?,
-            sort,
-            descending,
-            page: self.page.unwrap_or(1).max(1),
-            per_page: self.per_page.unwrap_or(25).clamp(1, 500),
-        })
-    }
-}
-
 fn query_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
     web::Query::<ListParams>::from_query(req.query_string())
         .map(web::Query::into_inner)
@@ -341,33 +190,6 @@ pub async fn list(
     })))
 }
 
-/// Records by id, shared with the catalog query on the blocking pool.
-pub type Names<T> = std::sync::Arc<HashMap<Uuid, T>>;
-
-/// Products and customers by id, for name search and sort (API and portal).
-pub async fn names(
-    state: &AppState,
-    env: Environment,
-) -> Result<(Names<Product>, Names<Customer>), ApiError> {
-    let store = state.engine.store.as_ref();
-    let products = store
-        .list_products(env)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let customers = store
-        .list_customers()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    Ok((
-        std::sync::Arc::new(products),
-        std::sync::Arc::new(customers),
-    ))
-}
-
 /// Writes the filtered list (every page) as CSV or JSON.
 pub async fn export(
     _: AdminToken,
@@ -378,93 +200,6 @@ pub async fn export(
     let env = env(&path)?;
     let params = query_params(&req)?;
     export_listing(&state, env, &params).await
-}
-
-/// The export both the admin API and the portal's Export button answer with.
-pub async fn export_listing(
-    state: &AppState,
-    env: Environment,
-    params: &ListParams,
-) -> Result<HttpResponse, ApiError> {
-    let mut q = params.to_query()?;
-    q.page = 1;
-    q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(state, env).await?;
-    let mut all = Vec::new();
-    loop {
-        let page = state
-            .engine
-            .catalog
-            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
-            .await?;
-        let done = (page.items.len() as u32) < q.per_page;
-        all.extend(page.items);
-        if done {
-            break;
-        }
-        q.page += 1;
-    }
-    let stamp = Utc::now().format("%Y%m%d-%H%M%S");
-    match params.format.as_deref().unwrap_or("csv") {
-        "json" => {
-            let items: Vec<SummaryView> = all.iter().map(SummaryView::from).collect();
-            Ok(HttpResponse::Ok()
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"licenses-{env}-{stamp}.json\""),
-                ))
-                .json(items))
-        }
-        "csv" => {
-            let mut w = crate::csv_out::CsvOut::new();
-            let header_row = [
-                "key",
-                "product",
-                "customer_email",
-                "customer_name",
-                "status",
-                "activation_limit",
-                "activations_in_use",
-                "expires_at",
-                "created_at",
-            ];
-            w.row(header_row)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            for l in &all {
-                let (email, name) = l
-                    .customer_id
-                    .and_then(|c| customers.get(&c))
-                    .map(|c| (c.email.clone(), c.name.clone()))
-                    .unwrap_or_default();
-                w.row([
-                    l.key.as_str().to_owned(),
-                    products
-                        .get(&l.product_id)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default(),
-                    email,
-                    name,
-                    l.status.to_string(),
-                    l.activation_limit.to_string(),
-                    l.activations_in_use.to_string(),
-                    l.expires_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "lifetime".into()),
-                    l.created_at.to_rfc3339(),
-                ])
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            }
-            let bytes = w.finish().map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"licenses-{env}-{stamp}.csv\""),
-                ))
-                .body(bytes))
-        }
-        _ => Err(ApiError::field("format", "format must be csv or json")),
-    }
 }
 
 fn key_of(raw: &str) -> Result<LicenseKey, ApiError> {

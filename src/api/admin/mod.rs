@@ -5,7 +5,7 @@ pub mod customers;
 pub mod licenses;
 pub mod products;
 pub mod settings;
-pub mod views;
+pub use crate::app::views;
 
 use std::future::{ready, Ready};
 

@@ -1,5 +1,6 @@
 //! `/admin/api/v1/{env}/products` and `/generators`.
 
+use crate::app::products::create_product;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use serde::Deserialize;
@@ -11,9 +12,8 @@ use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
-use crate::domain::{ActivationLimit, AuditEntry, Environment, Generator, Product};
+use crate::domain::{ActivationLimit, Generator};
 use crate::error::ApiError;
-use crate::store::Store;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,44 +21,6 @@ struct NewProduct {
     name: Option<String>,
     description: Option<String>,
     active: Option<bool>,
-}
-
-/// Creates a product with its default chunked-key generator.
-pub async fn create_product(
-    store: &dyn Store,
-    env: Environment,
-    name: &str,
-    description: &str,
-    active: bool,
-    who: &str,
-) -> Result<Product, ApiError> {
-    let name = check_name(name, 1).map_err(|e| ApiError::field("name", format!("name {e}")))?;
-    let now = Utc::now();
-    let id = Uuid::new_v4();
-    let generator = Generator {
-        id: Uuid::new_v4(),
-        environment: env,
-        product_id: id,
-        name: "Default".into(),
-        format: KeyFormat::default(),
-        activation_limit: ActivationLimit::default(),
-        validity_days: None,
-        feature_flags: Default::default(),
-        created_at: now,
-    };
-    let product = Product {
-        id,
-        environment: env,
-        name,
-        description: description.trim().chars().take(2000).collect(),
-        active,
-        default_generator_id: Some(generator.id),
-        created_at: now,
-    };
-    store.put_generator(env, &generator).await?;
-    let audit = AuditEntry::new(who, "product.created", None, now).detail(product.name.clone());
-    store.put_product(env, &product, &audit).await?;
-    Ok(product)
 }
 
 pub async fn create(

@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::licenses::{pager, PageLink};
 use super::{chrome, env_of, render, Admin, Chrome};
+use crate::app::format;
 use crate::app::AppState;
-use crate::portal::format;
 use crate::portal::PageError;
 
 /// Rows per page, and the most licenses one page view reads.

@@ -6,13 +6,13 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use crate::app::directory::DirectoryError;
+use crate::app::format;
 use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
 use crate::domain::{AdminUser, Role};
-use crate::portal::directory::DirectoryError;
-use crate::portal::format;
 use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 

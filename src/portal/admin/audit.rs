@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{chrome, env_of, render, Admin, Chrome};
+use crate::app::format;
 use crate::app::AppState;
-use crate::portal::format;
 use crate::portal::PageError;
 use crate::store::AuditQuery;
 

@@ -6,9 +6,9 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, env_of, render, Admin, Chrome};
+use crate::app::format;
 use crate::app::AppState;
 use crate::domain::LicenseStatus;
-use crate::portal::format;
 use crate::store::AuditQuery;
 
 /// One bar of the chart.

@@ -7,15 +7,15 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
-use crate::api::admin::licenses::Overrides;
+use crate::app::format;
+use crate::app::jobs::{GenerationSpec, JobState};
+use crate::app::licenses::Overrides;
 use crate::app::AppState;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
 use crate::domain::{ActivationLimit, Environment, Generator};
-use crate::portal::format;
 use crate::portal::forms::{FieldErrors, Form};
-use crate::portal::jobs::{GenerationSpec, JobState};
 use crate::portal::PageError;
 
 /// Most keys one bulk generation makes.

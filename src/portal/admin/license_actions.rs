@@ -9,11 +9,11 @@ use chrono::Utc;
 
 use super::licenses::key_of;
 use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome, ManageForm};
-use crate::api::client::offline_file;
+use crate::app::format;
+use crate::app::offline::offline_file;
 use crate::app::AppState;
 use crate::domain::{admin_actions_for, Action, Environment, Identifier, License, LicenseStatus};
 use crate::engine::actor::AdminChange;
-use crate::portal::format;
 use crate::portal::forms;
 use crate::portal::page::query_param;
 use crate::portal::samples::{self, Sample};

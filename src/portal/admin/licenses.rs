@@ -11,7 +11,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
-use crate::api::admin::licenses::{create_licenses, names, ListParams, Overrides};
+use crate::app::format;
+use crate::app::licenses::{create_licenses, Overrides};
+use crate::app::listing::{names, ListParams};
 use crate::app::AppState;
 use crate::domain::admin_actions_for;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
@@ -21,7 +23,6 @@ use crate::domain::{
 use crate::engine::actor::AdminChange;
 use crate::engine::catalog::LicenseSummary;
 use crate::engine::LicenseEdit;
-use crate::portal::format;
 use crate::portal::forms::{FieldErrors, Form};
 use crate::portal::PageError;
 
@@ -276,7 +277,7 @@ pub async fn export(
     let mut params = lq.params();
     params.format = lq.format.clone();
     params.page = None;
-    crate::api::admin::licenses::export_listing(&state, env, &params)
+    crate::app::listing::export_listing(&state, env, &params)
         .await
         .map_err(PageError::from)
 }

@@ -55,7 +55,7 @@ impl FromRequest for Admin {
 impl Admin {
     /// Any form post: the session's CSRF token must be in it.
     pub fn check(&self, form: &Form) -> Result<(), PageError> {
-        self.session.check_form(form)
+        crate::portal::session::check_form(&self.session, form)
     }
 
     /// A form post that changes something: CSRF, then the License Management permission.

@@ -5,10 +5,10 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
+use crate::app::format;
+use crate::app::links::Purpose;
 use crate::app::AppState;
 use crate::portal::customer::auth::send_password_link;
-use crate::portal::format;
-use crate::portal::links::Purpose;
 use crate::portal::PageError;
 
 pub struct MailRow {

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::{
     chrome, env_of, form_env, redirect, render, render_invalid, Admin, Chrome, ManageForm,
 };
-use crate::api::admin::products::create_product;
+use crate::app::format;
+use crate::app::products::create_product;
 use crate::app::AppState;
 use crate::domain::product::check_name;
 use crate::domain::{AuditEntry, Environment};
-use crate::portal::format;
 use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 
@@ -43,7 +43,7 @@ fn file_rows(state: &AppState, env: Environment, product: &str) -> Vec<FileRow> 
             version: f.version,
             channel: f.channel,
             released: f.released.to_string(),
-            size: crate::portal::files::human_size(f.size),
+            size: crate::app::files::human_size(f.size),
         })
         .collect()
 }
@@ -120,7 +120,7 @@ pub async fn list(
             editing: false,
             public_key: public_key(&state, env),
             files: Vec::new(),
-            channels: crate::portal::files::CHANNELS.to_vec(),
+            channels: crate::app::files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
         },
     )
@@ -163,7 +163,7 @@ pub async fn edit_page(
             editing: true,
             public_key: public_key(&state, env),
             files: file_rows(&state, env, &id.to_string()),
-            channels: crate::portal::files::CHANNELS.to_vec(),
+            channels: crate::app::files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
         },
     )
@@ -206,7 +206,7 @@ pub async fn save(
             editing,
             public_key: public_key(&state, env),
             files: Vec::new(),
-            channels: crate::portal::files::CHANNELS.to_vec(),
+            channels: crate::app::files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
         });
     }
@@ -432,7 +432,7 @@ async fn finish_upload(
         ));
     }
     let channel = get("channel");
-    if !crate::portal::files::CHANNELS.contains(&channel.as_str()) {
+    if !crate::app::files::CHANNELS.contains(&channel.as_str()) {
         return Err(PageError::BadRequest(
             "Channel must be stable, beta or hotfix.".into(),
         ));
@@ -451,7 +451,7 @@ async fn finish_upload(
         t if t.is_empty() => base_name.clone(),
         t => t.chars().take(200).collect(),
     };
-    let meta = crate::portal::files::FileMeta {
+    let meta = crate::app::files::FileMeta {
         id: Uuid::new_v4(),
         env,
         product_id,
@@ -478,7 +478,7 @@ async fn finish_upload(
             "{} {} uploaded ({}).",
             meta.title,
             meta.version,
-            crate::portal::files::human_size(meta.size)
+            crate::app::files::human_size(meta.size)
         ),
     ))
 }

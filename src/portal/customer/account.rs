@@ -5,9 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{chrome, redirect, render, render_invalid, Me, PChrome};
+use crate::app::format;
 use crate::app::AppState;
 use crate::crypto::password;
-use crate::portal::format;
 use crate::portal::forms::{self, FieldErrors};
 use crate::portal::PageError;
 

@@ -6,10 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::{chrome, my_license, my_licenses, redirect, render, Me, PChrome};
+use crate::app::format;
 use crate::app::AppState;
 use crate::domain::{Identifier, LicenseStatus};
 use crate::engine::actor::AdminChange;
-use crate::portal::format;
 use crate::portal::forms;
 use crate::portal::page::query_param;
 use crate::portal::PageError;

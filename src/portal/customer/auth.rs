@@ -7,12 +7,12 @@ use askama::Template;
 use chrono::{Duration, Utc};
 
 use super::{Me, COOKIE, COOKIE_PATH};
+use crate::app::links::{LinkError, LinkKey, Purpose};
 use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::Customer;
 use crate::portal::forms::{self, Form};
-use crate::portal::links::{LinkError, LinkKey, Purpose};
 use crate::portal::page::query_param;
 use crate::portal::session::{cookie, random_token, removal};
 use crate::portal::signin::{self, charge_failure, client_ip, refuse_if_locked as locked};
@@ -192,7 +192,7 @@ pub async fn send_password_link(
     let link = format!(
         "{}/portal/password?purpose={kind}&token={}",
         state.config.public_base(),
-        crate::portal::format::url_encode(&token)
+        crate::app::format::url_encode(&token)
     );
     let (subject, body) = match purpose {
         Purpose::Invite => (

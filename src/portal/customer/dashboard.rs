@@ -7,9 +7,9 @@ use chrono::{Duration, Utc};
 
 use super::licenses::{row, LicenseRow};
 use super::{chrome, my_licenses, render, Me, PChrome};
+use crate::app::format;
 use crate::app::AppState;
 use crate::domain::LicenseStatus;
-use crate::portal::format;
 use crate::portal::PageError;
 use crate::store::AuditQuery;
 

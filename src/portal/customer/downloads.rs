@@ -11,10 +11,10 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use super::{chrome, my_licenses, render, Me, Mine, PChrome};
+use crate::app::files::{human_size, FileMeta};
+use crate::app::links::LinkError;
 use crate::app::AppState;
 use crate::domain::LicenseStatus;
-use crate::portal::files::{human_size, FileMeta};
-use crate::portal::links::LinkError;
 use crate::portal::PageError;
 
 pub struct FileRow {

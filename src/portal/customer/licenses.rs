@@ -6,10 +6,10 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, my_license, my_licenses, render, Me, Mine, PChrome};
+use crate::app::format;
 use crate::app::AppState;
 use crate::domain::diagnosis::diagnose;
 use crate::domain::LicenseStatus;
-use crate::portal::format;
 use crate::portal::page::query_param;
 use crate::portal::PageError;
 

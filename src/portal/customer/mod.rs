@@ -56,7 +56,7 @@ impl FromRequest for Me {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
             Ok(Me {
-                tz: super::format::zone(&customer.timezone),
+                tz: crate::app::format::zone(&customer.timezone),
                 customer,
                 session,
             })
@@ -67,7 +67,7 @@ impl FromRequest for Me {
 impl Me {
     /// Every form post: the session's CSRF token must be in it.
     pub fn check(&self, form: &Form) -> Result<(), PageError> {
-        self.session.check_form(form)
+        crate::portal::session::check_form(&self.session, form)
     }
 
     /// How audit entries name this customer.

@@ -51,7 +51,7 @@ pub fn mask_secret(body: &str, secret: &str) -> String {
     let shown: String = secret.chars().take(4).collect();
     let masked = format!("{shown}…[masked]");
     // The token may appear raw or percent-encoded in a link.
-    let encoded = crate::portal::format::url_encode(secret);
+    let encoded = crate::app::format::url_encode(secret);
     body.replace(&encoded, &masked).replace(secret, &masked)
 }
 
@@ -242,7 +242,7 @@ mod tests {
         let token = "AbCdEfGh+/=IjKlMnOp";
         let body = format!(
             "here: https://x.example/portal/password?token={}\n",
-            crate::portal::format::url_encode(token)
+            crate::app::format::url_encode(token)
         );
         let masked = mask_secret(&body, token);
         assert!(!masked.contains("EfGh"), "{masked}");

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
-use crate::api::admin::licenses::{create_licenses, Overrides};
+use crate::app::licenses::{create_licenses, Overrides};
 use crate::domain::{Environment, Generator};
 use crate::engine::Engine;
 

@@ -35,15 +35,7 @@ pub fn activations(in_use: u32, limit: i32) -> String {
     }
 }
 
-/// The first 8 characters and an ellipsis (how keys appear outside the owner's view).
-pub fn mask_key(key: &str) -> String {
-    let head: String = key.chars().take(8).collect();
-    if key.chars().count() > 8 {
-        format!("{head}…")
-    } else {
-        head
-    }
-}
+pub use crate::domain::text::mask_key;
 
 /// Percent-encodes a query value.
 pub fn url_encode(s: &str) -> String {

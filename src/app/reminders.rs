@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::app::format;
 use crate::app::AppState;
 use crate::domain::{Environment, LicenseKey};
-use crate::portal::format;
 
 /// Days before expiry a reminder is sent.
 pub const THRESHOLDS: [i64; 3] = [30, 14, 7];

@@ -1,0 +1,40 @@
+//! Offline files: one place for the client API, the admin API and the portal.
+
+use chrono::Utc;
+
+use crate::app::AppState;
+use crate::crypto::offline;
+use crate::domain::verdict::{self, Decision, Op, Verdict};
+use crate::domain::{Environment, Identifier, LicenseKey};
+use crate::error::ApiError;
+
+/// Issues an offline file for a device that is activated and valid right now.
+/// `caller`: the client's address for client requests (unknown keys are charged to it).
+pub async fn offline_file(
+    state: &AppState,
+    env: Environment,
+    key: &LicenseKey,
+    identifier: &Identifier,
+    caller: Option<std::net::IpAddr>,
+) -> Result<(Verdict, Option<offline::OfflineFile>), ApiError> {
+    let Some(license) = state.engine.get_for(env, key, caller).await? else {
+        return Ok((Verdict::not_found(), None));
+    };
+    let settings = state.engine.settings.get(env);
+    let now = Utc::now();
+    let v = match verdict::decide(&license, Op::Validate, identifier, now, settings.grace()) {
+        Decision::Answer(v) => v,
+        _ => Verdict::not_found(),
+    };
+    if !v.valid {
+        return Ok((v, None));
+    }
+    let file = offline::issue(
+        state.signers.get(env),
+        &license,
+        identifier,
+        settings.grace_period_days,
+        now,
+    );
+    Ok((v, Some(file)))
+}

@@ -1,0 +1,48 @@
+//! The services the handlers of both front doors share (held by `AppState`).
+
+use std::sync::Arc;
+
+use super::{directory, files, jobs, links, rates, reminders};
+
+/// The services shared by every worker of both front doors: sessions, mail,
+/// files, link keys, admin accounts, jobs, rates and alert budgets.
+pub struct Portal {
+    pub admin_sessions: crate::app::sessions::Sessions,
+    pub customer_sessions: crate::app::sessions::Sessions,
+    pub outbox: Arc<crate::app::mail::Outbox>,
+    pub files: files::FileStore,
+    pub links: links::LinkKey,
+    pub admins: directory::AdminDirectory,
+    pub jobs: jobs::Jobs,
+    pub rates: Arc<rates::RateHistory>,
+    /// Activation alerts left per license this hour.
+    pub alert_budget: reminders::AlertBudget,
+}
+
+impl Portal {
+    pub fn new(
+        admins: directory::AdminDirectory,
+        limits: &crate::config::LimitSettings,
+        outbox: Arc<crate::app::mail::Outbox>,
+        files: files::FileStore,
+        links: links::LinkKey,
+    ) -> Portal {
+        Portal {
+            admin_sessions: crate::app::sessions::Sessions::new(
+                crate::app::sessions::IDLE,
+                limits.sessions_per_account,
+            ),
+            customer_sessions: crate::app::sessions::Sessions::new(
+                crate::app::sessions::IDLE,
+                limits.sessions_per_account,
+            ),
+            outbox,
+            files,
+            links,
+            admins,
+            jobs: jobs::Jobs::default(),
+            rates: Arc::new(rates::RateHistory::default()),
+            alert_budget: reminders::AlertBudget::default(),
+        }
+    }
+}
