@@ -327,12 +327,7 @@ impl Store for EmbeddedStore {
         let key = write.license.key.as_str().to_owned();
         // The record keeps active activations; deactivated ones (in the license or
         // among the touched rows) become history rows in the same transaction.
-        let (record, mut retired) = history::split(write.license);
-        for t in write.touched.iter().filter(|a| !a.is_active()) {
-            if !retired.iter().any(|r| r.id == t.id) {
-                retired.push(t.clone());
-            }
-        }
+        let (record, retired) = write.split_history();
         let bytes = encode(&record)?;
         let expected = write.expected_version;
         let audit = audit_row(write.audit)?;

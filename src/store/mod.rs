@@ -44,6 +44,22 @@ pub struct LicenseWrite<'a> {
     pub audit: &'a AuditEntry,
 }
 
+impl LicenseWrite<'_> {
+    /// The record to store (active activations only) and the history rows this
+    /// write adds: deactivated activations still in the license or among the
+    /// touched rows, each once. Both backends write exactly these.
+    pub fn split_history(&self) -> (License, Vec<Activation>) {
+        let mut record = self.license.clone();
+        let mut retired = record.retire_deactivated();
+        for t in self.touched.iter().filter(|a| !a.is_active()) {
+            if !retired.iter().any(|r| r.id == t.id) {
+                retired.push(t.clone());
+            }
+        }
+        (record, retired)
+    }
+}
+
 /// One heartbeat's `last_seen`, batched by the write-behind flusher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenAt {

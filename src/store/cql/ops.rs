@@ -465,12 +465,7 @@ impl Store for CqlStore {
                 batch.append_statement(st.activation_put.clone());
                 values.push(vec![Some(CqlValue::Blob(encode(a)?)), Some(CqlValue::Text(key.into())), Some(CqlValue::Uuid(a.id))]);
             }
-            let mut retired: Vec<Activation> = l.activations.iter().filter(|a| !a.is_active()).cloned().collect();
-            for t in write.touched.iter().filter(|t| !t.is_active()) {
-                if !retired.iter().any(|r| r.id == t.id) {
-                    retired.push(t.clone());
-                }
-            }
+            let (_, retired) = write.split_history();
             for a in &retired {
                 batch.append_statement(st.activation_delete.clone());
                 values.push(vec![Some(CqlValue::Text(key.into())), Some(CqlValue::Uuid(a.id))]);

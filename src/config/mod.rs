@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+mod error;
+mod public_url;
+use error::describe;
+pub use error::ConfigError;
+use public_url::check_public_url;
+
 /// Environment variables with the `KEYWARDEN_` prefix that are not settings.
 pub const BOOTSTRAP_VARS: &[&str] = &[
     "ADMIN_TOKEN",
@@ -280,11 +286,6 @@ impl Default for LogSettings {
     }
 }
 
-/// A configuration that cannot be used; the message names the key.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {0}")]
-pub struct ConfigError(String);
-
 impl Settings {
     /// Loads defaults, then the file (if present), then the environment.
     pub fn load(file: Option<PathBuf>) -> Result<Settings, ConfigError> {
@@ -299,50 +300,15 @@ impl Settings {
                     .split("__"),
             )
             .extract()
-            .map_err(|e| ConfigError(describe(e)))?;
+            .map_err(|e| ConfigError::new(describe(e)))?;
         let mut settings = settings;
         settings.take_mail_public_url();
         settings.check()?;
         Ok(settings)
     }
 
-    /// `mail.public_url` was the setting before `server.public_url`: it still
-    /// works when the new one is not set.
-    fn take_mail_public_url(&mut self) {
-        if self.server.public_url.trim().is_empty() && !self.mail.public_url.trim().is_empty() {
-            self.server.public_url = std::mem::take(&mut self.mail.public_url);
-        }
-    }
-
-    /// Fills an empty `server.public_url` from the address the server listens on
-    /// (an unspecified address becomes loopback). Returns whether it was filled.
-    pub fn fill_public_url(&mut self, bound: std::net::SocketAddr) -> bool {
-        if !self.server.public_url.trim().is_empty() {
-            return false;
-        }
-        let mut addr = bound;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr {
-                std::net::SocketAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
-                std::net::SocketAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            });
-        }
-        self.server.public_url = format!("http://{addr}");
-        true
-    }
-
-    /// `scheme://host[:port]` of `server.public_url`, without a trailing slash.
-    pub fn public_base(&self) -> &str {
-        self.server.public_url.trim().trim_end_matches('/')
-    }
-
-    /// Whether people reach the server over TLS (Secure cookies, HSTS).
-    pub fn public_is_https(&self) -> bool {
-        self.public_base().starts_with("https://")
-    }
-
     fn check(&self) -> Result<(), ConfigError> {
-        let bad = |k: &str, why: &str| Err(ConfigError(format!("{k}: {why}")));
+        let bad = |k: &str, why: &str| Err(ConfigError::new(format!("{k}: {why}")));
         if self.server.body_limit_bytes < 256 {
             return bad("server.body_limit_bytes", "must be at least 256");
         }
@@ -418,127 +384,5 @@ impl Settings {
     }
 }
 
-/// An absolute http(s) URL of a host, with no path, query, fragment or credentials.
-fn check_public_url(raw: &str) -> Result<(), String> {
-    let why = "must be an absolute http:// or https:// URL of the server, such as https://licenses.example.com";
-    let u = url::Url::parse(raw.trim()).map_err(|e| format!("{why} ({e})"))?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
-        return Err(why.into());
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err("must not carry a user name or password".into());
-    }
-    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
-        return Err("must not have a path, query or fragment".into());
-    }
-    Ok(())
-}
-
-fn describe(e: figment::Error) -> String {
-    e.into_iter()
-        .map(|err| {
-            let key = if err.path.is_empty() {
-                String::new()
-            } else {
-                format!("{}: ", err.path.join("."))
-            };
-            let source = err
-                .metadata
-                .as_ref()
-                .map(|m| format!(" (from {})", m.name))
-                .unwrap_or_default();
-            format!("{key}{}{source}", err.kind)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
-#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error.
-mod tests {
-    use super::*;
-    use figment::Jail;
-
-    #[test]
-    fn the_shipped_default_file_loads() {
-        // Inside a Jail: other tests set KEYWARDEN_* variables while they run.
-        Jail::expect_with(|_| {
-            let s = Settings::load(Some(
-                concat!(env!("CARGO_MANIFEST_DIR"), "/config/default.toml").into(),
-            ))
-            .expect("default config loads");
-            assert_eq!(s.licensing.grace_period_days, 7);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn environment_variables_override_the_file() {
-        Jail::expect_with(|jail| {
-            jail.set_env("KEYWARDEN_ENGINE__HEARTBEAT_FLUSH_MS", "250");
-            jail.set_env("KEYWARDEN_ADMIN_TOKEN", "not-a-setting");
-            let s = Settings::load(Some("missing.toml".into())).unwrap();
-            assert_eq!(s.engine.heartbeat_flush_ms, 250);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn a_bad_value_names_the_key() {
-        Jail::expect_with(|jail| {
-            jail.set_env("KEYWARDEN_ENGINE__HEARTBEAT_FLUSH_MS", "soon");
-            let err = Settings::load(Some("missing.toml".into())).unwrap_err();
-            assert!(err.to_string().contains("heartbeat_flush_ms"), "{err}");
-            Ok(())
-        });
-    }
-
-    /// Security item 1: the public URL comes from configuration and must be an
-    /// absolute http(s) URL; the old `mail.public_url` still works.
-    #[test]
-    fn public_url_must_be_an_absolute_http_url() {
-        for bad in [
-            "licenses.example.com",
-            "ftp://example.com",
-            "https://",
-            "https://user:pw@example.com",
-            "https://example.com/portal",
-            "https://example.com/?x=1",
-            "javascript:alert(1)",
-        ] {
-            Jail::expect_with(|jail| {
-                jail.set_env("KEYWARDEN_SERVER__PUBLIC_URL", bad);
-                let err = Settings::load(Some("missing.toml".into())).unwrap_err();
-                assert!(
-                    err.to_string().contains("server.public_url"),
-                    "{bad}: {err}"
-                );
-                Ok(())
-            });
-        }
-        Jail::expect_with(|jail| {
-            jail.set_env(
-                "KEYWARDEN_MAIL__PUBLIC_URL",
-                "https://licenses.example.com/",
-            );
-            let s = Settings::load(Some("missing.toml".into())).unwrap();
-            assert_eq!(s.public_base(), "https://licenses.example.com");
-            assert!(s.public_is_https());
-            Ok(())
-        });
-        let mut s = Settings::default();
-        assert!(s.fill_public_url("0.0.0.0:8080".parse().unwrap()));
-        assert_eq!(s.public_base(), "http://127.0.0.1:8080");
-        assert!(!s.fill_public_url("10.0.0.1:1".parse().unwrap()));
-    }
-
-    #[test]
-    fn an_unknown_key_names_the_key() {
-        Jail::expect_with(|jail| {
-            jail.create_file("k.toml", "[server]\nlisten = \"127.0.0.1:1\"\nlissen = 3\n")?;
-            let err = Settings::load(Some("k.toml".into())).unwrap_err();
-            assert!(err.to_string().contains("lissen"), "{err}");
-            Ok(())
-        });
-    }
-}
+mod tests;
