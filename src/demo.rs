@@ -38,7 +38,7 @@ fn store_err(e: crate::error::ApiError) -> StoreError {
 
 /// Seeds when production has no products yet; returns a one-line summary.
 pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
-    let store = engine.store.as_ref();
+    let store = engine.store().as_ref();
     if !store
         .list_products(Environment::Production)
         .await?

@@ -214,7 +214,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     } else {
         None
     };
-    engine.heartbeats.clone().spawn_flusher(
+    engine.heartbeats().clone().spawn_flusher(
         store.clone(),
         Duration::from_millis(settings.engine.heartbeat_flush_ms),
     );
@@ -336,7 +336,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     tracing::info!(%addr, workers, "listening");
     server.run().await?;
     tracing::info!("shutting down: flushing heartbeats");
-    engine.heartbeats.flush(store.as_ref()).await;
+    engine.heartbeats().flush(store.as_ref()).await;
     Ok(())
 }
 

@@ -62,7 +62,7 @@ async fn metrics_text(state: web::Data<crate::app::AppState>) -> HttpResponse {
     let now = chrono::Utc::now();
     for env in Environment::ALL {
         // One pass over the catalog, off the worker threads that answer validations.
-        let Ok(st) = state.engine.catalog.stats_off_thread(env, now).await else {
+        let Ok(st) = state.engine.catalog().stats_off_thread(env, now).await else {
             continue;
         };
         for status in crate::domain::LicenseStatus::ALL {
@@ -90,7 +90,7 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when the store answers (its schema was checked at start): 200, else 503.
 async fn readyz(state: web::Data<crate::app::AppState>) -> HttpResponse {
-    let store = &state.engine.store;
+    let store = &state.engine.store();
     match store.get_secret("signing_key.production").await {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": store.backend()})),
         Err(e) => HttpResponse::ServiceUnavailable().json(serde_json::json!({

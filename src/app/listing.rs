@@ -86,7 +86,7 @@ pub async fn names(
     state: &AppState,
     env: Environment,
 ) -> Result<(Names<Product>, Names<Customer>), ApiError> {
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let products = store
         .list_products(env)
         .await?
@@ -119,7 +119,7 @@ pub async fn export_listing(
     loop {
         let page = state
             .engine
-            .catalog
+            .catalog()
             .query_off_thread(env, q.clone(), products.clone(), customers.clone())
             .await?;
         let done = (page.items.len() as u32) < q.per_page;

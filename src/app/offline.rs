@@ -20,7 +20,7 @@ pub async fn offline_file(
     let Some(license) = state.engine.get_for(env, key, caller).await? else {
         return Ok((Verdict::not_found(), None));
     };
-    let settings = state.engine.settings.get(env);
+    let settings = state.engine.settings().get(env);
     let now = Utc::now();
     let v = match verdict::decide(&license, Op::Validate, identifier, now, settings.grace()) {
         Decision::Answer(v) => v,

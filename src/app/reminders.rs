@@ -47,11 +47,11 @@ async fn claim(
 /// Sends every reminder that is due and not sent yet; returns how many were sent.
 pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
     let mut sent = 0;
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     for env in Environment::ALL {
         let due_now: Vec<(LicenseKey, uuid::Uuid, DateTime<Utc>, i64)> = state
             .engine
-            .catalog
+            .catalog()
             .expiring_assigned(env, now, chrono::Duration::days(30))
             .into_iter()
             .filter_map(|(k, c, at)| due(at, now).map(|d| (k, c, at, d)))
@@ -130,7 +130,7 @@ pub async fn activation_alert(
         tracing::debug!("activation alert skipped: this license's alert budget is used up");
         return;
     }
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let Ok(Some(l)) = store.get_license(env, &key).await else {
         return;
     };

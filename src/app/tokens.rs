@@ -24,7 +24,7 @@ pub async fn rotate(state: &AppState, who: &str) -> Result<String, StoreError> {
     let hash = hash_token(&token);
     state
         .engine
-        .store
+        .store()
         .put_secret(ADMIN_TOKEN_SECRET, &hash)
         .await?;
     *state.admin_token_hash.write() = hash;

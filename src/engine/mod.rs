@@ -99,12 +99,12 @@ impl SettingsCell {
 
 /// Shared by every worker: the store, the registry and the limiters.
 pub struct Engine {
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     /// Summaries for admin search, filters, sorts and paging.
-    pub catalog: Arc<catalog::Catalog>,
-    pub registry: Registry,
-    pub heartbeats: Arc<HeartbeatBuffer>,
-    pub settings: Arc<SettingsCell>,
+    catalog: Arc<catalog::Catalog>,
+    registry: Registry,
+    heartbeats: Arc<HeartbeatBuffer>,
+    settings: Arc<SettingsCell>,
     unknown_key_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
@@ -113,6 +113,27 @@ fn nz(v: u32) -> NonZeroU32 {
 }
 
 impl Engine {
+    /// The store under the engine, for the app's reads and the writes that
+    /// are not a license's (products, customers, accounts, audit, secrets).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The per-node summaries behind search, filters, sorts and paging.
+    pub fn catalog(&self) -> &Arc<catalog::Catalog> {
+        &self.catalog
+    }
+
+    /// Client contacts waiting to be written (flushed by the sweeper and at shutdown).
+    pub fn heartbeats(&self) -> &Arc<HeartbeatBuffer> {
+        &self.heartbeats
+    }
+
+    /// Each environment's current settings (changed only by `update_settings`).
+    pub fn settings(&self) -> &SettingsCell {
+        &self.settings
+    }
+
     /// Builds the engine; per-environment settings come from the store, else from config.
     pub async fn new(store: Arc<dyn Store>, config: &Settings) -> Result<Arc<Engine>, StoreError> {
         let defaults = EnvSettings {

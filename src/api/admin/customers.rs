@@ -61,12 +61,12 @@ pub async fn create(
         password_hash,
         ..Customer::new(email, name, Utc::now())
     };
-    state.engine.store.insert_customer(&customer).await?;
+    state.engine.store().insert_customer(&customer).await?;
     Ok(HttpResponse::Created().json(CustomerView::from(&customer)))
 }
 
 pub async fn list(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let all = state.engine.store.list_customers().await?;
+    let all = state.engine.store().list_customers().await?;
     let views: Vec<CustomerView> = all.iter().map(CustomerView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
@@ -81,7 +81,7 @@ pub async fn get(
         .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
     let c = state
         .engine
-        .store
+        .store()
         .get_customer(id)
         .await?
         .ok_or_else(|| ApiError::NotFound("customer not found".into()))?;

@@ -56,7 +56,7 @@ async fn prepare(
     env: Environment,
     n: &NewLicense,
 ) -> Result<(Generator, Overrides), ApiError> {
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let product_id = n
         .product_id
         .ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
@@ -181,7 +181,7 @@ pub async fn list(
     let (products, customers) = names(&state, env).await?;
     let page = state
         .engine
-        .catalog
+        .catalog()
         .query_off_thread(env, q, products, customers)
         .await?;
     let items: Vec<SummaryView> = page.items.iter().map(SummaryView::from).collect();
@@ -231,7 +231,7 @@ pub async fn activation_history(
         .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
     let items = state
         .engine
-        .store
+        .store()
         .activation_history(env, &key, page, per_page)
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
@@ -253,7 +253,7 @@ pub async fn get(
         .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
     // Active devices and the newest history rows (the record holds only active ones).
     let l = crate::store::with_history(
-        state.engine.store.as_ref(),
+        state.engine.store().as_ref(),
         env,
         l,
         crate::store::HISTORY_SHOWN,
@@ -376,7 +376,7 @@ pub async fn assign(
         .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
     state
         .engine
-        .store
+        .store()
         .get_customer(customer_id)
         .await?
         .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?;

@@ -36,7 +36,7 @@ pub async fn create(
         .name
         .ok_or_else(|| ApiError::field("name", "name is required"))?;
     let p = create_product(
-        state.engine.store.as_ref(),
+        state.engine.store().as_ref(),
         env,
         &name,
         n.description.as_deref().unwrap_or(""),
@@ -53,7 +53,7 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.store.list_products(env).await?))
+    Ok(HttpResponse::Ok().json(state.engine.store().list_products(env).await?))
 }
 
 pub async fn get(
@@ -68,7 +68,7 @@ pub async fn get(
         .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
     let p = state
         .engine
-        .store
+        .store()
         .get_product(env, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("product not found".into()))?;
@@ -95,7 +95,7 @@ pub async fn create_generator(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let n: NewGenerator = json_body(&state, &req, body).await?;
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let product_id = n
         .product_id
         .ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
@@ -162,5 +162,5 @@ pub async fn list_generators(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.store.list_generators(env).await?))
+    Ok(HttpResponse::Ok().json(state.engine.store().list_generators(env).await?))
 }

@@ -31,7 +31,7 @@ pub async fn audit(
         action: p.action.clone().filter(|s| !s.is_empty()),
         limit: p.limit.unwrap_or(100).clamp(1, 1000),
     };
-    Ok(HttpResponse::Ok().json(state.engine.store.list_audit(env, &q).await?))
+    Ok(HttpResponse::Ok().json(state.engine.store().list_audit(env, &q).await?))
 }
 
 pub async fn get(
@@ -40,7 +40,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.settings.get(env)))
+    Ok(HttpResponse::Ok().json(state.engine.settings().get(env)))
 }
 
 pub async fn put(

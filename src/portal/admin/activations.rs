@@ -70,7 +70,7 @@ pub async fn list(
             "status must be active or deactivated".into(),
         ));
     }
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let products: std::collections::HashMap<_, _> = store
         .list_products(env)
         .await?
@@ -79,7 +79,7 @@ pub async fn list(
         .collect();
     let candidates = state
         .engine
-        .catalog
+        .catalog()
         .with_devices(env, |s| status != "active" || s.activations_in_use > 0);
     let truncated = candidates.len() > SCAN_LIMIT;
     let mut all = Vec::new();

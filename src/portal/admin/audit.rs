@@ -79,7 +79,7 @@ pub async fn list(
     let action = p.action.unwrap_or_default().trim().to_owned();
     let entries = state
         .engine
-        .store
+        .store()
         .list_audit(
             env,
             &AuditQuery {

@@ -43,8 +43,8 @@ async fn customer_rows(
     env: Environment,
     q: &str,
 ) -> Result<Vec<CustomerRow>, PageError> {
-    let st = state.engine.catalog.stats(env, Utc::now());
-    let mut list = state.engine.store.list_customers().await?;
+    let st = state.engine.catalog().stats(env, Utc::now());
+    let mut list = state.engine.store().list_customers().await?;
     let needle = q.to_lowercase();
     list.retain(|c| {
         needle.is_empty() || c.email.contains(&needle) || c.name.to_lowercase().contains(&needle)
@@ -98,7 +98,7 @@ pub async fn create(
         errors.add("email", format!("Email {e}."));
         String::new()
     });
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     if errors.is_empty() && store.get_customer_by_email(&email).await?.is_some() {
         errors.add("email", "A customer with this email exists.");
     }
@@ -157,7 +157,7 @@ async fn load(state: &AppState, raw: &str) -> Result<Customer, PageError> {
         .map_err(|_| PageError::NotFound("no such customer".into()))?;
     state
         .engine
-        .store
+        .store()
         .get_customer(id)
         .await?
         .ok_or_else(|| PageError::NotFound("No such customer.".into()))
@@ -177,7 +177,7 @@ async fn customer_page(
         per_page: 500,
         ..LicenseQuery::default()
     };
-    let page = state.engine.catalog.query(env, &q, &products, &customers);
+    let page = state.engine.catalog().query(env, &q, &products, &customers);
     let now = Utc::now();
     let rows = page
         .items
@@ -187,7 +187,7 @@ async fn customer_page(
     let mut devices = Vec::new();
     for s in page.items.iter().filter(|s| s.ever_activated) {
         if let Some(l) = state.engine.get(env, &s.key).await? {
-            let store = state.engine.store.as_ref();
+            let store = state.engine.store().as_ref();
             let l = crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?;
             for d in device_rows(&l) {
                 devices.push(CustomerDevice {
@@ -247,7 +247,7 @@ pub async fn edit(
     match check_name(form.get("name"), 1) {
         Ok(n) => {
             cust.name = n;
-            state.engine.store.update_customer(&cust).await?;
+            state.engine.store().update_customer(&cust).await?;
             Ok(redirect(
                 &req,
                 &format!("/admin/customers/{}?env={env}", cust.id),

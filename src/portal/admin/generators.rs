@@ -65,7 +65,7 @@ async fn rows(
     state: &AppState,
     env: Environment,
 ) -> Result<(Vec<GeneratorRow>, Vec<(String, String)>), PageError> {
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let products = store.list_products(env).await?;
     let mut gens = store.list_generators(env).await?;
     gens.sort_by(|a, b| a.name.cmp(&b.name));
@@ -192,7 +192,7 @@ async fn load(state: &AppState, env: Environment, raw: &str) -> Result<Generator
         .map_err(|_| PageError::NotFound("no such generator".into()))?;
     state
         .engine
-        .store
+        .store()
         .get_generator(env, id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("No such generator in {env}.")))
@@ -297,7 +297,7 @@ pub async fn save(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let mut v = from_form(&form);
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let mut errors = FieldErrors::default();
     let existing = if v.id.is_empty() {
         None
@@ -424,7 +424,7 @@ pub async fn bulk(
         .ok_or_else(|| PageError::BadRequest(format!("Number of keys must be 1 to {MAX_BULK}.")))?;
     let product = state
         .engine
-        .store
+        .store()
         .get_product(env, g.product_id)
         .await?
         .filter(|p| p.active)

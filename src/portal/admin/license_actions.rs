@@ -110,7 +110,7 @@ pub fn reauth_gate(
     env: Environment,
     what: &str,
 ) -> Option<Result<HttpResponse, PageError>> {
-    if !state.engine.settings.get(env).reauth_preview || admin.session.recently_reauthenticated() {
+    if !state.engine.settings().get(env).reauth_preview || admin.session.recently_reauthenticated() {
         return None;
     }
     let next = match req.query_string() {
@@ -146,7 +146,7 @@ pub async fn preview(
         return gate;
     }
     let l = load(&state, env, &path).await?;
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let product = store.get_product(env, l.product_id).await?;
     let customer = match l.customer_id {
         Some(c) => store.get_customer(c).await?,
@@ -269,7 +269,7 @@ pub async fn offline(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
+    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated() {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));
@@ -303,7 +303,7 @@ pub async fn sample(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings.get(env).reauth_preview && !admin.session.recently_reauthenticated() {
+    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated() {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));

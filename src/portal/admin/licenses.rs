@@ -201,7 +201,7 @@ pub async fn list(
     let (products, customers) = names(&state, env).await?;
     let page = state
         .engine
-        .catalog
+        .catalog()
         .query_off_thread(env, q.clone(), products.clone(), customers.clone())
         .await?;
     let now = Utc::now();
@@ -338,7 +338,7 @@ async fn check_optional(
     };
     if !v.customer_id.is_empty() {
         match v.customer_id.parse::<Uuid>() {
-            Ok(id) if state.engine.store.get_customer(id).await?.is_some() => {
+            Ok(id) if state.engine.store().get_customer(id).await?.is_some() => {
                 out.customer = Some(id)
             }
             _ => errors.add("customer_id", "Customer must exist."),
@@ -413,7 +413,7 @@ async fn new_page_data(
     ),
     PageError,
 > {
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let mut products = store.list_products(env).await?;
     products.sort_by(|a, b| a.name.cmp(&b.name));
     let names: HashMap<Uuid, String> = products.iter().map(|p| (p.id, p.name.clone())).collect();
@@ -472,7 +472,7 @@ pub async fn create(
     let v = LicenseFields::from_form(&form);
     let now = Utc::now();
     let mut errors = FieldErrors::default();
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let mut product = None;
     match v.product_id.parse::<Uuid>() {
         Err(_) if v.product_id.is_empty() => errors.add("product_id", "Product is required."),
@@ -573,7 +573,7 @@ fn edit_fields(l: &crate::domain::License) -> LicenseFields {
 }
 
 async fn customer_options(state: &AppState) -> Result<Vec<(String, String)>, PageError> {
-    let mut customers = state.engine.store.list_customers().await?;
+    let mut customers = state.engine.store().list_customers().await?;
     customers.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(customers
         .iter()
@@ -584,7 +584,7 @@ async fn customer_options(state: &AppState) -> Result<Vec<(String, String)>, Pag
 async fn product_name(state: &AppState, env: Environment, id: Uuid) -> Result<String, PageError> {
     Ok(state
         .engine
-        .store
+        .store()
         .get_product(env, id)
         .await?
         .map(|p| p.name)

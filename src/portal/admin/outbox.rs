@@ -69,7 +69,7 @@ pub async fn invite(
         .map_err(|_| PageError::NotFound("no such customer".into()))?;
     let c = state
         .engine
-        .store
+        .store()
         .get_customer(id)
         .await?
         .ok_or_else(|| PageError::NotFound("No such customer.".into()))?;

@@ -81,8 +81,8 @@ struct ProductsPage {
 }
 
 async fn rows(state: &AppState, env: Environment) -> Result<Vec<ProductRow>, PageError> {
-    let st = state.engine.catalog.stats(env, Utc::now());
-    let mut products = state.engine.store.list_products(env).await?;
+    let st = state.engine.catalog().stats(env, Utc::now());
+    let mut products = state.engine.store().list_products(env).await?;
     products.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(products
         .into_iter()
@@ -138,7 +138,7 @@ pub async fn edit_page(
         .map_err(|_| PageError::NotFound("no such product".into()))?;
     let p = state
         .engine
-        .store
+        .store()
         .get_product(env, id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("No such product in {env}.")))?;
@@ -210,7 +210,7 @@ pub async fn save(
             today: Utc::now().date_naive().to_string(),
         });
     }
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     if v.id.is_empty() {
         let p = create_product(store, env, &name, &v.description, v.active, &admin.who()).await?;
         return Ok(redirect(
@@ -417,7 +417,7 @@ async fn finish_upload(
         .map_err(|_| PageError::NotFound("no such product".into()))?;
     state
         .engine
-        .store
+        .store()
         .get_product(env, product_id)
         .await?
         .ok_or_else(|| PageError::NotFound(format!("No such product in {env}.")))?;

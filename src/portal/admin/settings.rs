@@ -49,7 +49,7 @@ pub async fn page(
         &req,
         &SettingsPage {
             c: chrome(&req, &admin, "Settings", "settings", env),
-            v: fields(&state.engine.settings.get(env)),
+            v: fields(&state.engine.settings().get(env)),
             errors: FieldErrors::default(),
         },
     )

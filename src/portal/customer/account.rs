@@ -78,7 +78,7 @@ pub async fn save(
     me.customer.timezone = tz.to_owned();
     me.customer.notify_expiry = form.get("notify_expiry") == "on";
     me.customer.notify_activations = form.get("notify_activations") == "on";
-    state.engine.store.update_customer(&me.customer).await?;
+    state.engine.store().update_customer(&me.customer).await?;
     Ok(redirect(&req, "/portal/profile", "ok", "Settings saved."))
 }
 
@@ -112,7 +112,7 @@ pub async fn change_password(
         return render_invalid(&page_for(&req, &me, errors));
     }
     me.customer.password_hash = Some(crate::portal::signin::hash_password(&state, new).await?);
-    state.engine.store.update_customer(&me.customer).await?;
+    state.engine.store().update_customer(&me.customer).await?;
     state
         .portal
         .customer_sessions

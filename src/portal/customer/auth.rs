@@ -114,7 +114,7 @@ pub async fn login(
     let form = public_form(&req, body).await?;
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let found = match normalize_email(&email) {
         Ok(e) => store.get_customer_by_email(&e).await?,
         Err(_) => None,
@@ -230,7 +230,7 @@ pub async fn forgot(
     // Every request costs a token, so the form cannot be used to flood a mailbox.
     charge_failure(&state, ip, None)?;
     if let Ok(email) = normalize_email(form.get("email")) {
-        if let Some(c) = state.engine.store.get_customer_by_email(&email).await? {
+        if let Some(c) = state.engine.store().get_customer_by_email(&email).await? {
             send_password_link(&state, &c, Purpose::Reset).await?;
         }
     }
@@ -267,7 +267,7 @@ async fn token_owner(
     let id = LinkKey::token_customer(token).ok_or_else(|| link_refused(LinkError::Forged))?;
     let c = state
         .engine
-        .store
+        .store()
         .get_customer(id)
         .await?
         .ok_or_else(|| link_refused(LinkError::Forged))?;
@@ -328,7 +328,7 @@ pub async fn set_password(
         return Ok(public(&req, 400, html, &csrf));
     }
     c.password_hash = Some(signin::hash_password(&state, new).await?);
-    state.engine.store.update_customer(&c).await?;
+    state.engine.store().update_customer(&c).await?;
     // A new password ends every session of the account.
     state.portal.customer_sessions.end_all_of(c.id, None);
     Ok(HttpResponse::SeeOther()

@@ -108,7 +108,7 @@ pub async fn page(
     for m in mine.iter().take(10) {
         let entries = state
             .engine
-            .store
+            .store()
             .list_audit(
                 m.env,
                 &AuditQuery {

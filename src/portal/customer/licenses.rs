@@ -139,7 +139,7 @@ pub async fn detail(
     let m = my_license(&state, &me, &path).await?;
     let l = &m.license;
     let now = Utc::now();
-    let d = diagnose(l, now, state.engine.settings.grace(m.env));
+    let d = diagnose(l, now, state.engine.settings().grace(m.env));
     let mut advice = Vec::new();
     use crate::domain::VerdictCode as V;
     for code in [

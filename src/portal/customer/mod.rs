@@ -51,7 +51,7 @@ impl FromRequest for Me {
             else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
-            let Some(customer) = state.engine.store.get_customer(session.subject).await? else {
+            let Some(customer) = state.engine.store().get_customer(session.subject).await? else {
                 state.portal.customer_sessions.end(&session.id);
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
@@ -123,10 +123,10 @@ pub struct Mine {
 /// The customer's licenses in both environments, newest first. Read from the
 /// catalog's customer index and the store by key; nothing else is reachable.
 pub async fn my_licenses(state: &AppState, me: &Me) -> Result<Vec<Mine>, PageError> {
-    let store = state.engine.store.as_ref();
+    let store = state.engine.store().as_ref();
     let mut out = Vec::new();
     for env in Environment::ALL {
-        let keys = state.engine.catalog.keys_of_customer(env, me.customer.id);
+        let keys = state.engine.catalog().keys_of_customer(env, me.customer.id);
         if keys.is_empty() {
             continue;
         }
