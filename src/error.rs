@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::app::error::AppError;
 use crate::domain::TransitionError;
 use crate::store::StoreError;
 
@@ -65,11 +66,24 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+/// Use-case refusals as HTTP answers: the one table for the JSON door.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         match e {
-            StoreError::Conflict(msg) => ApiError::Conflict(msg),
-            StoreError::NotFound(msg) => ApiError::NotFound(msg),
-            StoreError::Unavailable(_) => ApiError::StoreUnavailable(e),
-            StoreError::Corrupt(msg) => ApiError::Internal(msg),
+            AppError::Invalid(fields) => match fields.first() {
+                Some((field, detail)) => ApiError::field(field, detail),
+                None => ApiError::bad("invalid input"),
+            },
+            AppError::NotFound(m) => ApiError::NotFound(m),
+            AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::Transition(t) => ApiError::InvalidTransition(t),
+            AppError::RateLimited(retry_after_secs) => ApiError::RateLimited { retry_after_secs },
+            AppError::Unavailable(s) => ApiError::StoreUnavailable(s),
+            AppError::Internal(m) => ApiError::Internal(m),
         }
     }
 }
@@ -121,22 +135,10 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Engine refusals as HTTP answers (here, so the engine knows nothing of HTTP).
+/// Engine refusals as HTTP answers, through the app's table.
 impl From<crate::engine::EngineError> for ApiError {
     fn from(e: crate::engine::EngineError) -> Self {
-        use crate::engine::EngineError;
-        match e {
-            EngineError::Store(s) => s.into(),
-            EngineError::RateLimited { retry_after_secs } => {
-                ApiError::RateLimited { retry_after_secs }
-            }
-            EngineError::Transition(t) => ApiError::InvalidTransition(t),
-            EngineError::NotFound => ApiError::NotFound("license not found".into()),
-            EngineError::Invalid { field, detail } => ApiError::field(field, detail),
-            EngineError::Busy => ApiError::StoreUnavailable(crate::store::StoreError::Unavailable(
-                "license actor is busy".into(),
-            )),
-        }
+        AppError::from(e).into()
     }
 }
 

@@ -5,6 +5,7 @@
 //! still points the wrong way.
 
 pub mod directory;
+pub mod error;
 pub mod files;
 pub mod format;
 pub mod jobs;

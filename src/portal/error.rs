@@ -4,6 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::app::error::AppError;
 use crate::engine::EngineError;
 use crate::error::ApiError;
 use crate::store::StoreError;
@@ -139,13 +140,28 @@ impl From<ApiError> for PageError {
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        ApiError::from(e).into()
+        AppError::from(e).into()
     }
 }
 
 impl From<EngineError> for PageError {
     fn from(e: EngineError) -> Self {
-        ApiError::from(e).into()
+        AppError::from(e).into()
+    }
+}
+
+/// Use-case refusals as pages (forms catch `Invalid` first to show each field's message).
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(_) => PageError::BadRequest(e.to_string()),
+            AppError::NotFound(m) => PageError::NotFound(m),
+            AppError::Conflict(m) => PageError::Conflict(m),
+            AppError::Transition(t) => PageError::Conflict(t.to_string()),
+            AppError::RateLimited(secs) => PageError::RateLimited(secs),
+            AppError::Unavailable(_) => PageError::Unavailable,
+            AppError::Internal(m) => PageError::Internal(m),
+        }
     }
 }
 

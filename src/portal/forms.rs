@@ -71,27 +71,8 @@ pub async fn read(req: &HttpRequest, mut payload: web::Payload) -> Result<Form, 
     Ok(Form::from_pairs(pairs))
 }
 
-/// Field-level validation messages, shown next to the field that broke a rule.
-#[derive(Debug, Default, Clone)]
-pub struct FieldErrors(HashMap<&'static str, String>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &'static str, msg: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| msg.into());
-    }
-
-    pub fn get(&self, field: &str) -> &str {
-        self.0.get(field).map(String::as_str).unwrap_or("")
-    }
-
-    pub fn has(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
+/// Field-level validation messages (the app's type: the use-cases fill it).
+pub use crate::app::error::FieldErrors;
 
 #[cfg(test)]
 mod tests {
@@ -104,14 +85,5 @@ mod tests {
         assert_eq!(f.raw("a"), "  x ");
         assert_eq!(f.get("b"), "");
         assert!(f.has("a") && !f.has("b"));
-    }
-
-    #[test]
-    fn the_first_error_of_a_field_wins() {
-        let mut e = FieldErrors::default();
-        e.add("limit", "one");
-        e.add("limit", "two");
-        assert_eq!(e.get("limit"), "one");
-        assert!(e.has("limit") && !e.has("x") && !e.is_empty());
     }
 }

@@ -110,7 +110,8 @@ pub fn reauth_gate(
     env: Environment,
     what: &str,
 ) -> Option<Result<HttpResponse, PageError>> {
-    if !state.engine.settings().get(env).reauth_preview || admin.session.recently_reauthenticated() {
+    if !state.engine.settings().get(env).reauth_preview || admin.session.recently_reauthenticated()
+    {
         return None;
     }
     let next = match req.query_string() {
@@ -269,7 +270,8 @@ pub async fn offline(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated() {
+    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated()
+    {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));
@@ -303,7 +305,8 @@ pub async fn sample(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated() {
+    if state.engine.settings().get(env).reauth_preview && !admin.session.recently_reauthenticated()
+    {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));
