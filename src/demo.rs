@@ -32,7 +32,7 @@ const PRODUCTION_MIX: &[(LicenseStatus, usize)] = &[
     (LicenseStatus::Revoked, 80),
 ];
 
-fn store_err(e: crate::error::ApiError) -> StoreError {
+fn store_err(e: crate::app::error::AppError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 

@@ -42,6 +42,15 @@ impl FieldErrors {
         self.0.first().map(|(f, m)| (*f, m.as_str()))
     }
 
+    /// Moves a message to another field name (a form's name for the same value).
+    pub fn rename(&mut self, from: &str, to: &'static str) {
+        for (f, _) in self.0.iter_mut() {
+            if *f == from {
+                *f = to;
+            }
+        }
+    }
+
     /// Adds every message of `other` (for fields that have none yet).
     pub fn merge(&mut self, other: FieldErrors) {
         for (f, m) in other.0 {
@@ -56,6 +65,13 @@ impl FieldErrors {
         } else {
             Err(AppError::Invalid(self))
         }
+    }
+
+    /// One message for one field.
+    pub fn one_message(field: &'static str, msg: impl Into<String>) -> FieldErrors {
+        let mut e = FieldErrors::default();
+        e.add(field, msg);
+        e
     }
 
     /// One message for one field, as an error.

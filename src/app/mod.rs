@@ -4,6 +4,9 @@
 //! audit entry and event happens in one place; `src/layers.rs` tracks what
 //! still points the wrong way.
 
+pub mod audit;
+pub mod customers;
+pub mod devices;
 pub mod directory;
 pub mod error;
 pub mod files;
@@ -20,6 +23,7 @@ pub mod reminders;
 pub mod secrets;
 pub mod services;
 pub mod sessions;
+pub mod settings;
 pub mod state;
 pub mod tokens;
 pub mod views;

@@ -3,10 +3,11 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::error::{AppError, FieldErrors};
+use crate::domain::issuing::{valid_validity_days, MAX_VALIDITY_DAYS};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
 use crate::domain::{ActivationLimit, AuditEntry, Environment, Generator, Product};
-use crate::error::ApiError;
 use crate::store::Store;
 
 /// Creates a product with its default chunked-key generator.
@@ -17,8 +18,8 @@ pub async fn create_product(
     description: &str,
     active: bool,
     who: &str,
-) -> Result<Product, ApiError> {
-    let name = check_name(name, 1).map_err(|e| ApiError::field("name", format!("name {e}")))?;
+) -> Result<Product, AppError> {
+    let name = check_name(name, 1).map_err(|e| AppError::field("name", format!("Name {e}.")))?;
     let now = Utc::now();
     let id = Uuid::new_v4();
     let generator = Generator {
@@ -45,4 +46,156 @@ pub async fn create_product(
     let audit = AuditEntry::new(who, "product.created", None, now).detail(product.name.clone());
     store.put_product(env, &product, &audit).await?;
     Ok(product)
+}
+
+/// The environment's products, by name.
+pub async fn list(store: &dyn Store, env: Environment) -> Result<Vec<Product>, AppError> {
+    let mut all = store.list_products(env).await?;
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
+}
+
+/// One product, or NOT_FOUND.
+pub async fn get(store: &dyn Store, env: Environment, id: Uuid) -> Result<Product, AppError> {
+    store
+        .get_product(env, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("No such product in {env}.")))
+}
+
+/// The environment's generators, by name.
+pub async fn list_generators(
+    store: &dyn Store,
+    env: Environment,
+) -> Result<Vec<Generator>, AppError> {
+    let mut all = store.list_generators(env).await?;
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
+}
+
+/// One generator, or NOT_FOUND.
+pub async fn get_generator(
+    store: &dyn Store,
+    env: Environment,
+    id: Uuid,
+) -> Result<Generator, AppError> {
+    store
+        .get_generator(env, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("No such generator in {env}.")))
+}
+
+/// A generator as an admin describes it; `id` set means an edit (the format
+/// type and product of an existing generator stay what they are).
+#[derive(Debug, Clone)]
+pub struct GeneratorInput {
+    pub id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub name: String,
+    /// None on create: the default chunked format.
+    pub format: Option<KeyFormat>,
+    pub activation_limit: ActivationLimit,
+    pub validity_days: Option<u32>,
+    pub feature_flags: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Creates or edits a generator: name 3–100 characters and unique within the
+/// product, an active product for a new one, a valid format, validity 1–36,500
+/// days or lifetime. Keys already made are not changed.
+pub async fn save_generator(
+    store: &dyn Store,
+    env: Environment,
+    input: GeneratorInput,
+) -> Result<Generator, AppError> {
+    let existing = match input.id {
+        Some(id) => Some(get_generator(store, env, id).await?),
+        None => None,
+    };
+    check_generator(store, env, &input).await?;
+    let g = Generator {
+        id: input.id.unwrap_or_else(Uuid::new_v4),
+        environment: env,
+        product_id: existing
+            .as_ref()
+            .map(|g| g.product_id)
+            .or(input.product_id)
+            .unwrap_or_default(),
+        name: input.name.trim().to_owned(),
+        format: match &existing {
+            Some(g) => g.format.clone(),
+            None => input.format.unwrap_or_default(),
+        },
+        activation_limit: input.activation_limit,
+        validity_days: input.validity_days,
+        feature_flags: input.feature_flags,
+        created_at: existing.map(|g| g.created_at).unwrap_or_else(Utc::now),
+    };
+    store.put_generator(env, &g).await?;
+    Ok(g)
+}
+
+/// Every rule of [`save_generator`], without saving (a form shows all messages at once).
+pub async fn check_generator(
+    store: &dyn Store,
+    env: Environment,
+    input: &GeneratorInput,
+) -> Result<(), AppError> {
+    let existing = match input.id {
+        Some(id) => Some(get_generator(store, env, id).await?),
+        None => None,
+    };
+    let mut errors = FieldErrors::default();
+    let name = check_name(&input.name, 3)
+        .map_err(|e| errors.add("name", format!("Name {e}.")))
+        .unwrap_or_default();
+    let product_id = existing.as_ref().map(|g| g.product_id).or(input.product_id);
+    check_generator_product(store, env, product_id, existing.is_some(), &mut errors).await?;
+    if !errors.has("name") && name_taken(store, env, product_id, &name, input.id).await? {
+        errors.add("name", "A generator with this name exists for the product.");
+    }
+    if existing.is_none() {
+        if let Err(e) = input.format.clone().unwrap_or_default().validate() {
+            errors.add("format", format!("Format: {e}."));
+        }
+    }
+    if !valid_validity_days(input.validity_days) {
+        errors.add(
+            "validity_days",
+            format!("Validity must be 1–{MAX_VALIDITY_DAYS} days, or empty for lifetime."),
+        );
+    }
+    errors.into_result()
+}
+
+async fn check_generator_product(
+    store: &dyn Store,
+    env: Environment,
+    product_id: Option<Uuid>,
+    editing: bool,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    let Some(id) = product_id else {
+        errors.add("product_id", "Product is required.");
+        return Ok(());
+    };
+    match store.get_product(env, id).await? {
+        Some(p) if p.active || editing => {}
+        Some(_) => errors.add("product_id", "Product must be active."),
+        None => errors.add("product_id", "Product must exist in this environment."),
+    }
+    Ok(())
+}
+
+async fn name_taken(
+    store: &dyn Store,
+    env: Environment,
+    product_id: Option<Uuid>,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, AppError> {
+    Ok(store.list_generators(env).await?.iter().any(|g| {
+        Some(g.product_id) == product_id
+            && g.name.eq_ignore_ascii_case(name)
+            && Some(g.id) != except
+    }))
 }

@@ -39,6 +39,11 @@ impl AppState {
         )
     }
 
+    /// The store, for the app functions a handler calls (handlers never call it themselves).
+    pub fn store(&self) -> &dyn crate::store::Store {
+        self.engine.store().as_ref()
+    }
+
     /// Constant-time comparison of a presented token against the stored hash.
     pub fn admin_token_matches(&self, presented: &str) -> bool {
         let h: [u8; 32] = Sha256::digest(presented.as_bytes()).into();

@@ -3,9 +3,12 @@
 
 use rand::RngCore;
 
+use parking_lot::RwLock;
+
+use super::error::AppError;
 use super::state::hash_token;
-use super::AppState;
-use crate::store::StoreError;
+use crate::domain::{AuditEntry, Environment};
+use crate::store::Store;
 
 /// Name of the secret holding the admin API token's hash.
 pub const ADMIN_TOKEN_SECRET: &str = "admin_token_sha256";
@@ -18,16 +21,23 @@ pub fn new_admin_token() -> String {
 }
 
 /// Replaces the token; the old one stops working on this node at once. The new
-/// token is returned to be shown once. `who` is logged (the API or an admin).
-pub async fn rotate(state: &AppState, who: &str) -> Result<String, StoreError> {
+/// token is returned to be shown once. The rotation is audited in both
+/// environments' logs (the token is global) with who did it.
+pub async fn rotate(
+    store: &dyn Store,
+    current: &RwLock<[u8; 32]>,
+    who: &str,
+) -> Result<String, AppError> {
     let token = new_admin_token();
     let hash = hash_token(&token);
-    state
-        .engine
-        .store()
-        .put_secret(ADMIN_TOKEN_SECRET, &hash)
-        .await?;
-    *state.admin_token_hash.write() = hash;
+    store.put_secret(ADMIN_TOKEN_SECRET, &hash).await?;
+    *current.write() = hash;
+    let now = chrono::Utc::now();
+    for env in Environment::ALL {
+        let entry = AuditEntry::new(who, "admin_token.rotated", None, now)
+            .detail("admin API token rotated; the old token no longer works");
+        store.append_audit(env, &entry).await?;
+    }
     tracing::info!(by = who, "admin API token rotated");
     Ok(token)
 }

@@ -32,3 +32,4 @@ pub use admin::{AdminUser, Role};
 pub mod diagnosis;
 pub mod eligibility;
 pub use eligibility::Eligibility;
+pub mod issuing;

@@ -35,21 +35,75 @@ pub struct EnvSettings {
 }
 
 impl EnvSettings {
-    /// Refuses values outside what the pages allow.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Every value outside what the pages allow, as (field, message), in field order.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
         if self.grace_period_days > 365 {
-            return Err(("grace_period_days", "must be between 0 and 365".into()));
+            out.push((
+                "grace_period_days",
+                "Grace period must be 0–365 days.".into(),
+            ));
         }
         if !(1..=100).contains(&self.abuse.threshold) {
-            return Err(("abuse.threshold", "must be between 1 and 100".into()));
+            out.push(("abuse.threshold", "Threshold must be 1–100 events.".into()));
         }
         if !(60..=7 * 86_400).contains(&self.abuse.window_secs) {
-            return Err(("abuse.window_secs", "must be between 60 and 604800".into()));
+            out.push((
+                "abuse.window_secs",
+                "Window must be 1–10080 minutes (one week).".into(),
+            ));
         }
-        Ok(())
+        out
+    }
+
+    /// The first problem, if any (see [`EnvSettings::problems`]).
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        match self.problems().into_iter().next() {
+            Some(p) => Err(p),
+            None => Ok(()),
+        }
     }
 
     pub fn grace(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.grace_period_days))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bound_is_checked() {
+        let ok = EnvSettings {
+            grace_period_days: 7,
+            abuse: AbuseSettings::default(),
+            reauth_preview: false,
+        };
+        let with = |f: &dyn Fn(&mut EnvSettings)| {
+            let mut s = ok.clone();
+            f(&mut s);
+            s.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>()
+        };
+        assert!(ok.check().is_ok());
+        let table: [(&dyn Fn(&mut EnvSettings), Vec<&str>); 8] = [
+            (&|s| s.grace_period_days = 0, vec![]),
+            (&|s| s.grace_period_days = 365, vec![]),
+            (&|s| s.grace_period_days = 366, vec!["grace_period_days"]),
+            (&|s| s.abuse.threshold = 0, vec!["abuse.threshold"]),
+            (&|s| s.abuse.threshold = 101, vec!["abuse.threshold"]),
+            (&|s| s.abuse.window_secs = 59, vec!["abuse.window_secs"]),
+            (&|s| s.abuse.window_secs = 604_800, vec![]),
+            (
+                &|s| {
+                    s.grace_period_days = 999;
+                    s.abuse.window_secs = 0;
+                },
+                vec!["grace_period_days", "abuse.window_secs"],
+            ),
+        ];
+        for (change, want) in table {
+            assert_eq!(with(change), want);
+        }
     }
 }

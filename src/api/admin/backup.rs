@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub async fn download(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let b = crate::backup::take(state.engine.store().as_ref()).await?;
+    let b = crate::backup::take(state.store()).await?;
     let bytes = rmp_serde::to_vec_named(&b).map_err(|e| ApiError::Internal(e.to_string()))?;
     let stamp = Utc::now().format("%Y%m%d-%H%M%S");
     tracing::info!(bytes = bytes.len(), "backup taken");

@@ -13,17 +13,16 @@ use super::{env, json_body, AdminToken, API_ACTOR};
 use crate::app::offline::offline_file;
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
-use crate::domain::{Action, ActivationLimit, Environment, Generator, Identifier, LicenseKey};
-use crate::engine::actor::AdminChange;
+use crate::domain::{Action, ActivationLimit, Identifier, LicenseKey};
 use crate::engine::LicenseEdit;
 use crate::error::ApiError;
 
-use crate::app::licenses::{create_licenses, Overrides};
+use crate::app::licenses::{self, NewLicense, Owner};
 use crate::app::listing::{export_listing, names, ListParams};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewLicense {
+struct NewLicenseBody {
     product_id: Option<Uuid>,
     generator_id: Option<Uuid>,
     customer_id: Option<Uuid>,
@@ -50,71 +49,31 @@ fn meta(v: Option<&Value>) -> Result<Map<String, Value>, ApiError> {
         .map_err(|e| ApiError::field(e.field, e.to_string()))
 }
 
-/// Resolves product, generator and customer of a create request and checks every field.
-async fn prepare(
-    state: &AppState,
-    env: Environment,
-    n: &NewLicense,
-) -> Result<(Generator, Overrides), ApiError> {
-    let store = state.engine.store().as_ref();
-    let product_id = n
-        .product_id
-        .ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
-    let product = store
-        .get_product(env, product_id)
-        .await?
-        .ok_or_else(|| ApiError::field("product_id", "no such product in this environment"))?;
-    if !product.active {
-        return Err(ApiError::field(
-            "product_id",
-            "product is inactive and gets no new licenses",
-        ));
-    }
-    let generator_id = n
-        .generator_id
-        .or(product.default_generator_id)
-        .ok_or_else(|| {
-            ApiError::field(
-                "generator_id",
-                "generator_id is required (the product has no default)",
-            )
-        })?;
-    let generator = store
-        .get_generator(env, generator_id)
-        .await?
-        .filter(|g| g.product_id == product_id)
-        .ok_or_else(|| ApiError::field("generator_id", "no such generator for this product"))?;
-    if let Some(c) = n.customer_id {
-        store
-            .get_customer(c)
-            .await?
-            .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?;
-    }
-    let activation_limit = n
-        .activation_limit
-        .map(ActivationLimit::new)
+fn limit(v: Option<i64>) -> Result<Option<ActivationLimit>, ApiError> {
+    v.map(ActivationLimit::new)
         .transpose()
-        .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?;
-    let expires_at = n
-        .expires_at
-        .as_deref()
-        .map(|s| parse_time("expires_at", s))
-        .transpose()?;
-    let feature_flags = n
-        .feature_flags
-        .as_ref()
-        .map(|v| flags(Some(v)))
-        .transpose()?;
-    Ok((
-        generator,
-        Overrides {
-            customer_id: n.customer_id,
-            activation_limit,
-            expires_at,
-            feature_flags,
-            metadata: meta(n.metadata.as_ref())?,
-        },
-    ))
+        .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))
+}
+
+/// Decodes a create request into the app's terms.
+fn decode_new(n: &NewLicenseBody) -> Result<NewLicense, ApiError> {
+    Ok(NewLicense {
+        product_id: n.product_id,
+        generator_id: n.generator_id,
+        customer_id: n.customer_id,
+        activation_limit: limit(n.activation_limit)?,
+        expires_at: n
+            .expires_at
+            .as_deref()
+            .map(|s| parse_time("expires_at", s))
+            .transpose()?,
+        feature_flags: n
+            .feature_flags
+            .as_ref()
+            .map(|v| flags(Some(v)))
+            .transpose()?,
+        metadata: meta(n.metadata.as_ref())?,
+    })
 }
 
 pub async fn create(
@@ -125,20 +84,16 @@ pub async fn create(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    let n: NewLicense = json_body(&state, &req, body).await?;
+    let n: NewLicenseBody = json_body(&state, &req, body).await?;
     if n.count.is_some() {
         return Err(ApiError::field(
             "count",
             "use POST …/licenses/bulk to create several",
         ));
     }
-    let (generator, o) = prepare(&state, env, &n).await?;
-    let made = create_licenses(&state.engine, env, &generator, &o, 1, API_ACTOR).await?;
+    let made = licenses::create(&state.engine, env, &decode_new(&n)?, 1, API_ACTOR).await?;
     Ok(HttpResponse::Created().json(LicenseView::new(&made[0], true)))
 }
-
-/// Most keys one bulk call makes.
-pub const MAX_BULK: usize = 10_000;
 
 pub async fn bulk(
     _: AdminToken,
@@ -148,18 +103,11 @@ pub async fn bulk(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    let n: NewLicense = json_body(&state, &req, body).await?;
+    let n: NewLicenseBody = json_body(&state, &req, body).await?;
     let count = n
         .count
         .ok_or_else(|| ApiError::field("count", "count is required"))?;
-    if !(1..=MAX_BULK).contains(&count) {
-        return Err(ApiError::field(
-            "count",
-            format!("count must be 1 to {MAX_BULK}"),
-        ));
-    }
-    let (generator, o) = prepare(&state, env, &n).await?;
-    let made = create_licenses(&state.engine, env, &generator, &o, count, API_ACTOR).await?;
+    let made = licenses::create(&state.engine, env, &decode_new(&n)?, count, API_ACTOR).await?;
     let keys: Vec<&str> = made.iter().map(|l| l.key.as_str()).collect();
     Ok(HttpResponse::Created().json(serde_json::json!({ "count": keys.len(), "keys": keys })))
 }
@@ -224,16 +172,7 @@ pub async fn activation_history(
     let (env, key) = (env(&e)?, key_of(&k)?);
     let page = params.page.unwrap_or(1).max(1);
     let per_page = params.per_page.unwrap_or(100).clamp(1, 500);
-    state
-        .engine
-        .get(env, &key)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
-    let items = state
-        .engine
-        .store()
-        .activation_history(env, &key, page, per_page)
-        .await?;
+    let items = licenses::history(&state.engine, env, &key, page, per_page).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "page": page, "per_page": per_page,
     })))
@@ -246,19 +185,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
-    let l = state
-        .engine
-        .get(env, &key)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("license not found".into()))?;
-    // Active devices and the newest history rows (the record holds only active ones).
-    let l = crate::store::with_history(
-        state.engine.store().as_ref(),
-        env,
-        l,
-        crate::store::HISTORY_SHOWN,
-    )
-    .await?;
+    let l = licenses::get_with_history(&state.engine, env, &key).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -304,11 +231,7 @@ pub async fn edit(
         }
     }
     let edit = LicenseEdit {
-        activation_limit: b
-            .activation_limit
-            .map(ActivationLimit::new)
-            .transpose()
-            .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?,
+        activation_limit: limit(b.activation_limit)?,
         expires_at: b
             .expires_at
             .map(|o| o.map(|s| parse_time("expires_at", &s)).transpose())
@@ -321,17 +244,7 @@ pub async fn edit(
         metadata: b.metadata.as_ref().map(|v| meta(Some(v))).transpose()?,
         eligibility: b.eligibility,
     };
-    let l = state
-        .engine
-        .admin(
-            env,
-            &key,
-            AdminChange::Edit {
-                edit,
-                who: API_ACTOR.into(),
-            },
-        )
-        .await?;
+    let l = licenses::update(&state.engine, env, &key, Owner::Keep, edit, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -342,16 +255,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (e, k) = path.into_inner();
     let (env, key) = (env(&e)?, key_of(&k)?);
-    state
-        .engine
-        .admin(
-            env,
-            &key,
-            AdminChange::Delete {
-                who: API_ACTOR.into(),
-            },
-        )
-        .await?;
+    licenses::delete(&state.engine, env, &key, API_ACTOR).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -374,23 +278,7 @@ pub async fn assign(
     let customer_id = b
         .customer_id
         .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
-    state
-        .engine
-        .store()
-        .get_customer(customer_id)
-        .await?
-        .ok_or_else(|| ApiError::field("customer_id", "no such customer"))?;
-    let l = state
-        .engine
-        .admin(
-            env,
-            &key,
-            AdminChange::Assign {
-                customer_id,
-                who: API_ACTOR.into(),
-            },
-        )
-        .await?;
+    let l = licenses::assign(&state.engine, env, &key, customer_id, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -410,7 +298,7 @@ pub async fn action(
             ),
         )
     })?;
-    let l = state.engine.act(env, &key, action, API_ACTOR).await?;
+    let l = licenses::act(&state.engine, env, &key, action, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -435,17 +323,7 @@ pub async fn deactivate(
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
         Identifier::existing(&identifier).map_err(|e| ApiError::field("identifier", e))?;
-    let l = state
-        .engine
-        .admin(
-            env,
-            &key,
-            AdminChange::Deactivate {
-                identifier,
-                who: API_ACTOR.into(),
-            },
-        )
-        .await?;
+    let l = licenses::deactivate(&state.engine, env, &key, identifier, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 

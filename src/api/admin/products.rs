@@ -1,8 +1,7 @@
 //! `/admin/api/v1/{env}/products` and `/generators`.
 
-use crate::app::products::create_product;
+use crate::app::products::{self, create_product, GeneratorInput};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -11,8 +10,7 @@ use super::{env, json_body, AdminToken, API_ACTOR};
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
-use crate::domain::product::check_name;
-use crate::domain::{ActivationLimit, Generator};
+use crate::domain::ActivationLimit;
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -36,7 +34,7 @@ pub async fn create(
         .name
         .ok_or_else(|| ApiError::field("name", "name is required"))?;
     let p = create_product(
-        state.engine.store().as_ref(),
+        state.store(),
         env,
         &name,
         n.description.as_deref().unwrap_or(""),
@@ -53,7 +51,7 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.store().list_products(env).await?))
+    Ok(HttpResponse::Ok().json(products::list(state.store(), env).await?))
 }
 
 pub async fn get(
@@ -66,12 +64,7 @@ pub async fn get(
     let id: Uuid = id
         .parse()
         .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
-    let p = state
-        .engine
-        .store()
-        .get_product(env, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("product not found".into()))?;
+    let p = products::get(state.store(), env, id).await?;
     Ok(HttpResponse::Ok().json(p))
 }
 
@@ -95,64 +88,29 @@ pub async fn create_generator(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let n: NewGenerator = json_body(&state, &req, body).await?;
-    let store = state.engine.store().as_ref();
-    let product_id = n
-        .product_id
-        .ok_or_else(|| ApiError::field("product_id", "product_id is required"))?;
-    let product = store
-        .get_product(env, product_id)
-        .await?
-        .ok_or_else(|| ApiError::field("product_id", "no such product in this environment"))?;
-    if !product.active {
-        return Err(ApiError::field("product_id", "product is inactive"));
-    }
-    let name = check_name(n.name.as_deref().unwrap_or(""), 3)
-        .map_err(|e| ApiError::field("name", format!("name {e}")))?;
-    if store
-        .list_generators(env)
-        .await?
-        .iter()
-        .any(|g| g.product_id == product_id && g.name.eq_ignore_ascii_case(&name))
-    {
-        return Err(ApiError::field(
-            "name",
-            "a generator with this name exists for the product",
-        ));
-    }
-    let format: KeyFormat = match n.format {
-        None => KeyFormat::default(),
-        Some(v) => serde_json::from_value(v)
-            .map_err(|e| ApiError::field("format", format!("format: {e}")))?,
-    };
-    format
-        .validate()
-        .map_err(|e| ApiError::field("format", e))?;
+    let format: Option<KeyFormat> = n
+        .format
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| ApiError::field("format", format!("format: {e}")))?;
     let activation_limit = ActivationLimit::new(n.activation_limit.unwrap_or(5))
         .map_err(|e| ApiError::field("activation_limit", format!("activation_limit {e}")))?;
-    if n.validity_days == Some(0) || n.validity_days.is_some_and(|d| d > 36_500) {
-        return Err(ApiError::field(
-            "validity_days",
-            "validity_days must be 1 to 36500 (omit for lifetime)",
-        ));
-    }
     let feature_flags = json_object(
         "feature_flags",
         n.feature_flags.as_ref(),
         MAX_FEATURE_FLAGS_BYTES,
     )
     .map_err(|e| ApiError::field(e.field, e.to_string()))?;
-    let g = Generator {
-        id: Uuid::new_v4(),
-        environment: env,
-        product_id,
-        name,
+    let input = GeneratorInput {
+        id: None,
+        product_id: n.product_id,
+        name: n.name.unwrap_or_default(),
         format,
         activation_limit,
         validity_days: n.validity_days,
         feature_flags,
-        created_at: Utc::now(),
     };
-    store.put_generator(env, &g).await?;
+    let g = products::save_generator(state.store(), env, input).await?;
     Ok(HttpResponse::Created().json(g))
 }
 
@@ -162,5 +120,5 @@ pub async fn list_generators(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.store().list_generators(env).await?))
+    Ok(HttpResponse::Ok().json(products::list_generators(state.store(), env).await?))
 }

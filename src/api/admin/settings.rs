@@ -7,7 +7,6 @@ use super::{env, json_body, AdminToken, API_ACTOR};
 use crate::app::AppState;
 use crate::domain::EnvSettings;
 use crate::error::ApiError;
-use crate::store::AuditQuery;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,12 +25,16 @@ pub async fn audit(
     let env = env(&path)?;
     let p = web::Query::<AuditParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
-    let q = AuditQuery {
-        license_key: p.license.clone().filter(|s| !s.is_empty()),
-        action: p.action.clone().filter(|s| !s.is_empty()),
-        limit: p.limit.unwrap_or(100).clamp(1, 1000),
-    };
-    Ok(HttpResponse::Ok().json(state.engine.store().list_audit(env, &q).await?))
+    let (license, action) = (p.license.as_deref(), p.action.as_deref());
+    let entries = crate::app::audit::list(
+        state.store(),
+        env,
+        license.unwrap_or(""),
+        action.unwrap_or(""),
+        p.limit.unwrap_or(100),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(entries))
 }
 
 pub async fn get(
@@ -40,7 +43,7 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
-    Ok(HttpResponse::Ok().json(state.engine.settings().get(env)))
+    Ok(HttpResponse::Ok().json(crate::app::settings::get(&state.engine, env)))
 }
 
 pub async fn put(
@@ -52,10 +55,7 @@ pub async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let s: EnvSettings = json_body(&state, &req, body).await?;
-    state
-        .engine
-        .update_settings(env, s.clone(), API_ACTOR)
-        .await?;
+    crate::app::settings::update(&state.engine, env, s.clone(), API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(s))
 }
 
@@ -64,6 +64,7 @@ pub async fn rotate_token(
     _: AdminToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = crate::app::tokens::rotate(&state, API_ACTOR).await?;
+    let token =
+        crate::app::tokens::rotate(state.store(), &state.admin_token_hash, API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token })))
 }

@@ -7,13 +7,13 @@ use serde::Deserialize;
 
 use super::licenses::{pager, PageLink};
 use super::{chrome, env_of, render, Admin, Chrome};
+use crate::app::devices::{self, DeviceHit, DeviceState};
 use crate::app::format;
 use crate::app::AppState;
 use crate::portal::PageError;
 
-/// Rows per page, and the most licenses one page view reads.
+/// Rows per page.
 const PER_PAGE: usize = 50;
-const SCAN_LIMIT: usize = 5_000;
 
 pub struct ActivationRow {
     pub identifier: String,
@@ -28,6 +28,25 @@ pub struct ActivationRow {
     pub activated: String,
     pub last_seen: String,
     pub ip: String,
+}
+
+impl ActivationRow {
+    fn new(h: &DeviceHit, product: String) -> ActivationRow {
+        let (a, key) = (&h.activation, h.key.as_str());
+        ActivationRow {
+            identifier: a.identifier.as_str().into(),
+            shown: a.identifier.shown(),
+            kind: a.kind.as_str(),
+            key: key.into(),
+            key_masked: format::mask_key(key),
+            key_q: format::url_encode(key),
+            product,
+            active: a.is_active(),
+            activated: format::time(a.activated_at),
+            last_seen: format::time_or_never(a.last_seen),
+            ip: a.ip.clone().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -63,58 +82,20 @@ pub async fn list(
     let p = web::Query::<Params>::from_query(req.query_string())
         .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))?
         .into_inner();
-    let q = p.q.clone().unwrap_or_default().trim().to_lowercase();
     let status = p.status.clone().unwrap_or_default();
-    if !matches!(status.as_str(), "" | "active" | "deactivated") {
-        return Err(PageError::BadRequest(
-            "status must be active or deactivated".into(),
-        ));
-    }
-    let store = state.engine.store().as_ref();
-    let products: std::collections::HashMap<_, _> = store
-        .list_products(env)
+    let filter = DeviceState::parse(&status)
+        .ok_or_else(|| PageError::BadRequest("status must be active or deactivated".into()))?;
+    let products: std::collections::HashMap<_, _> = crate::app::products::list(state.store(), env)
         .await?
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    let candidates = state
-        .engine
-        .catalog()
-        .with_devices(env, |s| status != "active" || s.activations_in_use > 0);
-    let truncated = candidates.len() > SCAN_LIMIT;
-    let mut all = Vec::new();
-    for s in candidates.iter().take(SCAN_LIMIT) {
-        let Some(l) = store.get_license(env, &s.key).await? else {
-            continue;
-        };
-        let l = if status == "active" {
-            l
-        } else {
-            crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?
-        };
-        for a in l.activations.iter().rev() {
-            let active = a.is_active();
-            if (status == "active" && !active) || (status == "deactivated" && active) {
-                continue;
-            }
-            if !q.is_empty() && !a.identifier.as_str().to_lowercase().contains(&q) {
-                continue;
-            }
-            all.push(ActivationRow {
-                identifier: a.identifier.as_str().into(),
-                shown: a.identifier.shown(),
-                kind: a.kind.as_str(),
-                key: l.key.as_str().into(),
-                key_masked: format::mask_key(l.key.as_str()),
-                key_q: format::url_encode(l.key.as_str()),
-                product: products.get(&l.product_id).cloned().unwrap_or_default(),
-                active,
-                activated: format::time(a.activated_at),
-                last_seen: format::time_or_never(a.last_seen),
-                ip: a.ip.clone().unwrap_or_default(),
-            });
-        }
-    }
+    let q = p.q.as_deref().unwrap_or("");
+    let (hits, truncated) = devices::search(&state.engine, env, q, filter).await?;
+    let all: Vec<ActivationRow> = hits
+        .iter()
+        .map(|h| ActivationRow::new(h, products.get(&h.product_id).cloned().unwrap_or_default()))
+        .collect();
     let total = all.len();
     let pages_total = total.div_ceil(PER_PAGE).max(1) as u32;
     let page = p.page.unwrap_or(1).clamp(1, pages_total as usize);

@@ -115,7 +115,7 @@ pub async fn save(
     req: HttpRequest,
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let dir = &state.portal.admins;
     let role = Role::parse(form.get("role"));
     let id = form.get("id");
@@ -213,7 +213,7 @@ pub async fn delete(
     let gone = state
         .portal
         .admins
-        .remove(state.engine.store().as_ref(), id)
+        .remove(state.store(), id)
         .await
         .map_err(rule_error)?;
     state.portal.admin_sessions.end_all_of(id, None);
@@ -232,7 +232,8 @@ pub async fn rotate_token(
     req: HttpRequest,
     ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let token = crate::app::tokens::rotate(&state, &admin.who()).await?;
+    let token =
+        crate::app::tokens::rotate(state.store(), &state.admin_token_hash, &admin.who()).await?;
     let p = page(
         &req,
         &admin,

@@ -9,7 +9,6 @@ use super::{chrome, env_of, render, Admin, Chrome};
 use crate::app::format;
 use crate::app::AppState;
 use crate::portal::PageError;
-use crate::store::AuditQuery;
 
 /// Newest entries shown.
 const LIMIT: usize = 500;
@@ -77,18 +76,7 @@ pub async fn list(
         .into_inner();
     let license = p.license.unwrap_or_default().trim().to_owned();
     let action = p.action.unwrap_or_default().trim().to_owned();
-    let entries = state
-        .engine
-        .store()
-        .list_audit(
-            env,
-            &AuditQuery {
-                license_key: Some(license.clone()).filter(|s| !s.is_empty()),
-                action: Some(action.clone()).filter(|s| !s.is_empty()),
-                limit: LIMIT,
-            },
-        )
-        .await?;
+    let entries = crate::app::audit::list(state.store(), env, &license, &action, LIMIT).await?;
     let rows = entries
         .into_iter()
         .map(|e| AuditRow {

@@ -72,7 +72,7 @@ pub async fn login(
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
     // Another node may have added or changed admins: read the list again.
-    if let Err(e) = portal.admins.reload(state.engine.store().as_ref()).await {
+    if let Err(e) = portal.admins.reload(state.store()).await {
         tracing::warn!(error = %e, "could not re-read the admin list");
     }
     let user = portal.admins.by_email(&email);
@@ -99,7 +99,7 @@ pub async fn login(
     };
     let session = portal.admin_sessions.start(user.id);
     user.last_sign_in = Some(Utc::now());
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     if let Err(e) = portal.admins.upsert(store, user.clone()).await {
         tracing::warn!(error = %e, "could not record the sign-in time");
     }

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::license_actions::{device_rows, DeviceRow};
 use super::licenses::{row, Row};
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use crate::app::customers::{self, NewCustomer};
+use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::listing::names;
 use crate::app::AppState;
-use crate::domain::customer::normalize_email;
-use crate::domain::product::check_name;
 use crate::domain::{Customer, Environment};
 use crate::portal::forms::FieldErrors;
 use crate::portal::page::query_param;
@@ -44,15 +44,9 @@ async fn customer_rows(
     q: &str,
 ) -> Result<Vec<CustomerRow>, PageError> {
     let st = state.engine.catalog().stats(env, Utc::now());
-    let mut list = state.engine.store().list_customers().await?;
-    let needle = q.to_lowercase();
-    list.retain(|c| {
-        needle.is_empty() || c.email.contains(&needle) || c.name.to_lowercase().contains(&needle)
-    });
-    list.sort_by(|a, b| a.name.cmp(&b.name));
+    let list = customers::search(state.store(), q).await?;
     Ok(list
         .into_iter()
-        .take(500)
         .map(|c| CustomerRow {
             id: c.id.to_string(),
             licenses: st.by_customer.get(&c.id).copied().unwrap_or(0),
@@ -89,36 +83,24 @@ pub async fn create(
     req: HttpRequest,
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let mut errors = FieldErrors::default();
-    let name = check_name(form.get("name"), 1).unwrap_or_else(|e| {
-        errors.add("name", format!("Name {e}."));
-        String::new()
-    });
-    let email = normalize_email(form.get("email")).unwrap_or_else(|e| {
-        errors.add("email", format!("Email {e}."));
-        String::new()
-    });
-    let store = state.engine.store().as_ref();
-    if errors.is_empty() && store.get_customer_by_email(&email).await?.is_some() {
-        errors.add("email", "A customer with this email exists.");
-    }
-    if errors.is_empty() {
-        let c = Customer::new(email, name, Utc::now());
-        match store.insert_customer(&c).await {
-            Ok(()) => {
-                return Ok(redirect(
-                    &req,
-                    &format!("/admin/customers/{}?env={env}", c.id),
-                    "ok",
-                    &format!("Customer {} <{}> created.", c.name, c.email),
-                ))
-            }
-            Err(crate::store::StoreError::Conflict(_)) => {
-                errors.add("email", "A customer with this email exists.")
-            }
-            Err(e) => return Err(e.into()),
+    let n = NewCustomer {
+        email: form.get("email").into(),
+        name: form.get("name").into(),
+        password: None,
+    };
+    let errors = match customers::create(state.store(), &state.passwords, n).await {
+        Ok(c) => {
+            return Ok(redirect(
+                &req,
+                &format!("/admin/customers/{}?env={env}", c.id),
+                "ok",
+                &format!("Customer {} <{}> created.", c.name, c.email),
+            ))
         }
-    }
+        Err(AppError::Invalid(errors)) => errors,
+        Err(AppError::Conflict(m)) => FieldErrors::one_message("email", m),
+        Err(e) => return Err(e.into()),
+    };
     render_invalid(&CustomersPage {
         c: chrome(&req, &admin, "Customers", "customers", env),
         rows: customer_rows(&state, env, "").await?,
@@ -155,12 +137,7 @@ async fn load(state: &AppState, raw: &str) -> Result<Customer, PageError> {
     let id: Uuid = raw
         .parse()
         .map_err(|_| PageError::NotFound("no such customer".into()))?;
-    state
-        .engine
-        .store()
-        .get_customer(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("No such customer.".into()))
+    Ok(customers::get(state.store(), id).await?)
 }
 
 async fn customer_page(
@@ -186,9 +163,11 @@ async fn customer_page(
         .collect();
     let mut devices = Vec::new();
     for s in page.items.iter().filter(|s| s.ever_activated) {
-        if let Some(l) = state.engine.get(env, &s.key).await? {
-            let store = state.engine.store().as_ref();
-            let l = crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?;
+        let found = match crate::app::licenses::get_with_history(&state.engine, env, &s.key).await {
+            Err(AppError::NotFound(_)) => None,
+            r => Some(r?),
+        };
+        if let Some(l) = found {
             for d in device_rows(&l) {
                 devices.push(CustomerDevice {
                     key: l.key.as_str().into(),
@@ -243,23 +222,18 @@ pub async fn edit(
     path: web::Path<String>,
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let mut cust = load(&state, &path).await?;
-    match check_name(form.get("name"), 1) {
-        Ok(n) => {
-            cust.name = n;
-            state.engine.store().update_customer(&cust).await?;
-            Ok(redirect(
-                &req,
-                &format!("/admin/customers/{}?env={env}", cust.id),
-                "ok",
-                "Customer saved.",
-            ))
-        }
-        Err(e) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", format!("Name {e}."));
+    let cust = load(&state, &path).await?;
+    match customers::rename(state.store(), cust.id, form.get("name")).await {
+        Ok(cust) => Ok(redirect(
+            &req,
+            &format!("/admin/customers/{}?env={env}", cust.id),
+            "ok",
+            "Customer saved.",
+        )),
+        Err(AppError::Invalid(errors)) => {
             let page = customer_page(&state, &req, &admin, env, cust, errors).await?;
             render_invalid(&page)
         }
+        Err(e) => Err(e.into()),
     }
 }

@@ -76,7 +76,7 @@ pub async fn page(
     let env = env_of(&req)?;
     let now = Utc::now();
     let st = state.engine.catalog().stats_off_thread(env, now).await?;
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let products = store.list_products(env).await?;
     let mut by_product: Vec<(String, String, usize)> = products
         .iter()

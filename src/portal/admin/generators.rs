@@ -3,23 +3,22 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::jobs::{GenerationSpec, JobState};
 use crate::app::licenses::Overrides;
+use crate::app::products::{self, GeneratorInput};
 use crate::app::AppState;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
-use crate::domain::product::check_name;
 use crate::domain::{ActivationLimit, Environment, Generator};
 use crate::portal::forms::{FieldErrors, Form};
 use crate::portal::PageError;
 
-/// Most keys one bulk generation makes.
-pub const MAX_BULK: usize = 10_000;
+pub use crate::app::licenses::MAX_BULK;
 
 pub struct GeneratorRow {
     pub id: String,
@@ -65,7 +64,7 @@ async fn rows(
     state: &AppState,
     env: Environment,
 ) -> Result<(Vec<GeneratorRow>, Vec<(String, String)>), PageError> {
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let products = store.list_products(env).await?;
     let mut gens = store.list_generators(env).await?;
     gens.sort_by(|a, b| a.name.cmp(&b.name));
@@ -190,12 +189,7 @@ async fn load(state: &AppState, env: Environment, raw: &str) -> Result<Generator
     let id: Uuid = raw
         .parse()
         .map_err(|_| PageError::NotFound("no such generator".into()))?;
-    state
-        .engine
-        .store()
-        .get_generator(env, id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(format!("No such generator in {env}.")))
+    Ok(products::get_generator(state.store(), env, id).await?)
 }
 
 pub async fn edit_page(
@@ -289,6 +283,46 @@ fn parse_format(v: &GeneratorFields, errors: &mut FieldErrors) -> Option<KeyForm
     }
 }
 
+/// Decodes the form: the format (a new generator's only), limit, validity and flags.
+fn decode(v: &GeneratorFields, editing: bool, errors: &mut FieldErrors) -> GeneratorInput {
+    let format = if editing {
+        None
+    } else {
+        parse_format(v, errors)
+    };
+    let limit = v
+        .activation_limit
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| ActivationLimit::new(n).ok())
+        .unwrap_or_else(|| {
+            errors.add(
+                "activation_limit",
+                "Activation limit must be -1 (unlimited) or 1–10000.",
+            );
+            ActivationLimit::default()
+        });
+    let validity_days = match v.validity_days.as_str() {
+        "" => None,
+        d => Some(d.parse::<u32>().unwrap_or(0)),
+    };
+    let feature_flags =
+        json_object_text("feature_flags", &v.feature_flags, MAX_FEATURE_FLAGS_BYTES)
+            .unwrap_or_else(|e| {
+                errors.add("feature_flags", format!("Feature flags {}.", e.message));
+                Default::default()
+            });
+    GeneratorInput {
+        id: v.id.parse().ok(),
+        product_id: v.product_id.parse().ok(),
+        name: v.name.clone(),
+        format,
+        activation_limit: limit,
+        validity_days,
+        feature_flags,
+    }
+}
+
 /// Creates a generator (no `id`) or edits one (type, product and environment stay).
 pub async fn save(
     admin: Admin,
@@ -297,8 +331,6 @@ pub async fn save(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let mut v = from_form(&form);
-    let store = state.engine.store().as_ref();
-    let mut errors = FieldErrors::default();
     let existing = if v.id.is_empty() {
         None
     } else {
@@ -310,92 +342,39 @@ pub async fn save(
         v.product_id = keep.product_id;
         v.kind = keep.kind;
     }
-    let name = check_name(&v.name, 3).unwrap_or_else(|e| {
-        errors.add("name", format!("Name {e}."));
-        String::new()
-    });
-    let product_id = v.product_id.parse::<Uuid>().ok();
-    match product_id {
-        None => errors.add("product_id", "Product is required."),
-        Some(id) => match store.get_product(env, id).await? {
-            Some(p) if p.active || existing.is_some() => {}
-            Some(_) => errors.add("product_id", "Product must be active."),
-            None => errors.add("product_id", "Product must exist in this environment."),
-        },
-    }
-    if errors.get("name").is_empty() {
-        let taken = store.list_generators(env).await?.iter().any(|g| {
-            Some(g.product_id) == product_id
-                && g.name.eq_ignore_ascii_case(&name)
-                && existing.as_ref().is_none_or(|e| e.id != g.id)
-        });
-        if taken {
-            errors.add("name", "A generator with this name exists for the product.");
-        }
-    }
-    let format = match &existing {
-        Some(g) => Some(g.format.clone()),
-        None => parse_format(&v, &mut errors),
-    };
-    let limit = v
-        .activation_limit
-        .parse::<i64>()
-        .ok()
-        .and_then(|n| ActivationLimit::new(n).ok());
-    if limit.is_none() {
-        errors.add(
-            "activation_limit",
-            "Activation limit must be -1 (unlimited) or 1–10000.",
-        );
-    }
-    let validity = if v.validity_days.is_empty() {
-        None
+    let mut errors = FieldErrors::default();
+    let input = decode(&v, existing.is_some(), &mut errors);
+    let store = state.store();
+    let saved = if errors.is_empty() {
+        products::save_generator(store, env, input).await
     } else {
-        match v.validity_days.parse::<u32>() {
-            Ok(d) if (1..=36_500).contains(&d) => Some(d),
-            _ => {
-                errors.add(
-                    "validity_days",
-                    "Validity must be 1–36500 days, or empty for lifetime.",
-                );
-                None
-            }
+        // Show the app's messages too (the name, the product) beside the form's.
+        let check = GeneratorInput {
+            format: Some(KeyFormat::default()),
+            ..input
+        };
+        match products::check_generator(store, env, &check).await {
+            Err(e) => Err(e),
+            Ok(()) => Err(AppError::Invalid(FieldErrors::default())),
         }
     };
-    let flags = json_object_text("feature_flags", &v.feature_flags, MAX_FEATURE_FLAGS_BYTES)
-        .unwrap_or_else(|e| {
-            errors.add("feature_flags", format!("Feature flags {}.", e.message));
-            Default::default()
-        });
-    let (Some(product_id), Some(format), Some(limit), true) =
-        (product_id, format, limit, errors.is_empty())
-    else {
-        let (rows, products) = rows(&state, env).await?;
-        return render_invalid(&GeneratorsPage {
-            c: chrome(&req, &admin, "Generators", "generators", env),
-            rows,
-            products,
-            editing: existing.is_some(),
-            v,
-            errors,
-            max_bulk: MAX_BULK,
-        });
+    let g = match saved {
+        Ok(g) => g,
+        Err(AppError::Invalid(e)) => {
+            errors.merge(e);
+            let (rows, products) = rows(&state, env).await?;
+            return render_invalid(&GeneratorsPage {
+                c: chrome(&req, &admin, "Generators", "generators", env),
+                rows,
+                products,
+                editing: existing.is_some(),
+                v,
+                errors,
+                max_bulk: MAX_BULK,
+            });
+        }
+        Err(e) => return Err(e.into()),
     };
-    let g = Generator {
-        id: existing.as_ref().map(|g| g.id).unwrap_or_else(Uuid::new_v4),
-        environment: env,
-        product_id,
-        name,
-        format,
-        activation_limit: limit,
-        validity_days: validity,
-        feature_flags: flags,
-        created_at: existing
-            .as_ref()
-            .map(|g| g.created_at)
-            .unwrap_or_else(Utc::now),
-    };
-    store.put_generator(env, &g).await?;
     Ok(redirect(
         &req,
         &format!("/admin/generators/{}?env={env}", g.id),

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
-use super::licenses::key_of;
+use super::license_edit::key_of;
 use super::{chrome, env_of, form_env, redirect, render, Admin, Chrome, ManageForm};
 use crate::app::format;
 use crate::app::offline::offline_file;
@@ -147,7 +147,7 @@ pub async fn preview(
         return gate;
     }
     let l = load(&state, env, &path).await?;
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let product = store.get_product(env, l.product_id).await?;
     let customer = match l.customer_id {
         Some(c) => store.get_customer(c).await?,

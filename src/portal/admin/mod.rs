@@ -10,6 +10,9 @@ pub mod customers;
 pub mod dashboard;
 pub mod generators;
 pub mod license_actions;
+pub mod license_edit;
+pub mod license_fields;
+pub mod license_new;
 pub mod licenses;
 pub mod outbox;
 pub mod products;
@@ -203,8 +206,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(auth::logout))
             .route("/licenses", web::get().to(licenses::list))
             .route("/licenses/export", web::get().to(licenses::export))
-            .route("/licenses/new", web::get().to(licenses::new_page))
-            .route("/licenses/new", web::post().to(licenses::create))
+            .route("/licenses/new", web::get().to(license_new::new_page))
+            .route("/licenses/new", web::post().to(license_new::create))
             .route("/licenses/{key}", web::get().to(license_actions::preview))
             .route(
                 "/licenses/{key}/reauth",
@@ -219,8 +222,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/licenses/{key}/samples/{lang}",
                 web::get().to(license_actions::sample),
             )
-            .route("/licenses/{key}/edit", web::get().to(licenses::edit_page))
-            .route("/licenses/{key}/edit", web::post().to(licenses::edit))
+            .route(
+                "/licenses/{key}/edit",
+                web::get().to(license_edit::edit_page),
+            )
+            .route("/licenses/{key}/edit", web::post().to(license_edit::edit))
             .route(
                 "/licenses/{key}/confirm/{action}",
                 web::get().to(license_actions::confirm),

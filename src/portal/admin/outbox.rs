@@ -67,12 +67,7 @@ pub async fn invite(
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such customer".into()))?;
-    let c = state
-        .engine
-        .store()
-        .get_customer(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("No such customer.".into()))?;
+    let c = crate::app::customers::get(state.store(), id).await?;
     let purpose = if c.password_hash.is_some() {
         Purpose::Reset
     } else {

@@ -210,7 +210,7 @@ pub async fn save(
             today: Utc::now().date_naive().to_string(),
         });
     }
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     if v.id.is_empty() {
         let p = create_product(store, env, &name, &v.description, v.active, &admin.who()).await?;
         return Ok(redirect(

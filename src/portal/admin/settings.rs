@@ -70,55 +70,57 @@ pub async fn save(
         reauth_preview: form.get("reauth_preview") == "on",
     };
     let mut errors = FieldErrors::default();
-    let grace = v
-        .grace_period_days
-        .parse::<u32>()
-        .ok()
-        .filter(|d| *d <= 365);
-    if grace.is_none() {
-        errors.add("grace_period_days", "Grace period must be 0–365 days.");
+    let mut number = |field: &'static str, raw: &str, msg: &str| {
+        raw.parse::<u64>().unwrap_or_else(|_| {
+            errors.add(field, msg.to_owned());
+            0
+        })
+    };
+    let grace = number(
+        "grace_period_days",
+        &v.grace_period_days,
+        "Grace period must be 0–365 days.",
+    );
+    let threshold = number("threshold", &v.threshold, "Threshold must be 1–100 events.");
+    let window = number(
+        "window_minutes",
+        &v.window_minutes,
+        "Window must be 1–10080 minutes (one week).",
+    );
+    let s = EnvSettings {
+        grace_period_days: u32::try_from(grace).unwrap_or(u32::MAX),
+        abuse: AbuseSettings {
+            enabled: v.abuse_enabled,
+            threshold: u32::try_from(threshold).unwrap_or(u32::MAX),
+            window_secs: window.saturating_mul(60),
+            auto_suspend: v.auto_suspend,
+        },
+        reauth_preview: v.reauth_preview,
+    };
+    for (field, msg) in s.problems() {
+        errors.add(form_field(field), msg);
     }
-    let threshold = v
-        .threshold
-        .parse::<u32>()
-        .ok()
-        .filter(|t| (1..=100).contains(t));
-    if threshold.is_none() {
-        errors.add("threshold", "Threshold must be 1–100 events.");
-    }
-    let window = v
-        .window_minutes
-        .parse::<u64>()
-        .ok()
-        .filter(|m| (1..=7 * 24 * 60).contains(m));
-    if window.is_none() {
-        errors.add(
-            "window_minutes",
-            "Window must be 1–10080 minutes (one week).",
-        );
-    }
-    let (Some(grace), Some(threshold), Some(window)) = (grace, threshold, window) else {
+    if !errors.is_empty() {
         return render_invalid(&SettingsPage {
             c: chrome(&req, &admin, "Settings", "settings", env),
             v,
             errors,
         });
-    };
-    let s = EnvSettings {
-        grace_period_days: grace,
-        abuse: AbuseSettings {
-            enabled: v.abuse_enabled,
-            threshold,
-            window_secs: window * 60,
-            auto_suspend: v.auto_suspend,
-        },
-        reauth_preview: v.reauth_preview,
-    };
-    state.engine.update_settings(env, s, &admin.who()).await?;
+    }
+    crate::app::settings::update(&state.engine, env, s, &admin.who()).await?;
     Ok(redirect(
         &req,
         &format!("/admin/settings?env={env}"),
         "ok",
         &format!("Settings for {env} saved; they apply at once."),
     ))
+}
+
+/// The form's name for a settings field.
+fn form_field(field: &'static str) -> &'static str {
+    match field {
+        "abuse.threshold" => "threshold",
+        "abuse.window_secs" => "window_minutes",
+        other => other,
+    }
 }

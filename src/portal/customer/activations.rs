@@ -61,7 +61,7 @@ pub async fn list(
             m.license.clone()
         } else {
             crate::store::with_history(
-                state.engine.store().as_ref(),
+                state.store(),
                 m.env,
                 m.license.clone(),
                 crate::store::HISTORY_SHOWN,

@@ -114,7 +114,7 @@ pub async fn login(
     let form = public_form(&req, body).await?;
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let found = match normalize_email(&email) {
         Ok(e) => store.get_customer_by_email(&e).await?,
         Err(_) => None,

@@ -123,7 +123,7 @@ pub struct Mine {
 /// The customer's licenses in both environments, newest first. Read from the
 /// catalog's customer index and the store by key; nothing else is reachable.
 pub async fn my_licenses(state: &AppState, me: &Me) -> Result<Vec<Mine>, PageError> {
-    let store = state.engine.store().as_ref();
+    let store = state.store();
     let mut out = Vec::new();
     for env in Environment::ALL {
         let keys = state.engine.catalog().keys_of_customer(env, me.customer.id);

@@ -1,0 +1,85 @@
+//! Devices across an environment (the admin Activations page): which bindings
+//! match a search, newest license first, read from the per-node catalog and
+//! the store with a bound on how many licenses one search reads.
+
+use super::error::AppError;
+use crate::domain::{Activation, Environment, LicenseKey};
+use crate::engine::Engine;
+use uuid::Uuid;
+
+/// The most licenses one search reads (the page says when it stopped there).
+pub const SCAN_LIMIT: usize = 5_000;
+
+/// Which bindings a search wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceState {
+    Any,
+    Active,
+    Deactivated,
+}
+
+impl DeviceState {
+    /// "", "active" or "deactivated" (the page's filter values).
+    pub fn parse(s: &str) -> Option<DeviceState> {
+        match s {
+            "" => Some(DeviceState::Any),
+            "active" => Some(DeviceState::Active),
+            "deactivated" => Some(DeviceState::Deactivated),
+            _ => None,
+        }
+    }
+
+    fn wants(self, active: bool) -> bool {
+        match self {
+            DeviceState::Any => true,
+            DeviceState::Active => active,
+            DeviceState::Deactivated => !active,
+        }
+    }
+}
+
+/// One binding with the license it belongs to.
+pub struct DeviceHit {
+    pub key: LicenseKey,
+    pub product_id: Uuid,
+    pub activation: Activation,
+}
+
+/// Bindings whose identifier contains `q` (case-insensitive), newest license
+/// first; `true` when the scan stopped at [`SCAN_LIMIT`] licenses.
+pub async fn search(
+    engine: &Engine,
+    env: Environment,
+    q: &str,
+    state: DeviceState,
+) -> Result<(Vec<DeviceHit>, bool), AppError> {
+    let q = q.trim().to_lowercase();
+    let store = engine.store().as_ref();
+    let candidates = engine.catalog().with_devices(env, |s| {
+        state != DeviceState::Active || s.activations_in_use > 0
+    });
+    let truncated = candidates.len() > SCAN_LIMIT;
+    let mut hits = Vec::new();
+    for s in candidates.iter().take(SCAN_LIMIT) {
+        let Some(l) = store.get_license(env, &s.key).await? else {
+            continue;
+        };
+        let l = if state == DeviceState::Active {
+            l
+        } else {
+            crate::store::with_history(store, env, l, crate::store::HISTORY_SHOWN).await?
+        };
+        for a in l.activations.iter().rev() {
+            if state.wants(a.is_active())
+                && (q.is_empty() || a.identifier.as_str().to_lowercase().contains(&q))
+            {
+                hits.push(DeviceHit {
+                    key: l.key.clone(),
+                    product_id: l.product_id,
+                    activation: a.clone(),
+                });
+            }
+        }
+    }
+    Ok((hits, truncated))
+}

@@ -1,0 +1,222 @@
+//! Issuing licenses: what a batch of new licenses looks like, from a
+//! generator and the fields a request overrides. Pure (the caller brings the
+//! clock and the random source), so the plan is tested without a store.
+
+use chrono::{DateTime, Utc};
+use rand::{CryptoRng, RngCore};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{Action, ActivationLimit, Environment, Generator, License, LicenseKey, LicenseStatus};
+
+/// The fields a new license may override; everything else comes from its generator.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub customer_id: Option<Uuid>,
+    pub activation_limit: Option<ActivationLimit>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub feature_flags: Option<Map<String, Value>>,
+    pub metadata: Map<String, Value>,
+}
+
+/// `count` new licenses from a generator: fresh keys (no duplicate in the batch),
+/// the generator's defaults unless overridden, and, when a customer is given,
+/// assigned to them (which starts the validity period).
+pub fn make_licenses(
+    env: Environment,
+    generator: &Generator,
+    o: &Overrides,
+    count: usize,
+    now: DateTime<Utc>,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Vec<License> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let raw = generator.format.generate(rng);
+        let Ok(key) = LicenseKey::parse(&raw) else {
+            continue;
+        };
+        if seen.insert(raw) {
+            out.push(one(env, generator, o, key, now));
+        }
+    }
+    out
+}
+
+fn one(
+    env: Environment,
+    generator: &Generator,
+    o: &Overrides,
+    key: LicenseKey,
+    now: DateTime<Utc>,
+) -> License {
+    let mut l = License {
+        key,
+        environment: env,
+        product_id: generator.product_id,
+        generator_id: Some(generator.id),
+        customer_id: None,
+        status: LicenseStatus::Available,
+        activation_limit: o.activation_limit.unwrap_or(generator.activation_limit),
+        expires_at: o.expires_at,
+        validity_days: generator.validity_days,
+        feature_flags: o
+            .feature_flags
+            .clone()
+            .unwrap_or_else(|| generator.feature_flags.clone()),
+        metadata: o.metadata.clone(),
+        ever_activated: false,
+        flagged: false,
+        version: 0,
+        created_at: now,
+        updated_at: now,
+        activations: Vec::new(),
+        eligibility: Default::default(),
+    };
+    if let Some(c) = o.customer_id {
+        // Assigning a fresh license always succeeds; it also starts the validity.
+        let _ = l.apply(Action::Assign, now);
+        l.customer_id = Some(c);
+    }
+    l.version = 1;
+    l
+}
+
+/// Whether a validity period (days from assignment) is one a generator may have.
+pub fn valid_validity_days(days: Option<u32>) -> bool {
+    days.is_none_or(|d| (1..=MAX_VALIDITY_DAYS).contains(&d))
+}
+
+/// The longest validity a generator may give (100 years).
+pub const MAX_VALIDITY_DAYS: u32 = 36_500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::key::KeyFormat;
+
+    fn generator(validity_days: Option<u32>) -> Generator {
+        Generator {
+            id: Uuid::new_v4(),
+            environment: Environment::Production,
+            product_id: Uuid::new_v4(),
+            name: "Default".into(),
+            format: KeyFormat::default(),
+            activation_limit: ActivationLimit::new(3).unwrap(),
+            validity_days,
+            feature_flags: serde_json::json!({"pro": true})
+                .as_object()
+                .unwrap()
+                .clone(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_plan_follows_the_generator_unless_overridden() {
+        let now = Utc::now();
+        let customer = Uuid::new_v4();
+        let later = now + chrono::Duration::days(9);
+        let flags = serde_json::json!({"pro": false})
+            .as_object()
+            .unwrap()
+            .clone();
+        // (validity, overrides) → (status, limit, expiry, flags["pro"])
+        let table: Vec<(
+            Option<u32>,
+            Overrides,
+            LicenseStatus,
+            i32,
+            Option<DateTime<Utc>>,
+            bool,
+        )> = vec![
+            (
+                None,
+                Overrides::default(),
+                LicenseStatus::Available,
+                3,
+                None,
+                true,
+            ),
+            (
+                Some(30),
+                Overrides::default(),
+                LicenseStatus::Available,
+                3,
+                None,
+                true,
+            ),
+            (
+                Some(30),
+                Overrides {
+                    customer_id: Some(customer),
+                    ..Default::default()
+                },
+                LicenseStatus::Assigned,
+                3,
+                Some(now + chrono::Duration::days(30)),
+                true,
+            ),
+            (
+                None,
+                Overrides {
+                    activation_limit: Some(ActivationLimit::new(-1).unwrap()),
+                    expires_at: Some(later),
+                    feature_flags: Some(flags.clone()),
+                    ..Default::default()
+                },
+                LicenseStatus::Available,
+                -1,
+                Some(later),
+                false,
+            ),
+        ];
+        for (validity, o, status, limit, expiry, pro) in table {
+            let g = generator(validity);
+            let made = make_licenses(Environment::Staging, &g, &o, 1, now, &mut rand::rngs::OsRng);
+            let l = &made[0];
+            assert_eq!(l.status, status, "{o:?}");
+            assert_eq!(l.activation_limit.get(), limit);
+            assert_eq!(
+                l.expires_at.map(|t| t.date_naive()),
+                expiry.map(|t| t.date_naive())
+            );
+            assert_eq!(l.feature_flags["pro"], serde_json::Value::Bool(pro));
+            assert_eq!(l.customer_id, o.customer_id);
+            assert_eq!(
+                (l.version, l.environment, l.generator_id),
+                (1, Environment::Staging, Some(g.id))
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_has_no_duplicate_key() {
+        let g = generator(None);
+        let made = make_licenses(
+            Environment::Production,
+            &g,
+            &Overrides::default(),
+            500,
+            Utc::now(),
+            &mut rand::rngs::OsRng,
+        );
+        let keys: std::collections::HashSet<_> =
+            made.iter().map(|l| l.key.as_str().to_owned()).collect();
+        assert_eq!((made.len(), keys.len()), (500, 500));
+    }
+
+    #[test]
+    fn validity_is_one_day_to_a_hundred_years_or_lifetime() {
+        for (days, ok) in [
+            (None, true),
+            (Some(0), false),
+            (Some(1), true),
+            (Some(36_500), true),
+            (Some(36_501), false),
+        ] {
+            assert_eq!(valid_validity_days(days), ok, "{days:?}");
+        }
+    }
+}
