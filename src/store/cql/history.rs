@@ -8,6 +8,7 @@
 use futures_util::TryStreamExt;
 use scylla::client::session::Session;
 
+use super::rows::{decode, encode};
 use super::statements::EnvStatements;
 use super::{corrupt, down, CqlStore};
 use crate::domain::{Activation, Environment};
@@ -22,7 +23,7 @@ impl CqlStore {
         rows: &[Activation],
     ) -> Result<(), StoreError> {
         for a in rows {
-            let bytes = rmp_serde::to_vec_named(a).map_err(corrupt)?;
+            let bytes = encode(a)?;
             self.session
                 .execute_unpaged(
                     &st.history_put,
@@ -57,7 +58,7 @@ impl CqlStore {
             .skip(skip as usize)
         {
             if let (Some(b),) = r.map_err(corrupt)? {
-                out.push(rmp_serde::from_slice(&b).map_err(corrupt)?);
+                out.push(decode(&b)?);
             }
         }
         Ok(out)
@@ -99,7 +100,7 @@ pub async fn move_history(session: &Session, prefix: &str) -> Result<usize, Stor
             let (Some(id), Some(blob)) = (id, blob) else {
                 continue;
             };
-            let a: Activation = rmp_serde::from_slice(&blob).map_err(corrupt)?;
+            let a: Activation = decode(&blob)?;
             if a.is_active() {
                 continue;
             }
