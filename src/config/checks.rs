@@ -38,23 +38,32 @@ fn refuse_if(failed: bool, key: &str, why: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Refuses `value` outside `range`.
+fn within<T: PartialOrd>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+    why: &str,
+) -> Result<(), ConfigError> {
+    refuse_if(!range.contains(&value), key, why)
+}
+
+/// Refuses `value` unless it is one of `allowed`.
+fn one_of(key: &str, value: &str, allowed: &[&str], why: &str) -> Result<(), ConfigError> {
+    refuse_if(!allowed.contains(&value), key, why)
+}
+
 impl ServerSettings {
     fn check(&self) -> Result<(), ConfigError> {
-        refuse_if(
-            self.body_limit_bytes < 256,
-            "server.body_limit_bytes",
-            "must be at least 256",
-        )
+        let key = "server.body_limit_bytes";
+        refuse_if(self.body_limit_bytes < 256, key, "must be at least 256")
     }
 }
 
 impl EngineSettings {
     fn check(&self) -> Result<(), ConfigError> {
-        refuse_if(
-            self.heartbeat_flush_ms == 0,
-            "engine.heartbeat_flush_ms",
-            "must be greater than 0",
-        )
+        let key = "engine.heartbeat_flush_ms";
+        refuse_if(self.heartbeat_flush_ms == 0, key, "must be greater than 0")
     }
 }
 
@@ -83,9 +92,11 @@ impl LimitSettings {
             "limits.password_hash_concurrency",
             "must be 0 (half the cores) to 64",
         )?;
-        refuse_if(
-            !(1..=1000).contains(&self.sessions_per_account),
+        let sessions = self.sessions_per_account;
+        within(
             "limits.sessions_per_account",
+            sessions,
+            1..=1000,
             "must be 1 to 1000",
         )?;
         rate(
@@ -98,31 +109,28 @@ impl LimitSettings {
 
 /// The abuse rule's threshold is a percentage (the type lives in domain).
 fn check_abuse(abuse: &AbuseSettings) -> Result<(), ConfigError> {
-    refuse_if(
-        !(1..=100).contains(&abuse.threshold),
-        "abuse.threshold",
-        "must be between 1 and 100",
-    )
+    let why = "must be between 1 and 100";
+    within("abuse.threshold", abuse.threshold, 1..=100, why)
 }
 
 impl CqlSettings {
     fn check(&self) -> Result<(), ConfigError> {
-        refuse_if(
-            !matches!(
-                self.consistency.as_str(),
-                "one" | "quorum" | "local_one" | "local_quorum" | "all"
-            ),
+        one_of(
             "store.cql.consistency",
+            &self.consistency,
+            &["one", "quorum", "local_one", "local_quorum", "all"],
             "must be one, quorum, local_one, local_quorum or all",
         )?;
-        refuse_if(
-            !matches!(self.serial_consistency.as_str(), "serial" | "local_serial"),
+        one_of(
             "store.cql.serial_consistency",
+            &self.serial_consistency,
+            &["serial", "local_serial"],
             "must be serial or local_serial",
         )?;
-        refuse_if(
-            self.changes_poll_ms == 0 || self.changes_poll_ms > 5000,
+        within(
             "store.cql.changes_poll_ms",
+            self.changes_poll_ms,
+            1..=5000,
             "must be 1 to 5000 (changes must reach every node within 5 s)",
         )
     }
@@ -130,20 +138,14 @@ impl CqlSettings {
 
 impl PortalSettings {
     fn check(&self) -> Result<(), ConfigError> {
-        refuse_if(
-            !(1..=65_536).contains(&self.max_upload_mb),
-            "portal.max_upload_mb",
-            "must be 1 to 65536",
-        )
+        let why = "must be 1 to 65536";
+        within("portal.max_upload_mb", self.max_upload_mb, 1..=65_536, why)
     }
 }
 
 impl LogSettings {
     fn check(&self) -> Result<(), ConfigError> {
-        refuse_if(
-            !matches!(self.format.as_str(), "text" | "json"),
-            "log.format",
-            "must be \"text\" or \"json\"",
-        )
+        let why = "must be \"text\" or \"json\"";
+        one_of("log.format", &self.format, &["text", "json"], why)
     }
 }

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 
 use super::rows::{blobs, decode, encode};
 use super::statements::EnvStatements;
-use super::{down, CqlStore};
+use super::CqlStore;
 use crate::domain::AuditEntry;
 use crate::store::{AuditQuery, StoreError};
 
@@ -23,15 +23,10 @@ impl CqlStore {
     ) -> Result<(), StoreError> {
         let b = encode(e)?;
         let day = e.at.format("%Y-%m-%d").to_string();
-        self.session
-            .execute_unpaged(&st.audit_day_put, (day, e.at, e.id, &b))
-            .await
-            .map_err(down)?;
+        self.exec(&st.audit_day_put, (day, e.at, e.id, &b)).await?;
         if let Some(k) = &e.license_key {
-            self.session
-                .execute_unpaged(&st.audit_license_put, (k.as_str(), e.at, e.id, &b))
-                .await
-                .map_err(down)?;
+            self.exec(&st.audit_license_put, (k.as_str(), e.at, e.id, &b))
+                .await?;
         }
         Ok(())
     }
@@ -47,20 +42,16 @@ impl CqlStore {
         let mut out: Vec<AuditEntry> = Vec::new();
         if let Some(k) = &query.license_key {
             let r = self
-                .session
-                .execute_unpaged(&st.audit_license_get, (k.as_str(), PARTITION_LIMIT))
-                .await
-                .map_err(down)?;
+                .execute(&st.audit_license_get, (k.as_str(), PARTITION_LIMIT))
+                .await?;
             keep_matching(blobs(r)?, query, &mut out)?;
         } else {
             let today = Utc::now();
             for d in 0..AUDIT_DAYS {
                 let day = (today - Duration::days(d)).format("%Y-%m-%d").to_string();
                 let r = self
-                    .session
-                    .execute_unpaged(&st.audit_day_get, (day, PARTITION_LIMIT))
-                    .await
-                    .map_err(down)?;
+                    .execute(&st.audit_day_get, (day, PARTITION_LIMIT))
+                    .await?;
                 keep_matching(blobs(r)?, query, &mut out)?;
                 if out.len() >= limit {
                     break;

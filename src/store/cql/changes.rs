@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::statements::EnvStatements;
-use super::{corrupt, down, CqlStore};
+use super::{corrupt, CqlStore};
 use crate::store::{Change, StoreError};
 
 /// A change-log row: at, id, node, key, kind.
@@ -33,20 +33,18 @@ impl CqlStore {
     ) -> Result<(), StoreError> {
         let now = Utc::now();
         let kind = if deleted { "deleted" } else { "license" };
-        self.session
-            .execute_unpaged(
-                &st.change_put,
-                (
-                    slot(now),
-                    now,
-                    Uuid::new_v4(),
-                    self.node_id.as_str(),
-                    key,
-                    kind,
-                ),
-            )
-            .await
-            .map_err(down)?;
+        self.exec(
+            &st.change_put,
+            (
+                slot(now),
+                now,
+                Uuid::new_v4(),
+                self.node_id.as_str(),
+                key,
+                kind,
+            ),
+        )
+        .await?;
         Ok(())
     }
 
@@ -59,12 +57,7 @@ impl CqlStore {
         let last = slot(Utc::now());
         let mut out = Vec::new();
         for s in slot(since).max(last - 30)..=last {
-            let r = self
-                .session
-                .execute_unpaged(&st.change_get, (s, since))
-                .await
-                .map_err(down)?;
-            let rows = r.into_rows_result().map_err(corrupt)?;
+            let rows = self.rows(&st.change_get, (s, since)).await?;
             for row in rows.rows::<ChangeRow>().map_err(corrupt)? {
                 out.extend(self.foreign_change(row.map_err(corrupt)?));
             }

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::rows::{applied, encode};
-use super::{corrupt, down, CqlStore};
+use super::{corrupt, CqlStore};
 use crate::domain::Customer;
 use crate::store::StoreError;
 
@@ -12,13 +12,11 @@ impl CqlStore {
     /// Claims the email, then writes the record.
     pub(super) async fn add_customer(&self, customer: &Customer) -> Result<(), StoreError> {
         let r = self
-            .session
-            .execute_unpaged(
+            .execute(
                 &self.global.email_claim,
                 (customer.email.as_str(), customer.id),
             )
-            .await
-            .map_err(down)?;
+            .await?;
         if !applied(r)? {
             return Err(StoreError::email_taken(&customer.email));
         }
@@ -27,13 +25,11 @@ impl CqlStore {
 
     /// Writes the customer's record (the email index is not touched).
     pub(super) async fn write_customer(&self, customer: &Customer) -> Result<(), StoreError> {
-        self.session
-            .execute_unpaged(
-                &self.global.customer_insert,
-                (customer.id, encode(customer)?),
-            )
-            .await
-            .map_err(down)?;
+        self.exec(
+            &self.global.customer_insert,
+            (customer.id, encode(customer)?),
+        )
+        .await?;
         Ok(())
     }
 
@@ -42,12 +38,7 @@ impl CqlStore {
         &self,
         email: &str,
     ) -> Result<Option<Uuid>, StoreError> {
-        let r = self
-            .session
-            .execute_unpaged(&self.global.email_get, (email,))
-            .await
-            .map_err(down)?;
-        let rows = r.into_rows_result().map_err(corrupt)?;
+        let rows = self.rows(&self.global.email_get, (email,)).await?;
         Ok(rows
             .maybe_first_row::<(Option<Uuid>,)>()
             .map_err(corrupt)?

@@ -24,13 +24,11 @@ impl CqlStore {
     ) -> Result<(), StoreError> {
         for a in rows {
             let bytes = encode(a)?;
-            self.session
-                .execute_unpaged(
-                    &st.history_put,
-                    (key, a.deactivated_at.unwrap_or(a.activated_at), a.id, bytes),
-                )
-                .await
-                .map_err(down)?;
+            self.exec(
+                &st.history_put,
+                (key, a.deactivated_at.unwrap_or(a.activated_at), a.id, bytes),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -45,12 +43,7 @@ impl CqlStore {
     ) -> Result<Vec<Activation>, StoreError> {
         let skip = (page.max(1) - 1).saturating_mul(per_page);
         let limit = i32::try_from(skip.saturating_add(per_page)).unwrap_or(i32::MAX);
-        let result = self
-            .session
-            .execute_unpaged(&st.history_get, (key, limit))
-            .await
-            .map_err(down)?;
-        let rows = result.into_rows_result().map_err(corrupt)?;
+        let rows = self.rows(&st.history_get, (key, limit)).await?;
         let mut out = Vec::new();
         for r in rows
             .rows::<(Option<Vec<u8>>,)>()

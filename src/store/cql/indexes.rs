@@ -3,7 +3,7 @@
 //! rather than guard it. Only the rows a change moves are touched.
 
 use super::statements::EnvStatements;
-use super::{down, CqlStore};
+use super::CqlStore;
 use crate::domain::License;
 use crate::store::StoreError;
 
@@ -43,21 +43,16 @@ impl CqlStore {
         after: Option<&License>,
         key: &str,
     ) -> Result<(), StoreError> {
-        let s = &self.session;
         if after.is_none_or(|a| a.status != b.status || a.expires_at != b.expires_at) {
-            s.execute_unpaged(&st.by_status_del, (b.status.as_str(), bucket(key), key))
-                .await
-                .map_err(down)?;
+            self.exec(&st.by_status_del, (b.status.as_str(), bucket(key), key))
+                .await?;
         }
         if b.customer_id.is_some() && after.is_none_or(|a| a.customer_id != b.customer_id) {
-            s.execute_unpaged(&st.by_customer_del, (b.customer_id, key))
-                .await
-                .map_err(down)?;
+            self.exec(&st.by_customer_del, (b.customer_id, key)).await?;
         }
         if after.is_none() {
-            s.execute_unpaged(&st.by_product_del, (b.product_id, bucket(key), key))
-                .await
-                .map_err(down)?;
+            self.exec(&st.by_product_del, (b.product_id, bucket(key), key))
+                .await?;
         }
         Ok(())
     }
@@ -70,27 +65,22 @@ impl CqlStore {
         a: &License,
         key: &str,
     ) -> Result<(), StoreError> {
-        let s = &self.session;
         if before.is_none_or(|b| b.status != a.status || b.expires_at != a.expires_at) {
-            s.execute_unpaged(
+            self.exec(
                 &st.by_status_put,
                 (a.status.as_str(), bucket(key), key, a.expires_at),
             )
-            .await
-            .map_err(down)?;
+            .await?;
         }
         if let Some(c) = a
             .customer_id
             .filter(|c| before.is_none_or(|b| b.customer_id != Some(*c)))
         {
-            s.execute_unpaged(&st.by_customer_put, (c, key))
-                .await
-                .map_err(down)?;
+            self.exec(&st.by_customer_put, (c, key)).await?;
         }
         if before.is_none() {
-            s.execute_unpaged(&st.by_product_put, (a.product_id, bucket(key), key))
-                .await
-                .map_err(down)?;
+            self.exec(&st.by_product_put, (a.product_id, bucket(key), key))
+                .await?;
         }
         Ok(())
     }

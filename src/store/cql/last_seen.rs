@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::statements::EnvStatements;
-use super::{down, fan_out, CqlStore};
+use super::{fan_out, CqlStore};
 use crate::store::{SeenAt, StoreError};
 
 impl CqlStore {
@@ -39,10 +39,7 @@ impl CqlStore {
                 .iter()
                 .find(|a| a.is_active() && a.identifier == s.identifier)
             {
-                self.session
-                    .execute_unpaged(&st.last_seen, (s.at, key, a.id))
-                    .await
-                    .map_err(down)?;
+                self.exec(&st.last_seen, (s.at, key, a.id)).await?;
             }
         }
         Ok(())

@@ -61,8 +61,7 @@ impl CqlStore {
     /// One new license: whether its key was free.
     async fn insert_one(&self, st: &EnvStatements, l: &License) -> Result<bool, StoreError> {
         let r = self
-            .session
-            .execute_unpaged(
+            .execute(
                 &st.license_insert,
                 (
                     l.key.as_str(),
@@ -75,16 +74,13 @@ impl CqlStore {
                     body(l)?,
                 ),
             )
-            .await
-            .map_err(down)?;
+            .await?;
         if !applied(r)? {
             return Ok(false);
         }
         for a in l.activations.iter().filter(|a| a.is_active()) {
-            self.session
-                .execute_unpaged(&st.activation_put, (encode(a)?, l.key.as_str(), a.id))
-                .await
-                .map_err(down)?;
+            self.exec(&st.activation_put, (encode(a)?, l.key.as_str(), a.id))
+                .await?;
         }
         let history: Vec<Activation> = l
             .activations
@@ -135,13 +131,8 @@ impl CqlStore {
         let Some(before) = self.retire(st, key.as_str()).await? else {
             return Ok(false);
         };
-        let s = &self.session;
-        s.execute_unpaged(&st.license_delete, (key.as_str(),))
-            .await
-            .map_err(down)?;
-        s.execute_unpaged(&st.history_delete, (key.as_str(),))
-            .await
-            .map_err(down)?;
+        self.exec(&st.license_delete, (key.as_str(),)).await?;
+        self.exec(&st.history_delete, (key.as_str(),)).await?;
         let done = self.after_write(st, Some(&before), None, Some(audit), key.as_str());
         if let Err(e) = done.await {
             tracing::warn!(error = %e, key = %key.masked(), "license deleted; index, audit or change log write failed");
@@ -158,10 +149,8 @@ impl CqlStore {
                 return Ok(None);
             };
             let r = self
-                .session
-                .execute_unpaged(&st.license_retire, (key, current.version as i64))
-                .await
-                .map_err(down)?;
+                .execute(&st.license_retire, (key, current.version as i64))
+                .await?;
             if applied(r)? {
                 return Ok(Some(current));
             }

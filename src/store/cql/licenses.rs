@@ -20,12 +20,7 @@ impl CqlStore {
         st: &EnvStatements,
         key: &str,
     ) -> Result<Option<License>, StoreError> {
-        let result = self
-            .session
-            .execute_unpaged(&st.license_get, (key,))
-            .await
-            .map_err(down)?;
-        let rows = result.into_rows_result().map_err(corrupt)?;
+        let rows = self.rows(&st.license_get, (key,)).await?;
         let all: Vec<LicenseRow> = rows
             .rows::<LicenseRow>()
             .map_err(corrupt)?

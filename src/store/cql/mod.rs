@@ -30,6 +30,9 @@ use std::time::{Duration, Instant};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::response::query_result::{QueryResult, QueryRowsResult};
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::{Consistency, SerialConsistency};
 
 use futures_util::future::join_all;
@@ -170,5 +173,36 @@ impl CqlStore {
         let result = f.await;
         super::observe("cql", op, started, &result);
         result
+    }
+
+    /// Runs one prepared statement; a driver error is `Unavailable`.
+    async fn execute(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<QueryResult, StoreError> {
+        self.session
+            .execute_unpaged(stmt, values)
+            .await
+            .map_err(down)
+    }
+
+    /// Runs one statement whose answer holds nothing to read (plain writes).
+    async fn exec(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<(), StoreError> {
+        self.execute(stmt, values).await.map(drop)
+    }
+
+    /// Runs one statement and returns its rows.
+    async fn rows(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<QueryRowsResult, StoreError> {
+        let result = self.execute(stmt, values).await?;
+        result.into_rows_result().map_err(corrupt)
     }
 }

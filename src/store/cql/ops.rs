@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::rows::encode;
-use super::{down, CqlStore};
+use super::CqlStore;
 use crate::domain::{
     Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey,
     Product,
@@ -117,13 +117,8 @@ impl Store for CqlStore {
     ) -> Result<(), StoreError> {
         let st = self.env(env);
         self.timed("put_product", async {
-            self.session
-                .execute_unpaged(
-                    &st.product_put,
-                    (env.as_str(), product.id, encode(product)?),
-                )
-                .await
-                .map_err(down)?;
+            let values = (env.as_str(), product.id, encode(product)?);
+            self.exec(&st.product_put, values).await?;
             self.write_audit(st, audit).await
         })
         .await
@@ -137,11 +132,9 @@ impl Store for CqlStore {
 
     async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError> {
         let st = self.env(env);
-        self.timed("list_products", async {
-            let all = self.all_blobs(&st.product_all, (env.as_str(),)).await?;
-            Ok(products_by_name(all))
-        })
-        .await
+        let values = (env.as_str(),);
+        self.listed("list_products", &st.product_all, values, products_by_name)
+            .await
     }
 
     async fn put_generator(
@@ -151,14 +144,8 @@ impl Store for CqlStore {
     ) -> Result<(), StoreError> {
         let st = self.env(env);
         self.timed("put_generator", async {
-            self.session
-                .execute_unpaged(
-                    &st.generator_put,
-                    (env.as_str(), generator.id, encode(generator)?),
-                )
-                .await
-                .map_err(down)?;
-            Ok(())
+            let values = (env.as_str(), generator.id, encode(generator)?);
+            self.exec(&st.generator_put, values).await
         })
         .await
     }
@@ -175,10 +162,13 @@ impl Store for CqlStore {
 
     async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError> {
         let st = self.env(env);
-        self.timed("list_generators", async {
-            let all = self.all_blobs(&st.generator_all, (env.as_str(),)).await?;
-            Ok(generators_by_age(all))
-        })
+        let values = (env.as_str(),);
+        self.listed(
+            "list_generators",
+            &st.generator_all,
+            values,
+            generators_by_age,
+        )
         .await
     }
 
@@ -211,11 +201,9 @@ impl Store for CqlStore {
     }
 
     async fn list_customers(&self) -> Result<Vec<Customer>, StoreError> {
-        self.timed("list_customers", async {
-            let all = self.all_blobs(&self.global.customer_all, ()).await?;
-            Ok(customers_by_email(all))
-        })
-        .await
+        let stmt = &self.global.customer_all;
+        self.listed("list_customers", stmt, (), customers_by_email)
+            .await
     }
 
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {
@@ -245,11 +233,8 @@ impl Store for CqlStore {
     ) -> Result<(), StoreError> {
         let st = self.env(env);
         self.timed("put_settings", async {
-            self.session
-                .execute_unpaged(&st.settings_put, ("settings", encode(settings)?))
+            self.exec(&st.settings_put, ("settings", encode(settings)?))
                 .await
-                .map_err(down)?;
-            Ok(())
         })
         .await
     }

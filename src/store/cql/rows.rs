@@ -97,11 +97,7 @@ impl CqlStore {
         values: impl SerializeRow,
     ) -> Result<Option<T>, StoreError> {
         self.timed(op, async {
-            let r = self
-                .session
-                .execute_unpaged(stmt, values)
-                .await
-                .map_err(down)?;
+            let r = self.execute(stmt, values).await?;
             blobs(r)?.first().map(|b| decode(b)).transpose()
         })
         .await
@@ -126,5 +122,17 @@ impl CqlStore {
             }
         }
         Ok(out)
+    }
+
+    /// Every record of a blob column in the order the listing shows, timed as `op`.
+    pub(super) async fn listed<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+        order: fn(Vec<T>) -> Vec<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.timed(op, async { Ok(order(self.all_blobs(stmt, values).await?)) })
+            .await
     }
 }

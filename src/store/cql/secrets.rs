@@ -9,11 +9,7 @@ use crate::store::StoreError;
 
 impl CqlStore {
     pub(super) async fn read_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let r = self
-            .session
-            .execute_unpaged(&self.global.secret_get, (name,))
-            .await
-            .map_err(down)?;
+        let r = self.execute(&self.global.secret_get, (name,)).await?;
         Ok(blobs(r)?.into_iter().next())
     }
 
@@ -35,18 +31,13 @@ impl CqlStore {
 
     /// Writes `value` unless `name` exists (the caller reads back the one kept).
     pub(super) async fn claim_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.session
-            .execute_unpaged(&self.global.secret_put_if_absent, (name, value))
-            .await
-            .map_err(down)?;
+        self.exec(&self.global.secret_put_if_absent, (name, value))
+            .await?;
         Ok(())
     }
 
     pub(super) async fn write_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.session
-            .execute_unpaged(&self.global.secret_put, (name, value))
-            .await
-            .map_err(down)?;
+        self.exec(&self.global.secret_put, (name, value)).await?;
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::Database;
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::listing::{customers_by_email, generators_by_age, products_by_name};
@@ -29,7 +30,7 @@ use crate::domain::{
     Product,
 };
 use history::SplitRecord;
-use tables::{all, get_one, put_one, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
+use tables::{all, get_one, put_one, Records, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -80,6 +81,34 @@ impl EmbeddedStore {
         super::observe("embedded", op, started, &result);
         result
     }
+
+    /// The record of `table` under `key`, timed as `op`.
+    async fn record<T>(
+        &self,
+        op: &'static str,
+        db: Arc<Database>,
+        table: Records,
+        key: String,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.run(op, db, move |db| get_one(db, table, &key)).await
+    }
+
+    /// Every record of `table` in the order the listing shows, timed as `op`.
+    async fn listed<T>(
+        &self,
+        op: &'static str,
+        db: Arc<Database>,
+        table: Records,
+        order: fn(Vec<T>) -> Vec<T>,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.run(op, db, move |db| Ok(order(all(db, table)?))).await
+    }
 }
 
 #[async_trait]
@@ -94,10 +123,8 @@ impl Store for EmbeddedStore {
         key: &LicenseKey,
     ) -> Result<Option<License>, StoreError> {
         let key = key.as_str().to_owned();
-        self.run("get_license", self.env_db(env), move |db| {
-            get_one(db, LICENSES, &key)
-        })
-        .await
+        self.record("get_license", self.env_db(env), LICENSES, key)
+            .await
     }
 
     async fn insert_licenses(
@@ -205,17 +232,15 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_product(&self, env: Environment, id: Uuid) -> Result<Option<Product>, StoreError> {
-        self.run("get_product", self.env_db(env), move |db| {
-            get_one(db, PRODUCTS, &id.to_string())
-        })
-        .await
+        let db = self.env_db(env);
+        self.record("get_product", db, PRODUCTS, id.to_string())
+            .await
     }
 
     async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError> {
-        self.run("list_products", self.env_db(env), |db| {
-            Ok(products_by_name(all(db, PRODUCTS)?))
-        })
-        .await
+        let db = self.env_db(env);
+        self.listed("list_products", db, PRODUCTS, products_by_name)
+            .await
     }
 
     async fn put_generator(
@@ -235,17 +260,15 @@ impl Store for EmbeddedStore {
         env: Environment,
         id: Uuid,
     ) -> Result<Option<Generator>, StoreError> {
-        self.run("get_generator", self.env_db(env), move |db| {
-            get_one(db, GENERATORS, &id.to_string())
-        })
-        .await
+        let db = self.env_db(env);
+        self.record("get_generator", db, GENERATORS, id.to_string())
+            .await
     }
 
     async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError> {
-        self.run("list_generators", self.env_db(env), |db| {
-            Ok(generators_by_age(all(db, GENERATORS)?))
-        })
-        .await
+        let db = self.env_db(env);
+        self.listed("list_generators", db, GENERATORS, generators_by_age)
+            .await
     }
 
     async fn insert_customer(&self, customer: &Customer) -> Result<(), StoreError> {
@@ -265,10 +288,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
-        self.run("get_customer", self.global.clone(), move |db| {
-            get_one(db, CUSTOMERS, &id.to_string())
-        })
-        .await
+        let db = self.global.clone();
+        self.record("get_customer", db, CUSTOMERS, id.to_string())
+            .await
     }
 
     async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
@@ -280,10 +302,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn list_customers(&self) -> Result<Vec<Customer>, StoreError> {
-        self.run("list_customers", self.global.clone(), |db| {
-            Ok(customers_by_email(all(db, CUSTOMERS)?))
-        })
-        .await
+        let db = self.global.clone();
+        self.listed("list_customers", db, CUSTOMERS, customers_by_email)
+            .await
     }
 
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {
@@ -307,10 +328,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError> {
-        self.run("get_settings", self.env_db(env), |db| {
-            get_one(db, SETTINGS, "settings")
-        })
-        .await
+        let db = self.env_db(env);
+        self.record("get_settings", db, SETTINGS, "settings".into())
+            .await
     }
 
     async fn put_settings(
