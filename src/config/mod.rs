@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+mod checks;
 mod error;
 mod public_url;
 use error::describe;
 pub use error::ConfigError;
-use public_url::check_public_url;
 
 /// Environment variables with the `KEYWARDEN_` prefix that are not settings.
 pub const BOOTSTRAP_VARS: &[&str] = &[
@@ -305,82 +305,6 @@ impl Settings {
         settings.take_mail_public_url();
         settings.check()?;
         Ok(settings)
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        let bad = |k: &str, why: &str| Err(ConfigError::new(format!("{k}: {why}")));
-        if self.server.body_limit_bytes < 256 {
-            return bad("server.body_limit_bytes", "must be at least 256");
-        }
-        if self.engine.heartbeat_flush_ms == 0 {
-            return bad("engine.heartbeat_flush_ms", "must be greater than 0");
-        }
-        if self.limits.license_per_second == 0 || self.limits.license_burst == 0 {
-            return bad("limits.license_per_second", "rates must be greater than 0");
-        }
-        if self.limits.login_per_minute == 0 || self.limits.login_burst == 0 {
-            return bad("limits.login_per_minute", "rates must be greater than 0");
-        }
-        if self.limits.account_failures_per_hour == 0 || self.limits.account_failures_burst == 0 {
-            return bad(
-                "limits.account_failures_per_hour",
-                "rates must be greater than 0",
-            );
-        }
-        if self.limits.password_hash_concurrency > 64 {
-            return bad(
-                "limits.password_hash_concurrency",
-                "must be 0 (half the cores) to 64",
-            );
-        }
-        if !(1..=1000).contains(&self.limits.sessions_per_account) {
-            return bad("limits.sessions_per_account", "must be 1 to 1000");
-        }
-        if self.limits.unknown_key_per_minute == 0 || self.limits.unknown_key_burst == 0 {
-            return bad(
-                "limits.unknown_key_per_minute",
-                "rates must be greater than 0",
-            );
-        }
-        if !(1..=100).contains(&self.abuse.threshold) {
-            return bad("abuse.threshold", "must be between 1 and 100");
-        }
-        if !matches!(
-            self.store.cql.consistency.as_str(),
-            "one" | "quorum" | "local_one" | "local_quorum" | "all"
-        ) {
-            return bad(
-                "store.cql.consistency",
-                "must be one, quorum, local_one, local_quorum or all",
-            );
-        }
-        if !matches!(
-            self.store.cql.serial_consistency.as_str(),
-            "serial" | "local_serial"
-        ) {
-            return bad(
-                "store.cql.serial_consistency",
-                "must be serial or local_serial",
-            );
-        }
-        if self.store.cql.changes_poll_ms == 0 || self.store.cql.changes_poll_ms > 5000 {
-            return bad(
-                "store.cql.changes_poll_ms",
-                "must be 1 to 5000 (changes must reach every node within 5 s)",
-            );
-        }
-        if !(1..=65_536).contains(&self.portal.max_upload_mb) {
-            return bad("portal.max_upload_mb", "must be 1 to 65536");
-        }
-        if !self.server.public_url.trim().is_empty() {
-            if let Err(why) = check_public_url(&self.server.public_url) {
-                return bad("server.public_url", &why);
-            }
-        }
-        if !matches!(self.log.format.as_str(), "text" | "json") {
-            return bad("log.format", "must be \"text\" or \"json\"");
-        }
-        Ok(())
     }
 }
 

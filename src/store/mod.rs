@@ -4,10 +4,12 @@
 
 pub mod cql;
 pub mod embedded;
-mod embedded_history;
+mod listing;
 mod query;
 
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
+
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -32,6 +34,58 @@ pub enum StoreError {
     /// A record could not be decoded; the data folder needs attention.
     #[error("corrupt record: {0}")]
     Corrupt(String),
+}
+
+/// The refusals both backends give, worded once so they answer alike.
+impl StoreError {
+    /// A new license's key is taken; `masked_key` is the key as logs may show it.
+    pub(crate) fn key_taken(masked_key: &str) -> Self {
+        StoreError::Conflict(format!("license key {masked_key} already exists"))
+    }
+
+    /// A compare-and-set lost: the stored version is `found`, not `expected`.
+    pub(crate) fn version_moved(found: u64, expected: u64) -> Self {
+        StoreError::Conflict(format!(
+            "license changed meanwhile (version {found} not {expected})"
+        ))
+    }
+
+    /// A license to replace is not there.
+    pub(crate) fn license_not_found() -> Self {
+        StoreError::NotFound("license not found".into())
+    }
+
+    /// A new customer's email is taken.
+    pub(crate) fn email_taken(email: &str) -> Self {
+        StoreError::Conflict(format!("a customer with email {email} already exists"))
+    }
+
+    /// Whether the backend itself failed (an outage), not the request.
+    fn is_outage(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Corrupt(_))
+    }
+}
+
+/// Records one store call of `backend`: its latency, and on an outage the error
+/// counter and the up gauge (any other answer sets the gauge up again). Both
+/// backends report through this, so dashboards read them the same way.
+pub(crate) fn observe<T>(
+    backend: &'static str,
+    op: &'static str,
+    started: Instant,
+    result: &Result<T, StoreError>,
+) {
+    let m = crate::metrics::metrics();
+    m.store_duration
+        .with_label_values(&[backend, op])
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Err(e) if e.is_outage() => {
+            m.store_errors.with_label_values(&[backend, op]).inc();
+            m.store_up.set(0);
+        }
+        _ => m.store_up.set(1),
+    }
 }
 
 /// A committed change to one license: the new record, the version it replaces,
@@ -83,6 +137,22 @@ pub struct AuditQuery {
     pub license_key: Option<String>,
     pub action: Option<String>,
     pub limit: usize,
+}
+
+impl AuditQuery {
+    /// How many entries to return: `limit`, or 100 when it is 0.
+    pub(crate) fn wanted(&self) -> usize {
+        if self.limit == 0 {
+            100
+        } else {
+            self.limit
+        }
+    }
+
+    /// Whether `e` passes the action filter.
+    pub(crate) fn keeps(&self, e: &AuditEntry) -> bool {
+        self.action.as_ref().is_none_or(|a| &e.action == a)
+    }
 }
 
 /// Everything Keywarden persists. Writes return only after the backend committed.

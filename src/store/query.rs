@@ -119,74 +119,73 @@ impl LicenseQuery {
         products: &HashMap<Uuid, Product>,
         customers: &HashMap<Uuid, Customer>,
     ) -> Page<T> {
+        let names = Names::new(products, customers);
         let needle = self
             .search
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_lowercase);
-        let product_lc: HashMap<Uuid, String> = products
-            .iter()
-            .map(|(id, p)| (*id, p.name.to_lowercase()))
-            .collect();
-        let customer_lc: HashMap<Uuid, (String, String)> = customers
-            .iter()
-            .map(|(id, c)| (*id, (c.name.to_lowercase(), c.email.to_lowercase())))
-            .collect();
-        let empty = String::new();
-        let product_name = |l: &T| product_lc.get(&l.product_id()).unwrap_or(&empty);
-        let customer = |l: &T| l.customer_id().and_then(|c| customer_lc.get(&c));
-        let mut rows: Vec<T> = rows
+        let rows: Vec<T> = rows
             .into_iter()
-            .filter(|l| self.product_id.is_none_or(|p| l.product_id() == p))
-            .filter(|l| self.status.is_none_or(|s| l.status() == s))
-            .filter(|l| self.customer_id.is_none_or(|c| l.customer_id() == Some(c)))
-            .filter(|l| match &needle {
-                None => true,
-                Some(n) => {
-                    contains_folded(l.key(), n)
-                        || product_name(l).contains(n.as_str())
-                        || customer(l).is_some_and(|(name, email)| {
-                            email.contains(n.as_str()) || name.contains(n.as_str())
-                        })
-                }
-            })
+            .filter(|l| self.keeps(l, &names, needle.as_deref()))
             .collect();
-        let cmp = |a: &T, b: &T| -> Ordering {
-            let primary = match self.sort {
-                SortField::Key => a.key().cmp(b.key()),
-                SortField::Product => product_name(a).cmp(product_name(b)),
-                SortField::Customer => {
-                    let name = |l: &T| customer(l).map(|(n, _)| n.as_str());
-                    name(a).cmp(&name(b))
-                }
-                SortField::Status => a.status().cmp(&b.status()),
-                SortField::Activations => {
-                    // Unlimited sorts above every number.
-                    let n = |l: &T| match l.activation_limit() {
-                        -1 => i32::MAX,
-                        v => v,
-                    };
-                    n(a).cmp(&n(b))
-                }
-                // Lifetime (no expiry) sorts after every date.
-                SortField::Expires => match (a.expires_at(), b.expires_at()) {
-                    (Some(x), Some(y)) => x.cmp(&y),
-                    (Some(_), None) => Ordering::Less,
-                    (None, Some(_)) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                },
-                SortField::Created => a.created_at().cmp(&b.created_at()),
-            };
-            primary.then_with(|| a.key().cmp(b.key()))
-        };
-        let ordered = |a: &T, b: &T| {
+        self.page_of(rows, |a, b| {
             if self.descending {
-                cmp(b, a)
+                self.compare(b, a, &names)
             } else {
-                cmp(a, b)
+                self.compare(a, b, &names)
             }
+        })
+    }
+
+    /// Whether a row passes the filters and the search `needle` (lower-case).
+    fn keeps<T: Listed>(&self, l: &T, names: &Names, needle: Option<&str>) -> bool {
+        self.product_id.is_none_or(|p| l.product_id() == p)
+            && self.status.is_none_or(|s| l.status() == s)
+            && self.customer_id.is_none_or(|c| l.customer_id() == Some(c))
+            && needle.is_none_or(|n| {
+                contains_folded(l.key(), n)
+                    || names.product(l).contains(n)
+                    || names
+                        .customer(l)
+                        .is_some_and(|(name, email)| email.contains(n) || name.contains(n))
+            })
+    }
+
+    /// The ascending order of the sort column, the key breaking ties.
+    fn compare<T: Listed>(&self, a: &T, b: &T, names: &Names) -> Ordering {
+        let primary = match self.sort {
+            SortField::Key => a.key().cmp(b.key()),
+            SortField::Product => names.product(a).cmp(names.product(b)),
+            SortField::Customer => {
+                let name = |l: &T| names.customer(l).map(|(n, _)| n.as_str());
+                name(a).cmp(&name(b))
+            }
+            SortField::Status => a.status().cmp(&b.status()),
+            SortField::Activations => {
+                // Unlimited sorts above every number.
+                let n = |l: &T| match l.activation_limit() {
+                    -1 => i32::MAX,
+                    v => v,
+                };
+                n(a).cmp(&n(b))
+            }
+            // Lifetime (no expiry) sorts after every date.
+            SortField::Expires => match (a.expires_at(), b.expires_at()) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+            SortField::Created => a.created_at().cmp(&b.created_at()),
         };
+        primary.then_with(|| a.key().cmp(b.key()))
+    }
+
+    /// The requested page of the filtered `rows` in `ordered` order, sorting only
+    /// the rows up to the page's end.
+    fn page_of<T>(&self, mut rows: Vec<T>, ordered: impl Fn(&T, &T) -> Ordering) -> Page<T> {
         let total = rows.len() as u64;
         let per_page = self.per_page.clamp(1, MAX_PER_PAGE);
         let page = self.page.max(1);
@@ -196,10 +195,10 @@ impl LicenseQuery {
             rows.clear();
         } else {
             if end < rows.len() {
-                rows.select_nth_unstable_by(end, ordered);
+                rows.select_nth_unstable_by(end, &ordered);
                 rows.truncate(end);
             }
-            rows.sort_by(ordered);
+            rows.sort_by(&ordered);
             rows.drain(..start);
         }
         Page {
@@ -208,5 +207,38 @@ impl LicenseQuery {
             page,
             per_page,
         }
+    }
+}
+
+/// Lower-cased product names and customer (name, email) pairs, looked up per row.
+struct Names {
+    products: HashMap<Uuid, String>,
+    customers: HashMap<Uuid, (String, String)>,
+    empty: String,
+}
+
+impl Names {
+    fn new(products: &HashMap<Uuid, Product>, customers: &HashMap<Uuid, Customer>) -> Self {
+        Names {
+            products: products
+                .iter()
+                .map(|(id, p)| (*id, p.name.to_lowercase()))
+                .collect(),
+            customers: customers
+                .iter()
+                .map(|(id, c)| (*id, (c.name.to_lowercase(), c.email.to_lowercase())))
+                .collect(),
+            empty: String::new(),
+        }
+    }
+
+    /// The row's product name, empty when the product is unknown.
+    fn product<T: Listed>(&self, l: &T) -> &String {
+        self.products.get(&l.product_id()).unwrap_or(&self.empty)
+    }
+
+    /// The row's customer (name, email), if it has a known one.
+    fn customer<T: Listed>(&self, l: &T) -> Option<&(String, String)> {
+        l.customer_id().and_then(|c| self.customers.get(&c))
     }
 }

@@ -8,6 +8,7 @@
 use futures_util::TryStreamExt;
 use scylla::client::session::Session;
 
+use super::rows::{decode, encode};
 use super::statements::EnvStatements;
 use super::{corrupt, down, CqlStore};
 use crate::domain::{Activation, Environment};
@@ -22,14 +23,12 @@ impl CqlStore {
         rows: &[Activation],
     ) -> Result<(), StoreError> {
         for a in rows {
-            let bytes = rmp_serde::to_vec_named(a).map_err(corrupt)?;
-            self.session
-                .execute_unpaged(
-                    &st.history_put,
-                    (key, a.deactivated_at.unwrap_or(a.activated_at), a.id, bytes),
-                )
-                .await
-                .map_err(down)?;
+            let bytes = encode(a)?;
+            self.exec(
+                &st.history_put,
+                (key, a.deactivated_at.unwrap_or(a.activated_at), a.id, bytes),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -44,12 +43,7 @@ impl CqlStore {
     ) -> Result<Vec<Activation>, StoreError> {
         let skip = (page.max(1) - 1).saturating_mul(per_page);
         let limit = i32::try_from(skip.saturating_add(per_page)).unwrap_or(i32::MAX);
-        let result = self
-            .session
-            .execute_unpaged(&st.history_get, (key, limit))
-            .await
-            .map_err(down)?;
-        let rows = result.into_rows_result().map_err(corrupt)?;
+        let rows = self.rows(&st.history_get, (key, limit)).await?;
         let mut out = Vec::new();
         for r in rows
             .rows::<(Option<Vec<u8>>,)>()
@@ -57,7 +51,7 @@ impl CqlStore {
             .skip(skip as usize)
         {
             if let (Some(b),) = r.map_err(corrupt)? {
-                out.push(rmp_serde::from_slice(&b).map_err(corrupt)?);
+                out.push(decode(&b)?);
             }
         }
         Ok(out)
@@ -99,7 +93,7 @@ pub async fn move_history(session: &Session, prefix: &str) -> Result<usize, Stor
             let (Some(id), Some(blob)) = (id, blob) else {
                 continue;
             };
-            let a: Activation = rmp_serde::from_slice(&blob).map_err(corrupt)?;
+            let a: Activation = decode(&blob)?;
             if a.is_active() {
                 continue;
             }

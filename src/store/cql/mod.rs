@@ -8,9 +8,18 @@
 //! limit holds across nodes. Index tables, audit and the change log are written
 //! after the conditional batch commits.
 
+mod audit;
+mod changes;
+mod customers;
 mod history;
+mod indexes;
+mod last_seen;
+mod license_writes;
+mod licenses;
 mod migrate;
 mod ops;
+mod rows;
+mod secrets;
 mod statements;
 
 pub use migrate::{migrate, SCHEMA_VERSION};
@@ -21,13 +30,34 @@ use std::time::{Duration, Instant};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::response::query_result::{QueryResult, QueryRowsResult};
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::{Consistency, SerialConsistency};
+
+use futures_util::future::join_all;
 
 use super::StoreError;
 use crate::config::CqlSettings;
 use crate::domain::Environment;
-use crate::metrics::metrics;
 use statements::EnvStatements;
+
+/// Parallel requests for multi-partition work (bulk inserts, flushes).
+const FANOUT: usize = 32;
+
+/// Runs `f` on every item, `FANOUT` at a time; stops after the first chunk with
+/// an error and returns the first error of that chunk.
+async fn fan_out<'a, T, F, Fut>(items: &'a [T], f: F) -> Result<(), StoreError>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
+    for chunk in items.chunks(FANOUT) {
+        let done = join_all(chunk.iter().map(&f)).await;
+        done.into_iter().collect::<Result<Vec<()>, StoreError>>()?;
+    }
+    Ok(())
+}
 
 /// `Store` on the `scylla` driver.
 pub struct CqlStore {
@@ -141,17 +171,38 @@ impl CqlStore {
     ) -> Result<T, StoreError> {
         let started = Instant::now();
         let result = f.await;
-        let m = metrics();
-        m.store_duration
-            .with_label_values(&["cql", op])
-            .observe(started.elapsed().as_secs_f64());
-        match &result {
-            Err(StoreError::Unavailable(_) | StoreError::Corrupt(_)) => {
-                m.store_errors.with_label_values(&["cql", op]).inc();
-                m.store_up.set(0);
-            }
-            _ => m.store_up.set(1),
-        }
+        super::observe("cql", op, started, &result);
         result
+    }
+
+    /// Runs one prepared statement; a driver error is `Unavailable`.
+    async fn execute(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<QueryResult, StoreError> {
+        self.session
+            .execute_unpaged(stmt, values)
+            .await
+            .map_err(down)
+    }
+
+    /// Runs one statement whose answer holds nothing to read (plain writes).
+    async fn exec(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<(), StoreError> {
+        self.execute(stmt, values).await.map(drop)
+    }
+
+    /// Runs one statement and returns its rows.
+    async fn rows(
+        &self,
+        stmt: &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> Result<QueryRowsResult, StoreError> {
+        let result = self.execute(stmt, values).await?;
+        result.into_rows_result().map_err(corrupt)
     }
 }

@@ -4,23 +4,11 @@
 //! keeps only active activations, so its size — and the cost of every write —
 //! does not depend on how many devices came and went before.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::ReadableTable;
 
-use super::StoreError;
+use super::tables::{decode, encode, unavailable, ACTIVATION_HISTORY, LICENSES, META};
 use crate::domain::{Activation, License};
-
-pub(super) const ACTIVATION_HISTORY: TableDefinition<&str, &[u8]> =
-    TableDefinition::new("activation_history");
-const LICENSES: TableDefinition<&str, &[u8]> = TableDefinition::new("licenses");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
+use crate::store::StoreError;
 
 /// First key of a license's history rows; every row of it starts with this.
 fn prefix(license: &str) -> String {
@@ -33,11 +21,24 @@ fn row_key(license: &str, a: &Activation) -> String {
     format!("{}{nanos:020}-{}", prefix(license), a.id)
 }
 
-/// The record to store (active activations only) and the history rows it sheds.
-pub(super) fn split(license: &License) -> (License, Vec<Activation>) {
-    let mut record = license.clone();
-    let history = record.retire_deactivated();
-    (record, history)
+/// A license ready to write: its key, its record (active activations only,
+/// encoded) and the history rows it sheds.
+pub(super) struct SplitRecord {
+    pub key: String,
+    pub bytes: Vec<u8>,
+    pub history: Vec<Activation>,
+}
+
+impl SplitRecord {
+    pub(super) fn of(license: &License) -> Result<Self, StoreError> {
+        let mut record = license.clone();
+        let history = record.retire_deactivated();
+        Ok(SplitRecord {
+            key: license.key.as_str().to_owned(),
+            bytes: encode(&record)?,
+            history,
+        })
+    }
 }
 
 /// Writes history rows in the caller's transaction.
@@ -51,7 +52,7 @@ pub(super) fn write(
     }
     let mut t = txn.open_table(ACTIVATION_HISTORY).map_err(unavailable)?;
     for a in rows {
-        let bytes = rmp_serde::to_vec_named(a).map_err(corrupt)?;
+        let bytes = encode(a)?;
         t.insert(row_key(license, a).as_str(), bytes.as_slice())
             .map_err(unavailable)?;
     }
@@ -96,7 +97,7 @@ pub(super) fn page(
         .take(per_page as usize)
     {
         let (_, v) = row.map_err(unavailable)?;
-        out.push(rmp_serde::from_slice(v.value()).map_err(corrupt)?);
+        out.push(decode(v.value())?);
     }
     Ok(out)
 }
@@ -115,21 +116,22 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<usize, StoreError>
     }
     txn.open_table(ACTIVATION_HISTORY).map_err(unavailable)?;
     let mut licenses = txn.open_table(LICENSES).map_err(unavailable)?;
-    let mut moved: Vec<(String, Vec<u8>, Vec<Activation>)> = Vec::new();
+    let mut moved: Vec<SplitRecord> = Vec::new();
     for row in licenses.iter().map_err(unavailable)? {
         let (k, v) = row.map_err(unavailable)?;
-        let l: License = rmp_serde::from_slice(v.value()).map_err(corrupt)?;
+        let l: License = decode(v.value())?;
         if l.activations.iter().any(|a| !a.is_active()) {
-            let (record, history) = split(&l);
-            let bytes = rmp_serde::to_vec_named(&record).map_err(corrupt)?;
-            moved.push((k.value().to_owned(), bytes, history));
+            moved.push(SplitRecord {
+                key: k.value().to_owned(),
+                ..SplitRecord::of(&l)?
+            });
         }
     }
-    for (key, bytes, history) in &moved {
+    for r in &moved {
         licenses
-            .insert(key.as_str(), bytes.as_slice())
+            .insert(r.key.as_str(), r.bytes.as_slice())
             .map_err(unavailable)?;
-        write(txn, key, history)?;
+        write(txn, &r.key, &r.history)?;
     }
     meta.insert("activation_history", 1).map_err(unavailable)?;
     Ok(moved.len())

@@ -1,0 +1,60 @@
+//! Customers of the embedded store, in the global file: the record by id plus an
+//! email index that makes a taken email a conflict and sign-in a point read.
+
+use redb::{Database, ReadableTable};
+
+use super::tables::{encode, get_one, unavailable, write, CUSTOMERS, CUSTOMERS_BY_EMAIL};
+use crate::domain::Customer;
+use crate::store::StoreError;
+
+/// Claims the email and writes the record, or refuses a taken email.
+pub(super) fn insert(db: &Database, c: &Customer) -> Result<(), StoreError> {
+    let bytes = encode(c)?;
+    let id = c.id.to_string();
+    write(db, |txn| {
+        let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+        if by_email
+            .get(c.email.as_str())
+            .map_err(unavailable)?
+            .is_some()
+        {
+            return Err(StoreError::email_taken(&c.email));
+        }
+        by_email
+            .insert(c.email.as_str(), id.as_str())
+            .map_err(unavailable)?;
+        let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+        t.insert(id.as_str(), bytes.as_slice())
+            .map_err(unavailable)?;
+        Ok(())
+    })
+}
+
+/// Replaces an existing customer's record (the email index stays as it is).
+pub(super) fn update(db: &Database, c: &Customer) -> Result<(), StoreError> {
+    let bytes = encode(c)?;
+    let id = c.id.to_string();
+    write(db, |txn| {
+        let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+        if t.get(id.as_str()).map_err(unavailable)?.is_none() {
+            return Err(StoreError::NotFound(format!("no customer {id}")));
+        }
+        t.insert(id.as_str(), bytes.as_slice())
+            .map_err(unavailable)?;
+        Ok(())
+    })
+}
+
+/// The customer whose email this is, through the index.
+pub(super) fn by_email(db: &Database, email: &str) -> Result<Option<Customer>, StoreError> {
+    let id = {
+        let txn = db.begin_read().map_err(unavailable)?;
+        let t = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+        let v = t.get(email).map_err(unavailable)?;
+        v.map(|g| g.value().to_owned())
+    };
+    match id {
+        Some(id) => get_one(db, CUSTOMERS, &id),
+        None => Ok(None),
+    }
+}

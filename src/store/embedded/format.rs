@@ -1,0 +1,84 @@
+//! Opening one redb file of the embedded store: its format version (an unknown
+//! one is refused), its tables, and the one-time upgrades files written by older
+//! releases need (audit index, activation history out of the license records).
+
+use std::path::Path;
+
+use redb::{Database, ReadableTable, WriteTransaction};
+
+use super::tables::{
+    unavailable, AUDIT, AUDIT_BY_LICENSE, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS, LICENSES,
+    META, PRODUCTS, SECRETS, SETTINGS,
+};
+use super::{audit, history, FORMAT_VERSION};
+use crate::store::StoreError;
+
+/// Opens (or creates) one database file and checks its format version; `global`
+/// is the customers and secrets file, the others are one environment each.
+pub(super) fn open_file(
+    path: &Path,
+    global: bool,
+    cache_bytes: usize,
+) -> Result<Database, StoreError> {
+    let db = redb::Builder::new()
+        .set_cache_size(cache_bytes)
+        .create(path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    let txn = db.begin_write().map_err(unavailable)?;
+    check_version(&txn, path)?;
+    create_tables(&txn, global)?;
+    if !global {
+        upgrade(&txn, path)?;
+    }
+    txn.commit().map_err(unavailable)?;
+    Ok(db)
+}
+
+/// Records the format version of a new file; refuses a version this build does not know.
+fn check_version(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    let found = meta
+        .get("format_version")
+        .map_err(unavailable)?
+        .map(|v| v.value());
+    match found {
+        Some(v) if v != FORMAT_VERSION => Err(StoreError::Corrupt(format!(
+            "{} has format version {v}; this build knows only version {FORMAT_VERSION}",
+            path.display()
+        ))),
+        Some(_) => Ok(()),
+        None => {
+            meta.insert("format_version", FORMAT_VERSION)
+                .map_err(unavailable)?;
+            Ok(())
+        }
+    }
+}
+
+fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError> {
+    if global {
+        txn.open_table(CUSTOMERS).map_err(unavailable)?;
+        txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+        txn.open_table(SECRETS).map_err(unavailable)?;
+    } else {
+        for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
+            txn.open_table(t).map_err(unavailable)?;
+        }
+        txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// The one-time upgrades of an environment file (each a no-op once done).
+fn upgrade(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    audit::backfill_index(txn)?;
+    let moved = history::migrate(txn)?;
+    if moved > 0 {
+        tracing::info!(
+            file = %path.display(),
+            licenses = moved,
+            "moved activation history out of the license records"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! License records of the embedded store: the all-or-nothing insert, the
+//! compare-and-set update, the delete, the heartbeat `last_seen` flush and the
+//! whole-table reads behind listings and the expiry sweep. Each write is one
+//! transaction with its history rows and audit entry.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use redb::{Database, ReadableTable};
+
+use super::audit::{self, AuditRow};
+use super::history::{self, SplitRecord};
+use super::tables::{all, decoded, encode, unavailable, write, CUSTOMERS, LICENSES, PRODUCTS};
+use crate::domain::{Activation, License, LicenseKey, Product};
+use crate::store::listing::{due_for_expiry, license_page};
+use crate::store::{LicenseQuery, LicenseWrite, Page, SeenAt, StoreError};
+
+/// Inserts every license or none: a taken key aborts the whole transaction.
+pub(super) fn insert(
+    db: &Database,
+    rows: &[SplitRecord],
+    audits: &[AuditRow],
+) -> Result<(), StoreError> {
+    write(db, |txn| {
+        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+        for r in rows {
+            if t.get(r.key.as_str()).map_err(unavailable)?.is_some() {
+                // Dropping the transaction aborts it: nothing is written.
+                return Err(StoreError::key_taken(&crate::telemetry::mask_key(&r.key)));
+            }
+            t.insert(r.key.as_str(), r.bytes.as_slice())
+                .map_err(unavailable)?;
+        }
+        for r in rows {
+            history::write(txn, &r.key, &r.history)?;
+        }
+        audit::write(txn, audits)
+    })
+}
+
+/// A license change encoded before its transaction.
+pub(super) struct Update {
+    key: String,
+    bytes: Vec<u8>,
+    expected: u64,
+    retired: Vec<Activation>,
+    audit: AuditRow,
+}
+
+impl Update {
+    /// The record keeps active activations; deactivated ones (in the license or
+    /// among the touched rows) become history rows in the same transaction.
+    pub(super) fn of(write: &LicenseWrite<'_>) -> Result<Self, StoreError> {
+        let (record, retired) = write.split_history();
+        Ok(Update {
+            key: write.license.key.as_str().to_owned(),
+            bytes: encode(&record)?,
+            expected: write.expected_version,
+            retired,
+            audit: audit::row(write.audit)?,
+        })
+    }
+}
+
+/// Replaces the license only if its stored version is the expected one.
+pub(super) fn update(db: &Database, u: Update) -> Result<(), StoreError> {
+    write(db, |txn| {
+        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+        match decoded::<License>(&t, &u.key)? {
+            None => return Err(StoreError::license_not_found()),
+            Some(c) if c.version != u.expected => {
+                return Err(StoreError::version_moved(c.version, u.expected))
+            }
+            Some(_) => {}
+        }
+        t.insert(u.key.as_str(), u.bytes.as_slice())
+            .map_err(unavailable)?;
+        history::write(txn, &u.key, &u.retired)?;
+        audit::write(txn, std::slice::from_ref(&u.audit))
+    })
+}
+
+/// Removes the license and its history; whether it existed.
+pub(super) fn delete(db: &Database, key: &str, audit: &AuditRow) -> Result<bool, StoreError> {
+    write(db, |txn| {
+        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+        let existed = t.remove(key).map_err(unavailable)?.is_some();
+        if existed {
+            history::remove(txn, key)?;
+            audit::write(txn, std::slice::from_ref(audit))?;
+        }
+        Ok(existed)
+    })
+}
+
+/// Heartbeats of one flush: (identifier, time) per license key.
+pub(super) type SeenByKey = HashMap<String, Vec<(String, DateTime<Utc>)>>;
+
+pub(super) fn group_seen(batch: &[SeenAt]) -> SeenByKey {
+    let mut by_key = SeenByKey::new();
+    for s in batch {
+        by_key
+            .entry(s.key.as_str().to_owned())
+            .or_default()
+            .push((s.identifier.as_str().to_owned(), s.at));
+    }
+    by_key
+}
+
+/// Moves `last_seen` forward on active activations, all licenses in one transaction.
+pub(super) fn touch(db: &Database, by_key: SeenByKey) -> Result<(), StoreError> {
+    write(db, |txn| {
+        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+        for (key, seen) in by_key {
+            let Some(mut license) = decoded::<License>(&t, &key)? else {
+                continue;
+            };
+            // last_seen does not bump the version: it is not a state change.
+            if seen_later(&mut license, seen) {
+                t.insert(key.as_str(), encode(&license)?.as_slice())
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Applies heartbeats to a license's active activations; whether any moved.
+fn seen_later(license: &mut License, seen: Vec<(String, DateTime<Utc>)>) -> bool {
+    let mut changed = false;
+    for (ident, at) in seen {
+        for a in license
+            .activations
+            .iter_mut()
+            .filter(|a| a.is_active() && a.identifier.as_str() == ident)
+        {
+            if a.last_seen.is_none_or(|prev| prev < at) {
+                a.last_seen = Some(at);
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// One page of the environment's licenses; customer names come from `global`.
+pub(super) fn list(
+    db: &Database,
+    global: &Database,
+    query: &LicenseQuery,
+) -> Result<Page<License>, StoreError> {
+    let licenses: Vec<License> = all(db, LICENSES)?;
+    let products: Vec<Product> = all(db, PRODUCTS)?;
+    let customers = all(global, CUSTOMERS)?;
+    Ok(license_page(query, licenses, products, customers))
+}
+
+/// Keys the expiry sweep should expire now.
+pub(super) fn due(
+    db: &Database,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<Vec<LicenseKey>, StoreError> {
+    Ok(due_for_expiry(all(db, LICENSES)?, now, grace))
+}

@@ -1,0 +1,378 @@
+//! The default store: redb files under the data folder, one per environment plus
+//! one for global records (customers, secrets). Every write is one ACID transaction
+//! committed with fsync before the call returns.
+//!
+//! This file maps the `Store` trait onto the parts below: each call copies its
+//! arguments, runs one part's transaction on a blocking thread, and is timed.
+
+mod audit;
+mod customers;
+mod format;
+mod history;
+mod licenses;
+mod secrets;
+mod tables;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redb::Database;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::listing::{customers_by_email, generators_by_age, products_by_name};
+use super::{AuditQuery, LicenseQuery, LicenseWrite, Page, SeenAt, Store, StoreError};
+use crate::domain::{
+    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey,
+    Product,
+};
+use history::SplitRecord;
+use tables::{all, get_one, put_one, Records, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// redb-backed `Store`.
+pub struct EmbeddedStore {
+    global: Arc<Database>,
+    production: Arc<Database>,
+    staging: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    /// Opens the data folder, creating it on first use; refuses unknown format versions.
+    ///
+    /// `cache_mb` bounds each environment file's page cache (redb's default is 1 GiB
+    /// per file, which would dwarf the resident licenses themselves).
+    pub fn open(dir: &Path, cache_mb: usize) -> Result<Self, StoreError> {
+        let env_cache = cache_mb.max(1) * 1024 * 1024;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
+        let open = format::open_file;
+        Ok(EmbeddedStore {
+            global: Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?),
+            production: Arc::new(open(&dir.join("production.redb"), false, env_cache)?),
+            staging: Arc::new(open(&dir.join("staging.redb"), false, env_cache)?),
+        })
+    }
+
+    fn env_db(&self, env: Environment) -> Arc<Database> {
+        match env {
+            Environment::Production => self.production.clone(),
+            Environment::Staging => self.staging.clone(),
+        }
+    }
+
+    /// Runs blocking redb work off the async threads, timed and counted.
+    async fn run<T, F>(&self, op: &'static str, db: Arc<Database>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))
+            .and_then(|r| r);
+        super::observe("embedded", op, started, &result);
+        result
+    }
+
+    /// The record of `table` under `key`, timed as `op`.
+    async fn record<T>(
+        &self,
+        op: &'static str,
+        db: Arc<Database>,
+        table: Records,
+        key: String,
+    ) -> Result<Option<T>, StoreError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.run(op, db, move |db| get_one(db, table, &key)).await
+    }
+
+    /// Every record of `table` in the order the listing shows, timed as `op`.
+    async fn listed<T>(
+        &self,
+        op: &'static str,
+        db: Arc<Database>,
+        table: Records,
+        order: fn(Vec<T>) -> Vec<T>,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.run(op, db, move |db| Ok(order(all(db, table)?))).await
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn get_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<Option<License>, StoreError> {
+        let key = key.as_str().to_owned();
+        self.record("get_license", self.env_db(env), LICENSES, key)
+            .await
+    }
+
+    async fn insert_licenses(
+        &self,
+        env: Environment,
+        licenses: &[License],
+        audit: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<SplitRecord> = licenses
+            .iter()
+            .map(SplitRecord::of)
+            .collect::<Result<_, _>>()?;
+        let audits: Vec<_> = audit.iter().map(audit::row).collect::<Result<_, _>>()?;
+        self.run("insert_licenses", self.env_db(env), move |db| {
+            licenses::insert(db, &rows, &audits)
+        })
+        .await
+    }
+
+    async fn update_license(
+        &self,
+        env: Environment,
+        write: LicenseWrite<'_>,
+    ) -> Result<(), StoreError> {
+        let update = licenses::Update::of(&write)?;
+        self.run("update_license", self.env_db(env), move |db| {
+            licenses::update(db, update)
+        })
+        .await
+    }
+
+    async fn activation_history(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Vec<Activation>, StoreError> {
+        let key = key.as_str().to_owned();
+        self.run("activation_history", self.env_db(env), move |db| {
+            history::page(db, &key, page, per_page)
+        })
+        .await
+    }
+
+    async fn delete_license(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let key = key.as_str().to_owned();
+        let audit = audit::row(audit)?;
+        self.run("delete_license", self.env_db(env), move |db| {
+            licenses::delete(db, &key, &audit)
+        })
+        .await
+    }
+
+    async fn touch_last_seen(&self, env: Environment, batch: &[SeenAt]) -> Result<(), StoreError> {
+        let by_key = licenses::group_seen(batch);
+        self.run("touch_last_seen", self.env_db(env), move |db| {
+            licenses::touch(db, by_key)
+        })
+        .await
+    }
+
+    async fn list_licenses(
+        &self,
+        env: Environment,
+        query: &LicenseQuery,
+    ) -> Result<Page<License>, StoreError> {
+        let query = query.clone();
+        let global = self.global.clone();
+        self.run("list_licenses", self.env_db(env), move |db| {
+            licenses::list(db, &global, &query)
+        })
+        .await
+    }
+
+    async fn licenses_due_for_expiry(
+        &self,
+        env: Environment,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> Result<Vec<LicenseKey>, StoreError> {
+        self.run("licenses_due_for_expiry", self.env_db(env), move |db| {
+            licenses::due(db, now, grace)
+        })
+        .await
+    }
+
+    async fn put_product(
+        &self,
+        env: Environment,
+        product: &Product,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let p = product.clone();
+        let a = audit.clone();
+        self.run("put_product", self.env_db(env), move |db| {
+            put_one(db, PRODUCTS, &p.id.to_string(), &p, Some(&a))
+        })
+        .await
+    }
+
+    async fn get_product(&self, env: Environment, id: Uuid) -> Result<Option<Product>, StoreError> {
+        let db = self.env_db(env);
+        self.record("get_product", db, PRODUCTS, id.to_string())
+            .await
+    }
+
+    async fn list_products(&self, env: Environment) -> Result<Vec<Product>, StoreError> {
+        let db = self.env_db(env);
+        self.listed("list_products", db, PRODUCTS, products_by_name)
+            .await
+    }
+
+    async fn put_generator(
+        &self,
+        env: Environment,
+        generator: &Generator,
+    ) -> Result<(), StoreError> {
+        let g = generator.clone();
+        self.run("put_generator", self.env_db(env), move |db| {
+            put_one(db, GENERATORS, &g.id.to_string(), &g, None)
+        })
+        .await
+    }
+
+    async fn get_generator(
+        &self,
+        env: Environment,
+        id: Uuid,
+    ) -> Result<Option<Generator>, StoreError> {
+        let db = self.env_db(env);
+        self.record("get_generator", db, GENERATORS, id.to_string())
+            .await
+    }
+
+    async fn list_generators(&self, env: Environment) -> Result<Vec<Generator>, StoreError> {
+        let db = self.env_db(env);
+        self.listed("list_generators", db, GENERATORS, generators_by_age)
+            .await
+    }
+
+    async fn insert_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let c = customer.clone();
+        self.run("insert_customer", self.global.clone(), move |db| {
+            customers::insert(db, &c)
+        })
+        .await
+    }
+
+    async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let c = customer.clone();
+        self.run("update_customer", self.global.clone(), move |db| {
+            customers::update(db, &c)
+        })
+        .await
+    }
+
+    async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
+        let db = self.global.clone();
+        self.record("get_customer", db, CUSTOMERS, id.to_string())
+            .await
+    }
+
+    async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
+        let email = email.to_owned();
+        self.run("get_customer_by_email", self.global.clone(), move |db| {
+            customers::by_email(db, &email)
+        })
+        .await
+    }
+
+    async fn list_customers(&self) -> Result<Vec<Customer>, StoreError> {
+        let db = self.global.clone();
+        self.listed("list_customers", db, CUSTOMERS, customers_by_email)
+            .await
+    }
+
+    async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {
+        let row = audit::row(entry)?;
+        self.run("append_audit", self.env_db(env), move |db| {
+            tables::write(db, |txn| audit::write(txn, std::slice::from_ref(&row)))
+        })
+        .await
+    }
+
+    async fn list_audit(
+        &self,
+        env: Environment,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let q = query.clone();
+        self.run("list_audit", self.env_db(env), move |db| {
+            audit::list(db, &q)
+        })
+        .await
+    }
+
+    async fn get_settings(&self, env: Environment) -> Result<Option<EnvSettings>, StoreError> {
+        let db = self.env_db(env);
+        self.record("get_settings", db, SETTINGS, "settings".into())
+            .await
+    }
+
+    async fn put_settings(
+        &self,
+        env: Environment,
+        settings: &EnvSettings,
+    ) -> Result<(), StoreError> {
+        let s = settings.clone();
+        self.run("put_settings", self.env_db(env), move |db| {
+            put_one(db, SETTINGS, "settings", &s, None)
+        })
+        .await
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = name.to_owned();
+        self.run("get_secret", self.global.clone(), move |db| {
+            secrets::get(db, &name)
+        })
+        .await
+    }
+
+    async fn list_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.run("list_secrets", self.global.clone(), secrets::list)
+            .await
+    }
+
+    async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let name = name.to_owned();
+        let value = value.to_vec();
+        self.run("put_secret", self.global.clone(), move |db| {
+            secrets::put_if_absent(db, &name, value)
+        })
+        .await
+    }
+
+    async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        let value = value.to_vec();
+        self.run("put_secret", self.global.clone(), move |db| {
+            secrets::put(db, &name, &value)
+        })
+        .await
+    }
+}

@@ -1,0 +1,112 @@
+//! The redb tables of the embedded store and what every part of it does with them:
+//! MessagePack records under string keys, read one, read all, write one, and a
+//! write transaction that commits (with fsync) only when its work succeeded.
+
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::audit;
+use crate::domain::AuditEntry;
+use crate::store::StoreError;
+
+/// A table of MessagePack records under string keys.
+pub(super) type Records = TableDefinition<'static, &'static str, &'static [u8]>;
+
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const LICENSES: Records = TableDefinition::new("licenses");
+pub(super) const PRODUCTS: Records = TableDefinition::new("products");
+pub(super) const GENERATORS: Records = TableDefinition::new("generators");
+/// Keyed by `{nanos:020}-{uuid}` so iteration is in time order.
+pub(super) const AUDIT: Records = TableDefinition::new("audit");
+/// Audit keys of each license: `"{license key}\u{1}{audit key}"` → nothing, so the
+/// license's history is a range read, not a scan of the whole log.
+pub(super) const AUDIT_BY_LICENSE: TableDefinition<&str, ()> =
+    TableDefinition::new("audit_by_license");
+pub(super) const SETTINGS: Records = TableDefinition::new("settings");
+pub(super) const CUSTOMERS: Records = TableDefinition::new("customers");
+pub(super) const CUSTOMERS_BY_EMAIL: TableDefinition<&str, &str> =
+    TableDefinition::new("customers_by_email");
+pub(super) const SECRETS: Records = TableDefinition::new("secrets");
+/// Deactivated activations, one row each (see `history`).
+pub(super) const ACTIVATION_HISTORY: Records = TableDefinition::new("activation_history");
+
+pub(super) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+pub(super) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+pub(super) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec_named(v).map_err(corrupt)
+}
+
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(corrupt)
+}
+
+/// Runs `work` in one write transaction and commits it; an error drops the
+/// transaction, which aborts it: nothing of it is written.
+pub(super) fn write<T>(
+    db: &Database,
+    work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let out = work(&txn)?;
+    txn.commit().map_err(unavailable)?;
+    Ok(out)
+}
+
+/// The record under `key` of an open table.
+pub(super) fn decoded<T: DeserializeOwned>(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    let v = t.get(key).map_err(unavailable)?;
+    v.map(|g| decode(g.value())).transpose()
+}
+
+pub(super) fn get_one<T: DeserializeOwned>(
+    db: &Database,
+    table: Records,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let t = txn.open_table(table).map_err(unavailable)?;
+    decoded(&t, key)
+}
+
+pub(super) fn all<T: DeserializeOwned>(
+    db: &Database,
+    table: Records,
+) -> Result<Vec<T>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let t = txn.open_table(table).map_err(unavailable)?;
+    let mut out = Vec::with_capacity(t.len().map_err(unavailable)? as usize);
+    for row in t.iter().map_err(unavailable)? {
+        let (_, v) = row.map_err(unavailable)?;
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
+}
+
+/// Writes one record, and its audit entry in the same transaction.
+pub(super) fn put_one<T: Serialize>(
+    db: &Database,
+    table: Records,
+    key: &str,
+    value: &T,
+    audit: Option<&AuditEntry>,
+) -> Result<(), StoreError> {
+    let bytes = encode(value)?;
+    write(db, |txn| {
+        let mut t = txn.open_table(table).map_err(unavailable)?;
+        t.insert(key, bytes.as_slice()).map_err(unavailable)?;
+        if let Some(a) = audit {
+            audit::write(txn, &[audit::row(a)?])?;
+        }
+        Ok(())
+    })
+}
