@@ -244,6 +244,7 @@ struct OfflineAnswer<'a> {
     file: Option<offline::OfflineFile>,
 }
 
+/// A signed offline license file for one device (for clients that cannot reach us).
 pub async fn offline(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -276,6 +277,7 @@ struct PublicKey<'a> {
     pem: String,
 }
 
+/// The environment's response-signing public key, for clients to pin.
 pub async fn public_key(
     state: web::Data<AppState>,
     env: Environment,

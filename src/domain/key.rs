@@ -37,6 +37,7 @@ impl LicenseKey {
         Ok(LicenseKey(raw.to_owned()))
     }
 
+    /// The key as stored and sent (logs use [`LicenseKey::masked`]).
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -138,6 +139,7 @@ impl Identifier {
         out
     }
 
+    /// The identifier as stored (pages use [`Identifier::shown`]).
     pub fn as_str(&self) -> &str {
         &self.0
     }

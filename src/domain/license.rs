@@ -13,7 +13,9 @@ use uuid::Uuid;
 pub struct ActivationLimit(i32);
 
 impl ActivationLimit {
+    /// No limit on active devices.
     pub const UNLIMITED: ActivationLimit = ActivationLimit(-1);
+    /// The highest limit accepted.
     pub const MAX: i32 = 10_000;
 
     /// Refuses 0, values below -1 and above 10000.
@@ -28,10 +30,12 @@ impl ActivationLimit {
         }
     }
 
+    /// The limit as stored and sent: -1 for unlimited.
     pub fn get(self) -> i32 {
         self.0
     }
 
+    /// Whether any number of devices may be active.
     pub fn is_unlimited(self) -> bool {
         self.0 == -1
     }
@@ -104,6 +108,7 @@ impl License {
         self.activations.iter().filter(|a| a.is_active())
     }
 
+    /// How many devices hold a slot now.
     pub fn active_count(&self) -> usize {
         self.active_activations().count()
     }
@@ -202,6 +207,7 @@ impl License {
     }
 }
 
+/// Test licenses for the domain and engine tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;

@@ -38,6 +38,7 @@ impl VerdictCode {
         VerdictCode::Deactivated,
     ];
 
+    /// The code as clients and metrics see it.
     pub fn as_str(self) -> &'static str {
         match self {
             VerdictCode::Valid => "VALID",
@@ -64,6 +65,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A usable answer.
     pub(crate) fn yes(code: VerdictCode, detail: String) -> Self {
         Verdict {
             valid: true,
@@ -72,6 +74,7 @@ impl Verdict {
         }
     }
 
+    /// A refusal.
     pub(crate) fn no(code: VerdictCode, detail: String) -> Self {
         Verdict {
             valid: false,
@@ -99,6 +102,7 @@ pub enum Op {
 }
 
 impl Op {
+    /// Name used in metrics labels.
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Validate => "validate",

@@ -133,6 +133,7 @@ impl Catalog {
         }
     }
 
+    /// Forgets a deleted license (and its customer index entry).
     pub fn remove(&self, env: Environment, key: &LicenseKey) {
         let mut shelf = self.shelf(env).write();
         if let Some(c) = shelf.remove(key).and_then(|old| old.customer_id) {
@@ -142,10 +143,12 @@ impl Catalog {
         }
     }
 
+    /// How many licenses the environment holds.
     pub fn len(&self, env: Environment) -> usize {
         self.shelf(env).read().len()
     }
 
+    /// Whether the environment holds no license yet.
     pub fn is_empty(&self, env: Environment) -> bool {
         self.len(env) == 0
     }

@@ -20,6 +20,7 @@
 mod admin;
 mod client;
 mod commit;
+/// Messages are public: the engine and the registry send them.
 pub mod messages;
 
 use std::sync::Arc;
