@@ -83,7 +83,7 @@ pub(super) async fn admin_accounts(
             (p, None)
         }
         _ => {
-            let p = crate::portal::session::random_token()[..20].to_owned();
+            let p = crate::app::sessions::random_token()[..20].to_owned();
             (p.clone(), Some(p))
         }
     };
