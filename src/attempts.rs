@@ -5,13 +5,13 @@
 //! learn that a guess was right). Every map here is bounded and forgets.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::LimitSettings;
+use crate::engine::nz;
 
 /// Most keys a lock-out map remembers; past it the least used are dropped.
 const LOCKED_CAPACITY: u64 = 100_000;
@@ -28,10 +28,6 @@ pub struct Attempts {
     by_account: DefaultKeyedRateLimiter<String>,
     locked_ip: moka::sync::Cache<IpAddr, Instant>,
     locked_account: moka::sync::Cache<String, Instant>,
-}
-
-fn nz(v: u32) -> NonZeroU32 {
-    NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 
 fn locked_map<K>() -> moka::sync::Cache<K, Instant>

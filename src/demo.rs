@@ -1,16 +1,19 @@
 //! `serve --demo`: fills an empty data folder with products, customers and licenses
 //! in every state, so every page and API call has something to show.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::ThreadRng;
 use rand::Rng;
+use uuid::Uuid;
 
 use crate::app::licenses::{make_licenses, Overrides};
 use crate::app::products::create_product;
 use crate::domain::{
-    Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier, LicenseStatus,
+    Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier, License,
+    LicenseStatus,
 };
 use crate::engine::Engine;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 const FIRST: &[&str] = &[
     "Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia",
@@ -36,6 +39,12 @@ fn store_err(e: crate::app::error::AppError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// The two demo products: one licensed per device, one per domain.
+const PRODUCTS: [(&str, &str); 2] = [
+    ("Photon Editor", "Desktop photo editor, per-device licenses"),
+    ("Nebula Server", "Self-hosted server, per-domain licenses"),
+];
+
 /// Seeds when production has no products yet; returns a one-line summary.
 pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
     let store = engine.store().as_ref();
@@ -47,6 +56,37 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
         return Ok(None);
     }
     let now = Utc::now();
+    let (customers, demo_login) = customers(store, now).await?;
+    let mut seeding = Seeding {
+        engine,
+        customers,
+        now,
+        rng: rand::thread_rng(),
+        sample_key: String::new(),
+    };
+    let mut counts = Vec::new();
+    for env in Environment::ALL {
+        let mut made = 0;
+        for (pi, (name, desc)) in PRODUCTS.iter().enumerate() {
+            made += seeding.product(env, pi, name, desc).await?;
+        }
+        counts.push(made);
+    }
+    Ok(Some(format!(
+        "{} production and {} staging licenses over every state, {} customers; try key {}\n  Customer portal sign-in (demo customer): {demo_login}",
+        counts[0],
+        counts[1],
+        seeding.customers.len(),
+        seeding.sample_key
+    )))
+}
+
+/// Thirty customers; the first can sign in to the customer portal with the
+/// returned "email / password" (printed in the banner).
+async fn customers(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Uuid>, String), StoreError> {
     let mut customers = Vec::new();
     let demo_password = format!("demo-{}", &crate::app::sessions::random_token()[..10]);
     let mut demo_login = String::new();
@@ -58,7 +98,6 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
             now - Duration::days(200 - i as i64),
         );
         if i == 0 {
-            // One demo customer can sign in to the customer portal (printed in the banner).
             c.password_hash =
                 Some(crate::crypto::password::hash(&demo_password).map_err(StoreError::Corrupt)?);
             demo_login = format!("{} / {demo_password}", c.email);
@@ -66,116 +105,144 @@ pub async fn seed(engine: &Engine) -> Result<Option<String>, StoreError> {
         store.insert_customer(&c).await?;
         customers.push(c.id);
     }
-    let mut rng = rand::thread_rng();
-    let mut sample_key = String::new();
-    let mut counts = Vec::new();
-    for env in Environment::ALL {
+    Ok((customers, demo_login))
+}
+
+/// What every demo license is made from, and the sample key found on the way.
+struct Seeding<'a> {
+    engine: &'a Engine,
+    customers: Vec<Uuid>,
+    now: DateTime<Utc>,
+    rng: ThreadRng,
+    /// An active production key and one of its devices, for the banner.
+    sample_key: String,
+}
+
+impl Seeding<'_> {
+    /// One product in `env` and its licenses in every state (a tenth of them in
+    /// staging); returns how many licenses it made.
+    async fn product(
+        &mut self,
+        env: Environment,
+        pi: usize,
+        name: &str,
+        desc: &str,
+    ) -> Result<usize, StoreError> {
+        let store = self.engine.store().as_ref();
+        let product = create_product(store, env, name, desc, true, "demo")
+            .await
+            .map_err(store_err)?;
+        let generator = store
+            .get_generator(env, product.default_generator_id.unwrap_or_default())
+            .await?
+            .ok_or_else(|| StoreError::NotFound("default generator".into()))?;
+        let scale = if env == Environment::Production {
+            1
+        } else {
+            10
+        };
         let mut made = 0;
-        for (pi, (name, desc)) in [
-            ("Photon Editor", "Desktop photo editor, per-device licenses"),
-            ("Nebula Server", "Self-hosted server, per-domain licenses"),
-        ]
-        .iter()
-        .enumerate()
-        {
-            let product = create_product(store, env, name, desc, true, "demo")
+        for (status, n) in PRODUCTION_MIX {
+            let n = (n / 2 / scale).max(1);
+            let mut batch = make_licenses(env, &generator, &Overrides::default(), n, self.now);
+            for (i, l) in batch.iter_mut().enumerate() {
+                self.shape(l, env, pi, i, *status)?;
+            }
+            made += batch.len();
+            self.engine
+                .create_licenses(env, &batch, "demo")
                 .await
-                .map_err(store_err)?;
-            let generator = store
-                .get_generator(env, product.default_generator_id.unwrap_or_default())
-                .await?
-                .ok_or_else(|| StoreError::NotFound("default generator".into()))?;
-            let scale = if env == Environment::Production {
-                1
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        }
+        Ok(made)
+    }
+
+    /// Makes the `i`th license of product `pi` one in `status`: its age, limit,
+    /// owner, expiry and devices vary, so lists and filters have something to show.
+    fn shape(
+        &mut self,
+        l: &mut License,
+        env: Environment,
+        pi: usize,
+        i: usize,
+        status: LicenseStatus,
+    ) -> Result<(), StoreError> {
+        let now = self.now;
+        let rng = &mut self.rng;
+        l.created_at = now - Duration::days(rng.gen_range(0..365)) - Duration::minutes(i as i64);
+        l.activation_limit =
+            crate::domain::ActivationLimit::new([1, 3, 5, 5, 10, -1][i % 6]).unwrap_or_default();
+        if status != LicenseStatus::Available {
+            l.customer_id = Some(self.customers[(i + pi * 11) % self.customers.len()]);
+        }
+        l.expires_at = match i % 5 {
+            0 => None,
+            1 => Some(now + Duration::days(rng.gen_range(1..8))),
+            2 => Some(now + Duration::days(rng.gen_range(8..31))),
+            _ => Some(now + Duration::days(rng.gen_range(31..720))),
+        };
+        if status == LicenseStatus::Expired {
+            l.expires_at = Some(now - Duration::days(rng.gen_range(10..200)));
+        }
+        l.status = status;
+        self.devices(l, pi, i, status)?;
+        l.ever_activated = !l.activations.is_empty() || status == LicenseStatus::Revoked;
+        if env == Environment::Production
+            && self.sample_key.is_empty()
+            && status == LicenseStatus::Active
+        {
+            self.sample_key = format!("{} (active; device {})", l.key, l.activations[0].identifier);
+        }
+        Ok(())
+    }
+
+    /// One to three devices on licenses that were activated (domains for the
+    /// second product, hardware ids for the first), ended on revoked ones.
+    fn devices(
+        &mut self,
+        l: &mut License,
+        pi: usize,
+        i: usize,
+        status: LicenseStatus,
+    ) -> Result<(), StoreError> {
+        let devices = match status {
+            LicenseStatus::Active
+            | LicenseStatus::Suspended
+            | LicenseStatus::Inactive
+            | LicenseStatus::Expired => 1 + i % 3,
+            _ => 0,
+        };
+        let devices = if l.activation_limit.is_unlimited() {
+            devices
+        } else {
+            devices.min(l.activation_limit.get() as usize)
+        };
+        for d in 0..devices {
+            let (kind, ident) = if pi == 1 {
+                let ident = format!("app{d}.customer{i}.example.com");
+                (ActivationKind::Domain, ident)
             } else {
-                10
+                let ident = format!("demo-device-{d}-{}", &l.key.as_str()[..5]);
+                (ActivationKind::Hwid, ident)
             };
-            for (status, n) in PRODUCTION_MIX {
-                let n = (n / 2 / scale).max(1);
-                let mut batch = make_licenses(env, &generator, &Overrides::default(), n, now);
-                for (i, l) in batch.iter_mut().enumerate() {
-                    l.created_at =
-                        now - Duration::days(rng.gen_range(0..365)) - Duration::minutes(i as i64);
-                    l.activation_limit =
-                        crate::domain::ActivationLimit::new([1, 3, 5, 5, 10, -1][i % 6])
-                            .unwrap_or_default();
-                    if *status != LicenseStatus::Available {
-                        l.customer_id = Some(customers[(i + pi * 11) % customers.len()]);
-                    }
-                    l.expires_at = match i % 5 {
-                        0 => None,
-                        1 => Some(now + Duration::days(rng.gen_range(1..8))),
-                        2 => Some(now + Duration::days(rng.gen_range(8..31))),
-                        _ => Some(now + Duration::days(rng.gen_range(31..720))),
-                    };
-                    if *status == LicenseStatus::Expired {
-                        l.expires_at = Some(now - Duration::days(rng.gen_range(10..200)));
-                    }
-                    l.status = *status;
-                    let devices = match status {
-                        LicenseStatus::Active
-                        | LicenseStatus::Suspended
-                        | LicenseStatus::Inactive
-                        | LicenseStatus::Expired => 1 + i % 3,
-                        _ => 0,
-                    };
-                    let devices = if l.activation_limit.is_unlimited() {
-                        devices
-                    } else {
-                        devices.min(l.activation_limit.get() as usize)
-                    };
-                    for d in 0..devices {
-                        let kind = if pi == 1 {
-                            ActivationKind::Domain
-                        } else {
-                            ActivationKind::Hwid
-                        };
-                        let ident = if pi == 1 {
-                            format!("app{d}.customer{i}.example.com")
-                        } else {
-                            format!("demo-device-{d}-{}", &l.key.as_str()[..5])
-                        };
-                        let mut a = Activation::new(
-                            Identifier::parse(&ident).map_err(StoreError::Corrupt)?,
-                            kind,
-                            l.created_at + Duration::hours(1),
-                            Some("192.0.2.10".into()),
-                        );
-                        a.last_seen = if d == 2 {
-                            None
-                        } else {
-                            Some(now - Duration::minutes(rng.gen_range(1..10_000)))
-                        };
-                        l.activations.push(a);
-                    }
-                    if *status == LicenseStatus::Revoked {
-                        for a in &mut l.activations {
-                            a.status = ActivationStatus::Deactivated;
-                        }
-                    }
-                    l.ever_activated =
-                        !l.activations.is_empty() || *status == LicenseStatus::Revoked;
-                    if env == Environment::Production
-                        && sample_key.is_empty()
-                        && *status == LicenseStatus::Active
-                    {
-                        sample_key =
-                            format!("{} (active; device {})", l.key, l.activations[0].identifier);
-                    }
-                }
-                made += batch.len();
-                engine
-                    .create_licenses(env, &batch, "demo")
-                    .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut a = Activation::new(
+                Identifier::parse(&ident).map_err(StoreError::Corrupt)?,
+                kind,
+                l.created_at + Duration::hours(1),
+                Some("192.0.2.10".into()),
+            );
+            a.last_seen = if d == 2 {
+                None
+            } else {
+                Some(self.now - Duration::minutes(self.rng.gen_range(1..10_000)))
+            };
+            l.activations.push(a);
+        }
+        if status == LicenseStatus::Revoked {
+            for a in &mut l.activations {
+                a.status = ActivationStatus::Deactivated;
             }
         }
-        counts.push(made);
+        Ok(())
     }
-    Ok(Some(format!(
-        "{} production and {} staging licenses over every state, {} customers; try key {sample_key}\n  Customer portal sign-in (demo customer): {demo_login}",
-        counts[0],
-        counts[1],
-        customers.len()
-    )))
 }

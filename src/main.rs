@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use keywarden::config::{Settings, StoreKind};
+use keywarden::startup::StartError;
 
 /// jemalloc keeps a million resident license actors markedly smaller than glibc's
 /// per-thread arenas do (measured in BENCHMARKS.md).
@@ -70,16 +71,40 @@ enum Command {
     },
 }
 
+/// Why a command failed: a command line or configuration that cannot be used
+/// exits with 2, anything else with 1.
+enum Failure {
+    Usage(String),
+    Start(StartError),
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        Failure::Start(e)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut settings = match Settings::load(cli.config) {
-        Ok(s) => s,
-        Err(e) => {
+    let result = Settings::load(cli.config)
+        .map_err(|e| Failure::Usage(e.to_string()))
+        .and_then(|settings| run(cli.command, settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
             eprintln!("keywarden: {e}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    let result = match cli.command {
+        Err(Failure::Start(e)) => {
+            eprintln!("keywarden: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command with the loaded settings and its own overrides.
+fn run(command: Command, mut settings: Settings) -> Result<(), Failure> {
+    match command {
         Command::Serve {
             listen,
             data_dir,
@@ -96,45 +121,42 @@ fn main() -> ExitCode {
             if let Some(nodes) = cql_nodes {
                 settings.store.cql.nodes = nodes;
             }
-            match store.as_deref() {
-                None => {}
-                Some("embedded") => settings.store.kind = StoreKind::Embedded,
-                Some("scylla") | Some("cql") => settings.store.kind = StoreKind::Scylla,
-                Some(other) => {
-                    eprintln!("keywarden: --store must be embedded or scylla, not {other}");
-                    return ExitCode::from(2);
-                }
+            if let Some(kind) = store {
+                settings.store.kind = store_kind(&kind)?;
             }
             keywarden::telemetry::init(&settings.log.format, &settings.log.level);
-            actix_web::rt::System::new().block_on(keywarden::startup::run(settings, demo))
+            actix_web::rt::System::new().block_on(keywarden::startup::run(settings, demo))?;
         }
-        Command::Backup { url, token, out } => keywarden::startup::backup(&url, &token, &out),
+        Command::Backup { url, token, out } => keywarden::startup::backup(&url, &token, &out)?,
         Command::Restore { from, data_dir } => {
             if let Some(d) = data_dir {
                 settings.store.data_dir = d;
             }
-            actix_web::rt::System::new().block_on(keywarden::startup::restore(&settings, &from))
+            actix_web::rt::System::new().block_on(keywarden::startup::restore(&settings, &from))?;
         }
         Command::Migrate { cql_nodes } => {
             if let Some(nodes) = cql_nodes {
                 settings.store.cql.nodes = nodes;
             }
             keywarden::telemetry::init(&settings.log.format, &settings.log.level);
-            actix_web::rt::System::new()
-                .block_on(keywarden::startup::migrate(&settings))
-                .map(|n| {
-                    println!(
-                        "schema applied: {n} statements, keyspaces {}_global, {0}_production, {0}_staging",
-                        settings.store.cql.keyspace_prefix
-                    )
-                })
+            let n =
+                actix_web::rt::System::new().block_on(keywarden::startup::migrate(&settings))?;
+            println!(
+                "schema applied: {n} statements, keyspaces {}_global, {0}_production, {0}_staging",
+                settings.store.cql.keyspace_prefix
+            );
         }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("keywarden: {e}");
-            ExitCode::FAILURE
-        }
+    }
+    Ok(())
+}
+
+/// `--store`: the two backends by name (`cql` is another name for scylla).
+fn store_kind(name: &str) -> Result<StoreKind, Failure> {
+    match name {
+        "embedded" => Ok(StoreKind::Embedded),
+        "scylla" | "cql" => Ok(StoreKind::Scylla),
+        other => Err(Failure::Usage(format!(
+            "--store must be embedded or scylla, not {other}"
+        ))),
     }
 }

@@ -15,6 +15,7 @@ use crate::domain::verdict::Op;
 use crate::domain::{
     ActivationKind, Environment, Identifier, LicenseKey, LicenseStatus, Verdict, VerdictCode,
 };
+use crate::engine::actor::Outcome;
 use crate::engine::ActivationRequest;
 use crate::error::ApiError;
 use crate::metrics::metrics;
@@ -143,64 +144,16 @@ pub async fn handle(
     op: Op,
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
-    let engine = &state.engine;
     // Unknown keys are charged to this address (RATE_LIMITED once it guesses too often).
     let ip = state.client_ip(&req);
-    let outcome = match op {
-        Op::Validate | Op::Heartbeat => {
-            engine
-                .check(
-                    p.env,
-                    p.key.clone(),
-                    p.identifier.clone(),
-                    op == Op::Heartbeat,
-                    ip,
-                )
-                .await?
-        }
-        Op::Activate | Op::Deactivate => {
-            let request = ActivationRequest {
-                op,
-                identifier: p.identifier.clone(),
-                kind: p.kind,
-                ip: ip.map(|ip| ip.to_string()),
-            };
-            engine.change(p.env, p.key.clone(), request, ip).await?
-        }
-    };
+    let outcome = ask_engine(&state, &p, op, ip).await?;
     let now = Utc::now();
+    let unknown;
     let answer = match &outcome {
-        Some(o) => ClientAnswer {
-            valid: o.verdict.valid,
-            code: o.verdict.code,
-            detail: &o.verdict.detail,
-            status: Some(o.status),
-            expires_at: Some(o.expires_at),
-            activation_limit: Some(o.activation_limit),
-            activations: Some(o.activations),
-            feature_flags: Some(&o.features),
-            timestamp: now,
-            nonce: p.nonce.as_deref(),
-        },
+        Some(o) => ClientAnswer::known(o, &p, now),
         None => {
-            let v = Verdict::not_found();
-            metrics().count_verdict(p.env.as_str(), op.as_str(), v.code.as_str());
-            return respond(
-                &state,
-                &p,
-                &ClientAnswer {
-                    valid: false,
-                    code: v.code,
-                    detail: &v.detail,
-                    status: None,
-                    expires_at: None,
-                    activation_limit: None,
-                    activations: None,
-                    feature_flags: None,
-                    timestamp: now,
-                    nonce: p.nonce.as_deref(),
-                },
-            );
+            unknown = Verdict::not_found();
+            ClientAnswer::unknown(&unknown, &p, now)
         }
     };
     metrics().count_verdict(p.env.as_str(), op.as_str(), answer.code.as_str());
@@ -219,6 +172,68 @@ pub async fn handle(
     respond(&state, &p, &answer)
 }
 
+/// The one engine call behind a client operation; `None` for an unknown key.
+async fn ask_engine(
+    state: &AppState,
+    p: &Parsed,
+    op: Op,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Option<Outcome>, ApiError> {
+    let engine = &state.engine;
+    let outcome = match op {
+        Op::Validate | Op::Heartbeat => {
+            let heartbeat = op == Op::Heartbeat;
+            engine
+                .check(p.env, p.key.clone(), p.identifier.clone(), heartbeat, ip)
+                .await?
+        }
+        Op::Activate | Op::Deactivate => {
+            let request = ActivationRequest {
+                op,
+                identifier: p.identifier.clone(),
+                kind: p.kind,
+                ip: ip.map(|ip| ip.to_string()),
+            };
+            engine.change(p.env, p.key.clone(), request, ip).await?
+        }
+    };
+    Ok(outcome)
+}
+
+impl<'a> ClientAnswer<'a> {
+    /// The answer for a license the engine holds: the verdict and its facts.
+    fn known(o: &'a Outcome, p: &'a Parsed, now: DateTime<Utc>) -> Self {
+        ClientAnswer {
+            valid: o.verdict.valid,
+            code: o.verdict.code,
+            detail: &o.verdict.detail,
+            status: Some(o.status),
+            expires_at: Some(o.expires_at),
+            activation_limit: Some(o.activation_limit),
+            activations: Some(o.activations),
+            feature_flags: Some(&o.features),
+            timestamp: now,
+            nonce: p.nonce.as_deref(),
+        }
+    }
+
+    /// The answer for an unknown key: the verdict only, no license facts.
+    fn unknown(v: &'a Verdict, p: &'a Parsed, now: DateTime<Utc>) -> Self {
+        ClientAnswer {
+            valid: v.valid,
+            code: v.code,
+            detail: &v.detail,
+            status: None,
+            expires_at: None,
+            activation_limit: None,
+            activations: None,
+            feature_flags: None,
+            timestamp: now,
+            nonce: p.nonce.as_deref(),
+        }
+    }
+}
+
 /// The offline answer: the verdict, plus the signed file when the device may use the license.
 #[derive(Serialize)]
 struct OfflineAnswer<'a> {
@@ -229,6 +244,7 @@ struct OfflineAnswer<'a> {
     file: Option<offline::OfflineFile>,
 }
 
+/// A signed offline license file for one device (for clients that cannot reach us).
 pub async fn offline(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -261,6 +277,7 @@ struct PublicKey<'a> {
     pem: String,
 }
 
+/// The environment's response-signing public key, for clients to pin.
 pub async fn public_key(
     state: web::Data<AppState>,
     env: Environment,

@@ -18,6 +18,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// The `Content-Type` of an answer in this format.
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Json => "application/json",

@@ -13,7 +13,9 @@ use uuid::Uuid;
 pub struct ActivationLimit(i32);
 
 impl ActivationLimit {
+    /// No limit on active devices.
     pub const UNLIMITED: ActivationLimit = ActivationLimit(-1);
+    /// The highest limit accepted.
     pub const MAX: i32 = 10_000;
 
     /// Refuses 0, values below -1 and above 10000.
@@ -28,10 +30,12 @@ impl ActivationLimit {
         }
     }
 
+    /// The limit as stored and sent: -1 for unlimited.
     pub fn get(self) -> i32 {
         self.0
     }
 
+    /// Whether any number of devices may be active.
     pub fn is_unlimited(self) -> bool {
         self.0 == -1
     }
@@ -104,6 +108,7 @@ impl License {
         self.activations.iter().filter(|a| a.is_active())
     }
 
+    /// How many devices hold a slot now.
     pub fn active_count(&self) -> usize {
         self.active_activations().count()
     }
@@ -148,6 +153,42 @@ impl License {
         Ok(())
     }
 
+    /// Binds a new device; the first one moves an assigned license to active.
+    /// Marks the record changed.
+    pub fn add_device(
+        &mut self,
+        activation: Activation,
+        now: DateTime<Utc>,
+    ) -> Result<(), TransitionError> {
+        self.activations.push(activation);
+        if self.status == LicenseStatus::Assigned {
+            self.apply(Action::Activate, now)?;
+        } else {
+            self.ever_activated = true;
+            self.touch(now);
+        }
+        Ok(())
+    }
+
+    /// Ends the device's active binding at `now` and marks the record changed;
+    /// `None` (and no change) when the device holds no slot. The ended binding
+    /// stays in the record until [`License::retire_deactivated`].
+    pub fn deactivate_device(
+        &mut self,
+        identifier: &Identifier,
+        now: DateTime<Utc>,
+    ) -> Option<&Activation> {
+        let i = self
+            .activations
+            .iter()
+            .position(|a| a.is_active() && &a.identifier == identifier)?;
+        self.touch(now);
+        let a = &mut self.activations[i];
+        a.status = ActivationStatus::Deactivated;
+        a.deactivated_at = Some(now);
+        Some(a)
+    }
+
     /// Takes the deactivated activations out of the record, oldest first: they
     /// become history rows, written by the store with the change that ended them.
     pub fn retire_deactivated(&mut self) -> Vec<Activation> {
@@ -166,6 +207,7 @@ impl License {
     }
 }
 
+/// Test licenses for the domain and engine tests.
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
@@ -252,6 +294,41 @@ mod tests {
         let before = l.clone();
         assert!(l.apply(Action::Suspend, Utc::now()).is_err());
         assert_eq!(l, before);
+    }
+
+    #[test]
+    fn the_first_device_activates_an_assigned_license() {
+        let now = Utc::now();
+        for (status, after) in [
+            (LicenseStatus::Assigned, LicenseStatus::Active),
+            (LicenseStatus::Active, LicenseStatus::Active),
+        ] {
+            let mut l = license(status, 5, &[]);
+            let id = Identifier::parse("dev-9").unwrap();
+            l.add_device(
+                Activation::new(id.clone(), Default::default(), now, None),
+                now,
+            )
+            .unwrap();
+            assert_eq!((l.status, l.ever_activated, l.version), (after, true, 2));
+            assert!(l.find_active(&id).is_some());
+        }
+    }
+
+    #[test]
+    fn deactivating_ends_only_a_bound_device() {
+        let now = Utc::now();
+        let mut l = license(LicenseStatus::Active, 5, &["a", "b"]);
+        let unknown = Identifier::parse("c").unwrap();
+        assert!(l.deactivate_device(&unknown, now).is_none());
+        assert_eq!(l.version, 1, "a refusal changes nothing");
+        let a = Identifier::parse("a").unwrap();
+        let ended = l.deactivate_device(&a, now).unwrap();
+        assert_eq!(ended.status, ActivationStatus::Deactivated);
+        assert_eq!(ended.deactivated_at, Some(now));
+        assert_eq!((l.active_count(), l.version), (1, 2));
+        assert_eq!(l.retire_deactivated().len(), 1);
+        assert!(l.deactivate_device(&a, now).is_none());
     }
 
     #[test]

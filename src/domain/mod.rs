@@ -4,6 +4,7 @@
 //! validation answers, what a key looks like — lives here so it can be tested
 //! exhaustively with tables.
 
+pub mod abuse;
 pub mod activation;
 pub mod env;
 pub mod fields;
@@ -30,6 +31,8 @@ pub use settings::EnvSettings;
 pub mod admin;
 pub use admin::{AdminUser, Role};
 pub mod diagnosis;
+pub mod edit;
+pub use edit::{AdminChange, EditError, LicenseEdit};
 pub mod eligibility;
 pub use eligibility::Eligibility;
 pub mod issuing;

@@ -39,6 +39,7 @@ impl AbuseWindow {
         (distinct.len() > rule.threshold as usize).then_some(distinct.len())
     }
 
+    /// Forgets every refusal.
     pub fn clear(&mut self) {
         self.refusals.clear();
     }

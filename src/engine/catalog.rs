@@ -133,6 +133,7 @@ impl Catalog {
         }
     }
 
+    /// Forgets a deleted license (and its customer index entry).
     pub fn remove(&self, env: Environment, key: &LicenseKey) {
         let mut shelf = self.shelf(env).write();
         if let Some(c) = shelf.remove(key).and_then(|old| old.customer_id) {
@@ -142,10 +143,12 @@ impl Catalog {
         }
     }
 
+    /// How many licenses the environment holds.
     pub fn len(&self, env: Environment) -> usize {
         self.shelf(env).read().len()
     }
 
+    /// Whether the environment holds no license yet.
     pub fn is_empty(&self, env: Environment) -> bool {
         self.len(env) == 0
     }
@@ -279,6 +282,11 @@ mod tests {
     use crate::domain::license::fixtures::license;
     use crate::store::SortField;
 
+    /// A page of production licenses, with no product or customer names to search.
+    fn production_page(c: &Catalog, q: &LicenseQuery) -> Page<LicenseSummary> {
+        c.query(Environment::Production, q, &HashMap::new(), &HashMap::new())
+    }
+
     #[test]
     fn the_customer_index_follows_assignments_and_deletes() {
         let c = Catalog::default();
@@ -305,12 +313,7 @@ mod tests {
         l.status = LicenseStatus::Suspended;
         c.upsert(&l);
         let q = LicenseQuery::default();
-        let page = c.query(
-            Environment::Production,
-            &q,
-            &HashMap::new(),
-            &HashMap::new(),
-        );
+        let page = production_page(&c, &q);
         assert_eq!(page.total, 1);
         assert_eq!(page.items[0].status, LicenseStatus::Suspended);
         assert_eq!(page.items[0].activations_in_use, 1);
@@ -333,12 +336,7 @@ mod tests {
             per_page: 10,
             ..LicenseQuery::default()
         };
-        let page = c.query(
-            Environment::Production,
-            &q,
-            &HashMap::new(),
-            &HashMap::new(),
-        );
+        let page = production_page(&c, &q);
         assert_eq!(page.total, 5000);
         let keys: Vec<&str> = page.items.iter().map(|s| s.key.as_str()).collect();
         assert_eq!(keys[0], "K-00020");

@@ -108,7 +108,9 @@ pub struct Engine {
     unknown_key_limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-fn nz(v: u32) -> NonZeroU32 {
+/// A configured rate or burst as a quota needs it: 0 counts as 1, so a limit set
+/// to 0 still limits (the engine's limiters and the sign-in attempts share it).
+pub fn nz(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v.max(1)).unwrap_or(NonZeroU32::MIN)
 }
 

@@ -32,6 +32,7 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// An empty registry; licenses are loaded on first use.
     pub fn new(
         store: Arc<dyn Store>,
         catalog: Arc<super::catalog::Catalog>,

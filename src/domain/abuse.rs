@@ -1,0 +1,79 @@
+//! What the abuse rule does to a license once it fired (too many distinct devices
+//! refused for the limit): suspend it when the environment says so and the state
+//! machine allows it, else flag it for an admin. Pure; the engine commits it.
+
+use chrono::{DateTime, Utc};
+
+use super::settings::AbuseSettings;
+use super::{Action, AuditEntry, License};
+
+/// The license after the abuse rule fired, the audit entry that says why, and
+/// what was done (`"suspended"` or `"flagged"`, as metrics and logs name it).
+pub fn abuse_fired(
+    license: &License,
+    rule: &AbuseSettings,
+    distinct: usize,
+    now: DateTime<Utc>,
+) -> (License, AuditEntry, &'static str) {
+    let mut next = license.clone();
+    let (action, outcome) = if rule.auto_suspend && next.apply(Action::Suspend, now).is_ok() {
+        ("license.auto_suspended", "suspended")
+    } else {
+        next.flagged = true;
+        next.touch(now);
+        ("license.abuse_flagged", "flagged")
+    };
+    let audit = AuditEntry::new("system", action, Some(next.key.as_str()), now)
+        .change(license.status, next.status)
+        .detail(format!(
+            "{distinct} distinct devices refused for the activation limit within {} s (threshold {})",
+            rule.window_secs, rule.threshold
+        ));
+    (next, audit, outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::license::fixtures::license;
+    use crate::domain::LicenseStatus as S;
+
+    fn rule(auto_suspend: bool) -> AbuseSettings {
+        AbuseSettings {
+            auto_suspend,
+            ..AbuseSettings::default()
+        }
+    }
+
+    #[test]
+    fn suspends_when_asked_and_allowed_else_flags() {
+        // (status, auto-suspend?, status after, flagged after, outcome)
+        let rows = [
+            (S::Active, true, S::Suspended, false, "suspended"),
+            (S::Active, false, S::Active, true, "flagged"),
+            (S::Assigned, true, S::Assigned, true, "flagged"),
+            (S::Inactive, true, S::Inactive, true, "flagged"),
+        ];
+        let now = Utc::now();
+        for (status, auto, after, flagged, outcome) in rows {
+            let before = license(status, 1, &["a"]);
+            let (next, audit, got) = abuse_fired(&before, &rule(auto), 6, now);
+            assert_eq!((next.status, next.flagged, got), (after, flagged, outcome));
+            assert_eq!(next.version, before.version + 1);
+            assert_eq!(audit.actor, "system");
+            assert_eq!(audit.before, Some(status.to_string()));
+            assert_eq!(audit.after, Some(after.to_string()));
+        }
+    }
+
+    #[test]
+    fn the_audit_entry_says_why() {
+        let before = license(S::Active, 1, &["a"]);
+        let (_, audit, _) = abuse_fired(&before, &rule(false), 6, Utc::now());
+        assert_eq!(audit.action, "license.abuse_flagged");
+        assert_eq!(
+            audit.detail,
+            "6 distinct devices refused for the activation limit within 3600 s (threshold 5)"
+        );
+    }
+}
