@@ -2,17 +2,14 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
-use crate::app::directory::DirectoryError;
+use crate::app::admins::{self, Accounts, AdminChanges, NewAdmin};
+use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::AppState;
-use crate::crypto::password;
-use crate::domain::customer::normalize_email;
-use crate::domain::product::check_name;
-use crate::domain::{AdminUser, Role};
+use crate::domain::Role;
 use crate::portal::forms::FieldErrors;
 use crate::portal::PageError;
 
@@ -101,10 +98,12 @@ pub async fn list(
     render(&req, &p)
 }
 
-fn rule_error(e: DirectoryError) -> PageError {
-    match e {
-        DirectoryError::Rule(r) => PageError::Conflict(format!("{r}.")),
-        DirectoryError::Store(s) => s.into(),
+fn accounts(state: &AppState) -> Accounts<'_> {
+    Accounts {
+        store: state.store(),
+        directory: &state.portal.admins,
+        sessions: &state.portal.admin_sessions,
+        passwords: &state.passwords,
     }
 }
 
@@ -115,40 +114,24 @@ pub async fn save(
     req: HttpRequest,
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    let store = state.store();
-    let dir = &state.portal.admins;
     let role = Role::parse(form.get("role"));
     let id = form.get("id");
     if !id.is_empty() {
         let id: Uuid = id
             .parse()
             .map_err(|_| PageError::NotFound("no such admin".into()))?;
-        let mut user = dir
-            .by_id(id)
-            .ok_or_else(|| PageError::NotFound("No such admin.".into()))?;
-        user.role =
-            role.ok_or_else(|| PageError::BadRequest("role must be full or readonly".into()))?;
-        if let Ok(n) = check_name(form.get("name"), 1) {
-            user.name = n;
-        }
-        let new_password = form.raw("password");
-        if !new_password.is_empty() {
-            password::check_strength(new_password)
-                .map_err(|e| PageError::BadRequest(format!("Password {e}.")))?;
-            user.password_hash = crate::portal::signin::hash_password(&state, new_password).await?;
-        }
-        let email = user.email.clone();
-        dir.upsert(store, user).await.map_err(rule_error)?;
-        if !new_password.is_empty() || role != Some(Role::Full) {
-            // A new password or fewer rights: other sessions of that admin end.
-            let keep = (id == admin.user.id).then_some(admin.session.id.as_str());
-            state.portal.admin_sessions.end_all_of(id, keep);
-        }
+        let changes = AdminChanges {
+            name: form.get("name").into(),
+            role,
+            password: form.raw("password").into(),
+        };
+        let keep = (id == admin.user.id).then_some(admin.session.id.as_str());
+        let user = admins::update(&accounts(&state), id, changes, keep).await?;
         return Ok(redirect(
             &req,
             &format!("/admin/admins?env={env}"),
             "ok",
-            &format!("Admin {email} saved."),
+            &format!("Admin {} saved.", user.email),
         ));
     }
     let v = AdminFields {
@@ -156,43 +139,24 @@ pub async fn save(
         email: form.get("email").into(),
         role: form.get("role").into(),
     };
-    let mut errors = FieldErrors::default();
-    let name = check_name(&v.name, 1).unwrap_or_else(|e| {
-        errors.add("name", format!("Name {e}."));
-        String::new()
-    });
-    let email = normalize_email(&v.email).unwrap_or_else(|e| {
-        errors.add("email", format!("Email {e}."));
-        String::new()
-    });
-    if role.is_none() {
-        errors.add("role", "Choose full access or read-only.");
-    }
-    if let Err(e) = password::check_strength(form.raw("password")) {
-        errors.add("password", format!("Password {e}."));
-    }
-    if errors.is_empty() && dir.by_email(&email).is_some() {
-        errors.add("email", "An admin with this email exists.");
-    }
-    let (Some(role), true) = (role, errors.is_empty()) else {
-        return render_invalid(&page(&req, &admin, &state, env, v, errors, String::new()));
-    };
-    let user = AdminUser {
-        id: Uuid::new_v4(),
-        email: email.clone(),
-        name,
-        password_hash: crate::portal::signin::hash_password(&state, form.raw("password")).await?,
+    let n = NewAdmin {
+        name: v.name.clone(),
+        email: v.email.clone(),
         role,
-        created_at: Utc::now(),
-        last_sign_in: None,
+        password: form.raw("password").into(),
     };
-    dir.upsert(store, user).await.map_err(rule_error)?;
-    Ok(redirect(
-        &req,
-        &format!("/admin/admins?env={env}"),
-        "ok",
-        &format!("Admin {email} added ({}).", role.label()),
-    ))
+    match admins::add(&accounts(&state), n).await {
+        Ok(user) => Ok(redirect(
+            &req,
+            &format!("/admin/admins?env={env}"),
+            "ok",
+            &format!("Admin {} added ({}).", user.email, user.role.label()),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            render_invalid(&page(&req, &admin, &state, env, v, errors, String::new()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn delete(
@@ -205,18 +169,7 @@ pub async fn delete(
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such admin".into()))?;
-    if id == admin.user.id {
-        return Err(PageError::Conflict(
-            "You cannot remove your own account while signed in with it.".into(),
-        ));
-    }
-    let gone = state
-        .portal
-        .admins
-        .remove(state.store(), id)
-        .await
-        .map_err(rule_error)?;
-    state.portal.admin_sessions.end_all_of(id, None);
+    let gone = admins::remove(&accounts(&state), id, admin.user.id).await?;
     Ok(redirect(
         &req,
         &format!("/admin/admins?env={env}"),
