@@ -31,7 +31,7 @@ pub struct DeviceRow {
 }
 
 #[derive(Template)]
-#[template(path = "portal/activations.html")]
+#[template(path = "customer/activations.html")]
 struct ListPage {
     c: PChrome,
     rows: Vec<DeviceRow>,
@@ -117,7 +117,7 @@ pub async fn list(
 }
 
 #[derive(Template)]
-#[template(path = "portal/confirm.html")]
+#[template(path = "customer/confirm.html")]
 struct ConfirmPage {
     c: PChrome,
     identifier: String,

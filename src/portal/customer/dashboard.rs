@@ -20,7 +20,7 @@ pub struct Activity {
 }
 
 #[derive(Template)]
-#[template(path = "portal/dashboard.html")]
+#[template(path = "customer/dashboard.html")]
 struct DashboardPage {
     c: PChrome,
     total: usize,

@@ -36,7 +36,7 @@ pub struct ProductFiles {
 }
 
 #[derive(Template)]
-#[template(path = "portal/downloads.html")]
+#[template(path = "customer/downloads.html")]
 struct DownloadsPage {
     c: PChrome,
     groups: Vec<ProductFiles>,

@@ -55,7 +55,7 @@ pub fn row(m: &Mine, tz: chrono_tz::Tz) -> LicenseRow {
 }
 
 #[derive(Template)]
-#[template(path = "portal/licenses.html")]
+#[template(path = "customer/licenses.html")]
 struct ListPage {
     c: PChrome,
     rows: Vec<LicenseRow>,
@@ -110,7 +110,7 @@ pub async fn list(
 }
 
 #[derive(Template)]
-#[template(path = "portal/license.html")]
+#[template(path = "customer/license.html")]
 struct DetailPage {
     c: PChrome,
     r: LicenseRow,

@@ -4,21 +4,24 @@
 //! admin portal; every page shows only what belongs to the signed-in customer,
 //! looked up from their own license list (never from an id in the request).
 
-pub mod account;
 pub mod activations;
-pub mod auth;
 pub mod dashboard;
 pub mod downloads;
 pub mod licenses;
+pub mod login;
+pub mod password;
+pub mod profile;
 
 use std::sync::Arc;
 
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
-use super::forms::Form;
-use super::session::Session;
+use super::forms::{self, Form};
+use super::session::{cookie, Session};
+use super::signin;
 use super::PageError;
 use crate::app::AppState;
 use crate::domain::{Customer, Environment, License};
@@ -26,6 +29,27 @@ use crate::domain::{Customer, Environment, License};
 /// Session cookie of the customer portal, and its path.
 pub const COOKIE: &str = "kw_portal";
 pub const COOKIE_PATH: &str = "/portal";
+
+/// Pre-session CSRF cookie of the public forms (double submit).
+const PRE_CSRF: &str = "kw_pre";
+
+/// A public page with a fresh pre-session CSRF token in a cookie.
+fn public(req: &HttpRequest, status: u16, html: String, token: &str) -> HttpResponse {
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
+    )
+    .content_type("text/html; charset=utf-8")
+    .insert_header((header::CACHE_CONTROL, "no-store"))
+    .cookie(cookie(req, PRE_CSRF, COOKIE_PATH, token.to_owned()))
+    .body(html)
+}
+
+/// A public form (no session yet): read, and its pre-session CSRF token checked.
+async fn public_form(req: &HttpRequest, body: web::Payload) -> Result<Form, PageError> {
+    let form = forms::read(req, body).await?;
+    signin::check_pre_csrf(req, &form, PRE_CSRF)?;
+    Ok(form)
+}
 
 /// The signed-in customer (the extractor every page takes).
 pub struct Me {
@@ -172,13 +196,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(super::security_headers())
             .route("", web::get().to(dashboard::page))
             .route("/", web::get().to(dashboard::page))
-            .route("/login", web::get().to(auth::login_page))
-            .route("/login", web::post().to(auth::login))
-            .route("/logout", web::post().to(auth::logout))
-            .route("/forgot", web::get().to(auth::forgot_page))
-            .route("/forgot", web::post().to(auth::forgot))
-            .route("/password", web::get().to(auth::password_page))
-            .route("/password", web::post().to(auth::set_password))
+            .route("/login", web::get().to(login::login_page))
+            .route("/login", web::post().to(login::login))
+            .route("/logout", web::post().to(login::logout))
+            .route("/forgot", web::get().to(password::forgot_page))
+            .route("/forgot", web::post().to(password::forgot))
+            .route("/password", web::get().to(password::password_page))
+            .route("/password", web::post().to(password::set_password))
             .route("/licenses", web::get().to(licenses::list))
             .route("/licenses/{handle}", web::get().to(licenses::detail))
             .route("/activations", web::get().to(activations::list))
@@ -189,11 +213,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/downloads", web::get().to(downloads::list))
             .route("/downloads/{id}", web::get().to(downloads::download))
-            .route("/profile", web::get().to(account::page))
-            .route("/profile", web::post().to(account::save))
+            .route("/profile", web::get().to(profile::page))
+            .route("/profile", web::post().to(profile::save))
             .route(
                 "/profile/password",
-                web::post().to(account::change_password),
+                web::post().to(profile::change_password),
             ),
     );
 }

@@ -12,7 +12,7 @@ use crate::portal::forms::{self, FieldErrors};
 use crate::portal::PageError;
 
 #[derive(Template)]
-#[template(path = "portal/profile.html")]
+#[template(path = "customer/profile.html")]
 struct ProfilePage {
     c: PChrome,
     name: String,

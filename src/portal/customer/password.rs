@@ -1,166 +1,42 @@
-//! Customer sign-in, sign-out, forgotten password and the single-use links that
-//! set a password (an admin's invitation, or a reset).
+//! Setting a password without being signed in: the forgotten-password form
+//! (forgot.html) and the single-use links that set a password (password.html),
+//! from an admin's invitation or a reset.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Duration, Utc};
 
-use super::{Me, COOKIE, COOKIE_PATH};
+use super::{public, public_form, COOKIE_PATH, PRE_CSRF};
 use crate::app::links::{LinkError, LinkKey, Purpose};
 use crate::app::AppState;
 use crate::crypto::password;
 use crate::domain::customer::normalize_email;
 use crate::domain::Customer;
-use crate::portal::forms::{self, Form};
 use crate::portal::page::query_param;
-use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::session::{random_token, removal};
 use crate::portal::signin::{self, charge_failure, client_ip, refuse_if_locked as locked};
 use crate::portal::PageError;
-
-/// Pre-session CSRF cookie of the public forms (double submit).
-const PRE_CSRF: &str = "kw_pre";
 
 /// How long links stay valid.
 pub const INVITE_VALID: Duration = Duration::days(7);
 pub const RESET_VALID: Duration = Duration::hours(1);
 
 #[derive(Template)]
-#[template(path = "portal/login.html")]
-struct LoginPage {
-    csrf: String,
-    next: String,
-    email: String,
-    error: String,
-    notice: String,
-}
-
-#[derive(Template)]
-#[template(path = "portal/forgot.html")]
+#[template(path = "customer/forgot.html")]
 struct ForgotPage {
     csrf: String,
     sent: bool,
 }
 
 #[derive(Template)]
-#[template(path = "portal/password.html")]
+#[template(path = "customer/password.html")]
 struct PasswordPage {
     csrf: String,
     token: String,
     purpose: String,
     email: String,
     error: String,
-}
-
-fn safe_next(next: &str) -> String {
-    crate::portal::page::safe_next(next, "/portal")
-}
-
-/// A public page with a fresh pre-session CSRF token in a cookie.
-fn public(req: &HttpRequest, status: u16, html: String, token: &str) -> HttpResponse {
-    HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK),
-    )
-    .content_type("text/html; charset=utf-8")
-    .insert_header((header::CACHE_CONTROL, "no-store"))
-    .cookie(cookie(req, PRE_CSRF, COOKIE_PATH, token.to_owned()))
-    .body(html)
-}
-
-/// A public form (no session yet): read, and its pre-session CSRF token checked.
-async fn public_form(req: &HttpRequest, body: web::Payload) -> Result<Form, PageError> {
-    let form = forms::read(req, body).await?;
-    signin::check_pre_csrf(req, &form, PRE_CSRF)?;
-    Ok(form)
-}
-
-fn login_html(
-    next: String,
-    email: String,
-    error: String,
-    notice: String,
-) -> Result<(String, String), PageError> {
-    let csrf = random_token();
-    let html = LoginPage {
-        csrf: csrf.clone(),
-        next,
-        email,
-        error,
-        notice,
-    }
-    .render()?;
-    Ok((html, csrf))
-}
-
-pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
-    let notice = match query_param(&req, "done").as_str() {
-        "password" => "Your password is set. Sign in with it.".to_owned(),
-        _ => String::new(),
-    };
-    let (html, csrf) = login_html(
-        safe_next(&query_param(&req, "next")),
-        String::new(),
-        String::new(),
-        notice,
-    )?;
-    Ok(public(&req, 200, html, &csrf))
-}
-
-pub async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let form = public_form(&req, body).await?;
-    let email = form.get("email").to_lowercase();
-    let next = safe_next(form.get("next"));
-    let store = state.engine.store().as_ref();
-    let found = match normalize_email(&email) {
-        Ok(e) => store.get_customer_by_email(&e).await?,
-        Err(_) => None,
-    };
-    let ok = signin::check_password(
-        &state,
-        &req,
-        &format!("customer:{email}"),
-        form.raw("password"),
-        found.as_ref().and_then(|c| c.password_hash.as_deref()),
-    )
-    .await?;
-    let Some(mut customer) = found.filter(|_| ok) else {
-        let (html, csrf) = login_html(
-            next,
-            email,
-            "Wrong email or password.".into(),
-            String::new(),
-        )?;
-        return Ok(public(&req, 401, html, &csrf));
-    };
-    let session = state.portal.customer_sessions.start(customer.id);
-    customer.last_sign_in = Some(Utc::now());
-    if let Err(e) = store.update_customer(&customer).await {
-        tracing::warn!(error = %e, "could not record the sign-in time");
-    }
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, next))
-        .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
-        .cookie(removal(PRE_CSRF, COOKIE_PATH))
-        .finish())
-}
-
-pub async fn logout(
-    me: Me,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    me.check(&form)?;
-    state.portal.customer_sessions.end(&me.session.id);
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/portal/login"))
-        .cookie(removal(COOKIE, COOKIE_PATH))
-        .finish())
 }
 
 pub async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
