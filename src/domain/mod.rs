@@ -5,6 +5,7 @@
 //! exhaustively with tables.
 
 pub mod activation;
+pub mod device;
 pub mod env;
 pub mod fields;
 pub mod key;
@@ -31,4 +32,5 @@ pub mod admin;
 pub use admin::{AdminUser, Role};
 pub mod diagnosis;
 pub mod eligibility;
+pub mod health;
 pub use eligibility::Eligibility;
