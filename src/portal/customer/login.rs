@@ -1,16 +1,15 @@
-//! Signing in and out of the customer portal (login.html).
+//! Signing in to and out of the customer portal (login.html).
 
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
-use super::{public, public_form, Me, COOKIE, COOKIE_PATH, PRE_CSRF};
+use super::{public_form, public_page, Me, COOKIE, COOKIE_PATH, PRE_CSRF};
+use crate::app::account;
 use crate::app::AppState;
-use crate::domain::customer::normalize_email;
-use crate::portal::forms;
 use crate::portal::page::query_param;
-use crate::portal::session::{cookie, random_token, removal};
+use crate::portal::session::{cookie, removal};
 use crate::portal::signin;
 use crate::portal::PageError;
 
@@ -28,38 +27,24 @@ fn safe_next(next: &str) -> String {
     crate::portal::page::safe_next(next, "/portal")
 }
 
-fn login_html(
-    next: String,
-    email: String,
-    error: String,
-    notice: String,
-) -> Result<(String, String), PageError> {
-    let csrf = random_token();
-    let html = LoginPage {
-        csrf: csrf.clone(),
-        next,
-        email,
-        error,
-        notice,
-    }
-    .render()?;
-    Ok((html, csrf))
-}
-
+/// The sign-in form; `next` is where a successful sign-in goes.
 pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     let notice = match query_param(&req, "done").as_str() {
         "password" => "Your password is set. Sign in with it.".to_owned(),
         _ => String::new(),
     };
-    let (html, csrf) = login_html(
-        safe_next(&query_param(&req, "next")),
-        String::new(),
-        String::new(),
+    let next = safe_next(&query_param(&req, "next"));
+    public_page(&req, StatusCode::OK, |csrf| LoginPage {
+        csrf,
+        next,
+        email: String::new(),
+        error: String::new(),
         notice,
-    )?;
-    Ok(public(&req, 200, html, &csrf))
+    })
 }
 
+/// Checks the password (limited per client and account, the same answer for an
+/// unknown email) and starts a session.
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -69,10 +54,7 @@ pub async fn login(
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
     let store = state.engine.store().as_ref();
-    let found = match normalize_email(&email) {
-        Ok(e) => store.get_customer_by_email(&e).await?,
-        Err(_) => None,
-    };
+    let found = account::customer_by_email(store, &email).await?;
     let ok = signin::check_password(
         &state,
         &req,
@@ -81,20 +63,17 @@ pub async fn login(
         found.as_ref().and_then(|c| c.password_hash.as_deref()),
     )
     .await?;
-    let Some(mut customer) = found.filter(|_| ok) else {
-        let (html, csrf) = login_html(
+    let Some(customer) = found.filter(|_| ok) else {
+        return public_page(&req, StatusCode::UNAUTHORIZED, |csrf| LoginPage {
+            csrf,
             next,
             email,
-            "Wrong email or password.".into(),
-            String::new(),
-        )?;
-        return Ok(public(&req, 401, html, &csrf));
+            error: "Wrong email or password.".into(),
+            notice: String::new(),
+        });
     };
-    let session = state.portal.customer_sessions.start(customer.id);
-    customer.last_sign_in = Some(Utc::now());
-    if let Err(e) = store.update_customer(&customer).await {
-        tracing::warn!(error = %e, "could not record the sign-in time");
-    }
+    let sessions = &state.portal.customer_sessions;
+    let session = account::sign_in(store, sessions, customer, Utc::now()).await;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, next))
         .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
@@ -102,14 +81,14 @@ pub async fn login(
         .finish())
 }
 
+/// Ends this session only (other devices stay signed in).
 pub async fn logout(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    me.check(&form)?;
+    me.read_form(&req, body).await?;
     state.portal.customer_sessions.end(&me.session.id);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/portal/login"))

@@ -1,14 +1,17 @@
-//! Profile & Settings: display name, timezone, notification preferences, and
-//! the password change (current password required; other sessions end).
+//! Profile & Settings (profile.html): display name, timezone, notification
+//! preferences, and the password change (current password required; other
+//! sessions end).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{chrome, redirect, render, render_invalid, Me, PChrome};
+use super::{chrome, passwords, redirect, render, render_invalid, Me, PChrome};
+use crate::app::account::{self, NewPassword, ProfileChanges};
+use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::AppState;
-use crate::crypto::password;
-use crate::portal::forms::{self, FieldErrors};
+use crate::portal::forms::FieldErrors;
+use crate::portal::signin;
 use crate::portal::PageError;
 
 #[derive(Template)]
@@ -49,78 +52,70 @@ fn page_for(req: &HttpRequest, me: &Me, errors: FieldErrors) -> ProfilePage {
     }
 }
 
+/// Back to the profile with `done` shown, or the form again with each field's message.
+fn answer<T>(
+    req: &HttpRequest,
+    me: &Me,
+    result: Result<T, AppError>,
+    done: &str,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(_) => Ok(redirect(req, "/portal/profile", "ok", done)),
+        Err(AppError::Invalid(errors)) => render_invalid(&page_for(req, me, errors)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The profile and the password form.
 pub async fn page(me: Me, req: HttpRequest) -> Result<HttpResponse, PageError> {
     render(&req, &page_for(&req, &me, FieldErrors::default()))
 }
 
 /// Name, timezone and notifications; nothing applies until Save.
 pub async fn save(
-    mut me: Me,
+    me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    me.check(&form)?;
-    let mut errors = FieldErrors::default();
-    let name = form.get("name");
-    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
-        errors.add("name", "Name must be 1 to 255 characters.");
-    }
-    let tz = form.get("timezone");
-    if tz.parse::<chrono_tz::Tz>().is_err() {
-        errors.add("timezone", "Choose a timezone from the list.");
-    }
-    if !errors.is_empty() {
-        return render_invalid(&page_for(&req, &me, errors));
-    }
-    me.customer.name = name.to_owned();
-    me.customer.timezone = tz.to_owned();
-    me.customer.notify_expiry = form.get("notify_expiry") == "on";
-    me.customer.notify_activations = form.get("notify_activations") == "on";
-    state.engine.store().update_customer(&me.customer).await?;
-    Ok(redirect(&req, "/portal/profile", "ok", "Settings saved."))
+    let form = me.read_form(&req, body).await?;
+    let changes = ProfileChanges {
+        name: form.get("name"),
+        timezone: form.get("timezone"),
+        notify_expiry: form.get("notify_expiry") == "on",
+        notify_activations: form.get("notify_activations") == "on",
+    };
+    let store = state.engine.store().as_ref();
+    let saved = account::save_profile(store, &me.customer, changes).await;
+    answer(&req, &me, saved, "Settings saved.")
 }
 
+/// A new password, with the current one (checked and counted like a sign-in).
 pub async fn change_password(
-    mut me: Me,
+    me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    me.check(&form)?;
-    let mut errors = FieldErrors::default();
-    let current_ok = crate::portal::signin::check_password(
+    let form = me.read_form(&req, body).await?;
+    let current_ok = signin::check_password(
         &state,
         &req,
-        &format!("customer:{}", me.customer.email),
+        &account::who(&me.customer),
         form.raw("current"),
         me.customer.password_hash.as_deref(),
     )
     .await?;
-    if !current_ok {
-        errors.add("current", "The current password is wrong.");
-    }
-    let new = form.raw("new");
-    if let Err(e) = password::check_strength(new) {
-        errors.add("new", format!("New password {e}."));
-    } else if new != form.raw("confirm") {
-        errors.add("confirm", "The two new passwords differ.");
-    }
-    if !errors.is_empty() {
-        return render_invalid(&page_for(&req, &me, errors));
-    }
-    me.customer.password_hash = Some(crate::portal::signin::hash_password(&state, new).await?);
-    state.engine.store().update_customer(&me.customer).await?;
-    state
-        .portal
-        .customer_sessions
-        .end_all_of(me.customer.id, Some(&me.session.id));
-    Ok(redirect(
+    let new = NewPassword {
+        password: form.raw("new"),
+        confirm: form.raw("confirm"),
+    };
+    let p = passwords(&state);
+    let changed = account::change_password(p, &me.customer, &me.session.id, current_ok, new).await;
+    answer(
         &req,
-        "/portal/profile",
-        "ok",
+        &me,
+        changed,
         "Password changed. Your other sessions were signed out.",
-    ))
+    )
 }
