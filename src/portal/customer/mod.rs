@@ -3,6 +3,8 @@
 //! Its own cookie (`kw_portal`, Path=/portal) and sessions, separate from the
 //! admin portal; every page shows only what belongs to the signed-in customer,
 //! looked up from their own license list (never from an id in the request).
+//! What the pages do is `app::account`'s; a handler decodes the request, calls
+//! it and renders the template its file is named after.
 
 pub mod activations;
 pub mod dashboard;
@@ -27,8 +29,9 @@ use crate::app::account::{self, Owner, Passwords};
 use crate::app::AppState;
 use crate::domain::Customer;
 
-/// Session cookie of the customer portal, and its path.
+/// Session cookie of the customer portal.
 pub const COOKIE: &str = "kw_portal";
+/// The path every cookie of the customer portal is scoped to.
 pub const COOKIE_PATH: &str = "/portal";
 
 /// Pre-session CSRF cookie of the public forms (double submit).
