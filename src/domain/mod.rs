@@ -6,6 +6,7 @@
 
 pub mod abuse;
 pub mod activation;
+pub mod device;
 pub mod env;
 pub mod fields;
 pub mod key;
@@ -34,5 +35,6 @@ pub mod diagnosis;
 pub mod edit;
 pub use edit::{AdminChange, EditError, LicenseEdit};
 pub mod eligibility;
+pub mod health;
 pub use eligibility::Eligibility;
 pub mod issuing;

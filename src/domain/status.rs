@@ -1,4 +1,6 @@
-//! The license state machine: the only moves between states, as DESIGN.md's table says.
+//! The license state machine: [`transition`] is the one table of legal moves
+//! (assign, first activation, suspend/unsuspend, inactivate/reactivate,
+//! expire, renew, revoke); nothing leaves revoked.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -42,9 +44,16 @@ impl LicenseStatus {
         }
     }
 
-    /// Only assigned and active licenses accept a new activation.
-    pub fn can_activate(self) -> bool {
+    /// Assigned or active: the license works for its owner. Only then may a new
+    /// device activate, the owner deactivate a device or download the product's
+    /// files, and its device slots count; every other state blocks it.
+    pub fn is_usable(self) -> bool {
         matches!(self, LicenseStatus::Assigned | LicenseStatus::Active)
+    }
+
+    /// Only usable licenses accept a new activation.
+    pub fn can_activate(self) -> bool {
+        self.is_usable()
     }
 
     /// States that time-based expiry applies to.
@@ -179,8 +188,8 @@ pub fn transition(
     to.ok_or(TransitionError { from, action })
 }
 
-/// The admin actions a page should offer for a state (illegal ones are not offered).
-/// The admin actions offered for a state, as (name, button label) pairs for the portal.
+/// The admin actions offered for a state, as (name, button label) pairs for the
+/// portal (illegal ones are not offered).
 pub fn admin_actions_for(from: LicenseStatus) -> Vec<(&'static str, &'static str)> {
     admin_actions(from)
         .into_iter()
@@ -197,6 +206,7 @@ pub fn admin_actions_for(from: LicenseStatus) -> Vec<(&'static str, &'static str
         .collect()
 }
 
+/// The admin actions legal from `from`, so a page never offers a refused move.
 pub fn admin_actions(from: LicenseStatus) -> Vec<Action> {
     [
         Action::Suspend,
@@ -282,6 +292,24 @@ mod tests {
     fn only_assigned_and_active_can_activate() {
         let can: Vec<_> = S::ALL.into_iter().filter(|s| s.can_activate()).collect();
         assert_eq!(can, vec![S::Assigned, S::Active]);
+    }
+
+    #[test]
+    fn only_assigned_and_active_are_usable() {
+        let table = [
+            (S::Available, false),
+            (S::Assigned, true),
+            (S::Active, true),
+            (S::Suspended, false),
+            (S::Inactive, false),
+            (S::Expired, false),
+            (S::Revoked, false),
+        ];
+        assert_eq!(table.len(), S::ALL.len(), "every state is in the table");
+        for (s, usable) in table {
+            assert_eq!(s.is_usable(), usable, "{s}");
+            assert_eq!(s.can_activate(), usable, "{s}: one rule");
+        }
     }
 
     #[test]

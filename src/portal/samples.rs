@@ -8,8 +8,11 @@ use crate::domain::Environment;
 pub struct Sample {
     /// Short name used in ids and file names.
     pub lang: &'static str,
+    /// Tab label.
     pub label: &'static str,
+    /// Name the sample downloads as.
     pub file_name: &'static str,
+    /// The script, ready to run.
     pub code: String,
 }
 
@@ -33,25 +36,50 @@ pub fn for_license(base: &str, env: Environment, key: &str) -> Vec<Sample> {
         base.trim_end_matches('/'),
         env
     );
+    let title = format!("Validate license {key} for device {SAMPLE_DEVICE} ({env}).");
+    let (url_l, key_l, dev_l) = (lit(&url), lit(key), lit(SAMPLE_DEVICE));
+    let script: Literals = (&title, &url_l, &key_l, &dev_l);
+    [
+        ("curl", "cURL", "validate.sh", curl(&title, &url, key)),
+        ("php", "PHP", "validate.php", php(script)),
+        (
+            "javascript",
+            "JavaScript (Node 18+)",
+            "validate.mjs",
+            javascript(script),
+        ),
+        ("python", "Python 3", "validate.py", python(script)),
+    ]
+    .into_iter()
+    .map(|(lang, label, file_name, code)| Sample {
+        lang,
+        label,
+        file_name,
+        code,
+    })
+    .collect()
+}
+
+/// What a script sample embeds: its title line, then the URL, key and device
+/// identifier as JSON string literals.
+type Literals<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// A shell script: the request with curl, the JSON answer printed.
+fn curl(title: &str, url: &str, key: &str) -> String {
     let body = serde_json::json!({ "key": key, "identifier": SAMPLE_DEVICE }).to_string();
-    vec![
-        Sample {
-            lang: "curl",
-            label: "cURL",
-            file_name: "validate.sh",
-            code: format!(
-                "#!/bin/sh\n# Validate license {key} for device {SAMPLE_DEVICE} ({env}).\ncurl -sS -X POST {} \\\n  -H 'Content-Type: application/json' \\\n  -d {}\necho\n",
-                sh(&url),
-                sh(&body)
-            ),
-        },
-        Sample {
-            lang: "php",
-            label: "PHP",
-            file_name: "validate.php",
-            code: format!(
-                r#"<?php
-// Validate license {key} for device {SAMPLE_DEVICE} ({env}).
+    format!(
+        "#!/bin/sh\n# {}\ncurl -sS -X POST {} \\\n  -H 'Content-Type: application/json' \\\n  -d {}\necho\n",
+        title,
+        sh(url),
+        sh(&body)
+    )
+}
+
+/// PHP without extensions (streams), exiting 0 only on a valid license.
+fn php((title, url_l, key_l, dev_l): Literals) -> String {
+    format!(
+        r#"<?php
+// {title}
 $url = {url_l};
 $body = json_encode(['key' => {key_l}, 'identifier' => {dev_l}]);
 $context = stream_context_create(['http' => [
@@ -63,18 +91,14 @@ $context = stream_context_create(['http' => [
 $answer = json_decode(file_get_contents($url, false, $context), true);
 echo $answer['code'] . ': ' . $answer['detail'] . PHP_EOL;
 exit($answer['valid'] ? 0 : 1);
-"#,
-                url_l = lit(&url),
-                key_l = lit(key),
-                dev_l = lit(SAMPLE_DEVICE),
-            ),
-        },
-        Sample {
-            lang: "javascript",
-            label: "JavaScript (Node 18+)",
-            file_name: "validate.mjs",
-            code: format!(
-                r#"// Validate license {key} for device {SAMPLE_DEVICE} ({env}).
+"#
+    )
+}
+
+/// An ES module for Node 18+ (built-in fetch), exiting 0 only on a valid license.
+fn javascript((title, url_l, key_l, dev_l): Literals) -> String {
+    format!(
+        r#"// {title}
 const response = await fetch({url_l}, {{
   method: "POST",
   headers: {{ "Content-Type": "application/json" }},
@@ -83,18 +107,14 @@ const response = await fetch({url_l}, {{
 const answer = await response.json();
 console.log(`${{answer.code}}: ${{answer.detail}}`);
 process.exit(answer.valid ? 0 : 1);
-"#,
-                url_l = lit(&url),
-                key_l = lit(key),
-                dev_l = lit(SAMPLE_DEVICE),
-            ),
-        },
-        Sample {
-            lang: "python",
-            label: "Python 3",
-            file_name: "validate.py",
-            code: format!(
-                r#"# Validate license {key} for device {SAMPLE_DEVICE} ({env}).
+"#
+    )
+}
+
+/// Python 3 with the standard library only, exiting 0 only on a valid license.
+fn python((title, url_l, key_l, dev_l): Literals) -> String {
+    format!(
+        r#"# {title}
 import json
 import sys
 import urllib.request
@@ -109,13 +129,8 @@ with urllib.request.urlopen(request) as response:
     answer = json.load(response)
 print(f"{{answer['code']}}: {{answer['detail']}}")
 sys.exit(0 if answer["valid"] else 1)
-"#,
-                url_l = lit(&url),
-                key_l = lit(key),
-                dev_l = lit(SAMPLE_DEVICE),
-            ),
-        },
-    ]
+"#
+    )
 }
 
 #[cfg(test)]

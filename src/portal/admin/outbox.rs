@@ -8,7 +8,7 @@ use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
 use crate::app::format;
 use crate::app::links::Purpose;
 use crate::app::AppState;
-use crate::portal::customer::auth::send_password_link;
+use crate::portal::customer::password::send_password_link;
 use crate::portal::PageError;
 
 pub struct MailRow {

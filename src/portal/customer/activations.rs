@@ -1,19 +1,21 @@
-//! Activations: every device binding across the customer's licenses, with
-//! identifier search, status filter and remote deactivation behind a prompt.
-//! No way to create an activation here: that happens in the software.
+//! Activations (activations.html, confirm.html): every device binding across
+//! the customer's licenses, with identifier search, status filter and remote
+//! deactivation behind a prompt. No way to create an activation here: that
+//! happens in the software.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{chrome, my_license, my_licenses, redirect, render, Me, PChrome};
+use super::{chrome, redirect, render, Me, PChrome};
+use crate::app::account::{self, OwnedLicense};
 use crate::app::format;
 use crate::app::AppState;
-use crate::domain::{Identifier, LicenseStatus};
-use crate::engine::actor::AdminChange;
-use crate::portal::forms;
+use crate::domain::device::DeviceState;
+use crate::domain::{Activation, ActivationKind};
 use crate::portal::page::query_param;
 use crate::portal::PageError;
 
+/// One device as the Activations page lists it.
 pub struct DeviceRow {
     pub identifier: String,
     /// As shown (invisible characters escaped).
@@ -25,13 +27,15 @@ pub struct DeviceRow {
     pub env: &'static str,
     /// active, deactivated, or suspended (the license blocks it).
     pub status: &'static str,
+    /// Whether the owner may deactivate it (the button is offered).
+    pub can_deactivate: bool,
     pub activated: String,
     pub last_seen: String,
     pub confirm_url: String,
 }
 
 #[derive(Template)]
-#[template(path = "portal/activations.html")]
+#[template(path = "customer/activations.html")]
 struct ListPage {
     c: PChrome,
     rows: Vec<DeviceRow>,
@@ -39,85 +43,64 @@ struct ListPage {
     status: String,
 }
 
+/// Every device on the customer's licenses, filtered by state and identifier.
 pub async fn list(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let q = query_param(&req, "q").trim().to_lowercase();
+    let q = query_param(&req, "q");
     let status = query_param(&req, "status");
-    if !matches!(status.as_str(), "" | "active" | "deactivated" | "suspended") {
-        return Err(PageError::BadRequest(
-            "status must be active, deactivated or suspended".into(),
-        ));
+    let wanted = match status.as_str() {
+        "" => None,
+        s => Some(s.parse::<DeviceState>().map_err(|_| {
+            PageError::BadRequest("status must be active, deactivated or suspended".into())
+        })?),
+    };
+    let found = account::devices(me.owner(&state), wanted, &q).await?;
+    let rows = found
+        .iter()
+        .flat_map(|l| {
+            l.devices
+                .iter()
+                .map(|(a, st)| device_row(&l.owned, a, *st, me.tz))
+        })
+        .collect();
+    let page = ListPage {
+        c: chrome(&req, &me, "Activations", "activations"),
+        rows,
+        q,
+        status,
+    };
+    render(&req, &page)
+}
+
+fn device_row(m: &OwnedLicense, a: &Activation, st: DeviceState, tz: chrono_tz::Tz) -> DeviceRow {
+    let query = [
+        ("license", m.handle.as_str()),
+        ("identifier", a.identifier.as_str()),
+    ];
+    DeviceRow {
+        identifier: a.identifier.as_str().into(),
+        shown: a.identifier.shown(),
+        domain: a.kind == ActivationKind::Domain,
+        handle: m.handle.clone(),
+        masked: format::mask_key(m.license.key.as_str()),
+        product: m.product_name.clone(),
+        env: m.env.as_str(),
+        status: st.as_str(),
+        can_deactivate: st.can_deactivate(),
+        activated: format::time_in(a.activated_at, tz),
+        last_seen: a
+            .last_seen
+            .map(|t| format::time_in(t, tz))
+            .unwrap_or_else(|| "Never".into()),
+        confirm_url: format!("/portal/activations/confirm?{}", format::query(&query)),
     }
-    let mut rows = Vec::new();
-    for m in my_licenses(&state, &me).await? {
-        let blocked = !matches!(
-            m.license.status,
-            LicenseStatus::Active | LicenseStatus::Assigned
-        );
-        let license = if status == "active" || status == "suspended" {
-            m.license.clone()
-        } else {
-            crate::store::with_history(
-                state.store(),
-                m.env,
-                m.license.clone(),
-                crate::store::HISTORY_SHOWN,
-            )
-            .await?
-        };
-        for a in license.activations.iter().rev() {
-            let st = if !a.is_active() {
-                "deactivated"
-            } else if blocked {
-                "suspended"
-            } else {
-                "active"
-            };
-            if (!status.is_empty() && st != status)
-                || (!q.is_empty() && !a.identifier.as_str().to_lowercase().contains(&q))
-            {
-                continue;
-            }
-            rows.push(DeviceRow {
-                identifier: a.identifier.as_str().into(),
-                shown: a.identifier.shown(),
-                domain: a.kind.as_str() == "domain",
-                handle: m.handle.clone(),
-                masked: format::mask_key(m.license.key.as_str()),
-                product: m.product_name.clone(),
-                env: m.env.as_str(),
-                status: st,
-                activated: format::time_in(a.activated_at, me.tz),
-                last_seen: a
-                    .last_seen
-                    .map(|t| format::time_in(t, me.tz))
-                    .unwrap_or_else(|| "Never".into()),
-                confirm_url: format!(
-                    "/portal/activations/confirm?{}",
-                    format::query(&[
-                        ("license", &m.handle),
-                        ("identifier", a.identifier.as_str())
-                    ])
-                ),
-            });
-        }
-    }
-    render(
-        &req,
-        &ListPage {
-            c: chrome(&req, &me, "Activations", "activations"),
-            rows,
-            q: query_param(&req, "q"),
-            status,
-        },
-    )
 }
 
 #[derive(Template)]
-#[template(path = "portal/confirm.html")]
+#[template(path = "customer/confirm.html")]
 struct ConfirmPage {
     c: PChrome,
     identifier: String,
@@ -129,34 +112,26 @@ struct ConfirmPage {
     in_use: String,
 }
 
+/// The prompt before a device is deactivated.
 pub async fn confirm(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let m = my_license(&state, &me, &query_param(&req, "license")).await?;
+    let handle = query_param(&req, "license");
     let identifier = query_param(&req, "identifier");
-    let parsed = Identifier::existing(&identifier).map_err(PageError::BadRequest)?;
-    if m.license.find_active(&parsed).is_none() {
-        return Err(PageError::Conflict(
-            "This device is not active on the license (already deactivated?).".into(),
-        ));
-    }
-    render(
-        &req,
-        &ConfirmPage {
-            c: chrome(&req, &me, "Deactivate a device", "activations"),
-            in_use: format::activations(
-                m.license.active_count() as u32,
-                m.license.activation_limit.get(),
-            ),
-            shown: parsed.shown(),
-            identifier,
-            handle: m.handle,
-            masked: format::mask_key(m.license.key.as_str()),
-            product: m.product_name,
-        },
-    )
+    let (m, parsed) = account::device_to_confirm(me.owner(&state), &handle, &identifier).await?;
+    let l = &m.license;
+    let page = ConfirmPage {
+        c: chrome(&req, &me, "Deactivate a device", "activations"),
+        in_use: format::activations(l.active_count() as u32, l.activation_limit.get()),
+        shown: parsed.shown(),
+        identifier,
+        masked: format::mask_key(l.key.as_str()),
+        handle: m.handle,
+        product: m.product_name,
+    };
+    render(&req, &page)
 }
 
 /// Frees the device's slot through the license's actor: the next activation
@@ -167,46 +142,16 @@ pub async fn deactivate(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let form = forms::read(&req, body).await?;
-    me.check(&form)?;
-    let m = my_license(&state, &me, form.get("license")).await?;
-    if !matches!(
-        m.license.status,
-        LicenseStatus::Active | LicenseStatus::Assigned
-    ) {
-        return Err(PageError::Conflict(format!(
-            "The license is {}: its devices cannot be changed here. Contact your vendor.",
-            m.license.status
-        )));
-    }
-    let identifier = Identifier::existing(form.get("identifier"))
-        .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
-    if m.license.find_active(&identifier).is_none() {
-        return Err(PageError::Conflict(
-            "This device is not active on the license (already deactivated?).".into(),
-        ));
-    }
-    let l = state
-        .engine
-        .admin(
-            m.env,
-            &m.license.key,
-            AdminChange::Deactivate {
-                identifier: identifier.clone(),
-                who: me.who(),
-            },
-        )
-        .await?;
-    Ok(redirect(
-        &req,
-        "/portal/activations",
-        "ok",
-        &format!(
-            "{} was deactivated. Its slot is free now ({} devices in use on {} · {}): activate the new device from your software.",
-            identifier.as_str(),
-            format::activations(l.active_count() as u32, l.activation_limit.get()),
-            m.product_name,
-            format::mask_key(l.key.as_str())
-        ),
-    ))
+    let form = me.read_form(&req, body).await?;
+    let (handle, identifier) = (form.get("license"), form.get("identifier"));
+    let done = account::deactivate_device(me.owner(&state), handle, identifier).await?;
+    let l = &done.license;
+    let text = format!(
+        "{} was deactivated. Its slot is free now ({} devices in use on {} · {}): activate the new device from your software.",
+        done.identifier.as_str(),
+        format::activations(l.active_count() as u32, l.activation_limit.get()),
+        done.owned.product_name,
+        format::mask_key(l.key.as_str())
+    );
+    Ok(redirect(&req, "/portal/activations", "ok", &text))
 }

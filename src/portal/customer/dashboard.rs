@@ -1,18 +1,19 @@
-//! The customer's dashboard: account health, totals by state, device use against
-//! limits, licenses expiring soon and recent activity.
+//! The customer's dashboard (dashboard.html): account health, totals by state,
+//! device use against limits, licenses expiring soon and recent activity.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::licenses::{row, LicenseRow};
-use super::{chrome, my_licenses, render, Me, PChrome};
+use super::{chrome, render, Me, PChrome};
+use crate::app::account::{self, Overview, OwnedLicense};
 use crate::app::format;
 use crate::app::AppState;
-use crate::domain::LicenseStatus;
+use crate::domain::health::{expires_within, Attention, SOON};
 use crate::portal::PageError;
-use crate::store::AuditQuery;
 
+/// One line of Recent activity.
 pub struct Activity {
     pub at: String,
     pub what: String,
@@ -20,7 +21,7 @@ pub struct Activity {
 }
 
 #[derive(Template)]
-#[template(path = "portal/dashboard.html")]
+#[template(path = "customer/dashboard.html")]
 struct DashboardPage {
     c: PChrome,
     total: usize,
@@ -36,6 +37,79 @@ struct DashboardPage {
     activity: Vec<Activity>,
 }
 
+/// The dashboard: the overview gathered at one instant, then shown.
+pub async fn page(
+    me: Me,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let now = Utc::now();
+    let o = account::overview(me.owner(&state), now).await?;
+    render(&req, &dashboard(&req, &me, &o, now))
+}
+
+fn dashboard(req: &HttpRequest, me: &Me, o: &Overview, now: DateTime<Utc>) -> DashboardPage {
+    let mine = &o.licenses;
+    let t = &o.totals;
+    DashboardPage {
+        c: chrome(req, me, "Dashboard", "dashboard"),
+        total: t.total,
+        active: t.active,
+        in_use: t.in_use,
+        capacity: t
+            .capacity
+            .map_or_else(|| "unlimited".into(), |n| n.to_string()),
+        expiring_30: t.expiring,
+        health: o
+            .attention
+            .iter()
+            .map(|(i, what)| health_line(&mine[*i], *what))
+            .collect(),
+        by_state: t.by_state.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
+        soon: rows_where(mine, me.tz, |m| expires_within(&m.license, now, SOON)),
+        newest: mine.iter().take(5).map(|m| row(m, me.tz)).collect(),
+        usage: rows_where(mine, me.tz, |m| m.license.status.is_usable()),
+        activity: o
+            .activity
+            .iter()
+            .map(|(i, e)| Activity {
+                at: format::time_in(e.at, me.tz),
+                what: describe(&e.action, &e.detail),
+                license: format!("{} · {}", mine[*i].product_name, masked(&mine[*i])),
+            })
+            .collect(),
+    }
+}
+
+fn rows_where(
+    mine: &[OwnedLicense],
+    tz: chrono_tz::Tz,
+    keep: impl Fn(&OwnedLicense) -> bool,
+) -> Vec<LicenseRow> {
+    mine.iter()
+        .filter(|m| keep(m))
+        .map(|m| row(m, tz))
+        .collect()
+}
+
+fn masked(m: &OwnedLicense) -> String {
+    format::mask_key(m.license.key.as_str())
+}
+
+/// One item of Account health, naming the license by product and masked key.
+fn health_line(m: &OwnedLicense, what: Attention) -> String {
+    let name = format!("{} ({})", m.product_name, masked(m));
+    match what {
+        Attention::Suspended => format!("{name} is suspended."),
+        Attention::Paused => format!("{name} is paused by your vendor."),
+        Attention::Expired => format!("{name} has expired."),
+        Attention::InGrace => format!("{name} has expired (grace period)."),
+        Attention::Full => format!("{name} has every device slot in use."),
+        Attention::ExpiresSoon => format!("{name} expires within 7 days."),
+    }
+}
+
+/// An audit entry as the customer reads it.
 fn describe(action: &str, detail: &str) -> String {
     match action {
         "activation.created" => format!("Device activated: {detail}"),
@@ -51,129 +125,4 @@ fn describe(action: &str, detail: &str) -> String {
         "license.renew" => "License renewed".into(),
         other => other.replace('.', " "),
     }
-}
-
-pub async fn page(
-    me: Me,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
-    let mine = my_licenses(&state, &me).await?;
-    let now = Utc::now();
-    let usable = |s: LicenseStatus| matches!(s, LicenseStatus::Active | LicenseStatus::Assigned);
-    let in_use: usize = mine.iter().map(|m| m.license.active_count()).sum();
-    let unlimited = mine
-        .iter()
-        .any(|m| usable(m.license.status) && m.license.activation_limit.is_unlimited());
-    let capacity: i64 = mine
-        .iter()
-        .filter(|m| usable(m.license.status))
-        .map(|m| i64::from(m.license.activation_limit.get().max(0)))
-        .sum();
-    let expiring = |days: i64| {
-        mine.iter()
-            .filter(|m| m.license.status.can_expire())
-            .filter(|m| {
-                m.license
-                    .expires_at
-                    .is_some_and(|t| t > now && t <= now + Duration::days(days))
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut health = Vec::new();
-    for m in &mine {
-        let l = &m.license;
-        let name = format!("{} ({})", m.product_name, format::mask_key(l.key.as_str()));
-        match l.status {
-            LicenseStatus::Suspended => health.push(format!("{name} is suspended.")),
-            LicenseStatus::Inactive => health.push(format!("{name} is paused by your vendor.")),
-            LicenseStatus::Expired => health.push(format!("{name} has expired.")),
-            _ if l.expires_at.is_some_and(|t| t <= now) && l.status.can_expire() => {
-                health.push(format!("{name} has expired (grace period)."))
-            }
-            _ if usable(l.status) && !l.activation_limit.has_room(l.active_count()) => {
-                health.push(format!("{name} has every device slot in use."))
-            }
-            _ => {}
-        }
-    }
-    for m in expiring(7) {
-        health.push(format!(
-            "{} ({}) expires within 7 days.",
-            m.product_name,
-            format::mask_key(m.license.key.as_str())
-        ));
-    }
-    let mut activity = Vec::new();
-    for m in mine.iter().take(10) {
-        let entries = state
-            .engine
-            .store()
-            .list_audit(
-                m.env,
-                &AuditQuery {
-                    license_key: Some(m.license.key.as_str().to_owned()),
-                    limit: 5,
-                    ..AuditQuery::default()
-                },
-            )
-            .await?;
-        for e in entries {
-            activity.push((
-                e.at,
-                Activity {
-                    at: format::time_in(e.at, me.tz),
-                    what: describe(&e.action, &e.detail),
-                    license: format!(
-                        "{} · {}",
-                        m.product_name,
-                        format::mask_key(m.license.key.as_str())
-                    ),
-                },
-            ));
-        }
-    }
-    activity.sort_by_key(|a| std::cmp::Reverse(a.0));
-    let page = DashboardPage {
-        c: chrome(&req, &me, "Dashboard", "dashboard"),
-        total: mine.len(),
-        active: mine
-            .iter()
-            .filter(|m| usable(m.license.status) && m.license.expires_at.is_none_or(|t| t > now))
-            .count(),
-        in_use,
-        capacity: if unlimited {
-            "unlimited".into()
-        } else {
-            capacity.to_string()
-        },
-        expiring_30: expiring(30).len(),
-        health,
-        by_state: [
-            LicenseStatus::Active,
-            LicenseStatus::Assigned,
-            LicenseStatus::Suspended,
-            LicenseStatus::Inactive,
-            LicenseStatus::Expired,
-            LicenseStatus::Revoked,
-        ]
-        .iter()
-        .map(|s| {
-            (
-                s.as_str(),
-                mine.iter().filter(|m| m.license.status == *s).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect(),
-        soon: expiring(7).into_iter().map(|m| row(m, me.tz)).collect(),
-        newest: mine.iter().take(5).map(|m| row(m, me.tz)).collect(),
-        usage: mine
-            .iter()
-            .filter(|m| usable(m.license.status))
-            .map(|m| row(m, me.tz))
-            .collect(),
-        activity: activity.into_iter().take(10).map(|(_, a)| a).collect(),
-    };
-    render(&req, &page)
 }

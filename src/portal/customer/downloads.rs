@@ -1,8 +1,9 @@
-//! Downloads: the product files the customer's assigned or active licenses
-//! entitle them to (honouring each license's version eligibility), each behind
-//! a signed link that expires after 15 minutes.
+//! Downloads (downloads.html): the product files the customer's usable
+//! licenses entitle them to (honouring each license's version eligibility),
+//! each behind a signed link that expires after 15 minutes.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,13 +11,14 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
-use super::{chrome, my_licenses, render, Me, Mine, PChrome};
+use super::{chrome, render, Me, PChrome};
+use crate::app::account;
 use crate::app::files::{human_size, FileMeta};
 use crate::app::links::LinkError;
 use crate::app::AppState;
-use crate::domain::LicenseStatus;
 use crate::portal::PageError;
 
+/// One file as the Downloads page lists it.
 pub struct FileRow {
     pub title: String,
     pub file_name: String,
@@ -29,6 +31,7 @@ pub struct FileRow {
     pub sha256: String,
 }
 
+/// The files of one product in one environment.
 pub struct ProductFiles {
     pub product: String,
     pub env: &'static str,
@@ -36,7 +39,7 @@ pub struct ProductFiles {
 }
 
 #[derive(Template)]
-#[template(path = "portal/downloads.html")]
+#[template(path = "customer/downloads.html")]
 struct DownloadsPage {
     c: PChrome,
     groups: Vec<ProductFiles>,
@@ -44,96 +47,60 @@ struct DownloadsPage {
     link_valid: String,
 }
 
-/// Files the customer may download now, with the product they belong to.
-fn entitled(state: &AppState, mine: &[Mine]) -> Vec<(FileMeta, String)> {
-    let usable: Vec<&Mine> = mine
-        .iter()
-        .filter(|m| {
-            matches!(
-                m.license.status,
-                LicenseStatus::Active | LicenseStatus::Assigned
-            )
-        })
-        .collect();
-    state
-        .portal
-        .files
-        .all()
-        .into_iter()
-        .filter_map(|f| {
-            usable
-                .iter()
-                .find(|m| {
-                    m.env == f.env
-                        && m.license.product_id == f.product_id
-                        && m.license.eligibility.allows(&f.version, f.released)
-                })
-                .map(|m| (f.clone(), m.product_name.clone()))
-        })
-        .collect()
-}
-
-fn mime_octet() -> actix_web::mime::Mime {
-    actix_web::mime::APPLICATION_OCTET_STREAM
-}
-
 fn file_path(id: Uuid) -> String {
     format!("/portal/downloads/{id}")
 }
 
+/// The entitled files grouped by product, each with a link signed for this
+/// customer until `exp`.
 pub async fn list(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let mine = my_licenses(&state, &me).await?;
-    let valid = Duration::seconds(state.config.portal.download_link_secs.clamp(1, 86_400) as i64);
-    let exp = (Utc::now() + valid).timestamp();
+    let d = account::downloads(me.owner(&state), &state.portal.files).await?;
+    let secs = state.config.portal.download_link_secs;
+    let exp = (Utc::now() + Duration::seconds(secs.clamp(1, 86_400) as i64)).timestamp();
     let mut groups: BTreeMap<(String, &'static str), Vec<FileRow>> = BTreeMap::new();
-    for (f, product) in entitled(&state, &mine) {
+    for (f, product) in d.files {
         let path = file_path(f.id);
         let sig = state.portal.links.download_sig(&path, me.customer.id, exp);
+        let url = format!("{path}?exp={exp}&sig={sig}");
         groups
             .entry((product, f.env.as_str()))
             .or_default()
-            .push(FileRow {
-                url: format!("{path}?exp={exp}&sig={sig}"),
-                title: f.title,
-                file_name: f.file_name,
-                version: f.version,
-                channel: f.channel,
-                released: f.released.to_string(),
-                size: human_size(f.size),
-                sha256: f.sha256,
-            });
+            .push(file_row(f, url));
     }
-    render(
-        &req,
-        &DownloadsPage {
-            c: chrome(&req, &me, "Downloads", "downloads"),
-            link_valid: match state.config.portal.download_link_secs {
-                s if s % 60 == 0 => format!("{} minutes", s / 60),
-                s => format!("{s} seconds"),
-            },
-            blocked: mine
-                .iter()
-                .filter(|m| {
-                    !matches!(
-                        m.license.status,
-                        LicenseStatus::Active | LicenseStatus::Assigned
-                    )
-                })
-                .count(),
-            groups: groups
-                .into_iter()
-                .map(|((product, env), files)| ProductFiles {
-                    product,
-                    env,
-                    files,
-                })
-                .collect(),
+    let page = DownloadsPage {
+        c: chrome(&req, &me, "Downloads", "downloads"),
+        link_valid: match secs {
+            s if s % 60 == 0 => format!("{} minutes", s / 60),
+            s => format!("{s} seconds"),
         },
-    )
+        blocked: d.blocked,
+        groups: groups
+            .into_iter()
+            .map(|((product, env), files)| ProductFiles {
+                product,
+                env,
+                files,
+            })
+            .collect(),
+    };
+    render(&req, &page)
+}
+
+fn file_row(f: FileMeta, url: String) -> FileRow {
+    FileRow {
+        url,
+        title: f.title,
+        file_name: f.file_name,
+        version: f.version,
+        channel: f.channel,
+        released: f.released.to_string(),
+        size: human_size(f.size),
+        sha256: f.sha256,
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -150,47 +117,52 @@ pub async fn download(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let p = web::Query::<LinkParams>::from_query(req.query_string())
-        .map_err(|_| PageError::Forbidden("This download link is incomplete.".into()))?;
+    let id = check_link(&state, &me, &req, &path)?;
+    let (meta, data) = account::entitled_file(me.owner(&state), &state.portal.files, id).await?;
+    let resp = send_file(&req, &meta, &data).await?;
+    tracing::info!(file = %id, customer = %me.customer.id, "download");
+    Ok(resp)
+}
+
+/// The file a download link names, when the link is complete, signed for this
+/// customer and unexpired.
+fn check_link(state: &AppState, me: &Me, req: &HttpRequest, path: &str) -> Result<Uuid, PageError> {
+    let incomplete = || PageError::Forbidden("This download link is incomplete.".into());
+    let p = web::Query::<LinkParams>::from_query(req.query_string()).map_err(|_| incomplete())?;
     let (Some(exp), Some(sig)) = (p.exp, p.sig.as_deref()) else {
-        return Err(PageError::Forbidden(
-            "This download link is incomplete.".into(),
-        ));
+        return Err(incomplete());
     };
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("No such file.".into()))?;
+    let now = Utc::now();
     match state
         .portal
         .links
-        .check_download(&file_path(id), me.customer.id, exp, sig, Utc::now())
+        .check_download(&file_path(id), me.customer.id, exp, sig, now)
     {
-        Ok(()) => {}
-        Err(LinkError::Expired) => {
-            return Err(PageError::Gone(
-                "This download link has expired (links work for 15 minutes). Go back to Downloads and click the file again.".into(),
-            ))
-        }
-        Err(_) => {
-            return Err(PageError::Forbidden(
-                "This download link is not valid for your account.".into(),
-            ))
-        }
+        Ok(()) => Ok(id),
+        Err(LinkError::Expired) => Err(PageError::Gone(
+            "This download link has expired (links work for 15 minutes). Go back to Downloads and click the file again.".into(),
+        )),
+        Err(_) => Err(PageError::Forbidden(
+            "This download link is not valid for your account.".into(),
+        )),
     }
-    let mine = my_licenses(&state, &me).await?;
-    let allowed = entitled(&state, &mine).into_iter().any(|(f, _)| f.id == id);
-    let (meta, data) = state
-        .portal
-        .files
-        .get(id)
-        .filter(|_| allowed)
-        .ok_or_else(|| PageError::NotFound("No such file among your downloads.".into()))?;
-    // Streamed from disk in chunks, with Range requests answered (resumable
-    // downloads); never read whole into memory (security item 6).
-    let file = actix_files::NamedFile::open_async(&data)
+}
+
+/// The file as an attachment, streamed from disk in chunks with Range requests
+/// answered (resumable downloads), never read whole into memory (security
+/// item 6), uncached, with its checksum when known.
+async fn send_file(
+    req: &HttpRequest,
+    meta: &FileMeta,
+    data: &Path,
+) -> Result<HttpResponse, PageError> {
+    let file = actix_files::NamedFile::open_async(data)
         .await
-        .map_err(|e| PageError::Internal(format!("file {id}: {e}")))?
-        .set_content_type(mime_octet())
+        .map_err(|e| PageError::Internal(format!("file {}: {e}", meta.id)))?
+        .set_content_type(actix_web::mime::APPLICATION_OCTET_STREAM)
         .set_content_disposition(header::ContentDisposition {
             disposition: header::DispositionType::Attachment,
             parameters: vec![header::DispositionParam::Filename(
@@ -198,16 +170,15 @@ pub async fn download(
             )],
         })
         .use_last_modified(true);
-    tracing::info!(file = %id, customer = %me.customer.id, "download");
-    let mut resp = file.into_response(&req);
-    resp.headers_mut().insert(
+    let mut resp = file.into_response(req);
+    let headers = resp.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
     );
     if !meta.sha256.is_empty() {
         if let Ok(v) = header::HeaderValue::from_str(&format!("sha-256={}", meta.sha256)) {
-            resp.headers_mut()
-                .insert(header::HeaderName::from_static("x-checksum-sha256"), v);
+            headers.insert(header::HeaderName::from_static("x-checksum-sha256"), v);
         }
     }
     Ok(resp)

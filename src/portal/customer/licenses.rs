@@ -1,19 +1,22 @@
-//! My Licenses: the customer's licenses with search, status filter and the
-//! details page (masked key with copy, entitlements, Validation Status).
+//! My Licenses (licenses.html): the customer's licenses with search and status
+//! filter, and the details page (license.html: masked key with copy,
+//! entitlements, Validation Status).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
-use super::{chrome, my_license, my_licenses, render, Me, Mine, PChrome};
+use super::{chrome, render, Me, PChrome};
+use crate::app::account::{self, OwnedLicense};
 use crate::app::format;
 use crate::app::AppState;
-use crate::domain::diagnosis::diagnose;
-use crate::domain::LicenseStatus;
+use crate::domain::diagnosis::Diagnosis;
+use crate::domain::health::OWNED_STATES;
+use crate::domain::{Environment, LicenseStatus, Verdict, VerdictCode};
 use crate::portal::page::query_param;
 use crate::portal::PageError;
 
-/// One row of My Licenses (also the dashboard's newest licenses).
+/// One row of My Licenses (also the dashboard's tables).
 pub struct LicenseRow {
     pub handle: String,
     pub masked: String,
@@ -27,7 +30,8 @@ pub struct LicenseRow {
     pub added: String,
 }
 
-pub fn row(m: &Mine, tz: chrono_tz::Tz) -> LicenseRow {
+/// How a license is shown in a row, dates in the customer's zone.
+pub fn row(m: &OwnedLicense, tz: chrono_tz::Tz) -> LicenseRow {
     let l = &m.license;
     let now = Utc::now();
     let (expires, expiry_class) = match l.expires_at {
@@ -55,7 +59,7 @@ pub fn row(m: &Mine, tz: chrono_tz::Tz) -> LicenseRow {
 }
 
 #[derive(Template)]
-#[template(path = "portal/licenses.html")]
+#[template(path = "customer/licenses.html")]
 struct ListPage {
     c: PChrome,
     rows: Vec<LicenseRow>,
@@ -65,6 +69,7 @@ struct ListPage {
     total: usize,
 }
 
+/// My Licenses, searched by key or product and filtered by status.
 pub async fn list(
     me: Me,
     state: web::Data<AppState>,
@@ -76,41 +81,20 @@ pub async fn list(
         "" => None,
         s => Some(s.parse::<LicenseStatus>().map_err(PageError::BadRequest)?),
     };
-    let all = my_licenses(&state, &me).await?;
-    let total = all.len();
-    let needle = q.to_lowercase();
-    let rows = all
-        .iter()
-        .filter(|m| wanted.is_none_or(|s| m.license.status == s))
-        .filter(|m| {
-            needle.is_empty()
-                || m.license.key.as_str().to_lowercase().contains(&needle)
-                || m.product_name.to_lowercase().contains(&needle)
-        })
-        .map(|m| row(m, me.tz))
-        .collect();
-    render(
-        &req,
-        &ListPage {
-            c: chrome(&req, &me, "My Licenses", "licenses"),
-            rows,
-            q,
-            status,
-            statuses: vec![
-                "active",
-                "assigned",
-                "suspended",
-                "inactive",
-                "expired",
-                "revoked",
-            ],
-            total,
-        },
-    )
+    let (found, total) = account::search(me.owner(&state), wanted, &q).await?;
+    let page = ListPage {
+        c: chrome(&req, &me, "My Licenses", "licenses"),
+        rows: found.iter().map(|m| row(m, me.tz)).collect(),
+        q,
+        status,
+        statuses: OWNED_STATES.iter().map(|s| s.as_str()).collect(),
+        total,
+    };
+    render(&req, &page)
 }
 
 #[derive(Template)]
-#[template(path = "portal/license.html")]
+#[template(path = "customer/license.html")]
 struct DetailPage {
     c: PChrome,
     r: LicenseRow,
@@ -130,80 +114,91 @@ struct DetailPage {
     limit: String,
 }
 
+/// One license's details and what the software hears about it now.
 pub async fn detail(
     me: Me,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let m = my_license(&state, &me, &path).await?;
+    let (m, d) = account::license_status(me.owner(&state), &path, Utc::now()).await?;
+    let api_url = format!(
+        "{}/v1/{}/licenses/validate",
+        state.config.public_base(),
+        m.env
+    );
+    let page = detail_page(&req, &me, &m, &d, api_url);
+    render(&req, &page)
+}
+
+fn detail_page(
+    req: &HttpRequest,
+    me: &Me,
+    m: &OwnedLicense,
+    d: &Diagnosis,
+    api_url: String,
+) -> DetailPage {
     let l = &m.license;
-    let now = Utc::now();
-    let d = diagnose(l, now, state.engine.settings().grace(m.env));
-    let mut advice = Vec::new();
-    use crate::domain::VerdictCode as V;
-    for code in [
-        d.activated_devices.as_ref().map(|v| v.code),
-        Some(d.new_device.code),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let tip = match code {
-            V::LimitReached => "Every device slot is taken: deactivate an old device on the Activations page, then activate the new one from your software.",
-            V::Expired => "The license has expired: renew it with your vendor to use the software again.",
-            V::InGracePeriod => "The license has expired and works only during the grace period: renew it soon.",
-            V::Suspended => "The license is suspended by the vendor (for example after unusual activity or a payment issue): contact them.",
-            V::Inactive => "The vendor paused this license: contact them to have it reactivated.",
-            V::Revoked => "The license was revoked permanently and cannot be used again: contact your vendor for a replacement.",
-            V::NotAssigned => "The license is not assigned yet.",
-            _ => continue,
-        };
-        if !advice.iter().any(|a: &String| a == tip) {
-            advice.push(tip.to_owned());
-        }
-    }
-    let env = m.env;
-    advice.push(format!(
-        "This is a {env} license: your software must call the {env} API (/v1/{env}/…). A {env} key used against the other environment answers NOT_FOUND."
-    ));
-    let base = state.config.public_base().to_owned();
-    let page = DetailPage {
-        c: chrome(&req, &me, "License details", "licenses"),
-        r: row(&m, me.tz),
+    let devices = d.activated_devices.as_ref();
+    DetailPage {
+        c: chrome(req, me, "License details", "licenses"),
+        r: row(m, me.tz),
         key: l.key.as_str().to_owned(),
         reveal: req.query_string().contains("reveal=1"),
         env_label: match m.env {
-            crate::domain::Environment::Production => "Production",
-            crate::domain::Environment::Staging => "Staging",
+            Environment::Production => "Production",
+            Environment::Staging => "Staging",
         },
-        api_url: format!("{base}/v1/{}/licenses/validate", m.env),
+        api_url,
         eligibility: l.eligibility.describe(),
         features: l
             .feature_flags
             .iter()
             .map(|(k, v)| (k.clone(), v.to_string()))
             .collect(),
-        devices_code: d
-            .activated_devices
-            .as_ref()
+        devices_code: devices
             .map(|v| v.code.as_str().to_owned())
             .unwrap_or_default(),
-        devices_detail: d
-            .activated_devices
-            .as_ref()
-            .map(|v| v.detail.clone())
-            .unwrap_or_default(),
-        devices_valid: d.activated_devices.as_ref().is_some_and(|v| v.valid),
+        devices_detail: devices.map(|v| v.detail.clone()).unwrap_or_default(),
+        devices_valid: devices.is_some_and(|v| v.valid),
         new_code: d.new_device.code.as_str().to_owned(),
         new_detail: d.new_device.detail.clone(),
         new_valid: d.new_device.valid,
-        advice,
+        advice: advice(d, m.env),
         limit: if l.activation_limit.is_unlimited() {
             "Unlimited".into()
         } else {
             l.activation_limit.get().to_string()
         },
-    };
-    render(&req, &page)
+    }
+}
+
+/// "Why a license may not work": a tip per verdict the devices would hear
+/// (each once), then which API the license's environment answers on.
+fn advice(d: &Diagnosis, env: Environment) -> Vec<String> {
+    let verdicts = d.activated_devices.iter().chain([&d.new_device]);
+    let mut out: Vec<String> = Vec::new();
+    for tip in verdicts.filter_map(|v: &Verdict| tip(v.code)) {
+        if !out.iter().any(|a| a == tip) {
+            out.push(tip.to_owned());
+        }
+    }
+    out.push(format!(
+        "This is a {env} license: your software must call the {env} API (/v1/{env}/…). A {env} key used against the other environment answers NOT_FOUND."
+    ));
+    out
+}
+
+fn tip(code: VerdictCode) -> Option<&'static str> {
+    use VerdictCode as V;
+    Some(match code {
+        V::LimitReached => "Every device slot is taken: deactivate an old device on the Activations page, then activate the new one from your software.",
+        V::Expired => "The license has expired: renew it with your vendor to use the software again.",
+        V::InGracePeriod => "The license has expired and works only during the grace period: renew it soon.",
+        V::Suspended => "The license is suspended by the vendor (for example after unusual activity or a payment issue): contact them.",
+        V::Inactive => "The vendor paused this license: contact them to have it reactivated.",
+        V::Revoked => "The license was revoked permanently and cannot be used again: contact your vendor for a replacement.",
+        V::NotAssigned => "The license is not assigned yet.",
+        _ => return None,
+    })
 }

@@ -3,29 +3,63 @@
 //! Its own cookie (`kw_portal`, Path=/portal) and sessions, separate from the
 //! admin portal; every page shows only what belongs to the signed-in customer,
 //! looked up from their own license list (never from an id in the request).
+//! What the pages do is `app::account`'s; a handler decodes the request, calls
+//! it and renders the template its file is named after.
 
-pub mod account;
 pub mod activations;
-pub mod auth;
 pub mod dashboard;
 pub mod downloads;
 pub mod licenses;
+pub mod login;
+pub mod password;
+pub mod profile;
 
 use std::sync::Arc;
 
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
-use super::forms::Form;
-use super::session::Session;
+use super::forms::{self, Form};
+use super::session::{cookie, random_token, Session};
+use super::signin;
 use super::PageError;
+use crate::app::account::{self, Owner, Passwords};
 use crate::app::AppState;
-use crate::domain::{Customer, Environment, License};
+use crate::domain::Customer;
 
-/// Session cookie of the customer portal, and its path.
+/// Session cookie of the customer portal.
 pub const COOKIE: &str = "kw_portal";
+/// The path every cookie of the customer portal is scoped to.
 pub const COOKIE_PATH: &str = "/portal";
+
+/// Pre-session CSRF cookie of the public forms (double submit).
+const PRE_CSRF: &str = "kw_pre";
+
+/// A page shown before sign-in (`public.html`), rendered with a fresh
+/// pre-session CSRF token that also goes out in a cookie: its form sends the
+/// token back ([`public_form`]).
+fn public_page<T: Template>(
+    req: &HttpRequest,
+    status: StatusCode,
+    page: impl FnOnce(String) -> T,
+) -> Result<HttpResponse, PageError> {
+    let csrf = random_token();
+    let html = page(csrf.clone()).render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(cookie(req, PRE_CSRF, COOKIE_PATH, csrf))
+        .body(html))
+}
+
+/// A public form (no session yet): read, and its pre-session CSRF token checked.
+async fn public_form(req: &HttpRequest, body: web::Payload) -> Result<Form, PageError> {
+    let form = forms::read(req, body).await?;
+    signin::check_pre_csrf(req, &form, PRE_CSRF)?;
+    Ok(form)
+}
 
 /// The signed-in customer (the extractor every page takes).
 pub struct Me {
@@ -45,14 +79,12 @@ impl FromRequest for Me {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| PageError::Internal("no app state".into()))?;
-            let Some(session) = req
-                .cookie(COOKIE)
-                .and_then(|c| state.portal.customer_sessions.get(c.value()))
-            else {
+            let sessions = &state.portal.customer_sessions;
+            let Some(session) = req.cookie(COOKIE).and_then(|c| sessions.get(c.value())) else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
-            let Some(customer) = state.engine.store().get_customer(session.subject).await? else {
-                state.portal.customer_sessions.end(&session.id);
+            let store = state.store();
+            let Some(customer) = account::signed_in(store, sessions, &session).await? else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
             Ok(Me {
@@ -65,18 +97,38 @@ impl FromRequest for Me {
 }
 
 impl Me {
-    /// Every form post: the session's CSRF token must be in it.
-    pub fn check(&self, form: &Form) -> Result<(), PageError> {
-        crate::portal::session::check_form(&self.session, form)
+    /// A form post of this session: read, and its CSRF token checked before
+    /// anything else looks at it.
+    pub async fn read_form(
+        &self,
+        req: &HttpRequest,
+        body: web::Payload,
+    ) -> Result<Form, PageError> {
+        let form = forms::read(req, body).await?;
+        crate::portal::session::check_form(&self.session, &form)?;
+        Ok(form)
     }
 
-    /// How audit entries name this customer.
-    pub fn who(&self) -> String {
-        format!("customer:{}", self.customer.email)
+    /// This customer's account, as the app's use-cases take it.
+    pub fn owner<'a>(&'a self, state: &'a AppState) -> Owner<'a> {
+        Owner {
+            engine: &state.engine,
+            links: &state.portal.links,
+            customer: &self.customer,
+        }
     }
 }
 
-/// The frame of every customer page.
+/// What the password use-cases touch, taken from the app state.
+fn passwords(state: &AppState) -> Passwords<'_> {
+    Passwords {
+        store: state.store(),
+        pool: &state.passwords,
+        sessions: &state.portal.customer_sessions,
+    }
+}
+
+/// The frame of every customer page (`base.html`).
 pub struct PChrome {
     pub title: String,
     pub nav: &'static str,
@@ -88,6 +140,8 @@ pub struct PChrome {
     pub flash_text: String,
 }
 
+/// The frame for `me`'s page titled `title`, with `nav` marked current and
+/// the one-time message of this request.
 pub fn chrome(req: &HttpRequest, me: &Me, title: impl Into<String>, nav: &'static str) -> PChrome {
     let (flash_kind, flash_text) = super::page::flash(req);
     PChrome {
@@ -102,67 +156,16 @@ pub fn chrome(req: &HttpRequest, me: &Me, title: impl Into<String>, nav: &'stati
     }
 }
 
+/// Renders a page of the customer portal (uncached; a shown message cleared).
 pub fn render(req: &HttpRequest, page: &impl Template) -> Result<HttpResponse, PageError> {
     super::page::render(req, page, COOKIE_PATH)
 }
 
 pub use super::page::render_invalid;
 
+/// 303 to `to` with a message the next customer page shows once.
 pub fn redirect(req: &HttpRequest, to: &str, kind: &str, text: &str) -> HttpResponse {
     super::page::redirect(req, to, kind, text, COOKIE_PATH)
-}
-
-/// One of the customer's licenses, with what the pages show next to it.
-pub struct Mine {
-    pub env: Environment,
-    pub license: License,
-    pub product_name: String,
-    pub handle: String,
-}
-
-/// The customer's licenses in both environments, newest first. Read from the
-/// catalog's customer index and the store by key; nothing else is reachable.
-pub async fn my_licenses(state: &AppState, me: &Me) -> Result<Vec<Mine>, PageError> {
-    let store = state.store();
-    let mut out = Vec::new();
-    for env in Environment::ALL {
-        let keys = state.engine.catalog().keys_of_customer(env, me.customer.id);
-        if keys.is_empty() {
-            continue;
-        }
-        let products: std::collections::HashMap<_, _> = store
-            .list_products(env)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.name))
-            .collect();
-        for key in keys {
-            let Some(l) = store.get_license(env, &key).await? else {
-                continue;
-            };
-            // The catalog may lag a reassignment by a moment; the record decides.
-            if l.customer_id != Some(me.customer.id) {
-                continue;
-            }
-            out.push(Mine {
-                env,
-                handle: state.portal.links.license_handle(env, l.key.as_str()),
-                product_name: products.get(&l.product_id).cloned().unwrap_or_default(),
-                license: l,
-            });
-        }
-    }
-    out.sort_by_key(|m| std::cmp::Reverse(m.license.created_at));
-    Ok(out)
-}
-
-/// The license behind a handle, only among the customer's own.
-pub async fn my_license(state: &AppState, me: &Me, handle: &str) -> Result<Mine, PageError> {
-    my_licenses(state, me)
-        .await?
-        .into_iter()
-        .find(|m| m.handle == handle)
-        .ok_or_else(|| PageError::NotFound("No such license in your account.".into()))
 }
 
 /// Mounts `/portal/…`.
@@ -172,13 +175,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(super::security_headers())
             .route("", web::get().to(dashboard::page))
             .route("/", web::get().to(dashboard::page))
-            .route("/login", web::get().to(auth::login_page))
-            .route("/login", web::post().to(auth::login))
-            .route("/logout", web::post().to(auth::logout))
-            .route("/forgot", web::get().to(auth::forgot_page))
-            .route("/forgot", web::post().to(auth::forgot))
-            .route("/password", web::get().to(auth::password_page))
-            .route("/password", web::post().to(auth::set_password))
+            .route("/login", web::get().to(login::login_page))
+            .route("/login", web::post().to(login::login))
+            .route("/logout", web::post().to(login::logout))
+            .route("/forgot", web::get().to(password::forgot_page))
+            .route("/forgot", web::post().to(password::forgot))
+            .route("/password", web::get().to(password::password_page))
+            .route("/password", web::post().to(password::set_password))
             .route("/licenses", web::get().to(licenses::list))
             .route("/licenses/{handle}", web::get().to(licenses::detail))
             .route("/activations", web::get().to(activations::list))
@@ -189,11 +192,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/downloads", web::get().to(downloads::list))
             .route("/downloads/{id}", web::get().to(downloads::download))
-            .route("/profile", web::get().to(account::page))
-            .route("/profile", web::post().to(account::save))
+            .route("/profile", web::get().to(profile::page))
+            .route("/profile", web::post().to(profile::save))
             .route(
                 "/profile/password",
-                web::post().to(account::change_password),
+                web::post().to(profile::change_password),
             ),
     );
 }
