@@ -14,6 +14,9 @@
 //!
 //! `KNOWN` lists allowed exceptions (none today); the test fails on a new upward
 //! import, and on an entry that no longer happens (the list only shrinks).
+//!
+//! A second test keeps the front doors thin: no handler in `api` or `portal`
+//! calls a `Store` method itself; it hands `state.store()` to an app function.
 
 #[cfg(test)]
 mod tests {
@@ -106,6 +109,67 @@ mod tests {
         assert!(
             gone.is_empty(),
             "these no longer happen: remove them from KNOWN so they stay gone: {gone:#?}"
+        );
+    }
+
+    /// Calls of a store method in `text`: `store().x(` or `store.x(` (whitespace
+    /// and line breaks ignored), other than `as_ref`.
+    fn store_calls(text: &str) -> Vec<String> {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect();
+        let joined = lines.join(" ");
+        let words: Vec<&str> = joined.split_whitespace().collect();
+        // One space between words, none around a `.` (method chains over lines).
+        let code = words.join(" ").replace(" .", ".").replace(". ", ".");
+        let mut out = Vec::new();
+        for pat in ["store().", "store."] {
+            for (i, _) in code.match_indices(pat) {
+                let before = code[..i].chars().last().unwrap_or(' ');
+                if before.is_ascii_alphanumeric() || before == '_' {
+                    continue;
+                }
+                let rest = &code[i + pat.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if name != "as_ref" && rest[name.len()..].starts_with('(') {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn front_doors_never_call_the_store() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        rust_files(&root.join("src/api"), &mut files);
+        rust_files(&root.join("src/portal"), &mut files);
+        let found: Vec<String> = files
+            .iter()
+            .flat_map(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                store_calls(&text)
+                    .into_iter()
+                    .map(move |m| format!("{} calls store.{m}", f.display()))
+            })
+            .collect();
+        assert!(
+            found.is_empty(),
+            "handlers call an app function instead: {found:#?}"
+        );
+    }
+
+    #[test]
+    fn store_calls_are_found_across_lines() {
+        let text = "let x = state\n    .store()\n    .get_customer(id);\nlet y = store.list_products(env);\n// store.ignored(x)\nf(state.store(), 1); restore.x(); state.store().as_ref();\nmatch store.get_secret(n)";
+        assert_eq!(
+            store_calls(text),
+            vec!["get_customer", "list_products", "get_secret"]
         );
     }
 }

@@ -90,11 +90,11 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when the store answers (its schema was checked at start): 200, else 503.
 async fn readyz(state: web::Data<crate::app::AppState>) -> HttpResponse {
-    let store = &state.engine.store();
-    match store.get_secret("signing_key.production").await {
-        Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": store.backend()})),
+    let (backend, answer) = crate::app::secrets::readiness(state.store()).await;
+    match answer {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": backend})),
         Err(e) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "status": "unready", "store": store.backend(), "code": "STORE_UNAVAILABLE", "detail": e.to_string(),
+            "status": "unready", "store": backend, "code": "STORE_UNAVAILABLE", "detail": e.to_string(),
         })),
     }
 }

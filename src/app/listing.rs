@@ -10,11 +10,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::error::AppError;
 use crate::app::views::SummaryView;
-use crate::app::AppState;
 use crate::domain::{Customer, Environment, LicenseStatus, Product};
-use crate::error::ApiError;
-use crate::store::{LicenseQuery, SortField};
+use crate::engine::catalog::LicenseSummary;
+use crate::engine::Engine;
+use crate::store::{LicenseQuery, Page, SortField, Store};
 
 /// Query string of listings and exports.
 #[derive(Deserialize, Default)]
@@ -33,7 +34,7 @@ pub struct ListParams {
 
 impl ListParams {
     /// Turns loose query parameters into a checked query (empty values mean "any").
-    pub fn to_query(&self) -> Result<LicenseQuery, ApiError> {
+    pub fn to_query(&self) -> Result<LicenseQuery, AppError> {
         let nonempty = |o: &Option<String>| {
             o.as_deref()
                 .map(str::trim)
@@ -44,26 +45,26 @@ impl ListParams {
             nonempty(o)
                 .map(|s| {
                     s.parse::<Uuid>()
-                        .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
+                        .map_err(|_| AppError::field(field, format!("{field} must be a UUID")))
                 })
                 .transpose()
         };
         let status = nonempty(&self.status)
             .map(|s| {
                 s.parse::<LicenseStatus>()
-                    .map_err(|e| ApiError::field("status", e))
+                    .map_err(|e| AppError::field("status", e))
             })
             .transpose()?;
         let sort = match nonempty(&self.sort) {
             None => SortField::Created,
             Some(s) => serde_json::from_value(Value::String(s.clone()))
-                .map_err(|_| ApiError::field("sort", format!("unknown sort field '{s}': use key, product, customer, status, activations, expires or created")))?,
+                .map_err(|_| AppError::field("sort", format!("unknown sort field '{s}': use key, product, customer, status, activations, expires or created")))?,
         };
         let descending = match nonempty(&self.order).as_deref() {
             None => sort == SortField::Created,
             Some("asc") => false,
             Some("desc") => true,
-            Some(_) => return Err(ApiError::field("order", "order must be asc or desc")),
+            Some(_) => return Err(AppError::field("order", "order must be asc or desc")),
         };
         Ok(LicenseQuery {
             search: nonempty(&self.q),
@@ -83,42 +84,75 @@ pub type Names<T> = std::sync::Arc<HashMap<Uuid, T>>;
 
 /// Products and customers by id, for name search and sort (API and portal).
 pub async fn names(
-    state: &AppState,
+    store: &dyn Store,
     env: Environment,
-) -> Result<(Names<Product>, Names<Customer>), ApiError> {
-    let store = state.engine.store().as_ref();
-    let products = store
-        .list_products(env)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    let customers = store
-        .list_customers()
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
+) -> Result<(Names<Product>, Names<Customer>), AppError> {
+    let products = store.list_products(env).await?;
+    let customers = store.list_customers().await?;
     Ok((
-        std::sync::Arc::new(products),
-        std::sync::Arc::new(customers),
+        std::sync::Arc::new(products.into_iter().map(|p| (p.id, p)).collect()),
+        std::sync::Arc::new(customers.into_iter().map(|c| (c.id, c)).collect()),
     ))
 }
 
-/// The export both the admin API and the portal's Export button answer with.
-pub async fn export_listing(
-    state: &AppState,
+/// One page of the listing with the names its rows show.
+pub struct Listing {
+    pub page: Page<LicenseSummary>,
+    pub products: Names<Product>,
+    pub customers: Names<Customer>,
+}
+
+/// One page of the filtered, sorted listing (searched and sorted off the request thread).
+pub async fn page(engine: &Engine, env: Environment, q: LicenseQuery) -> Result<Listing, AppError> {
+    let (products, customers) = names(engine.store().as_ref(), env).await?;
+    let page = engine
+        .catalog()
+        .query_off_thread(env, q, products.clone(), customers.clone())
+        .await?;
+    Ok(Listing {
+        page,
+        products,
+        customers,
+    })
+}
+
+/// A file to download: what both front doors send for an export.
+pub struct Export {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl Export {
+    /// The file as an attachment (the same answer from the API and the portal).
+    pub fn into_response(self) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type(self.content_type)
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", self.filename),
+            ))
+            .body(self.body)
+    }
+}
+
+/// The filtered list (every page) as CSV or JSON.
+pub async fn export(
+    engine: &Engine,
     env: Environment,
     params: &ListParams,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Export, AppError> {
+    let format = params.format.as_deref().unwrap_or("csv");
+    if !matches!(format, "csv" | "json") {
+        return Err(AppError::field("format", "format must be csv or json"));
+    }
     let mut q = params.to_query()?;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(state, env).await?;
+    let (products, customers) = names(engine.store().as_ref(), env).await?;
     let mut all = Vec::new();
     loop {
-        let page = state
-            .engine
+        let page = engine
             .catalog()
             .query_off_thread(env, q.clone(), products.clone(), customers.clone())
             .await?;
@@ -130,64 +164,62 @@ pub async fn export_listing(
         q.page += 1;
     }
     let stamp = Utc::now().format("%Y%m%d-%H%M%S");
-    match params.format.as_deref().unwrap_or("csv") {
-        "json" => {
-            let items: Vec<SummaryView> = all.iter().map(SummaryView::from).collect();
-            Ok(HttpResponse::Ok()
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"licenses-{env}-{stamp}.json\""),
-                ))
-                .json(items))
-        }
-        "csv" => {
-            let mut w = crate::csv_out::CsvOut::new();
-            let header_row = [
-                "key",
-                "product",
-                "customer_email",
-                "customer_name",
-                "status",
-                "activation_limit",
-                "activations_in_use",
-                "expires_at",
-                "created_at",
-            ];
-            w.row(header_row)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            for l in &all {
-                let (email, name) = l
-                    .customer_id
-                    .and_then(|c| customers.get(&c))
-                    .map(|c| (c.email.clone(), c.name.clone()))
-                    .unwrap_or_default();
-                w.row([
-                    l.key.as_str().to_owned(),
-                    products
-                        .get(&l.product_id)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default(),
-                    email,
-                    name,
-                    l.status.to_string(),
-                    l.activation_limit.to_string(),
-                    l.activations_in_use.to_string(),
-                    l.expires_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "lifetime".into()),
-                    l.created_at.to_rfc3339(),
-                ])
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            }
-            let bytes = w.finish().map_err(|e| ApiError::Internal(e.to_string()))?;
-            Ok(HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .insert_header((
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"licenses-{env}-{stamp}.csv\""),
-                ))
-                .body(bytes))
-        }
-        _ => Err(ApiError::field("format", "format must be csv or json")),
+    let filename = format!("licenses-{env}-{stamp}.{format}");
+    if format == "json" {
+        let items: Vec<SummaryView> = all.iter().map(SummaryView::from).collect();
+        let body = serde_json::to_vec(&items).map_err(|e| AppError::Internal(e.to_string()))?;
+        return Ok(Export {
+            filename,
+            content_type: "application/json",
+            body,
+        });
     }
+    Ok(Export {
+        filename,
+        content_type: "text/csv; charset=utf-8",
+        body: csv(&all, &products, &customers).map_err(|e| AppError::Internal(e.to_string()))?,
+    })
+}
+
+const CSV_HEADER: [&str; 9] = [
+    "key",
+    "product",
+    "customer_email",
+    "customer_name",
+    "status",
+    "activation_limit",
+    "activations_in_use",
+    "expires_at",
+    "created_at",
+];
+
+fn csv(
+    all: &[LicenseSummary],
+    products: &HashMap<Uuid, Product>,
+    customers: &HashMap<Uuid, Customer>,
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut w = crate::csv_out::CsvOut::new();
+    w.row(CSV_HEADER)?;
+    for l in all {
+        let (email, name) = l
+            .customer_id
+            .and_then(|c| customers.get(&c))
+            .map(|c| (c.email.clone(), c.name.clone()))
+            .unwrap_or_default();
+        let product = products.get(&l.product_id).map(|p| p.name.clone());
+        w.row([
+            l.key.as_str().to_owned(),
+            product.unwrap_or_default(),
+            email,
+            name,
+            l.status.to_string(),
+            l.activation_limit.to_string(),
+            l.activations_in_use.to_string(),
+            l.expires_at
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "lifetime".into()),
+            l.created_at.to_rfc3339(),
+        ])?;
+    }
+    Ok(w.finish()?)
 }

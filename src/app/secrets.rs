@@ -24,3 +24,10 @@ pub async fn load_signers(store: &dyn Store) -> Result<Signers, StoreError> {
         load(Environment::Staging).await?,
     ))
 }
+
+/// Whether the store answers (a read of the production signing key): the
+/// backend's name and the outcome, for `/readyz`.
+pub async fn readiness(store: &dyn Store) -> (&'static str, Result<(), StoreError>) {
+    let answer = store.get_secret("signing_key.production").await.map(|_| ());
+    (store.backend(), answer)
+}

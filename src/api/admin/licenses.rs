@@ -18,7 +18,7 @@ use crate::engine::LicenseEdit;
 use crate::error::ApiError;
 
 use crate::app::licenses::{self, NewLicense, Owner};
-use crate::app::listing::{export_listing, names, ListParams};
+use crate::app::listing::{self, ListParams};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,12 +126,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
-    let (products, customers) = names(&state, env).await?;
-    let page = state
-        .engine
-        .catalog()
-        .query_off_thread(env, q, products, customers)
-        .await?;
+    let page = listing::page(&state.engine, env, q).await?.page;
     let items: Vec<SummaryView> = page.items.iter().map(SummaryView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "items": items, "total": page.total, "page": page.page, "per_page": page.per_page,
@@ -147,7 +142,9 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let env = env(&path)?;
     let params = query_params(&req)?;
-    export_listing(&state, env, &params).await
+    Ok(listing::export(&state.engine, env, &params)
+        .await?
+        .into_response())
 }
 
 fn key_of(raw: &str) -> Result<LicenseKey, ApiError> {

@@ -148,7 +148,7 @@ async fn customer_page(
     cust: Customer,
     errors: FieldErrors,
 ) -> Result<CustomerPage, PageError> {
-    let (products, customers) = names(state, env).await?;
+    let (products, customers) = names(state.store(), env).await?;
     let q = LicenseQuery {
         customer_id: Some(cust.id),
         per_page: 500,

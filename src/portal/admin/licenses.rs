@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{chrome, env_of, render, Admin, Chrome};
 use crate::app::format;
-use crate::app::listing::{names, ListParams};
+use crate::app::listing::{self, ListParams};
 use crate::app::AppState;
 use crate::domain::admin_actions_for;
 use crate::domain::{Customer, Environment, LicenseStatus, Product};
@@ -191,12 +191,11 @@ pub async fn list(
     let env = env_of(&req)?;
     let lq = list_query(&req)?;
     let q = lq.params().to_query()?;
-    let (products, customers) = names(&state, env).await?;
-    let page = state
-        .engine
-        .catalog()
-        .query_off_thread(env, q.clone(), products.clone(), customers.clone())
-        .await?;
+    let listing::Listing {
+        page,
+        products,
+        customers,
+    } = listing::page(&state.engine, env, q.clone()).await?;
     let now = Utc::now();
     let rows: Vec<Row> = page
         .items
@@ -270,9 +269,9 @@ pub async fn export(
     let mut params = lq.params();
     params.format = lq.format.clone();
     params.page = None;
-    crate::app::listing::export_listing(&state, env, &params)
-        .await
-        .map_err(PageError::from)
+    Ok(listing::export(&state.engine, env, &params)
+        .await?
+        .into_response())
 }
 
 #[cfg(test)]
