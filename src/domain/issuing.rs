@@ -113,80 +113,84 @@ mod tests {
         }
     }
 
+    /// One row of the plan table: generator validity and overrides in, what the license looks like out.
+    struct Case {
+        validity: Option<u32>,
+        o: Overrides,
+        status: LicenseStatus,
+        limit: i32,
+        expiry_days: Option<i64>,
+        pro: bool,
+    }
+
+    fn cases(customer: Uuid, flags: Map<String, Value>) -> Vec<Case> {
+        let plain = |validity| Case {
+            validity,
+            o: Overrides::default(),
+            status: LicenseStatus::Available,
+            limit: 3,
+            expiry_days: None,
+            pro: true,
+        };
+        let assigned = Overrides {
+            customer_id: Some(customer),
+            ..Default::default()
+        };
+        let overridden = Overrides {
+            activation_limit: Some(ActivationLimit::new(-1).unwrap()),
+            expires_at: Some(Utc::now() + chrono::Duration::days(9)),
+            feature_flags: Some(flags),
+            ..Default::default()
+        };
+        vec![
+            plain(None),
+            plain(Some(30)),
+            Case {
+                o: assigned,
+                status: LicenseStatus::Assigned,
+                expiry_days: Some(30),
+                ..plain(Some(30))
+            },
+            Case {
+                o: overridden,
+                limit: -1,
+                expiry_days: Some(9),
+                pro: false,
+                ..plain(None)
+            },
+        ]
+    }
+
     #[test]
     fn a_plan_follows_the_generator_unless_overridden() {
         let now = Utc::now();
-        let customer = Uuid::new_v4();
-        let later = now + chrono::Duration::days(9);
         let flags = serde_json::json!({"pro": false})
             .as_object()
             .unwrap()
             .clone();
-        // (validity, overrides) → (status, limit, expiry, flags["pro"])
-        let table: Vec<(
-            Option<u32>,
-            Overrides,
-            LicenseStatus,
-            i32,
-            Option<DateTime<Utc>>,
-            bool,
-        )> = vec![
-            (
-                None,
-                Overrides::default(),
-                LicenseStatus::Available,
-                3,
-                None,
-                true,
-            ),
-            (
-                Some(30),
-                Overrides::default(),
-                LicenseStatus::Available,
-                3,
-                None,
-                true,
-            ),
-            (
-                Some(30),
-                Overrides {
-                    customer_id: Some(customer),
-                    ..Default::default()
-                },
-                LicenseStatus::Assigned,
-                3,
-                Some(now + chrono::Duration::days(30)),
-                true,
-            ),
-            (
-                None,
-                Overrides {
-                    activation_limit: Some(ActivationLimit::new(-1).unwrap()),
-                    expires_at: Some(later),
-                    feature_flags: Some(flags.clone()),
-                    ..Default::default()
-                },
-                LicenseStatus::Available,
-                -1,
-                Some(later),
-                false,
-            ),
-        ];
-        for (validity, o, status, limit, expiry, pro) in table {
-            let g = generator(validity);
-            let made = make_licenses(Environment::Staging, &g, &o, 1, now, &mut rand::rngs::OsRng);
-            let l = &made[0];
-            assert_eq!(l.status, status, "{o:?}");
-            assert_eq!(l.activation_limit.get(), limit);
-            assert_eq!(
-                l.expires_at.map(|t| t.date_naive()),
-                expiry.map(|t| t.date_naive())
+        for c in cases(Uuid::new_v4(), flags) {
+            let g = generator(c.validity);
+            let made = make_licenses(
+                Environment::Staging,
+                &g,
+                &c.o,
+                1,
+                now,
+                &mut rand::rngs::OsRng,
             );
-            assert_eq!(l.feature_flags["pro"], serde_json::Value::Bool(pro));
-            assert_eq!(l.customer_id, o.customer_id);
+            let l = &made[0];
+            let expiry = c
+                .expiry_days
+                .map(|d| (now + chrono::Duration::days(d)).date_naive());
+            assert_eq!(l.status, c.status, "{:?}", c.o);
+            assert_eq!(l.activation_limit.get(), c.limit);
+            assert_eq!(l.expires_at.map(|t| t.date_naive()), expiry);
+            assert_eq!(l.feature_flags["pro"], Value::Bool(c.pro));
+            assert_eq!(l.customer_id, c.o.customer_id);
+            assert_eq!(l.version, 1);
             assert_eq!(
-                (l.version, l.environment, l.generator_id),
-                (1, Environment::Staging, Some(g.id))
+                (l.environment, l.generator_id),
+                (Environment::Staging, Some(g.id))
             );
         }
     }

@@ -104,30 +104,21 @@ pub async fn list(
         .skip((page - 1) * PER_PAGE)
         .take(PER_PAGE)
         .collect();
-    let qs = |n: u32| {
-        format!(
-            "/admin/activations?{}",
-            format::query(&[
-                ("env", env.as_str()),
-                ("q", p.q.as_deref().unwrap_or("")),
-                ("status", &status),
-                ("page", &n.to_string()),
-            ])
-        )
+    let url = |extra: &[(&str, &str)]| {
+        let q = p.q.as_deref().unwrap_or("");
+        let mut pairs = vec![("env", env.as_str()), ("q", q), ("status", status.as_str())];
+        pairs.extend_from_slice(extra);
+        format!("/admin/activations?{}", format::query(&pairs))
     };
-    let pages = pager(page as u32, pages_total, qs);
+    let pages = pager(page as u32, pages_total, |n| {
+        url(&[("page", &n.to_string())])
+    });
+    let return_to = url(&[]);
     render(
         &req,
         &ActivationsPage {
             c: chrome(&req, &admin, "Activations", "activations", env),
-            return_to: format!(
-                "/admin/activations?{}",
-                format::query(&[
-                    ("env", env.as_str()),
-                    ("q", p.q.as_deref().unwrap_or("")),
-                    ("status", &status)
-                ])
-            ),
+            return_to,
             rows,
             total,
             q: p.q.unwrap_or_default(),

@@ -80,6 +80,34 @@ pub async fn edit_page(
     )
 }
 
+/// The edit form in the app's terms: every field is set (an empty one clears
+/// it), and an empty customer asks to unassign (refused for an assigned license).
+fn decode_edit(v: &LicenseFields, errors: &mut FieldErrors) -> (LicenseEdit, Owner) {
+    if v.activation_limit.is_empty() {
+        errors.add(
+            "activation_limit",
+            "Activation limit is required: -1 (unlimited) or 1–10000.",
+        );
+    }
+    let d = v.decode(errors);
+    let eligibility = Eligibility::from_form(&v.max_version, &v.releases_until)
+        .map_err(|e| errors.add("eligibility", format!("Version eligibility {e}.")))
+        .ok();
+    let owner = match (d.customer, errors.has("customer_id")) {
+        (Some(c), _) => Owner::Set(c),
+        (None, true) => Owner::Keep,
+        (None, false) => Owner::Clear,
+    };
+    let edit = LicenseEdit {
+        activation_limit: d.limit,
+        expires_at: Some(d.expires),
+        feature_flags: Some(d.flags.unwrap_or_default()),
+        metadata: Some(d.metadata),
+        eligibility,
+    };
+    (edit, owner)
+}
+
 pub async fn edit(
     admin: Admin,
     state: web::Data<AppState>,
@@ -99,21 +127,7 @@ pub async fn edit(
     let mut v = LicenseFields::from_form(&form);
     v.product_id = l.product_id.to_string();
     let mut errors = FieldErrors::default();
-    if v.activation_limit.is_empty() {
-        errors.add(
-            "activation_limit",
-            "Activation limit is required: -1 (unlimited) or 1–10000.",
-        );
-    }
-    let d = v.decode(&mut errors);
-    let eligibility = Eligibility::from_form(&v.max_version, &v.releases_until)
-        .map_err(|e| errors.add("eligibility", format!("Version eligibility {e}.")))
-        .ok();
-    let owner = match (d.customer, errors.has("customer_id")) {
-        (Some(c), _) => Owner::Set(c),
-        (None, true) => Owner::Keep,
-        (None, false) => Owner::Clear,
-    };
+    let (edit, owner) = decode_edit(&v, &mut errors);
     if let Err(AppError::Invalid(e)) = licenses::check_owner(state.store(), &l, owner).await {
         errors.merge(e);
     }
@@ -121,13 +135,6 @@ pub async fn edit(
         let page = EditPage::build(&state, &req, &admin, env, &l, (v, errors)).await?;
         return render_invalid(&page);
     }
-    let edit = LicenseEdit {
-        activation_limit: d.limit,
-        expires_at: Some(d.expires),
-        feature_flags: Some(d.flags.unwrap_or_default()),
-        metadata: Some(d.metadata),
-        eligibility,
-    };
     let after = match licenses::update(&state.engine, env, &key, owner, edit, &admin.who()).await {
         Ok(after) => after,
         Err(AppError::Invalid(e)) => {

@@ -113,6 +113,25 @@ impl ListQuery {
     }
 }
 
+impl ListQuery {
+    /// This listing's query string (filters, sort) plus `extra`, for links that keep them.
+    fn url_query(&self, env: Environment, extra: &[(&str, &str)]) -> String {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        let (q, product, status) = (v(&self.q), v(&self.product_id), v(&self.status));
+        let (sort, order) = (v(&self.sort), v(&self.order));
+        let mut pairs = vec![
+            ("env", env.as_str()),
+            ("q", q.as_str()),
+            ("product_id", product.as_str()),
+            ("status", status.as_str()),
+            ("sort", sort.as_str()),
+            ("order", order.as_str()),
+        ];
+        pairs.extend_from_slice(extra);
+        format::query(&pairs)
+    }
+}
+
 fn list_query(req: &HttpRequest) -> Result<ListQuery, PageError> {
     web::Query::<ListQuery>::from_query(req.query_string())
         .map(web::Query::into_inner)
@@ -183,6 +202,21 @@ struct ListPage {
     suggestions: Vec<String>,
 }
 
+/// The product filter's choices (id, name) by name, and the search box's suggestions.
+fn filter_choices(
+    products: &HashMap<Uuid, Product>,
+    customers: &HashMap<Uuid, Customer>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut product_list: Vec<(String, String)> = products
+        .values()
+        .map(|p| (p.id.to_string(), p.name.clone()))
+        .collect();
+    product_list.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut suggestions: Vec<String> = product_list.iter().map(|p| p.1.clone()).collect();
+    suggestions.extend(customers.values().take(200).map(|c| c.email.clone()));
+    (product_list, suggestions)
+}
+
 pub async fn list(
     admin: Admin,
     state: web::Data<AppState>,
@@ -209,30 +243,13 @@ pub async fn list(
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "created".into());
     let order = if q.descending { "desc" } else { "asc" }.to_owned();
-    let base = |extra: &[(&str, &str)]| {
-        let mut pairs = vec![
-            ("env", env.as_str()),
-            ("q", lq.q.as_deref().unwrap_or("")),
-            ("product_id", lq.product_id.as_deref().unwrap_or("")),
-            ("status", lq.status.as_deref().unwrap_or("")),
-            ("sort", lq.sort.as_deref().unwrap_or("")),
-            ("order", lq.order.as_deref().unwrap_or("")),
-        ];
-        pairs.extend_from_slice(extra);
-        format::query(&pairs)
-    };
+    let base = |extra: &[(&str, &str)]| lq.url_query(env, extra);
     let pages_total = (page.total as u32).div_ceil(PER_PAGE).max(1);
     let pages = pager(q.page, pages_total, |n| {
         format!("/admin/licenses?{}", base(&[("page", &n.to_string())]))
     });
     let first = ((q.page - 1) * PER_PAGE) as usize + 1;
-    let mut product_list: Vec<(String, String)> = products
-        .values()
-        .map(|p| (p.id.to_string(), p.name.clone()))
-        .collect();
-    product_list.sort_by(|a, b| a.1.cmp(&b.1));
-    let mut suggestions: Vec<String> = product_list.iter().map(|p| p.1.clone()).collect();
-    suggestions.extend(customers.values().take(200).map(|c| c.email.clone()));
+    let (product_list, suggestions) = filter_choices(&products, &customers);
     let c = chrome(&req, &admin, "License Keys", "licenses", env);
     render(
         &req,
