@@ -86,7 +86,8 @@ mod tests {
             s.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>()
         };
         assert!(ok.check().is_ok());
-        let table: [(&dyn Fn(&mut EnvSettings), Vec<&str>); 8] = [
+        type Change<'a> = &'a dyn Fn(&mut EnvSettings);
+        let table: [(Change, Vec<&str>); 8] = [
             (&|s| s.grace_period_days = 0, vec![]),
             (&|s| s.grace_period_days = 365, vec![]),
             (&|s| s.grace_period_days = 366, vec!["grace_period_days"]),
