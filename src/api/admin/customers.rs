@@ -1,18 +1,19 @@
 //! `/admin/api/v1/customers`: global customer accounts.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::views::CustomerView;
-use super::{json_body, AdminToken};
+use super::{AdminToken, Body};
 use crate::app::customers::{self, NewCustomer};
 use crate::app::AppState;
 use crate::error::ApiError;
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewCustomerBody {
+pub struct NewCustomerBody {
     email: Option<String>,
     name: Option<String>,
     password: Option<String>,
@@ -21,10 +22,8 @@ struct NewCustomerBody {
 pub async fn create(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Payload,
+    Body(n): Body<NewCustomerBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let n: NewCustomerBody = json_body(&state, &req, body).await?;
     let n = NewCustomer {
         email: n
             .email

@@ -9,20 +9,21 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::views::{LicenseView, SummaryView};
-use super::{env, json_body, AdminToken, API_ACTOR};
+use super::{AdminToken, Body, Env, LicenseAt, API_ACTOR};
 use crate::app::offline::offline_file;
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
-use crate::domain::{Action, ActivationLimit, Identifier, LicenseKey};
+use crate::domain::{Action, ActivationLimit, Identifier};
 use crate::engine::LicenseEdit;
 use crate::error::ApiError;
 
 use crate::app::licenses::{self, NewLicense, Owner};
 use crate::app::listing::{self, ListParams};
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewLicenseBody {
+pub struct NewLicenseBody {
     product_id: Option<Uuid>,
     generator_id: Option<Uuid>,
     customer_id: Option<Uuid>,
@@ -79,12 +80,9 @@ fn decode_new(n: &NewLicenseBody) -> Result<NewLicense, ApiError> {
 pub async fn create(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
+    Env(env): Env,
+    Body(n): Body<NewLicenseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
-    let n: NewLicenseBody = json_body(&state, &req, body).await?;
     if n.count.is_some() {
         return Err(ApiError::field(
             "count",
@@ -98,12 +96,9 @@ pub async fn create(
 pub async fn bulk(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
+    Env(env): Env,
+    Body(n): Body<NewLicenseBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
-    let n: NewLicenseBody = json_body(&state, &req, body).await?;
     let count = n
         .count
         .ok_or_else(|| ApiError::field("count", "count is required"))?;
@@ -121,10 +116,9 @@ fn query_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
+    Env(env): Env,
     req: HttpRequest,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     let q = query_params(&req)?.to_query()?;
     let page = listing::page(&state.engine, env, q).await?.page;
     let items: Vec<SummaryView> = page.items.iter().map(SummaryView::from).collect();
@@ -137,18 +131,13 @@ pub async fn list(
 pub async fn export(
     _: AdminToken,
     state: web::Data<AppState>,
+    Env(env): Env,
     req: HttpRequest,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     let params = query_params(&req)?;
     Ok(listing::export(&state.engine, env, &params)
         .await?
         .into_response())
-}
-
-fn key_of(raw: &str) -> Result<LicenseKey, ApiError> {
-    LicenseKey::parse(raw).map_err(|e| ApiError::field("key", e))
 }
 
 /// Page of `GET …/licenses/{key}/activations`.
@@ -162,11 +151,9 @@ pub struct HistoryParams {
 pub async fn activation_history(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    LicenseAt { env, key }: LicenseAt,
     params: web::Query<HistoryParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
     let page = params.page.unwrap_or(1).max(1);
     let per_page = params.per_page.unwrap_or(100).clamp(1, 500);
     let items = licenses::history(&state.engine, env, &key, page, per_page).await?;
@@ -178,17 +165,16 @@ pub async fn activation_history(
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    LicenseAt { env, key }: LicenseAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
     let l = licenses::get_with_history(&state.engine, env, &key).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EditBody {
+pub struct EditBody {
     activation_limit: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     expires_at: Option<Option<String>>,
@@ -211,13 +197,9 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 pub async fn edit(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Payload,
+    LicenseAt { env, key }: LicenseAt,
+    Body(b): Body<EditBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
-    let b: EditBody = json_body(&state, &req, body).await?;
     for (field, v) in [
         ("key", &b.key),
         ("product_id", &b.product_id),
@@ -248,30 +230,25 @@ pub async fn edit(
 pub async fn delete(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    LicenseAt { env, key }: LicenseAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
     licenses::delete(&state.engine, env, &key, API_ACTOR).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AssignBody {
+pub struct AssignBody {
     customer_id: Option<Uuid>,
 }
 
 pub async fn assign(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Payload,
+    LicenseAt { env, key }: LicenseAt,
+    Body(b): Body<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
-    let b: AssignBody = json_body(&state, &req, body).await?;
     let customer_id = b
         .customer_id
         .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
@@ -282,16 +259,16 @@ pub async fn assign(
 pub async fn action(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String, String)>,
+    LicenseAt { env, key }: LicenseAt,
+    a: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k, a) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
-    let action = Action::parse_admin(&a).ok_or_else(|| {
+    let a = &a.2;
+    let action = Action::parse_admin(a).ok_or_else(|| {
         ApiError::field(
             "action",
             format!(
                 "unknown action '{}': use suspend, unsuspend, inactivate, reactivate or revoke",
-                crate::telemetry::truncate_for_message(&a)
+                crate::telemetry::truncate_for_message(a)
             ),
         )
     })?;
@@ -299,22 +276,19 @@ pub async fn action(
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DeviceBody {
+pub struct DeviceBody {
     identifier: Option<String>,
 }
 
 pub async fn deactivate(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Payload,
+    LicenseAt { env, key }: LicenseAt,
+    Body(b): Body<DeviceBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
-    let b: DeviceBody = json_body(&state, &req, body).await?;
     let identifier = b
         .identifier
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
@@ -324,9 +298,10 @@ pub async fn deactivate(
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OfflineParams {
+pub struct OfflineParams {
     identifier: Option<String>,
 }
 
@@ -334,11 +309,9 @@ struct OfflineParams {
 pub async fn offline(
     _: AdminToken,
     state: web::Data<AppState>,
+    LicenseAt { env, key }: LicenseAt,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, k) = path.into_inner();
-    let (env, key) = (env(&e)?, key_of(&k)?);
     let p = web::Query::<OfflineParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
     let identifier = p

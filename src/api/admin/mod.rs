@@ -10,11 +10,12 @@ pub use crate::app::views;
 use std::future::{ready, Ready};
 
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::codec;
 use crate::app::AppState;
-use crate::domain::Environment;
+use crate::domain::{Environment, LicenseKey};
 use crate::error::ApiError;
 
 /// Proof that the request carried the admin API token. Handlers that write take it.
@@ -78,6 +79,65 @@ pub async fn json_body<T: DeserializeOwned>(
 /// Parses the `{env}` path segment.
 pub fn env(raw: &str) -> Result<Environment, ApiError> {
     raw.parse().map_err(ApiError::bad)
+}
+
+/// The `{env}` of the route, parsed (a handler taking it never sees a bad one).
+pub struct Env(pub Environment);
+
+impl FromRequest for Env {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(env(req.match_info().get("env").unwrap_or("")).map(Env))
+    }
+}
+
+/// The license a route names: `{env}` and `{key}`, both parsed.
+pub struct LicenseAt {
+    pub env: Environment,
+    pub key: LicenseKey,
+}
+
+impl FromRequest for LicenseAt {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let info = req.match_info();
+        ready((|| {
+            Ok(LicenseAt {
+                env: env(info.get("env").unwrap_or(""))?,
+                key: LicenseKey::parse(info.get("key").unwrap_or(""))
+                    .map_err(|e| ApiError::field("key", e))?,
+            })
+        })())
+    }
+}
+
+/// A JSON body decoded with the configured size limit. Extract it after
+/// [`AdminToken`]: extractors run in order, so a request without the token is
+/// refused before its body is read.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = web::Payload::from_request(&req, payload);
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::Internal("no app state".into()))?;
+            let payload = payload
+                .await
+                .map_err(|e| ApiError::bad(format!("body: {e}")))?;
+            Ok(Body(json_body(&state, &req, payload).await?))
+        })
+    }
 }
 
 /// Mounts `/admin/api/v1/…`.

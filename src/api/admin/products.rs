@@ -1,21 +1,22 @@
 //! `/admin/api/v1/{env}/products` and `/generators`.
 
 use crate::app::products::{self, create_product, GeneratorInput};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{env, json_body, AdminToken, API_ACTOR};
+use super::{env, AdminToken, Body, Env, API_ACTOR};
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::ActivationLimit;
 use crate::error::ApiError;
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewProduct {
+pub struct NewProduct {
     name: Option<String>,
     description: Option<String>,
     active: Option<bool>,
@@ -24,12 +25,9 @@ struct NewProduct {
 pub async fn create(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
+    Env(env): Env,
+    Body(n): Body<NewProduct>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
-    let n: NewProduct = json_body(&state, &req, body).await?;
     let name = n
         .name
         .ok_or_else(|| ApiError::field("name", "name is required"))?;
@@ -48,9 +46,8 @@ pub async fn create(
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    Env(env): Env,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     Ok(HttpResponse::Ok().json(products::list(state.store(), env).await?))
 }
 
@@ -68,9 +65,10 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(p))
 }
 
+/// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewGenerator {
+pub struct NewGenerator {
     product_id: Option<Uuid>,
     name: Option<String>,
     format: Option<Value>,
@@ -82,12 +80,9 @@ struct NewGenerator {
 pub async fn create_generator(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
+    Env(env): Env,
+    Body(n): Body<NewGenerator>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
-    let n: NewGenerator = json_body(&state, &req, body).await?;
     let format: Option<KeyFormat> = n
         .format
         .map(serde_json::from_value)
@@ -117,8 +112,7 @@ pub async fn create_generator(
 pub async fn list_generators(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    Env(env): Env,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     Ok(HttpResponse::Ok().json(products::list_generators(state.store(), env).await?))
 }

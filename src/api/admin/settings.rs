@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{env, json_body, AdminToken, API_ACTOR};
+use super::{AdminToken, Body, Env, API_ACTOR};
 use crate::app::AppState;
 use crate::domain::EnvSettings;
 use crate::error::ApiError;
@@ -19,10 +19,9 @@ pub struct AuditParams {
 pub async fn audit(
     _: AdminToken,
     state: web::Data<AppState>,
+    Env(env): Env,
     req: HttpRequest,
-    path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     let p = web::Query::<AuditParams>::from_query(req.query_string())
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
     let (license, action) = (p.license.as_deref(), p.action.as_deref());
@@ -40,21 +39,17 @@ pub async fn audit(
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<String>,
+    Env(env): Env,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
     Ok(HttpResponse::Ok().json(crate::app::settings::get(&state.engine, env)))
 }
 
 pub async fn put(
     _: AdminToken,
     state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Payload,
+    Env(env): Env,
+    Body(s): Body<EnvSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    let env = env(&path)?;
-    let s: EnvSettings = json_body(&state, &req, body).await?;
     crate::app::settings::update(&state.engine, env, s.clone(), API_ACTOR).await?;
     Ok(HttpResponse::Ok().json(s))
 }
