@@ -8,10 +8,10 @@ use actix_web::{middleware, web, App, HttpServer};
 use parking_lot::RwLock;
 
 use crate::app::directory::AdminDirectory;
+use crate::app::services::Services;
 use crate::app::state::AppState;
 use crate::config::{Settings, StoreKind};
 use crate::engine::{changes, sweeper, Engine};
-use crate::portal::Portal;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
 
@@ -110,7 +110,8 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let portal = open_portal(&settings, store.as_ref(), admins).await?;
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     crate::app::reminders::spawn(
-        state.clone(),
+        state.engine.clone(),
+        state.portal.outbox.clone(),
         Duration::from_secs(settings.mail.reminder_interval_secs.max(1)),
     );
     let workers = workers(&settings);
@@ -162,7 +163,7 @@ async fn open_portal(
     settings: &Settings,
     store: &dyn Store,
     admins: AdminDirectory,
-) -> Result<Arc<Portal>, StartError> {
+) -> Result<Arc<Services>, StartError> {
     let outbox = Arc::new(
         crate::app::mail::Outbox::open(settings)
             .map_err(|e| std::io::Error::other(e.to_string()))?,
@@ -173,7 +174,13 @@ async fn open_portal(
     // Files the store and the portal just created get their private modes too.
     make_private(&settings.store.data_dir, false)?;
     make_private(outbox.dir(), true)?;
-    let portal = Arc::new(Portal::new(admins, &settings.limits, outbox, files, links));
+    let portal = Arc::new(Services::new(
+        admins,
+        &settings.limits,
+        outbox,
+        files,
+        links,
+    ));
     portal.rates.clone().spawn_sampler();
     Ok(portal)
 }
@@ -184,7 +191,7 @@ fn app_state(
     engine: &Arc<Engine>,
     signers: Arc<crate::crypto::Signers>,
     token_hash: [u8; 32],
-    portal: Arc<Portal>,
+    portal: Arc<Services>,
 ) -> web::Data<AppState> {
     let attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
     attempts.clone().spawn_pruner(Duration::from_secs(60));

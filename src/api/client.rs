@@ -163,7 +163,8 @@ pub async fn handle(
     if op == Op::Activate && new_device {
         // Off the answer's path: the owner's alert mail, if they want it.
         actix_web::rt::spawn(crate::app::reminders::activation_alert(
-            state.clone().into_inner(),
+            state.engine.clone(),
+            state.portal.clone(),
             p.env,
             p.key.clone(),
             p.identifier.clone(),
@@ -253,7 +254,15 @@ pub async fn offline(
 ) -> Result<HttpResponse, ApiError> {
     let p = parse(&state, &req, env, payload).await?;
     let ip = state.client_ip(&req);
-    let (v, file) = offline_file(&state, p.env, &p.key, &p.identifier, ip).await?;
+    let (v, file) = offline_file(
+        &state.engine,
+        &state.signers,
+        p.env,
+        &p.key,
+        &p.identifier,
+        ip,
+    )
+    .await?;
     metrics().count_verdict(p.env.as_str(), "offline", v.code.as_str());
     respond(
         &state,

@@ -2,25 +2,26 @@
 
 use chrono::Utc;
 
-use crate::app::AppState;
-use crate::crypto::offline;
+use super::error::AppError;
+use crate::crypto::{offline, Signers};
 use crate::domain::verdict::{self, Decision, Op, Verdict};
 use crate::domain::{Environment, Identifier, LicenseKey};
-use crate::error::ApiError;
+use crate::engine::Engine;
 
 /// Issues an offline file for a device that is activated and valid right now.
 /// `caller`: the client's address for client requests (unknown keys are charged to it).
 pub async fn offline_file(
-    state: &AppState,
+    engine: &Engine,
+    signers: &Signers,
     env: Environment,
     key: &LicenseKey,
     identifier: &Identifier,
     caller: Option<std::net::IpAddr>,
-) -> Result<(Verdict, Option<offline::OfflineFile>), ApiError> {
-    let Some(license) = state.engine.get_for(env, key, caller).await? else {
+) -> Result<(Verdict, Option<offline::OfflineFile>), AppError> {
+    let Some(license) = engine.get_for(env, key, caller).await? else {
         return Ok((Verdict::not_found(), None));
     };
-    let settings = state.engine.settings().get(env);
+    let settings = engine.settings().get(env);
     let now = Utc::now();
     let v = match verdict::decide(&license, Op::Validate, identifier, now, settings.grace()) {
         Decision::Answer(v) => v,
@@ -30,7 +31,7 @@ pub async fn offline_file(
         return Ok((v, None));
     }
     let file = offline::issue(
-        state.signers.get(env),
+        signers.get(env),
         &license,
         identifier,
         settings.grace_period_days,

@@ -8,8 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::app::format;
-use crate::app::AppState;
+use crate::app::mail::Outbox;
+use crate::app::services::Services;
 use crate::domain::{Environment, LicenseKey};
+use crate::engine::Engine;
 
 /// Days before expiry a reminder is sent.
 pub const THRESHOLDS: [i64; 3] = [30, 14, 7];
@@ -45,12 +47,11 @@ async fn claim(
 }
 
 /// Sends every reminder that is due and not sent yet; returns how many were sent.
-pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
+pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<Utc>) -> usize {
     let mut sent = 0;
-    let store = state.engine.store().as_ref();
+    let store = engine.store().as_ref();
     for env in Environment::ALL {
-        let due_now: Vec<(LicenseKey, uuid::Uuid, DateTime<Utc>, i64)> = state
-            .engine
+        let due_now: Vec<(LicenseKey, uuid::Uuid, DateTime<Utc>, i64)> = engine
             .catalog()
             .expiring_assigned(env, now, chrono::Duration::days(30))
             .into_iter()
@@ -58,7 +59,7 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
             .collect();
         for (key, customer_id, at, days) in due_now {
             let tag = format!("expiry:{env}:{}:{days}", key.as_str());
-            if state.portal.outbox.sent(&tag) {
+            if outbox.sent(&tag) {
                 continue;
             }
             let Ok(Some(c)) = store.get_customer(customer_id).await else {
@@ -67,7 +68,7 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
             if !c.notify_expiry {
                 continue;
             }
-            match claim(store, &tag, state.portal.outbox.node_mark()).await {
+            match claim(store, &tag, outbox.node_mark()).await {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -83,9 +84,7 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
                 format::time_in(at, tz),
                 days
             );
-            match state
-                .portal
-                .outbox
+            match outbox
                 .send(
                     &c.email,
                     &format!("Your license expires within {days} days"),
@@ -105,12 +104,12 @@ pub async fn send_due_reminders(state: &AppState, now: DateTime<Utc>) -> usize {
 }
 
 /// Looks for due reminders every `every`.
-pub fn spawn(state: actix_web::web::Data<AppState>, every: Duration) {
+pub fn spawn(engine: Arc<Engine>, outbox: Arc<Outbox>, every: Duration) {
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let n = send_due_reminders(&state, Utc::now()).await;
+            let n = send_due_reminders(&engine, &outbox, Utc::now()).await;
             if n > 0 {
                 tracing::info!(reminders = n, "expiry reminders written");
             }
@@ -120,17 +119,18 @@ pub fn spawn(state: actix_web::web::Data<AppState>, every: Duration) {
 
 /// Writes the activation alert for a new device, if the owner wants it.
 pub async fn activation_alert(
-    state: Arc<AppState>,
+    engine: Arc<Engine>,
+    services: Arc<Services>,
     env: Environment,
     key: LicenseKey,
     identifier: crate::domain::Identifier,
 ) {
     // A script activating many devices must not turn into a mail storm.
-    if !state.portal.alert_budget.allow(env, &key) {
+    if !services.alert_budget.allow(env, &key) {
         tracing::debug!("activation alert skipped: this license's alert budget is used up");
         return;
     }
-    let store = state.engine.store().as_ref();
+    let store = engine.store().as_ref();
     let Ok(Some(l)) = store.get_license(env, &key).await else {
         return;
     };
@@ -151,8 +151,7 @@ pub async fn activation_alert(
         format::mask_key(key.as_str()),
         format::activations(l.active_count() as u32, l.activation_limit.get())
     );
-    if let Err(e) = state
-        .portal
+    if let Err(e) = services
         .outbox
         .send(
             &c.email,

@@ -6,7 +6,7 @@ use super::{directory, files, jobs, links, rates, reminders};
 
 /// The services shared by every worker of both front doors: sessions, mail,
 /// files, link keys, admin accounts, jobs, rates and alert budgets.
-pub struct Portal {
+pub struct Services {
     pub admin_sessions: crate::app::sessions::Sessions,
     pub customer_sessions: crate::app::sessions::Sessions,
     pub outbox: Arc<crate::app::mail::Outbox>,
@@ -19,15 +19,15 @@ pub struct Portal {
     pub alert_budget: reminders::AlertBudget,
 }
 
-impl Portal {
+impl Services {
     pub fn new(
         admins: directory::AdminDirectory,
         limits: &crate::config::LimitSettings,
         outbox: Arc<crate::app::mail::Outbox>,
         files: files::FileStore,
         links: links::LinkKey,
-    ) -> Portal {
-        Portal {
+    ) -> Services {
+        Services {
             admin_sessions: crate::app::sessions::Sessions::new(
                 crate::app::sessions::IDLE,
                 limits.sessions_per_account,

@@ -320,7 +320,8 @@ pub async fn offline(
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
         Identifier::existing(&identifier).map_err(|e| ApiError::field("identifier", e))?;
-    let (v, file) = offline_file(&state, env, &key, &identifier, None).await?;
+    let (v, file) =
+        offline_file(&state.engine, &state.signers, env, &key, &identifier, None).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()
             .insert_header((
