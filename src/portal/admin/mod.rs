@@ -8,7 +8,9 @@ pub mod audit;
 pub mod auth;
 pub mod customers;
 pub mod dashboard;
+pub mod generator_fields;
 pub mod generators;
+pub mod jobs;
 pub mod license_actions;
 pub mod license_edit;
 pub mod license_fields;
@@ -257,9 +259,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/generators", web::post().to(generators::save))
             .route("/generators/{id}", web::get().to(generators::edit_page))
             .route("/generators/{id}/bulk", web::post().to(generators::bulk))
-            .route("/jobs", web::get().to(generators::jobs))
-            .route("/jobs/{id}/retry", web::post().to(generators::retry))
-            .route("/jobs/{id}/delete", web::post().to(generators::delete_job))
+            .route("/jobs", web::get().to(jobs::jobs))
+            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
+            .route("/jobs/{id}/delete", web::post().to(jobs::delete_job))
             .route("/activations", web::get().to(activations::list))
             .route("/audit", web::get().to(audit::list))
             .route("/settings", web::get().to(settings::page))
