@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod format;
 pub mod jobs;
+pub mod license_preview;
 pub mod licenses;
 pub mod links;
 pub mod listing;

@@ -63,6 +63,15 @@ pub async fn get(store: &dyn Store, env: Environment, id: Uuid) -> Result<Produc
         .ok_or_else(|| AppError::NotFound(format!("No such product in {env}.")))
 }
 
+/// One product, or None (pages that show a license name its product when it exists).
+pub async fn find(
+    store: &dyn Store,
+    env: Environment,
+    id: Uuid,
+) -> Result<Option<Product>, AppError> {
+    Ok(store.get_product(env, id).await?)
+}
+
 /// The environment's generators, by name.
 pub async fn list_generators(
     store: &dyn Store,

@@ -15,9 +15,11 @@ pub mod license_actions;
 pub mod license_edit;
 pub mod license_fields;
 pub mod license_new;
+pub mod license_preview;
 pub mod licenses;
 pub mod outbox;
 pub mod products;
+pub mod reauth;
 pub mod settings;
 
 use std::future::{ready, Ready};
@@ -210,19 +212,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/licenses/export", web::get().to(licenses::export))
             .route("/licenses/new", web::get().to(license_new::new_page))
             .route("/licenses/new", web::post().to(license_new::create))
-            .route("/licenses/{key}", web::get().to(license_actions::preview))
+            .route("/licenses/{key}", web::get().to(license_preview::preview))
             .route(
                 "/licenses/{key}/reauth",
-                web::post().to(license_actions::reauth_license),
+                web::post().to(reauth::reauth_license),
             )
-            .route("/reauth", web::post().to(license_actions::reauth))
+            .route("/reauth", web::post().to(reauth::reauth))
             .route(
                 "/licenses/{key}/offline",
-                web::get().to(license_actions::offline),
+                web::get().to(license_preview::offline),
             )
             .route(
                 "/licenses/{key}/samples/{lang}",
-                web::get().to(license_actions::sample),
+                web::get().to(license_preview::sample),
             )
             .route(
                 "/licenses/{key}/edit",
