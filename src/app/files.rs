@@ -1,5 +1,6 @@
 //! Product files (installers, documentation) that customers download: kept
 //! under `<data_dir>/files/<id>/` as the bytes plus a small JSON description.
+//! Uploads stream into the folder and are checked in `app::product_files`.
 //!
 //! The folder is per node: with several nodes, put it on shared storage (noted
 //! in docs/OPERATIONS.md).

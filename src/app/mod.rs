@@ -18,6 +18,7 @@ pub mod links;
 pub mod listing;
 pub mod mail;
 pub mod offline;
+pub mod product_files;
 pub mod products;
 pub mod rates;
 pub mod reminders;

@@ -18,6 +18,7 @@ pub mod license_new;
 pub mod license_preview;
 pub mod licenses;
 pub mod outbox;
+pub mod product_files;
 pub mod products;
 pub mod reauth;
 pub mod settings;
@@ -252,10 +253,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers/{id}", web::post().to(customers::edit))
             .route("/customers/{id}/invite", web::post().to(outbox::invite))
             .route("/outbox", web::get().to(outbox::list))
-            .route("/products/{id}/files", web::post().to(products::upload))
+            .route(
+                "/products/{id}/files",
+                web::post().to(product_files::upload),
+            )
             .route(
                 "/products/{id}/files/{file}/delete",
-                web::post().to(products::delete_file),
+                web::post().to(product_files::delete_file),
             )
             .route("/generators", web::get().to(generators::list))
             .route("/generators", web::post().to(generators::save))
