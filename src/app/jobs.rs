@@ -45,6 +45,7 @@ pub struct Job {
 }
 
 impl Job {
+    /// Progress for the bar (100 for an empty job).
     pub fn percent(&self) -> usize {
         (self.done.load(Ordering::Relaxed) * 100)
             .checked_div(self.total)
@@ -69,10 +70,12 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// Every job kept, newest first, for the jobs list.
     pub fn all(&self) -> Vec<Arc<Job>> {
         self.list.read().clone()
     }
 
+    /// One job, if still kept.
     pub fn get(&self, id: Uuid) -> Option<Arc<Job>> {
         self.list.read().iter().find(|j| j.id == id).cloned()
     }

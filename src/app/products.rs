@@ -49,7 +49,7 @@ pub async fn create_product(
     Ok(product)
 }
 
-/// A product as an admin describes it (the product form, the API's body).
+/// A product as an admin describes it (what the product form sends).
 #[derive(Debug, Clone, Default)]
 pub struct ProductInput {
     pub name: String,
