@@ -1,5 +1,6 @@
 //! Product files (installers, documentation) that customers download: kept
 //! under `<data_dir>/files/<id>/` as the bytes plus a small JSON description.
+//! Uploads stream into the folder and are checked in `app::product_files`.
 //!
 //! The folder is per node: with several nodes, put it on shared storage (noted
 //! in docs/OPERATIONS.md).
@@ -46,6 +47,7 @@ fn io(e: std::io::Error) -> String {
 }
 
 impl FileStore {
+    /// Opens (creating) `<data_dir>/files`, private to the server's user.
     pub fn open(data_dir: &Path) -> Result<FileStore, std::io::Error> {
         let dir = data_dir.join("files");
         crate::private_files::create_dir(&dir)?;
@@ -95,6 +97,7 @@ impl FileStore {
             .map_err(io)
     }
 
+    /// A file's description and where its bytes are (a download streams them).
     pub fn get(&self, id: Uuid) -> Option<(FileMeta, PathBuf)> {
         let d = self.dir.join(id.to_string());
         let meta: FileMeta =
@@ -116,6 +119,7 @@ impl FileStore {
         v
     }
 
+    /// A product's files in one environment, newest release first.
     pub fn of_product(&self, env: Environment, product_id: Uuid) -> Vec<FileMeta> {
         self.all()
             .into_iter()
@@ -123,6 +127,7 @@ impl FileStore {
             .collect()
     }
 
+    /// Deletes a file with its description (customers no longer see it).
     pub async fn remove(&self, id: Uuid) -> Result<(), String> {
         tokio::fs::remove_dir_all(self.dir.join(id.to_string()))
             .await

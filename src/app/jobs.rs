@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 use uuid::Uuid;
 
+use crate::app::error::AppError;
 use crate::app::licenses::{create_licenses, Overrides};
 use crate::domain::{Environment, Generator};
 use crate::engine::Engine;
@@ -44,6 +45,7 @@ pub struct Job {
 }
 
 impl Job {
+    /// Progress for the bar (100 for an empty job).
     pub fn percent(&self) -> usize {
         (self.done.load(Ordering::Relaxed) * 100)
             .checked_div(self.total)
@@ -68,10 +70,12 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// Every job kept, newest first, for the jobs list.
     pub fn all(&self) -> Vec<Arc<Job>> {
         self.list.read().clone()
     }
 
+    /// One job, if still kept.
     pub fn get(&self, id: Uuid) -> Option<Arc<Job>> {
         self.list.read().iter().find(|j| j.id == id).cloned()
     }
@@ -115,6 +119,41 @@ impl Jobs {
         }
         run(engine, job.clone());
         job
+    }
+
+    /// Starts a bulk generation of `count` keys with `generator`, whose product
+    /// must be active (an inactive product gets no new licenses); the title
+    /// names the generator, the product and the environment for the jobs list.
+    pub async fn start_bulk(
+        &self,
+        engine: Arc<Engine>,
+        env: Environment,
+        generator: Generator,
+        count: usize,
+        who: String,
+    ) -> Result<Arc<Job>, AppError> {
+        let product = engine
+            .store()
+            .get_product(env, generator.product_id)
+            .await?
+            .filter(|p| p.active)
+            .ok_or_else(|| {
+                AppError::Conflict(
+                    "The generator's product is inactive: it gets no new licenses.".into(),
+                )
+            })?;
+        let spec = GenerationSpec {
+            env,
+            title: format!(
+                "Generate {count} keys with {} for {} ({env})",
+                generator.name, product.name
+            ),
+            generator,
+            overrides: Overrides::default(),
+            count,
+            who,
+        };
+        Ok(self.start_generation(engine, spec))
     }
 
     /// Runs a failed job again for the keys it has not made yet.

@@ -1,4 +1,5 @@
-//! Creating products: one place for both front doors and the demo data.
+//! Products and their generators: creating, changing and reading them, one
+//! place for both front doors and the demo data.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -48,6 +49,58 @@ pub async fn create_product(
     Ok(product)
 }
 
+/// A product as an admin describes it (what the product form sends).
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+}
+
+/// Longest product description, in characters.
+pub const MAX_DESCRIPTION: usize = 2000;
+
+/// The rules of a product's name and description, all messages at once (a
+/// form shows each beside its field); the checked name when both hold.
+pub fn check_product(input: &ProductInput) -> Result<String, AppError> {
+    let mut errors = FieldErrors::default();
+    let name = check_name(&input.name, 1)
+        .map_err(|e| errors.add("name", format!("Name {e}.")))
+        .unwrap_or_default();
+    if input.description.chars().count() > MAX_DESCRIPTION {
+        errors.add(
+            "description",
+            format!("Description must be at most {MAX_DESCRIPTION} characters."),
+        );
+    }
+    errors.into_result()?;
+    Ok(name)
+}
+
+/// Renames, describes and (de)activates a product, audited with its name and
+/// status before and after. Its generators and licenses are not changed.
+pub async fn update_product(
+    store: &dyn Store,
+    env: Environment,
+    id: Uuid,
+    input: &ProductInput,
+    who: &str,
+) -> Result<Product, AppError> {
+    let name = check_product(input)?;
+    let mut p = get(store, env, id).await?;
+    let shown = |p: &Product| {
+        let status = if p.active { "active" } else { "inactive" };
+        format!("{} ({status})", p.name)
+    };
+    let before = shown(&p);
+    p.name = name;
+    p.description = input.description.clone();
+    p.active = input.active;
+    let audit = AuditEntry::new(who, "product.updated", None, Utc::now()).change(before, shown(&p));
+    store.put_product(env, &p, &audit).await?;
+    Ok(p)
+}
+
 /// The environment's products, by name.
 pub async fn list(store: &dyn Store, env: Environment) -> Result<Vec<Product>, AppError> {
     let mut all = store.list_products(env).await?;
@@ -61,6 +114,15 @@ pub async fn get(store: &dyn Store, env: Environment, id: Uuid) -> Result<Produc
         .get_product(env, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No such product in {env}.")))
+}
+
+/// One product, or None (pages that show a license name its product when it exists).
+pub async fn find(
+    store: &dyn Store,
+    env: Environment,
+    id: Uuid,
+) -> Result<Option<Product>, AppError> {
+    Ok(store.get_product(env, id).await?)
 }
 
 /// The environment's generators, by name.

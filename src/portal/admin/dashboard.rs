@@ -6,10 +6,13 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, env_of, render, Admin, Chrome};
-use crate::app::format;
-use crate::app::AppState;
-use crate::domain::LicenseStatus;
-use crate::store::AuditQuery;
+use crate::app::{audit, format, products, AppState};
+use crate::domain::{AuditEntry, LicenseStatus, Product};
+use crate::engine::catalog::Stats;
+use crate::portal::PageError;
+
+/// Audit entries the recent-activity list shows.
+const RECENT_EVENTS: usize = 10;
 
 /// One bar of the chart.
 pub struct Bar {
@@ -68,38 +71,10 @@ fn bars(values: &[u64]) -> (Vec<Bar>, u64) {
     (bars, peak)
 }
 
-pub async fn page(
-    admin: Admin,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
-    let now = Utc::now();
-    let st = state.engine.catalog().stats_off_thread(env, now).await?;
-    let store = state.store();
-    let products = store.list_products(env).await?;
-    let mut by_product: Vec<(String, String, usize)> = products
-        .iter()
-        .map(|p| {
-            (
-                p.id.to_string(),
-                p.name.clone(),
-                st.by_product.get(&p.id).copied().unwrap_or(0),
-            )
-        })
-        .collect();
-    by_product.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
-    let events = store
-        .list_audit(
-            env,
-            &AuditQuery {
-                limit: 10,
-                ..AuditQuery::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|e| Event {
+impl Event {
+    /// An audit entry as the recent-activity list shows it.
+    fn new(e: AuditEntry) -> Event {
+        Event {
             at: format::time(e.at),
             action: e.action,
             key_q: e
@@ -114,38 +89,80 @@ pub async fn page(
                 (_, Some(a)) => a,
                 _ => String::new(),
             },
+        }
+    }
+}
+
+/// Licenses per product as (id, name, count), most first, then by name.
+fn by_product(products: &[Product], st: &Stats) -> Vec<(String, String, usize)> {
+    let mut rows: Vec<(String, String, usize)> = products
+        .iter()
+        .map(|p| {
+            (
+                p.id.to_string(),
+                p.name.clone(),
+                st.by_product.get(&p.id).copied().unwrap_or(0),
+            )
         })
         .collect();
-    let per_minute = state.portal.rates.per_minute(env, 30, now);
-    let (bars, peak) = bars(&per_minute);
-    render(
-        &req,
-        &DashboardPage {
-            c: chrome(&req, &admin, "Dashboard", "dashboard", env),
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    rows
+}
+
+impl DashboardPage {
+    /// The page from the counts, the products, the newest audit entries and
+    /// validations per minute (oldest first).
+    fn new(
+        c: Chrome,
+        st: Stats,
+        products: &[Product],
+        events: Vec<Event>,
+        per_minute: &[u64],
+    ) -> DashboardPage {
+        let (bars, peak) = bars(per_minute);
+        let count = |s: &LicenseStatus| st.by_status.get(s).copied().unwrap_or(0);
+        DashboardPage {
+            c,
             total: st.total,
-            active: st
-                .by_status
-                .get(&LicenseStatus::Active)
-                .copied()
-                .unwrap_or(0),
+            active: count(&LicenseStatus::Active),
             in_use: st.activations_in_use,
             products_on: products.iter().filter(|p| p.active).count(),
             products_off: products.iter().filter(|p| !p.active).count(),
             expiring: st.expiring,
             by_status: LicenseStatus::ALL
                 .iter()
-                .map(|s| (s.as_str(), st.by_status.get(s).copied().unwrap_or(0)))
+                .map(|s| (s.as_str(), count(s)))
                 .collect(),
-            by_product,
+            by_product: by_product(products, &st),
             events,
             per_minute_now: per_minute.last().copied().unwrap_or(0),
             bars,
             peak,
-        },
-    )
+        }
+    }
 }
 
-use crate::portal::PageError;
+/// The dashboard of an environment.
+pub async fn page(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let env = env_of(&req)?;
+    let now = Utc::now();
+    let st = state.engine.catalog().stats_off_thread(env, now).await?;
+    let store = state.store();
+    let products = products::list(store, env).await?;
+    let events = audit::list(store, env, "", "", RECENT_EVENTS)
+        .await?
+        .into_iter()
+        .map(Event::new)
+        .collect();
+    let per_minute = state.portal.rates.per_minute(env, 30, now);
+    let c = chrome(&req, &admin, "Dashboard", "dashboard", env);
+    let page = DashboardPage::new(c, st, &products, events, &per_minute);
+    render(&req, &page)
+}
 
 #[cfg(test)]
 mod tests {
