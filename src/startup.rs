@@ -111,7 +111,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     crate::app::reminders::spawn(
         state.engine.clone(),
-        state.portal.outbox.clone(),
+        state.services.outbox.clone(),
         Duration::from_secs(settings.mail.reminder_interval_secs.max(1)),
     );
     let workers = workers(&settings);
@@ -202,7 +202,7 @@ fn app_state(
         signers,
         config: settings.clone(),
         admin_token_hash: RwLock::new(token_hash),
-        portal,
+        services: portal,
         attempts,
         token_attempts,
         passwords: crate::crypto::password::PasswordPool::new(

@@ -164,7 +164,7 @@ pub async fn handle(
         // Off the answer's path: the owner's alert mail, if they want it.
         actix_web::rt::spawn(crate::app::reminders::activation_alert(
             state.engine.clone(),
-            state.portal.clone(),
+            state.services.clone(),
             p.env,
             p.key.clone(),
             p.identifier.clone(),

@@ -17,7 +17,7 @@ pub struct AppState {
     /// SHA-256 of the admin API token (the token is high-entropy, so a fast hash suffices).
     pub admin_token_hash: RwLock<[u8; 32]>,
     /// Sessions, admin accounts and jobs of the portals.
-    pub portal: Arc<crate::app::services::Services>,
+    pub services: Arc<crate::app::services::Services>,
     /// Failed password checks per IP and account (both portals).
     pub attempts: Arc<crate::attempts::Attempts>,
     /// Failed admin API bearer checks per IP, counted apart from the portals so a

@@ -15,8 +15,6 @@ use actix_web::{web, HttpResponse};
 
 pub use error::PageError;
 
-/// The services both portals use, under the name the handlers know.
-
 const CSS: &str = include_str!("../../static/portal.css");
 const JS: &str = include_str!("../../static/portal.js");
 

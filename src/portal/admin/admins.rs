@@ -43,7 +43,7 @@ struct AdminsPage {
 }
 
 fn rows(state: &AppState, me: Uuid) -> Vec<AdminRow> {
-    let mut list = state.portal.admins.all();
+    let mut list = state.services.admins.all();
     list.sort_by(|a, b| a.email.cmp(&b.email));
     list.into_iter()
         .map(|a| AdminRow {
@@ -101,8 +101,8 @@ pub async fn list(
 fn accounts(state: &AppState) -> Accounts<'_> {
     Accounts {
         store: state.store(),
-        directory: &state.portal.admins,
-        sessions: &state.portal.admin_sessions,
+        directory: &state.services.admins,
+        sessions: &state.services.admin_sessions,
         passwords: &state.passwords,
     }
 }

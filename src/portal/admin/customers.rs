@@ -5,7 +5,7 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::license_actions::{device_rows, DeviceRow};
+use super::license_preview::{device_rows, DeviceRow};
 use super::licenses::{row, Row};
 use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
 use crate::app::customers::{self, NewCustomer};
@@ -204,8 +204,7 @@ pub async fn detail(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    if let Some(gate) =
-        super::license_actions::reauth_gate(&state, &admin, &req, env, "the customer's page")
+    if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, "the customer's page")
     {
         return gate;
     }

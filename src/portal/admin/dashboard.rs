@@ -158,7 +158,7 @@ pub async fn page(
         .into_iter()
         .map(Event::new)
         .collect();
-    let per_minute = state.portal.rates.per_minute(env, 30, now);
+    let per_minute = state.services.rates.per_minute(env, 30, now);
     let c = chrome(&req, &admin, "Dashboard", "dashboard", env);
     let page = DashboardPage::new(c, st, &products, events, &per_minute);
     render(&req, &page)

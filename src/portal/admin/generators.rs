@@ -244,7 +244,7 @@ pub async fn bulk(
         .filter(|n| (1..=MAX_BULK).contains(n))
         .ok_or_else(|| PageError::BadRequest(format!("Number of keys must be 1 to {MAX_BULK}.")))?;
     let job = state
-        .portal
+        .services
         .jobs
         .start_bulk(state.engine.clone(), env, g, count, admin.who())
         .await?;

@@ -72,7 +72,7 @@ pub async fn jobs(
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
     let rows: Vec<JobRow> = state
-        .portal
+        .services
         .jobs
         .all()
         .iter()
@@ -102,7 +102,7 @@ pub async fn retry(
     ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     state
-        .portal
+        .services
         .jobs
         .retry(state.engine.clone(), job_id(&path)?)
         .ok_or_else(|| PageError::Conflict("Only a failed job can be retried.".into()))?;
@@ -121,7 +121,7 @@ pub async fn delete_job(
     path: web::Path<String>,
     ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    if !state.portal.jobs.remove(job_id(&path)?) {
+    if !state.services.jobs.remove(job_id(&path)?) {
         return Err(PageError::Conflict(
             "A running job cannot be removed.".into(),
         ));

@@ -13,13 +13,6 @@ use crate::app::{format, licenses, AppState};
 use crate::domain::{admin_actions_for, Action, Identifier, License, LicenseStatus};
 use crate::portal::PageError;
 
-/// Re-exported for customers.rs, which imports them from here; they live in
-/// license_preview.rs (named after its template).
-pub use super::license_preview::{device_rows, DeviceRow};
-/// Re-exported for customers.rs and license_edit.rs, which import it from
-/// here; it lives in reauth.rs (named after its template).
-pub use super::reauth::reauth_gate;
-
 /// What one confirmed action does, in plain words. `{n}` in a line is the
 /// license's number of active devices.
 struct Consequences {

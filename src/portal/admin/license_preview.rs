@@ -188,7 +188,8 @@ pub async fn offline(
     let raw = query_param(&req, "identifier");
     let identifier = Identifier::existing(&raw)
         .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
-    let (v, file) = offline_file(&state.engine, &state.signers, env, &key, &identifier, None).await?;
+    let (v, file) =
+        offline_file(&state.engine, &state.signers, env, &key, &identifier, None).await?;
     match file {
         Some(f) => Ok(HttpResponse::Ok()
             .content_type("application/json")

@@ -5,7 +5,6 @@
 pub mod activations;
 pub mod admins;
 pub mod audit;
-pub mod auth;
 pub mod customers;
 pub mod dashboard;
 pub mod generator_fields;
@@ -17,6 +16,7 @@ pub mod license_fields;
 pub mod license_new;
 pub mod license_preview;
 pub mod licenses;
+pub mod login;
 pub mod outbox;
 pub mod product_files;
 pub mod products;
@@ -52,8 +52,8 @@ impl FromRequest for Admin {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let found = req.app_data::<web::Data<AppState>>().and_then(|state| {
             let id = req.cookie(COOKIE)?;
-            let s = state.portal.admin_sessions.get(id.value())?;
-            let user = state.portal.admins.by_id(s.subject)?;
+            let s = state.services.admin_sessions.get(id.value())?;
+            let user = state.services.admins.by_id(s.subject)?;
             Some(Admin { user, session: s })
         });
         ready(found.ok_or_else(|| PageError::sign_in(req, "/admin/login")))
@@ -219,9 +219,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Signing in and out, and confirming it is you (the password gate).
 fn auth_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(auth::login_page))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
+    cfg.route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login))
+        .route("/logout", web::post().to(login::logout))
         .route("/reauth", web::post().to(reauth::reauth))
         .route(
             "/licenses/{key}/reauth",

@@ -34,7 +34,7 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let env = env_of(&req)?;
-    let outbox = &state.portal.outbox;
+    let outbox = &state.services.outbox;
     let rows = outbox
         .list(200)
         .into_iter()

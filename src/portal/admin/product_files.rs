@@ -98,8 +98,9 @@ async fn read_upload(
                     fields.get("csrf").cloned().unwrap_or_default(),
                 )]);
                 admin.check_manage(&form)?;
-                file =
-                    Some(product_files::receive(&state.portal.files, &mut field, f, limit).await?);
+                file = Some(
+                    product_files::receive(&state.services.files, &mut field, f, limit).await?,
+                );
             }
             Some(_) => return Err(PageError::BadRequest("send one file per upload".into())),
             None => {
@@ -158,7 +159,7 @@ async fn finish_upload(
         channel: get("channel"),
         released: get("released"),
     };
-    let files = &state.portal.files;
+    let files = &state.services.files;
     let meta =
         product_files::add_product_file(state.store(), files, env, product_id, &d, file).await?;
     Ok(redirect(
@@ -192,7 +193,8 @@ pub async fn delete_file(
         .ok()
         .filter(|p| p.to_string() == product)
         .ok_or_else(|| PageError::NotFound("No such file.".into()))?;
-    let meta = product_files::remove_product_file(&state.portal.files, env, product_id, id).await?;
+    let meta =
+        product_files::remove_product_file(&state.services.files, env, product_id, id).await?;
     Ok(redirect(
         &req,
         &format!("/admin/products/{product}?env={env}"),

@@ -58,13 +58,16 @@ pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let d = account::downloads(me.owner(&state), &state.portal.files).await?;
+    let d = account::downloads(me.owner(&state), &state.services.files).await?;
     let secs = state.config.portal.download_link_secs;
     let exp = (Utc::now() + Duration::seconds(secs.clamp(1, 86_400) as i64)).timestamp();
     let mut groups: BTreeMap<(String, &'static str), Vec<FileRow>> = BTreeMap::new();
     for (f, product) in d.files {
         let path = file_path(f.id);
-        let sig = state.portal.links.download_sig(&path, me.customer.id, exp);
+        let sig = state
+            .services
+            .links
+            .download_sig(&path, me.customer.id, exp);
         let url = format!("{path}?exp={exp}&sig={sig}");
         groups
             .entry((product, f.env.as_str()))
@@ -118,7 +121,7 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = check_link(&state, &me, &req, &path)?;
-    let (meta, data) = account::entitled_file(me.owner(&state), &state.portal.files, id).await?;
+    let (meta, data) = account::entitled_file(me.owner(&state), &state.services.files, id).await?;
     let resp = send_file(&req, &meta, &data).await?;
     tracing::info!(file = %id, customer = %me.customer.id, "download");
     Ok(resp)
@@ -137,7 +140,7 @@ fn check_link(state: &AppState, me: &Me, req: &HttpRequest, path: &str) -> Resul
         .map_err(|_| PageError::NotFound("No such file.".into()))?;
     let now = Utc::now();
     match state
-        .portal
+        .services
         .links
         .check_download(&file_path(id), me.customer.id, exp, sig, now)
     {

@@ -72,7 +72,7 @@ pub async fn login(
             notice: String::new(),
         });
     };
-    let sessions = &state.portal.customer_sessions;
+    let sessions = &state.services.customer_sessions;
     let session = account::sign_in(store, sessions, customer, Utc::now()).await;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, next))
@@ -89,7 +89,7 @@ pub async fn logout(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     me.read_form(&req, body).await?;
-    state.portal.customer_sessions.end(&me.session.id);
+    state.services.customer_sessions.end(&me.session.id);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/portal/login"))
         .cookie(removal(COOKIE, COOKIE_PATH))

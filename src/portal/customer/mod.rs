@@ -79,7 +79,7 @@ impl FromRequest for Me {
                 .app_data::<web::Data<AppState>>()
                 .cloned()
                 .ok_or_else(|| PageError::Internal("no app state".into()))?;
-            let sessions = &state.portal.customer_sessions;
+            let sessions = &state.services.customer_sessions;
             let Some(session) = req.cookie(COOKIE).and_then(|c| sessions.get(c.value())) else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
@@ -113,7 +113,7 @@ impl Me {
     pub fn owner<'a>(&'a self, state: &'a AppState) -> Owner<'a> {
         Owner {
             engine: &state.engine,
-            links: &state.portal.links,
+            links: &state.services.links,
             customer: &self.customer,
         }
     }
@@ -124,7 +124,7 @@ fn passwords(state: &AppState) -> Passwords<'_> {
     Passwords {
         store: state.store(),
         pool: &state.passwords,
-        sessions: &state.portal.customer_sessions,
+        sessions: &state.services.customer_sessions,
     }
 }
 

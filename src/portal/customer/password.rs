@@ -38,8 +38,8 @@ struct PasswordPage {
 /// What a password-link mail needs, from the app state.
 fn mailer(state: &AppState) -> LinkMailer<'_> {
     LinkMailer {
-        links: &state.portal.links,
-        outbox: &state.portal.outbox,
+        links: &state.services.links,
+        outbox: &state.services.outbox,
         base: state.config.public_base(),
     }
 }
@@ -90,7 +90,7 @@ fn purpose_of(s: &str) -> Result<Purpose, PageError> {
 /// The customer a link belongs to, or the page that says why it cannot be used.
 async fn link_owner(state: &AppState, token: &str, purpose: &str) -> Result<Customer, PageError> {
     let store = state.store();
-    let links = &state.portal.links;
+    let links = &state.services.links;
     account::link_owner(store, links, token, purpose_of(purpose)?, Utc::now())
         .await
         .map_err(|e| match e {

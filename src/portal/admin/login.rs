@@ -68,7 +68,7 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let form: Form = forms::read(&req, body).await?;
     signin::check_pre_csrf(&req, &form, LOGIN_CSRF)?;
-    let portal = &state.portal;
+    let portal = &state.services;
     let email = form.get("email").to_lowercase();
     let next = safe_next(form.get("next"));
     // Another node may have added or changed admins: read the list again.
@@ -120,7 +120,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, PageError> {
     let form = forms::read(&req, body).await?;
     admin.check(&form)?;
-    state.portal.admin_sessions.end(&admin.session.id);
+    state.services.admin_sessions.end(&admin.session.id);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin/login"))
         .cookie(removal(COOKIE, COOKIE_PATH))
