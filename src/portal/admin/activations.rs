@@ -1,12 +1,12 @@
 //! Activations: every device binding of the environment, newest license first,
 //! with identifier search, status filter and deactivation.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::licenses::{pager, PageLink};
-use super::{chrome, env_of, render, Admin, Chrome};
+use super::{chrome, render, AdminView, Chrome};
 use crate::app::devices::{self, DeviceHit, DeviceState};
 use crate::app::format;
 use crate::app::AppState;
@@ -74,11 +74,9 @@ struct ActivationsPage {
 }
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let p = web::Query::<Params>::from_query(req.query_string())
         .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))?
         .into_inner();

@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::admins::{self, Accounts, AdminChanges, NewAdmin};
 use crate::app::error::AppError;
 use crate::app::format;
@@ -78,11 +78,9 @@ fn page(
 }
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let p = page(
         &req,
         &admin,

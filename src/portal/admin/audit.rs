@@ -1,11 +1,11 @@
 //! The audit log: every state change, who, when, before and after; filter by
 //! license and by action.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{chrome, env_of, render, Admin, Chrome};
+use super::{chrome, render, AdminView, Chrome};
 use crate::app::format;
 use crate::app::AppState;
 use crate::portal::PageError;
@@ -66,11 +66,9 @@ const ACTIONS: [&str; 17] = [
 ];
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let p = web::Query::<Params>::from_query(req.query_string())
         .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))?
         .into_inner();

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::license_preview::{device_rows, DeviceRow};
 use super::licenses::{row, Row};
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::customers::{self, NewCustomer};
 use crate::app::error::AppError;
 use crate::app::format;
@@ -58,11 +58,9 @@ async fn customer_rows(
 }
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let q = query_param(&req, "q");
     render(
         &req,
@@ -198,12 +196,10 @@ async fn customer_page(
 }
 
 pub async fn detail(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, "the customer's page")
     {
         return gate;

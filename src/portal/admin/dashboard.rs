@@ -1,11 +1,11 @@
 //! The dashboard: counts by state and product, licenses expiring soon, recent
 //! activity and validations per minute from the server's own metrics.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
-use super::{chrome, env_of, render, Admin, Chrome};
+use super::{chrome, render, AdminView, Chrome};
 use crate::app::{audit, format, products, AppState};
 use crate::domain::{AuditEntry, LicenseStatus, Product};
 use crate::engine::catalog::Stats;
@@ -144,11 +144,9 @@ impl DashboardPage {
 
 /// The dashboard of an environment.
 pub async fn page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let now = Utc::now();
     let st = state.engine.catalog().stats_off_thread(env, now).await?;
     let store = state.store();

@@ -7,7 +7,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::generator_fields::GeneratorFields;
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::products::{self, GeneratorInput};
@@ -117,11 +117,9 @@ impl GeneratorsPage {
 
 /// The Generators page with an empty form for a new generator.
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let c = chrome(&req, &admin, "Generators", "generators", env);
     let page = GeneratorsPage::build(
         &state,
@@ -144,12 +142,10 @@ async fn load(state: &AppState, env: Environment, raw: &str) -> Result<Generator
 
 /// The Generators page with one generator's form.
 pub async fn edit_page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let g = load(&state, env, &path).await?;
     let title = format!("Generator: {}", g.name);
     let c = chrome(&req, &admin, title, "generators", env);

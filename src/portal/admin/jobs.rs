@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, AdminView, Chrome, ManageForm};
 use crate::app::format;
 use crate::app::jobs::{Job, JobState};
 use crate::app::AppState;
@@ -66,11 +66,9 @@ struct JobsPage {
 
 /// The Background Jobs page: this node's jobs, newest first.
 pub async fn jobs(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let rows: Vec<JobRow> = state
         .services
         .jobs

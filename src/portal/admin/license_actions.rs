@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::license_edit::key_of;
 use super::license_preview::load;
-use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::{format, licenses, AppState};
 use crate::domain::{admin_actions_for, Action, Identifier, License, LicenseStatus};
@@ -157,12 +157,10 @@ fn not_offered(action: &str, status: LicenseStatus) -> PageError {
 
 /// The confirmation dialog of a state action or delete (only those the license's state allows).
 pub async fn confirm(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let (raw, action) = path.into_inner();
     if action != "delete" && Action::parse_admin(&action).is_none() {
         return Err(PageError::NotFound(format!("no action “{action}”")));

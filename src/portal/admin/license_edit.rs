@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::license_fields::{form_errors, LicenseFields};
 use super::license_new::customer_options;
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::licenses::{self, Owner};
 use crate::app::{format, products, AppState};
@@ -56,12 +56,10 @@ pub fn key_of(raw: &str) -> Result<LicenseKey, PageError> {
 }
 
 pub async fn edit_page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let key = key_of(&path)?;
     let what = format!("editing {}", format::mask_key(key.as_str()));
     if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, &what) {

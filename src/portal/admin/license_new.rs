@@ -7,7 +7,7 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::license_fields::{form_errors, uuid, LicenseFields};
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::licenses::{self, NewLicense};
 use crate::app::{customers, format, products, AppState};
@@ -74,11 +74,9 @@ pub async fn customer_options(state: &AppState) -> Result<Vec<(String, String)>,
 }
 
 pub async fn new_page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let page = NewPage::build(
         &state,
         &req,

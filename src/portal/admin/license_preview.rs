@@ -4,13 +4,13 @@
 //! links to are in `license_actions.rs`; the password gate in `reauth.rs`.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::Utc;
 
 use super::license_edit::key_of;
 use super::reauth::{reauth_gate, require_recent};
-use super::{chrome, env_of, render, Admin, Chrome};
+use super::{chrome, render, AdminView, Chrome};
 use crate::app::error::AppError;
 use crate::app::format;
 use crate::app::license_preview::{self, LicensePreview};
@@ -156,12 +156,10 @@ impl PreviewPage {
 
 /// The License Preview page (behind the password gate when the setting asks).
 pub async fn preview(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let key = key_of(&path)?;
     let what = format!("preview of {}", format::mask_key(key.as_str()));
     if let Some(gate) = reauth_gate(&state, &admin, &req, env, &what) {
@@ -177,12 +175,10 @@ pub async fn preview(
 
 /// The signed offline validation file, as a download.
 pub async fn offline(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     require_recent(&state, &admin, env)?;
     let key = key_of(&path)?;
     let raw = query_param(&req, "identifier");
@@ -208,12 +204,10 @@ pub async fn offline(
 
 /// One code sample as a file.
 pub async fn sample(
-    admin: Admin,
+    AdminView { admin, req: _, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     require_recent(&state, &admin, env)?;
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{chrome, env_of, render, Admin, Chrome};
+use super::{chrome, env_of, render, Admin, AdminView, Chrome};
 use crate::app::format;
 use crate::app::listing::{self, ListParams};
 use crate::app::AppState;
@@ -218,11 +218,9 @@ fn filter_choices(
 }
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let lq = list_query(&req)?;
     let q = lq.params().to_query()?;
     let listing::Listing {

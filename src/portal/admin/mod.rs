@@ -60,6 +60,32 @@ impl FromRequest for Admin {
     }
 }
 
+/// What every admin page view starts from: the signed-in admin (checked
+/// first), the request, and the environment it asks for (`?env=`).
+pub struct AdminView {
+    pub admin: Admin,
+    pub req: HttpRequest,
+    pub env: Environment,
+}
+
+impl FromRequest for AdminView {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let view = Admin::from_request(req, payload)
+            .into_inner()
+            .and_then(|admin| {
+                Ok(AdminView {
+                    admin,
+                    req: req.clone(),
+                    env: env_of(req)?,
+                })
+            });
+        ready(view)
+    }
+}
+
 impl Admin {
     /// Any form post: the session's CSRF token must be in it.
     pub fn check(&self, form: &Form) -> Result<(), PageError> {

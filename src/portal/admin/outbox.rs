@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::{chrome, env_of, redirect, render, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, AdminView, Chrome, ManageForm};
 use crate::app::format;
 use crate::app::links::Purpose;
 use crate::app::AppState;
@@ -29,11 +29,9 @@ struct OutboxPage {
 }
 
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let outbox = &state.services.outbox;
     let rows = outbox
         .list(200)

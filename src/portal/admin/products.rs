@@ -8,7 +8,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::product_files::{file_rows, FileRow};
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::products::{self, create_product, ProductInput};
 use crate::app::{files, format, AppState};
@@ -108,23 +108,19 @@ async fn rows(state: &AppState, env: Environment) -> Result<Vec<ProductRow>, Pag
 
 /// The Products page.
 pub async fn list(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let c = chrome(&req, &admin, "Products", "products", env);
     render(&req, &ProductsPage::build(&state, c, env).await?)
 }
 
 /// The Products page with one product's form and files.
 pub async fn edit_page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such product".into()))?;

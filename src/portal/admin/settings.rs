@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{chrome, env_of, redirect, render, render_invalid, Admin, Chrome, ManageForm};
+use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::AppState;
 use crate::config::AbuseSettings;
 use crate::domain::EnvSettings;
@@ -40,11 +40,9 @@ fn fields(s: &EnvSettings) -> SettingsFields {
 }
 
 pub async fn page(
-    admin: Admin,
+    AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
-    req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let env = env_of(&req)?;
     render(
         &req,
         &SettingsPage {
