@@ -4,7 +4,6 @@
 use crate::app::error::AppError;
 use crate::domain::device::{self, DeviceState, Refusal};
 use crate::domain::{Activation, Identifier, License, LicenseStatus};
-use crate::engine::actor::AdminChange;
 
 use super::{license, licenses, OwnedLicense, Owner};
 
@@ -100,11 +99,11 @@ pub async fn deactivate_device(
     let identifier = Identifier::existing(identifier)
         .map_err(|e| AppError::field("identifier", format!("device identifier: {e}")))?;
     device::deactivatable(&m.license, &identifier).map_err(refused)?;
-    let change = AdminChange::Deactivate {
-        identifier: identifier.clone(),
-        who: owner.who(),
-    };
-    let license = owner.engine.admin(m.env, &m.license.key, change).await?;
+    let who = owner.who();
+    let key = &m.license.key;
+    let license =
+        crate::app::licenses::deactivate(owner.engine, m.env, key, identifier.clone(), &who)
+            .await?;
     Ok(Deactivated {
         owned: m,
         identifier,
