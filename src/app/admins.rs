@@ -5,7 +5,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::directory::{AdminDirectory, DirectoryError};
+use super::directory::{AdminDirectory, DirectoryError, CHANGED_ELSEWHERE};
 use super::error::{AppError, FieldErrors};
 use super::sessions::Sessions;
 use crate::crypto::password::{self, PasswordPool};
@@ -48,6 +48,7 @@ pub async fn hash_password(pool: &PasswordPool, p: &str) -> Result<String, AppEr
 fn refused(e: DirectoryError) -> AppError {
     match e {
         DirectoryError::Rule(r) => AppError::Conflict(format!("{r}.")),
+        DirectoryError::Conflict => AppError::Conflict(CHANGED_ELSEWHERE.into()),
         DirectoryError::Store(s) => s.into(),
     }
 }
@@ -79,6 +80,7 @@ pub async fn add(a: &Accounts<'_>, n: NewAdmin) -> Result<AdminUser, AppError> {
         role: n.role.unwrap_or(Role::ReadOnly),
         created_at: Utc::now(),
         last_sign_in: None,
+        version: 0,
     };
     a.directory
         .upsert(a.store, user.clone())

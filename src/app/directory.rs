@@ -1,5 +1,7 @@
-//! The admin accounts, kept in the store as one secret record (a handful of
-//! rows, written rarely) and mirrored in memory for every request.
+//! The admin accounts: one store row per admin, written conditionally on the
+//! row's version, and mirrored in memory for every request. Releases before
+//! rows kept the whole list in one secret (`portal.admins`); `load` copies it
+//! into rows once when there are none.
 
 use parking_lot::RwLock;
 use uuid::Uuid;
@@ -7,14 +9,23 @@ use uuid::Uuid;
 use crate::domain::admin::{self, AdminRuleError, AdminUser};
 use crate::store::{Store, StoreError};
 
-/// Name of the secret that holds the admin list (MessagePack).
+/// Name of the legacy secret that held the whole admin list (MessagePack),
+/// read only to copy it into rows.
 pub const ADMINS_SECRET: &str = "portal.admins";
 
-/// Why an admin list change failed.
+/// What a user is told when the admin they changed moved on elsewhere.
+pub const CHANGED_ELSEWHERE: &str =
+    "This admin was changed elsewhere; reload the page and try again.";
+
+/// Why an admin change failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error(transparent)]
     Rule(#[from] AdminRuleError),
+    /// The admin's row moved on (another node, another tab) since it was loaded;
+    /// the directory has been reloaded.
+    #[error("{CHANGED_ELSEWHERE}")]
+    Conflict,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -22,26 +33,46 @@ pub enum DirectoryError {
 /// Admin accounts by id and email.
 pub struct AdminDirectory {
     list: RwLock<Vec<AdminUser>>,
-    /// Serialises read-modify-write of the stored list on this node.
+    /// Serialises this node's writes (other nodes are held off by the versions).
     write: tokio::sync::Mutex<()>,
 }
 
-fn decode(bytes: &[u8]) -> Result<Vec<AdminUser>, StoreError> {
+/// Decodes the legacy one-list secret.
+fn decode_legacy(bytes: &[u8]) -> Result<Vec<AdminUser>, StoreError> {
     rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("admin list: {e}")))
 }
 
-fn encode(list: &[AdminUser]) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec_named(list).map_err(|e| StoreError::Corrupt(format!("admin list: {e}")))
+/// Copies the legacy `portal.admins` list into rows when there are no rows yet.
+/// The inserts are conditional, so two nodes starting at once do not duplicate
+/// an admin; the secret is left as it was. Returns how many rows this call wrote.
+pub async fn migrate_legacy(store: &dyn Store) -> Result<usize, StoreError> {
+    if !store.list_admins().await?.is_empty() {
+        return Ok(0);
+    }
+    let Some(bytes) = store.get_secret(ADMINS_SECRET).await? else {
+        return Ok(0);
+    };
+    let mut copied = 0;
+    for a in decode_legacy(&bytes)? {
+        match store.put_admin(&a, None).await {
+            Ok(_) => copied += 1,
+            // Another node copied it first.
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if copied > 0 {
+        tracing::info!(admins = copied, "copied the admin list into admin rows");
+    }
+    Ok(copied)
 }
 
 impl AdminDirectory {
+    /// Reads the admin rows (after copying a legacy list into rows, once).
     pub async fn load(store: &dyn Store) -> Result<AdminDirectory, StoreError> {
-        let list = match store.get_secret(ADMINS_SECRET).await? {
-            Some(b) => decode(&b)?,
-            None => Vec::new(),
-        };
+        migrate_legacy(store).await?;
         Ok(AdminDirectory {
-            list: RwLock::new(list),
+            list: RwLock::new(sorted(store.list_admins().await?)),
             write: tokio::sync::Mutex::new(()),
         })
     }
@@ -62,36 +93,68 @@ impl AdminDirectory {
         self.list.read().iter().find(|a| a.email == email).cloned()
     }
 
-    /// Re-reads the list (another node may have changed it).
+    /// Re-reads the rows (another node may have changed them).
     pub async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
-        if let Some(b) = store.get_secret(ADMINS_SECRET).await? {
-            *self.list.write() = decode(&b)?;
-        }
+        let rows = sorted(store.list_admins().await?);
+        *self.list.write() = rows;
         Ok(())
     }
 
-    /// Applies `change` to the freshest stored list and saves it.
-    async fn modify<T>(
-        &self,
-        store: &dyn Store,
-        change: impl FnOnce(&mut Vec<AdminUser>) -> Result<T, AdminRuleError>,
-    ) -> Result<T, DirectoryError> {
-        let _g = self.write.lock().await;
-        let mut list = match store.get_secret(ADMINS_SECRET).await? {
-            Some(b) => decode(&b)?,
-            None => Vec::new(),
-        };
-        let out = change(&mut list)?;
-        store.put_secret(ADMINS_SECRET, &encode(&list)?).await?;
-        *self.list.write() = list;
-        Ok(out)
+    /// A lost conditional write: reload (best effort) and say so.
+    async fn conflicted(&self, store: &dyn Store) -> DirectoryError {
+        if let Err(e) = self.reload(store).await {
+            tracing::warn!(error = %e, "could not re-read the admin rows after a conflict");
+        }
+        DirectoryError::Conflict
     }
 
+    /// Adds (`user.version == 0`) or changes an admin. A change is written only
+    /// if the row still has the version `user` was loaded with; the rules
+    /// (unique email, one full admin) are checked against freshly listed rows.
     pub async fn upsert(&self, store: &dyn Store, user: AdminUser) -> Result<(), DirectoryError> {
-        self.modify(store, |l| admin::upsert(l, user)).await
+        let _g = self.write.lock().await;
+        let mut rows = store.list_admins().await?;
+        let expected = (user.version != 0).then_some(user.version);
+        let stored_version = rows.iter().find(|a| a.id == user.id).map(|a| a.version);
+        if stored_version != expected {
+            return Err(self.conflicted(store).await);
+        }
+        admin::upsert(&mut rows, user.clone())?;
+        let saved = match store.put_admin(&user, expected).await {
+            Ok(saved) => saved,
+            Err(StoreError::Conflict(_)) => return Err(self.conflicted(store).await),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(slot) = rows.iter_mut().find(|a| a.id == saved.id) {
+            *slot = saved;
+        }
+        *self.list.write() = sorted(rows);
+        Ok(())
     }
 
+    /// Removes an admin if its row still has the version this node loaded and
+    /// it is not the last full admin among the freshly listed rows.
     pub async fn remove(&self, store: &dyn Store, id: Uuid) -> Result<AdminUser, DirectoryError> {
-        self.modify(store, |l| admin::remove(l, id)).await
+        let _g = self.write.lock().await;
+        let loaded = self.by_id(id).ok_or(AdminRuleError::Unknown)?;
+        let mut rows = store.list_admins().await?;
+        match rows.iter().find(|a| a.id == id) {
+            Some(a) if a.version == loaded.version => {}
+            _ => return Err(self.conflicted(store).await),
+        }
+        let gone = admin::remove(&mut rows, id)?;
+        match store.delete_admin(id, loaded.version).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(self.conflicted(store).await),
+            Err(e) => return Err(e.into()),
+        }
+        *self.list.write() = sorted(rows);
+        Ok(gone)
     }
+}
+
+/// Rows in a stable order (oldest first), as the list used to be kept.
+fn sorted(mut rows: Vec<AdminUser>) -> Vec<AdminUser> {
+    rows.sort_by_key(|a| (a.created_at, a.id));
+    rows
 }

@@ -54,6 +54,10 @@ pub struct AdminUser {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub last_sign_in: Option<DateTime<Utc>>,
+    /// The stored row's version (compare-and-set guard); 0 = never stored.
+    /// Records of the old one-list format have none and read as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Why an admin list change is refused.
@@ -112,6 +116,7 @@ mod tests {
             role,
             created_at: Utc::now(),
             last_sign_in: None,
+            version: 0,
         }
     }
 

@@ -88,20 +88,25 @@ pub(super) async fn admin_accounts(
         }
     };
     let user = crate::domain::AdminUser {
-        id: uuid::Uuid::new_v4(),
+        id: first_admin_id(&email),
         email: email.clone(),
         name: "Administrator".into(),
         password_hash: crate::crypto::password::hash(&password).map_err(std::io::Error::other)?,
         role: crate::domain::Role::Full,
         created_at: chrono::Utc::now(),
         last_sign_in: None,
+        version: 0,
     };
     match dir.upsert(store, user).await {
         Ok(()) => Ok((dir, Some((email, shown)))),
         // Another node starting at the same moment made the first admin.
-        Err(crate::app::directory::DirectoryError::Rule(
-            crate::domain::admin::AdminRuleError::EmailTaken,
-        )) => {
+        // (Same email, same id: its conditional insert lost.)
+        Err(
+            crate::app::directory::DirectoryError::Conflict
+            | crate::app::directory::DirectoryError::Rule(
+                crate::domain::admin::AdminRuleError::EmailTaken,
+            ),
+        ) => {
             dir.reload(store).await?;
             Ok((dir, None))
         }
@@ -109,6 +114,17 @@ pub(super) async fn admin_accounts(
             Err(std::io::Error::other(format!("could not create the first admin: {e}")).into())
         }
     }
+}
+
+/// The first admin's id, derived from its email, so that two nodes starting on
+/// an empty store at once write the same row (the second insert is a conflict)
+/// instead of two admins with one email.
+fn first_admin_id(email: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("keywarden first admin\u{1}{email}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_sha1_bytes(bytes).into_uuid()
 }
 
 /// The portal's HMAC key (download links, password links, license handles),

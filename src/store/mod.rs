@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, Identifier, License,
-    LicenseKey, Product,
+    Activation, AdminUser, AuditEntry, Customer, EnvSettings, Environment, Generator, Identifier,
+    License, LicenseKey, Product,
 };
 
 /// Why a store call failed.
@@ -58,6 +58,11 @@ impl StoreError {
     /// A new customer's email is taken.
     pub(crate) fn email_taken(email: &str) -> Self {
         StoreError::Conflict(format!("a customer with email {email} already exists"))
+    }
+
+    /// A conditional admin row write lost: the row moved on, was removed, or exists.
+    pub(crate) fn admin_moved(id: Uuid) -> Self {
+        StoreError::Conflict(format!("admin {id} changed meanwhile"))
     }
 
     /// Whether the backend itself failed (an outage), not the request.
@@ -240,6 +245,21 @@ pub trait Store: Send + Sync + 'static {
     async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError>;
     async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError>;
     async fn list_customers(&self) -> Result<Vec<Customer>, StoreError>;
+
+    // --- admin accounts (global; one row each, written conditionally on `version`) ---
+    /// Every admin row (order unspecified).
+    async fn list_admins(&self) -> Result<Vec<AdminUser>, StoreError>;
+    /// Writes an admin row: `expected = None` only if no row with its id exists,
+    /// `Some(v)` only if the stored row's version is `v`; otherwise `Conflict`
+    /// and nothing changes. Returns the admin as stored, with its new version.
+    async fn put_admin(
+        &self,
+        admin: &AdminUser,
+        expected: Option<u64>,
+    ) -> Result<AdminUser, StoreError>;
+    /// Deletes an admin row only if its stored version is `expected_version`;
+    /// otherwise (or when it is gone) `Conflict`.
+    async fn delete_admin(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError>;
 
     // --- audit, settings, secrets ---
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError>;

@@ -9,7 +9,9 @@ use crate::store::StoreError;
 
 /// The schema this build reads and writes.
 /// Version 2 added `activation_history` (activation history out of the license partition).
-pub const SCHEMA_VERSION: i32 = 2;
+/// Version 3 added `admins` (one row per admin account, written with lightweight
+/// transactions; the old `portal.admins` secret is copied into it at start).
+pub const SCHEMA_VERSION: i32 = 3;
 
 const SCHEMA: &str = include_str!("../../../schema.cql");
 

@@ -8,6 +8,7 @@
 //! limit holds across nodes. Index tables, audit and the change log are written
 //! after the conditional batch commits.
 
+mod admins;
 mod audit;
 mod changes;
 mod customers;

@@ -1,6 +1,6 @@
 //! The `Store` trait on CQL: each call picks its environment's statements, is
 //! timed, and hands over to the part that knows its tables (licenses, license
-//! writes, last_seen, audit, changes, customers, secrets).
+//! writes, last_seen, audit, changes, customers, admins, secrets).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::rows::encode;
 use super::CqlStore;
 use crate::domain::{
-    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey,
-    Product,
+    Activation, AdminUser, AuditEntry, Customer, EnvSettings, Environment, Generator, License,
+    LicenseKey, Product,
 };
 use crate::store::listing::{customers_by_email, generators_by_age, products_by_name};
 use crate::store::{
@@ -237,6 +237,24 @@ impl Store for CqlStore {
                 .await
         })
         .await
+    }
+
+    async fn list_admins(&self) -> Result<Vec<AdminUser>, StoreError> {
+        self.timed("list_admins", self.read_admins()).await
+    }
+
+    async fn put_admin(
+        &self,
+        admin: &AdminUser,
+        expected: Option<u64>,
+    ) -> Result<AdminUser, StoreError> {
+        self.timed("put_admin", self.write_admin(admin, expected))
+            .await
+    }
+
+    async fn delete_admin(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError> {
+        self.timed("delete_admin", self.remove_admin(id, expected_version))
+            .await
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

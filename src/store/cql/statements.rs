@@ -25,6 +25,10 @@ pub struct GlobalStatements {
     pub secret_all: PreparedStatement,
     pub secret_put: PreparedStatement,
     pub secret_put_if_absent: PreparedStatement,
+    pub admin_all: PreparedStatement,
+    pub admin_insert: PreparedStatement,
+    pub admin_update: PreparedStatement,
+    pub admin_delete: PreparedStatement,
 }
 
 impl GlobalStatements {
@@ -60,6 +64,24 @@ impl GlobalStatements {
             secret_put_if_absent: prep(
                 s,
                 format!("INSERT INTO {ks}.secrets (name, value) VALUES (?, ?) IF NOT EXISTS"),
+            )
+            .await?,
+            admin_all: prep(s, format!("SELECT version, body FROM {ks}.admins")).await?,
+            admin_insert: prep(
+                s,
+                format!(
+                    "INSERT INTO {ks}.admins (id, version, body) VALUES (?, ?, ?) IF NOT EXISTS"
+                ),
+            )
+            .await?,
+            admin_update: prep(
+                s,
+                format!("UPDATE {ks}.admins SET version = ?, body = ? WHERE id = ? IF version = ?"),
+            )
+            .await?,
+            admin_delete: prep(
+                s,
+                format!("DELETE FROM {ks}.admins WHERE id = ? IF version = ?"),
             )
             .await?,
         })

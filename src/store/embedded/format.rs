@@ -7,8 +7,8 @@ use std::path::Path;
 use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::tables::{
-    unavailable, AUDIT, AUDIT_BY_LICENSE, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS, LICENSES,
-    META, PRODUCTS, SECRETS, SETTINGS,
+    unavailable, ADMINS, AUDIT, AUDIT_BY_LICENSE, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS,
+    LICENSES, META, PRODUCTS, SECRETS, SETTINGS,
 };
 use super::{audit, history, FORMAT_VERSION};
 use crate::store::StoreError;
@@ -60,6 +60,7 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
         txn.open_table(CUSTOMERS).map_err(unavailable)?;
         txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
+        txn.open_table(ADMINS).map_err(unavailable)?;
     } else {
         for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
             txn.open_table(t).map_err(unavailable)?;

@@ -5,6 +5,7 @@
 //! This file maps the `Store` trait onto the parts below: each call copies its
 //! arguments, runs one part's transaction on a blocking thread, and is timed.
 
+mod admins;
 mod audit;
 mod customers;
 mod format;
@@ -26,11 +27,13 @@ use uuid::Uuid;
 use super::listing::{customers_by_email, generators_by_age, products_by_name};
 use super::{AuditQuery, LicenseQuery, LicenseWrite, Page, SeenAt, Store, StoreError};
 use crate::domain::{
-    Activation, AuditEntry, Customer, EnvSettings, Environment, Generator, License, LicenseKey,
-    Product,
+    Activation, AdminUser, AuditEntry, Customer, EnvSettings, Environment, Generator, License,
+    LicenseKey, Product,
 };
 use history::SplitRecord;
-use tables::{all, get_one, put_one, Records, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
+use tables::{
+    all, get_one, put_one, Records, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS,
+};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -305,6 +308,30 @@ impl Store for EmbeddedStore {
         let db = self.global.clone();
         self.listed("list_customers", db, CUSTOMERS, customers_by_email)
             .await
+    }
+
+    async fn list_admins(&self) -> Result<Vec<AdminUser>, StoreError> {
+        let db = self.global.clone();
+        self.listed("list_admins", db, ADMINS, |v| v).await
+    }
+
+    async fn put_admin(
+        &self,
+        admin: &AdminUser,
+        expected: Option<u64>,
+    ) -> Result<AdminUser, StoreError> {
+        let a = admin.clone();
+        self.run("put_admin", self.global.clone(), move |db| {
+            admins::put(db, &a, expected)
+        })
+        .await
+    }
+
+    async fn delete_admin(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError> {
+        self.run("delete_admin", self.global.clone(), move |db| {
+            admins::delete(db, id, expected_version)
+        })
+        .await
     }
 
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {

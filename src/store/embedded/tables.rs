@@ -28,6 +28,8 @@ pub(super) const CUSTOMERS: Records = TableDefinition::new("customers");
 pub(super) const CUSTOMERS_BY_EMAIL: TableDefinition<&str, &str> =
     TableDefinition::new("customers_by_email");
 pub(super) const SECRETS: Records = TableDefinition::new("secrets");
+/// Admin accounts, one row each under the admin's id (global file).
+pub(super) const ADMINS: Records = TableDefinition::new("admins");
 /// Deactivated activations, one row each (see `history`).
 pub(super) const ACTIVATION_HISTORY: Records = TableDefinition::new("activation_history");
 
