@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AuditEntry, Customer, EnvSettings, Environment, Generator, License, Product};
+use crate::domain::{
+    AdminUser, AuditEntry, Customer, EnvSettings, Environment, Generator, License, Product,
+};
 use crate::store::{all_licenses, AuditQuery, Store, StoreError};
 
 /// Names this format; restore refuses anything else.
@@ -29,6 +31,10 @@ pub struct Backup {
     pub format: String,
     pub created_at: DateTime<Utc>,
     pub secrets: Vec<(String, Vec<u8>)>,
+    /// Admin accounts (rows); backups taken before rows have none here and
+    /// carry the accounts in the `portal.admins` secret instead.
+    #[serde(default)]
+    pub admins: Vec<AdminUser>,
     pub customers: Vec<Customer>,
     pub environments: Vec<EnvDump>,
 }
@@ -68,6 +74,7 @@ pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
         format: BACKUP_FORMAT.into(),
         created_at: Utc::now(),
         secrets: store.list_secrets().await?,
+        admins: store.list_admins().await?,
         customers: store.list_customers().await?,
         environments,
     })
@@ -112,6 +119,10 @@ pub async fn restore(store: &dyn Store, b: &Backup) -> Result<(), StoreError> {
     }
     for (name, value) in &b.secrets {
         store.put_secret(name, value).await?;
+    }
+    let admins = crate::app::directory::admins_of_backup(&b.admins, &b.secrets)?;
+    if !admins.is_empty() {
+        crate::app::directory::replace_rows(store, &admins).await?;
     }
     for c in &b.customers {
         store.insert_customer(c).await?;

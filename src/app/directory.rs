@@ -67,6 +67,33 @@ pub async fn migrate_legacy(store: &dyn Store) -> Result<usize, StoreError> {
     Ok(copied)
 }
 
+/// The admins a backup restores: its rows, or for a backup taken before rows,
+/// the list in its `portal.admins` secret.
+pub fn admins_of_backup(
+    rows: &[AdminUser],
+    secrets: &[(String, Vec<u8>)],
+) -> Result<Vec<AdminUser>, StoreError> {
+    if !rows.is_empty() {
+        return Ok(rows.to_vec());
+    }
+    match secrets.iter().find(|(n, _)| n == ADMINS_SECRET) {
+        Some((_, bytes)) => decode_legacy(bytes),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Replaces every admin row with `admins` (restore: the backup's accounts, as
+/// restoring the one-list secret used to replace the list).
+pub async fn replace_rows(store: &dyn Store, admins: &[AdminUser]) -> Result<(), StoreError> {
+    for a in store.list_admins().await? {
+        store.delete_admin(a.id, a.version).await?;
+    }
+    for a in admins {
+        store.put_admin(a, None).await?;
+    }
+    Ok(())
+}
+
 impl AdminDirectory {
     /// Reads the admin rows (after copying a legacy list into rows, once).
     pub async fn load(store: &dyn Store) -> Result<AdminDirectory, StoreError> {

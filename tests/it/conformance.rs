@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
+use keywarden::app::directory::{migrate_legacy, AdminDirectory, DirectoryError, ADMINS_SECRET};
+use keywarden::domain::admin::AdminRuleError;
 use keywarden::domain::{
-    Action, Activation, ActivationKind, AuditEntry, Customer, EnvSettings, Environment, Generator,
-    Identifier, License, LicenseKey, LicenseStatus, Product,
+    Action, Activation, ActivationKind, AdminUser, AuditEntry, Customer, EnvSettings, Environment,
+    Generator, Identifier, License, LicenseKey, LicenseStatus, Product, Role,
 };
 use keywarden::store::{
     AuditQuery, LicenseQuery, LicenseWrite, SeenAt, SortField, Store, StoreError,
@@ -537,4 +539,230 @@ async fn the_embedded_store_keeps_history_out_of_the_record() {
 #[actix_rt::test]
 async fn the_cql_store_keeps_history_out_of_the_record() {
     history_conformance(cql_store().await).await;
+}
+
+fn admin_row(email: &str, role: Role) -> AdminUser {
+    AdminUser {
+        id: Uuid::new_v4(),
+        email: email.into(),
+        name: email.into(),
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        role,
+        created_at: Utc::now(),
+        last_sign_in: None,
+        version: 0,
+    }
+}
+
+fn is_conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::Conflict(_)))
+}
+
+/// Issue 12 item 4: admin accounts are rows, each written only on the version
+/// it was read with, on both backends.
+async fn admins_conformance(store: Arc<dyn Store>) {
+    let tag = Uuid::new_v4().simple().to_string();
+    let a = admin_row(&format!("a.{tag}@x.io"), Role::Full);
+    let b = admin_row(&format!("b.{tag}@x.io"), Role::ReadOnly);
+    let mine = |store: Arc<dyn Store>| {
+        let ids = [a.id, b.id];
+        async move {
+            let mut v: Vec<AdminUser> = store
+                .list_admins()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|x| ids.contains(&x.id))
+                .collect();
+            v.sort_by(|x, y| x.email.cmp(&y.email));
+            v
+        }
+    };
+
+    // Put and list: a new row has version 1; inserting the same id again is a conflict.
+    let a1 = store.put_admin(&a, None).await.unwrap();
+    assert_eq!(a1.version, 1);
+    assert!(is_conflict(store.put_admin(&a, None).await));
+    let b1 = store.put_admin(&b, None).await.unwrap();
+    assert_eq!(mine(store.clone()).await, vec![a1.clone(), b1.clone()]);
+
+    // A change on the current version lands and moves the version.
+    let mut renamed = a1.clone();
+    renamed.name = "Renamed".into();
+    let a2 = store.put_admin(&renamed, Some(1)).await.unwrap();
+    assert_eq!(a2.version, 2);
+    assert_eq!(a2.name, "Renamed");
+
+    // A stale version (the other node's copy) is a conflict and changes nothing.
+    let mut stale = a1.clone();
+    stale.name = "Stale".into();
+    stale.role = Role::ReadOnly;
+    assert!(is_conflict(store.put_admin(&stale, Some(1)).await));
+    assert!(is_conflict(store.put_admin(&stale, Some(7)).await));
+    assert_eq!(mine(store.clone()).await, vec![a2.clone(), b1.clone()]);
+    // A change to a row that is not there is a conflict and creates nothing.
+    let ghost = admin_row(&format!("ghost.{tag}@x.io"), Role::Full);
+    assert!(is_conflict(store.put_admin(&ghost, Some(1)).await));
+    assert!(store
+        .list_admins()
+        .await
+        .unwrap()
+        .iter()
+        .all(|x| x.id != ghost.id));
+
+    // Delete with a version: a stale one is a conflict and the row stays.
+    assert!(is_conflict(store.delete_admin(a.id, 1).await));
+    assert_eq!(mine(store.clone()).await.len(), 2);
+    store.delete_admin(a.id, 2).await.unwrap();
+    assert_eq!(mine(store.clone()).await, vec![b1.clone()]);
+    // Deleting it again (gone) is a conflict too.
+    assert!(is_conflict(store.delete_admin(a.id, 2).await));
+    store.delete_admin(b.id, 1).await.unwrap();
+    assert!(mine(store.clone()).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn the_embedded_store_keeps_admins_as_versioned_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+    admins_conformance(Arc::new(store)).await;
+}
+
+#[actix_rt::test]
+async fn the_cql_store_keeps_admins_as_versioned_rows() {
+    admins_conformance(cql_store().await).await;
+}
+
+/// An admin as releases before rows encoded it in the `portal.admins` list (no version).
+#[derive(serde::Serialize)]
+struct LegacyAdmin {
+    id: Uuid,
+    email: String,
+    name: String,
+    password_hash: String,
+    role: Role,
+    created_at: chrono::DateTime<Utc>,
+    last_sign_in: Option<chrono::DateTime<Utc>>,
+}
+
+/// Writes `admins` as the old one-list secret.
+async fn write_legacy_admins(store: &dyn Store, admins: &[AdminUser]) {
+    let legacy: Vec<LegacyAdmin> = admins
+        .iter()
+        .map(|a| LegacyAdmin {
+            id: a.id,
+            email: a.email.clone(),
+            name: a.name.clone(),
+            password_hash: a.password_hash.clone(),
+            role: a.role,
+            created_at: a.created_at,
+            last_sign_in: a.last_sign_in,
+        })
+        .collect();
+    store
+        .put_secret(ADMINS_SECRET, &rmp_serde::to_vec_named(&legacy).unwrap())
+        .await
+        .unwrap();
+}
+
+/// The legacy list becomes rows at start (two nodes at once, no duplicates, the
+/// secret left as it was); then edits are conditional: a stale copy gets the
+/// conflict message and the directory reloads; "one full admin" is checked
+/// against the fresh rows.
+async fn legacy_admins_become_rows(store: Arc<dyn Store>) {
+    let a = admin_row("first@x.io", Role::Full);
+    let b = admin_row("second@x.io", Role::Full);
+    let c = admin_row("third@x.io", Role::ReadOnly);
+    write_legacy_admins(store.as_ref(), &[a.clone(), b.clone(), c.clone()]).await;
+    let secret = store.get_secret(ADMINS_SECRET).await.unwrap();
+
+    // Two nodes start at once.
+    let (n1, n2) = tokio::join!(
+        AdminDirectory::load(store.as_ref()),
+        AdminDirectory::load(store.as_ref())
+    );
+    let (n1, n2) = (n1.unwrap(), n2.unwrap());
+    let rows = store.list_admins().await.unwrap();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (dir, name) in [(&n1, "node 1"), (&n2, "node 2")] {
+        let mut emails: Vec<String> = dir.all().into_iter().map(|x| x.email).collect();
+        emails.sort();
+        assert_eq!(
+            emails,
+            ["first@x.io", "second@x.io", "third@x.io"],
+            "{name}"
+        );
+        let got = dir.by_email("third@x.io").unwrap();
+        assert_eq!(got.id, c.id);
+        assert_eq!(got.password_hash, c.password_hash);
+        assert_eq!(got.role, Role::ReadOnly);
+        assert_eq!(got.version, 1);
+    }
+    assert_eq!(store.get_secret(ADMINS_SECRET).await.unwrap(), secret);
+    // A later start copies nothing again.
+    assert_eq!(migrate_legacy(store.as_ref()).await.unwrap(), 0);
+    let n3 = AdminDirectory::load(store.as_ref()).await.unwrap();
+    assert_eq!(n3.all().len(), 3);
+
+    // Node 1 renames the third admin; node 2's copy is stale now.
+    let mut on1 = n1.by_id(c.id).unwrap();
+    on1.name = "Renamed on node 1".into();
+    n1.upsert(store.as_ref(), on1).await.unwrap();
+    let mut on2 = n2.by_id(c.id).unwrap();
+    on2.name = "Renamed on node 2".into();
+    let err = n2.upsert(store.as_ref(), on2).await.unwrap_err();
+    assert!(matches!(err, DirectoryError::Conflict), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "This admin was changed elsewhere; reload the page and try again."
+    );
+    // Node 2 reloaded: the next try from the fresh copy lands.
+    let fresh = n2.by_id(c.id).unwrap();
+    assert_eq!(fresh.name, "Renamed on node 1");
+    assert_eq!(fresh.version, 2);
+    let mut again = fresh;
+    again.name = "Renamed on node 2".into();
+    n2.upsert(store.as_ref(), again).await.unwrap();
+    // Removing with a stale copy is a conflict too, and removes nothing.
+    let err = n1.remove(store.as_ref(), c.id).await.unwrap_err();
+    assert!(matches!(err, DirectoryError::Conflict), "{err:?}");
+    assert_eq!(store.list_admins().await.unwrap().len(), 3);
+    n1.remove(store.as_ref(), c.id).await.unwrap();
+    assert_eq!(store.list_admins().await.unwrap().len(), 2);
+
+    // Node 1 demotes the second admin; node 2, not knowing it, tries to demote
+    // the first: the fresh rows show it is the last full admin.
+    let mut demoted = n1.by_id(b.id).unwrap();
+    demoted.role = Role::ReadOnly;
+    n1.upsert(store.as_ref(), demoted).await.unwrap();
+    let mut first = n2.by_id(a.id).unwrap();
+    first.role = Role::ReadOnly;
+    let err = n2.upsert(store.as_ref(), first).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Rule(AdminRuleError::LastFullAdmin)),
+        "{err:?}"
+    );
+    let err = n2.remove(store.as_ref(), a.id).await.unwrap_err();
+    assert!(
+        matches!(err, DirectoryError::Rule(AdminRuleError::LastFullAdmin)),
+        "{err:?}"
+    );
+    let rows = store.list_admins().await.unwrap();
+    assert!(rows.iter().any(|x| x.id == a.id && x.role == Role::Full));
+}
+
+#[actix_rt::test]
+async fn the_embedded_store_copies_the_legacy_admin_list_into_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+    legacy_admins_become_rows(Arc::new(store)).await;
+}
+
+#[actix_rt::test]
+async fn the_cql_store_copies_the_legacy_admin_list_into_rows() {
+    let prefix = crate::cql::fresh_prefix().await;
+    let store = keywarden::store::cql::CqlStore::open(&crate::cql::settings(&prefix))
+        .await
+        .expect("CQL store opens");
+    legacy_admins_become_rows(Arc::new(store)).await;
 }
