@@ -120,3 +120,87 @@ fn demo_mode_fills_a_new_data_folder_in_every_state() {
     let (_, c) = s.admin("GET", "/customers", None);
     assert!(c.as_array().unwrap().len() >= 10);
 }
+
+/// Issue 12 item 4: a data folder written before admin rows (every admin in the
+/// `portal.admins` secret) starts with the same admins, now as rows, and no
+/// first admin is added beside them.
+#[test]
+fn a_legacy_admin_list_becomes_admin_rows_at_start() {
+    use keywarden::store::Store;
+
+    #[derive(serde::Serialize)]
+    struct LegacyAdmin {
+        id: uuid::Uuid,
+        email: String,
+        name: String,
+        password_hash: String,
+        role: keywarden::domain::Role,
+        created_at: chrono::DateTime<chrono::Utc>,
+        last_sign_in: Option<chrono::DateTime<chrono::Utc>>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = vec![
+        LegacyAdmin {
+            id: uuid::Uuid::new_v4(),
+            email: "old.full@test.local".into(),
+            name: "Old Full".into(),
+            password_hash: keywarden::crypto::password::hash("old-full-password-1").unwrap(),
+            role: keywarden::domain::Role::Full,
+            created_at: chrono::Utc::now(),
+            last_sign_in: None,
+        },
+        LegacyAdmin {
+            id: uuid::Uuid::new_v4(),
+            email: "old.reader@test.local".into(),
+            name: "Old Reader".into(),
+            password_hash: keywarden::crypto::password::hash("old-reader-password-1").unwrap(),
+            role: keywarden::domain::Role::ReadOnly,
+            created_at: chrono::Utc::now(),
+            last_sign_in: None,
+        },
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    {
+        let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+        rt.block_on(store.put_secret(
+            keywarden::app::directory::ADMINS_SECRET,
+            &rmp_serde::to_vec_named(&legacy).unwrap(),
+        ))
+        .unwrap();
+    }
+
+    let s = Server::start_in(dir.path(), Opts::default());
+    let w = crate::web::Web::new(&s);
+    assert_eq!(
+        w.login(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD)
+            .status,
+        401,
+        "no first admin is made beside the old ones"
+    );
+    assert_eq!(
+        w.login("old.reader@test.local", "old-reader-password-1")
+            .status,
+        303
+    );
+    let page = w.get("/admin/admins").text();
+    assert!(page.contains("old.full@test.local"), "{page}");
+    assert!(page.contains("old.reader@test.local"), "{page}");
+    drop(s);
+
+    let store = keywarden::store::embedded::EmbeddedStore::open(dir.path(), 16).unwrap();
+    let rows = rt.block_on(store.list_admins()).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let reader = rows
+        .iter()
+        .find(|a| a.email == "old.reader@test.local")
+        .unwrap();
+    assert_eq!(reader.id, legacy[1].id);
+    assert!(
+        reader.last_sign_in.is_some(),
+        "the sign-in was recorded on the row"
+    );
+    assert_eq!(reader.version, 2);
+}
