@@ -152,10 +152,17 @@ impl AdminDirectory {
             Err(StoreError::Conflict(_)) => return Err(self.conflicted(store).await),
             Err(e) => return Err(e.into()),
         };
-        if let Some(slot) = rows.iter_mut().find(|a| a.id == saved.id) {
-            *slot = saved;
+        // Only the written row is refreshed in the mirror: every other admin
+        // keeps the version this node loaded, so a later edit of one that moved
+        // on elsewhere is still caught as a conflict.
+        let mut list = self.list.write();
+        match list.iter_mut().find(|a| a.id == saved.id) {
+            Some(slot) => *slot = saved,
+            None => {
+                list.push(saved);
+                list.sort_by_key(|a| (a.created_at, a.id));
+            }
         }
-        *self.list.write() = sorted(rows);
         Ok(())
     }
 
@@ -175,7 +182,7 @@ impl AdminDirectory {
             Err(StoreError::Conflict(_)) => return Err(self.conflicted(store).await),
             Err(e) => return Err(e.into()),
         }
-        *self.list.write() = sorted(rows);
+        self.list.write().retain(|a| a.id != id);
         Ok(gone)
     }
 }

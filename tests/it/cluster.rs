@@ -281,3 +281,77 @@ fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
         super::web::mails(&b)
     );
 }
+
+/// Issue 12 item 4: admin accounts are rows written on their version, so edits
+/// on two nodes both land, or the stale one gets a clear conflict message (and
+/// succeeds when tried again), never silently losing the other's edit.
+#[test]
+fn admin_edits_on_two_nodes_both_land_or_one_is_told_of_the_conflict() {
+    use crate::web::Web;
+    let (a, b) = two_nodes();
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let on_a = Web::admin(&a);
+    let add = |w: &Web, who: &str| {
+        let email = format!("{who}.{tag}@test.local");
+        let r = w.submit(
+            "/admin/admins",
+            &[
+                ("env", "production"),
+                ("name", who),
+                ("email", &email),
+                ("role", "readonly"),
+                ("password", "cluster-password-1"),
+            ],
+        );
+        assert_eq!(r.status, 303, "{}", r.text());
+        email
+    };
+    let zed = add(&on_a, "zed");
+    let yan = add(&on_a, "yan");
+    // Node B signs in (and so reads the rows) after both exist.
+    let on_b = Web::admin(&b);
+    let id_of = |w: &Web, email: &str| -> String {
+        let page = w.get("/admin/admins").text();
+        let row = page.split(email).nth(1).expect("admin listed");
+        let marker = "name=\"id\" value=\"";
+        let at = row.find(marker).expect("id field") + marker.len();
+        row[at..at + 36].to_owned()
+    };
+    let zed_id = id_of(&on_b, &zed);
+    let yan_id = id_of(&on_b, &yan);
+    assert_eq!(zed_id, id_of(&on_a, &zed));
+    let rename = |w: &Web, id: &str, name: &str| {
+        w.submit(
+            "/admin/admins",
+            &[
+                ("env", "production"),
+                ("id", id),
+                ("name", name),
+                ("role", "readonly"),
+            ],
+        )
+    };
+    // Different admins on the two nodes: both land.
+    assert_eq!(rename(&on_a, &zed_id, "Zed from A").status, 303);
+    assert_eq!(rename(&on_b, &yan_id, "Yan from B").status, 303);
+    // The same admin: node B's copy of Zed is stale, B is told so.
+    let r = rename(&on_b, &zed_id, "Zed from B");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("This admin was changed elsewhere; reload the page and try again."),
+        "{}",
+        r.text()
+    );
+    // Tried again (B reloaded), it lands, on top of A's edit.
+    assert_eq!(rename(&on_b, &zed_id, "Zed from B").status, 303);
+    // Node A's copy of Zed is stale now in turn.
+    let r = rename(&on_a, &zed_id, "Zed again from A");
+    assert_eq!(r.status, 409, "{}", r.text());
+    // Everything that landed is in the rows both nodes read.
+    let fresh = Web::admin(&a);
+    let page = fresh.get("/admin/admins").text();
+    assert!(page.contains("Zed from B"), "{page}");
+    assert!(page.contains("Yan from B"), "{page}");
+    assert!(!page.contains("Zed again from A"), "{page}");
+}
