@@ -35,6 +35,9 @@ pub struct AdminChanges {
     pub name: String,
     pub role: Option<Role>,
     pub password: String,
+    /// The admin's version the change was made on (the edit form's); `None`
+    /// means the version this node holds. Either way the write is conditional.
+    pub version: Option<u64>,
 }
 
 /// Hashes a password on the bounded pool (never on a request thread).
@@ -101,6 +104,9 @@ pub async fn update(
         .directory
         .by_id(id)
         .ok_or_else(|| AppError::NotFound("No such admin.".into()))?;
+    if let Some(v) = c.version {
+        user.version = v;
+    }
     user.role = c
         .role
         .ok_or_else(|| AppError::field("role", "Role must be full or readonly."))?;

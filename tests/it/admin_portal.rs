@@ -1104,3 +1104,60 @@ fn first_start_prints_a_one_time_admin_password() {
         "kept across restarts in {dir:?}"
     );
 }
+
+/// Issue 12 item 4: the edit form carries the admin's version, so a change made
+/// on a page drawn before someone else's change is refused with a clear message
+/// instead of silently undoing it.
+#[test]
+fn an_admin_edit_from_a_stale_page_is_a_conflict() {
+    let s = Server::start();
+    let w = Web::admin(&s);
+    let r = w.submit(
+        "/admin/admins",
+        &[
+            ("env", "production"),
+            ("name", "Gus"),
+            ("email", "gus@test.local"),
+            ("role", "readonly"),
+            ("password", "gus-password-1"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    let row = |page: &str| -> (String, String) {
+        let row = page
+            .split("<td>gus@test.local</td>")
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        let id = input_value(&row, "id").unwrap();
+        let version = input_value(&row, "version").unwrap();
+        (id, version)
+    };
+    let (id, seen) = row(&w.get("/admin/admins").text());
+    let edit = |name: &str, version: &str| {
+        w.submit(
+            "/admin/admins",
+            &[
+                ("env", "production"),
+                ("id", &id),
+                ("version", version),
+                ("name", name),
+                ("role", "readonly"),
+            ],
+        )
+    };
+    // Another tab saves first; the page drawn before it is stale.
+    assert_eq!(edit("Gus One", &seen).status, 303);
+    let r = edit("Gus Two", &seen);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r
+        .text()
+        .contains("This admin was changed elsewhere; reload the page and try again."));
+    let page = w.get("/admin/admins").text();
+    assert!(page.contains("Gus One") && !page.contains("Gus Two"));
+    // From the reloaded page it lands.
+    let (_, now) = row(&page);
+    assert_ne!(now, seen);
+    assert_eq!(edit("Gus Two", &now).status, 303);
+    assert!(w.get("/admin/admins").text().contains("Gus Two"));
+}

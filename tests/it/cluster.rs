@@ -312,7 +312,10 @@ fn admin_edits_on_two_nodes_both_land_or_one_is_told_of_the_conflict() {
     let on_b = Web::admin(&b);
     let id_of = |w: &Web, email: &str| -> String {
         let page = w.get("/admin/admins").text();
-        let row = page.split(email).nth(1).expect("admin listed");
+        let row = page
+            .split(&format!("<td>{email}</td>"))
+            .nth(1)
+            .expect("admin listed");
         let marker = "name=\"id\" value=\"";
         let at = row.find(marker).expect("id field") + marker.len();
         row[at..at + 36].to_owned()

@@ -15,6 +15,9 @@ use crate::portal::PageError;
 
 pub struct AdminRow {
     pub id: String,
+    /// The row's version when the page was drawn: the edit form sends it back,
+    /// so an edit of an admin changed meanwhile (on any node) is a conflict.
+    pub version: u64,
     pub name: String,
     pub email: String,
     pub role: &'static str,
@@ -48,6 +51,7 @@ fn rows(state: &AppState, me: Uuid) -> Vec<AdminRow> {
     list.into_iter()
         .map(|a| AdminRow {
             id: a.id.to_string(),
+            version: a.version,
             is_me: a.id == me,
             name: a.name,
             email: a.email,
@@ -122,6 +126,7 @@ pub async fn save(
             name: form.get("name").into(),
             role,
             password: form.raw("password").into(),
+            version: form.get("version").parse().ok(),
         };
         let keep = (id == admin.user.id).then_some(admin.session.id.as_str());
         let user = admins::update(&accounts(&state), id, changes, keep).await?;
