@@ -132,3 +132,62 @@ fn a_backup_needs_the_admin_token() {
     assert!(!out.status.success());
     assert!(!file.exists());
 }
+
+/// Issue 12 item 4: a backup carries the admin rows and a restore writes them
+/// back as rows; a backup taken before rows (the accounts in the `portal.admins`
+/// secret) restores them as rows too.
+#[actix_rt::test]
+async fn a_backup_keeps_the_admin_rows_and_an_old_one_its_admin_list() {
+    use keywarden::domain::{AdminUser, Role};
+    use keywarden::store::embedded::EmbeddedStore;
+    use keywarden::store::Store;
+
+    let admin = |email: &str| AdminUser {
+        id: uuid::Uuid::new_v4(),
+        email: email.into(),
+        name: email.into(),
+        password_hash: "phc".into(),
+        role: Role::Full,
+        created_at: chrono::Utc::now(),
+        last_sign_in: None,
+        version: 0,
+    };
+    let emails = |mut v: Vec<AdminUser>| {
+        v.sort_by(|a, b| a.email.cmp(&b.email));
+        v.into_iter().map(|a| a.email).collect::<Vec<_>>()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let old = EmbeddedStore::open(&dir.path().join("old"), 16).unwrap();
+    let a = old.put_admin(&admin("a@x.io"), None).await.unwrap();
+    let mut renamed = a.clone();
+    renamed.name = "Renamed".into();
+    old.put_admin(&renamed, Some(1)).await.unwrap();
+    old.put_admin(&admin("b@x.io"), None).await.unwrap();
+    let b = keywarden::backup::take(&old).await.unwrap();
+    assert_eq!(b.admins.len(), 2);
+    // Through its file format (MessagePack with names), as `keywarden restore` reads it.
+    let bytes = rmp_serde::to_vec_named(&b).unwrap();
+    let b: keywarden::backup::Backup = rmp_serde::from_slice(&bytes).unwrap();
+
+    let fresh = EmbeddedStore::open(&dir.path().join("fresh"), 16).unwrap();
+    // A first admin made by an earlier start of the fresh folder is replaced.
+    fresh.put_admin(&admin("first@x.io"), None).await.unwrap();
+    keywarden::backup::restore(&fresh, &b).await.unwrap();
+    let rows = fresh.list_admins().await.unwrap();
+    assert_eq!(emails(rows.clone()), ["a@x.io", "b@x.io"]);
+    assert!(rows.iter().any(|r| r.id == a.id && r.name == "Renamed"));
+
+    // A backup from before rows: no `admins`, the list in the secret.
+    let mut legacy = b;
+    legacy.admins.clear();
+    legacy.secrets.push((
+        keywarden::app::directory::ADMINS_SECRET.into(),
+        rmp_serde::to_vec_named(&vec![admin("c@x.io"), admin("d@x.io")]).unwrap(),
+    ));
+    let older = EmbeddedStore::open(&dir.path().join("older"), 16).unwrap();
+    keywarden::backup::restore(&older, &legacy).await.unwrap();
+    assert_eq!(
+        emails(older.list_admins().await.unwrap()),
+        ["c@x.io", "d@x.io"]
+    );
+}
