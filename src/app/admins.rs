@@ -128,14 +128,24 @@ pub async fn update(
     Ok(user)
 }
 
-/// Removes an admin (never the acting one) and ends their sessions.
-pub async fn remove(a: &Accounts<'_>, id: Uuid, acting: Uuid) -> Result<AdminUser, AppError> {
+/// Removes an admin (never the acting one) and ends their sessions. `seen` is
+/// the admin's version the removal was asked on (the page's), if known.
+pub async fn remove(
+    a: &Accounts<'_>,
+    id: Uuid,
+    acting: Uuid,
+    seen: Option<u64>,
+) -> Result<AdminUser, AppError> {
     if id == acting {
         return Err(AppError::Conflict(
             "You cannot remove your own account while signed in with it.".into(),
         ));
     }
-    let gone = a.directory.remove(a.store, id).await.map_err(refused)?;
+    let gone = a
+        .directory
+        .remove(a.store, id, seen)
+        .await
+        .map_err(refused)?;
     a.sessions.end_all_of(id, None);
     Ok(gone)
 }

@@ -166,18 +166,25 @@ impl AdminDirectory {
         Ok(())
     }
 
-    /// Removes an admin if its row still has the version this node loaded and
-    /// it is not the last full admin among the freshly listed rows.
-    pub async fn remove(&self, store: &dyn Store, id: Uuid) -> Result<AdminUser, DirectoryError> {
+    /// Removes an admin if its row still has the version it was seen with
+    /// (`seen`, or else the one this node loaded) and it is not the last full
+    /// admin among the freshly listed rows.
+    pub async fn remove(
+        &self,
+        store: &dyn Store,
+        id: Uuid,
+        seen: Option<u64>,
+    ) -> Result<AdminUser, DirectoryError> {
         let _g = self.write.lock().await;
         let loaded = self.by_id(id).ok_or(AdminRuleError::Unknown)?;
+        let version = seen.unwrap_or(loaded.version);
         let mut rows = store.list_admins().await?;
         match rows.iter().find(|a| a.id == id) {
-            Some(a) if a.version == loaded.version => {}
+            Some(a) if a.version == version => {}
             _ => return Err(self.conflicted(store).await),
         }
         let gone = admin::remove(&mut rows, id)?;
-        match store.delete_admin(id, loaded.version).await {
+        match store.delete_admin(id, version).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(self.conflicted(store).await),
             Err(e) => return Err(e.into()),

@@ -1160,4 +1160,20 @@ fn an_admin_edit_from_a_stale_page_is_a_conflict() {
     assert_ne!(now, seen);
     assert_eq!(edit("Gus Two", &now).status, 303);
     assert!(w.get("/admin/admins").text().contains("Gus Two"));
+    // Removing from the page drawn before that edit is refused the same way.
+    let remove = |version: &str| {
+        w.submit(
+            &format!("/admin/admins/{id}/delete"),
+            &[("env", "production"), ("version", version)],
+        )
+    };
+    let r = remove(&now);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("changed elsewhere"));
+    let (_, latest) = row(&w.get("/admin/admins").text());
+    assert_eq!(remove(&latest).status, 303);
+    assert!(!w
+        .get("/admin/admins")
+        .text()
+        .contains("<td>gus@test.local</td>"));
 }

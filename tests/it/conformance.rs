@@ -724,10 +724,10 @@ async fn legacy_admins_become_rows(store: Arc<dyn Store>) {
     again.name = "Renamed on node 2".into();
     n2.upsert(store.as_ref(), again).await.unwrap();
     // Removing with a stale copy is a conflict too, and removes nothing.
-    let err = n1.remove(store.as_ref(), c.id).await.unwrap_err();
+    let err = n1.remove(store.as_ref(), c.id, None).await.unwrap_err();
     assert!(matches!(err, DirectoryError::Conflict), "{err:?}");
     assert_eq!(store.list_admins().await.unwrap().len(), 3);
-    n1.remove(store.as_ref(), c.id).await.unwrap();
+    n1.remove(store.as_ref(), c.id, None).await.unwrap();
     assert_eq!(store.list_admins().await.unwrap().len(), 2);
 
     // Node 1 demotes the second admin; node 2, not knowing it, tries to demote
@@ -742,7 +742,7 @@ async fn legacy_admins_become_rows(store: Arc<dyn Store>) {
         matches!(err, DirectoryError::Rule(AdminRuleError::LastFullAdmin)),
         "{err:?}"
     );
-    let err = n2.remove(store.as_ref(), a.id).await.unwrap_err();
+    let err = n2.remove(store.as_ref(), a.id, None).await.unwrap_err();
     assert!(
         matches!(err, DirectoryError::Rule(AdminRuleError::LastFullAdmin)),
         "{err:?}"

@@ -167,12 +167,13 @@ pub async fn delete(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    ManageForm { env, .. }: ManageForm,
+    ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let id: Uuid = path
         .parse()
         .map_err(|_| PageError::NotFound("no such admin".into()))?;
-    let gone = admins::remove(&accounts(&state), id, admin.user.id).await?;
+    let seen = form.get("version").parse().ok();
+    let gone = admins::remove(&accounts(&state), id, admin.user.id, seen).await?;
     Ok(redirect(
         &req,
         &format!("/admin/admins?env={env}"),
