@@ -1,7 +1,7 @@
 //! The admin accounts: one store row per admin, written conditionally on the
 //! row's version, and mirrored in memory for every request. Releases before
 //! rows kept the whole list in one secret (`portal.admins`); `load` copies it
-//! into rows once when there are none.
+//! into rows once (`migrate_legacy`).
 
 use parking_lot::RwLock;
 use uuid::Uuid;
@@ -42,11 +42,17 @@ fn decode_legacy(bytes: &[u8]) -> Result<Vec<AdminUser>, StoreError> {
     rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("admin list: {e}")))
 }
 
-/// Copies the legacy `portal.admins` list into rows when there are no rows yet.
-/// The inserts are conditional, so two nodes starting at once do not duplicate
-/// an admin; the secret is left as it was. Returns how many rows this call wrote.
+/// Written once every admin of the legacy list is a row; later starts skip the copy.
+pub const ADMINS_COPIED_SECRET: &str = "portal.admins.copied";
+
+/// Copies the legacy `portal.admins` list into rows, once. The inserts are
+/// conditional, so two nodes starting at once do not duplicate an admin (nor
+/// does a node that resumes a copy another one left half done); a node that
+/// starts while another copies copies too, so it never serves a partial list.
+/// Only when every admin is a row is the copy marked done; the legacy secret
+/// is left as it was. Returns how many rows this call wrote.
 pub async fn migrate_legacy(store: &dyn Store) -> Result<usize, StoreError> {
-    if !store.list_admins().await?.is_empty() {
+    if store.get_secret(ADMINS_COPIED_SECRET).await?.is_some() {
         return Ok(0);
     }
     let Some(bytes) = store.get_secret(ADMINS_SECRET).await? else {
@@ -61,6 +67,9 @@ pub async fn migrate_legacy(store: &dyn Store) -> Result<usize, StoreError> {
             Err(e) => return Err(e),
         }
     }
+    store
+        .put_secret_if_absent(ADMINS_COPIED_SECRET, b"1")
+        .await?;
     if copied > 0 {
         tracing::info!(admins = copied, "copied the admin list into admin rows");
     }

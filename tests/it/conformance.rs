@@ -675,8 +675,10 @@ async fn legacy_admins_become_rows(store: Arc<dyn Store>) {
     let c = admin_row("third@x.io", Role::ReadOnly);
     write_legacy_admins(store.as_ref(), &[a.clone(), b.clone(), c.clone()]).await;
     let secret = store.get_secret(ADMINS_SECRET).await.unwrap();
+    // A node that stopped half-way copied the first admin only.
+    store.put_admin(&a, None).await.unwrap();
 
-    // Two nodes start at once.
+    // Two nodes start at once (and finish that copy).
     let (n1, n2) = tokio::join!(
         AdminDirectory::load(store.as_ref()),
         AdminDirectory::load(store.as_ref())
@@ -749,6 +751,10 @@ async fn legacy_admins_become_rows(store: Arc<dyn Store>) {
     );
     let rows = store.list_admins().await.unwrap();
     assert!(rows.iter().any(|x| x.id == a.id && x.role == Role::Full));
+    // A later start does not bring back the removed admin from the old list.
+    let n4 = AdminDirectory::load(store.as_ref()).await.unwrap();
+    assert_eq!(n4.all().len(), 2);
+    assert!(n4.by_id(c.id).is_none());
 }
 
 #[actix_rt::test]
