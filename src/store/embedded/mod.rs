@@ -7,6 +7,7 @@
 
 mod admins;
 mod audit;
+mod calls;
 mod customers;
 mod format;
 mod history;
@@ -16,12 +17,10 @@ mod tables;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::Database;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::listing::{customers_by_email, generators_by_age, products_by_name};
@@ -31,9 +30,7 @@ use crate::domain::{
     LicenseKey, Product,
 };
 use history::SplitRecord;
-use tables::{
-    all, get_one, put_one, Records, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS,
-};
+use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -61,56 +58,6 @@ impl EmbeddedStore {
             production: Arc::new(open(&dir.join("production.redb"), false, env_cache)?),
             staging: Arc::new(open(&dir.join("staging.redb"), false, env_cache)?),
         })
-    }
-
-    fn env_db(&self, env: Environment) -> Arc<Database> {
-        match env {
-            Environment::Production => self.production.clone(),
-            Environment::Staging => self.staging.clone(),
-        }
-    }
-
-    /// Runs blocking redb work off the async threads, timed and counted.
-    async fn run<T, F>(&self, op: &'static str, db: Arc<Database>, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
-    {
-        let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))
-            .and_then(|r| r);
-        super::observe("embedded", op, started, &result);
-        result
-    }
-
-    /// The record of `table` under `key`, timed as `op`.
-    async fn record<T>(
-        &self,
-        op: &'static str,
-        db: Arc<Database>,
-        table: Records,
-        key: String,
-    ) -> Result<Option<T>, StoreError>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        self.run(op, db, move |db| get_one(db, table, &key)).await
-    }
-
-    /// Every record of `table` in the order the listing shows, timed as `op`.
-    async fn listed<T>(
-        &self,
-        op: &'static str,
-        db: Arc<Database>,
-        table: Records,
-        order: fn(Vec<T>) -> Vec<T>,
-    ) -> Result<Vec<T>, StoreError>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        self.run(op, db, move |db| Ok(order(all(db, table)?))).await
     }
 }
 
