@@ -267,35 +267,16 @@ pub async fn deactivate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Activation, ActivationKind, ActivationLimit, Environment, LicenseKey};
+    use crate::domain::license::fixtures;
 
+    /// The domain's test license, active, with `devices` devices and no owner.
     fn license(ever_activated: bool, devices: usize) -> License {
-        let now = chrono::Utc::now();
-        License {
-            key: LicenseKey::parse("TEST-KEY-0001").unwrap(),
-            environment: Environment::Production,
-            product_id: uuid::Uuid::nil(),
-            generator_id: None,
-            customer_id: None,
-            status: LicenseStatus::Active,
-            activation_limit: ActivationLimit::new(5).unwrap(),
-            expires_at: None,
-            validity_days: None,
-            feature_flags: Default::default(),
-            metadata: Default::default(),
-            ever_activated,
-            flagged: false,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            activations: (0..devices)
-                .map(|i| {
-                    let id = Identifier::parse(&format!("dev-{i}")).unwrap();
-                    Activation::new(id, ActivationKind::Hwid, now, None)
-                })
-                .collect(),
-            eligibility: Default::default(),
-        }
+        let ids: Vec<String> = (0..devices).map(|i| format!("dev-{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut l = fixtures::license(LicenseStatus::Active, 5, &ids);
+        l.customer_id = None;
+        l.ever_activated = ever_activated;
+        l
     }
 
     #[test]
