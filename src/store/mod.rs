@@ -4,10 +4,18 @@
 
 pub mod cql;
 pub mod embedded;
+mod files;
+mod jobs;
 mod listing;
+mod mail;
 mod query;
+mod sessions;
 
+pub use files::FileRows;
+pub use jobs::JobRows;
+pub use mail::MailRows;
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
+pub use sessions::SessionRows;
 
 use std::time::Instant;
 
@@ -162,7 +170,7 @@ impl AuditQuery {
 
 /// Everything Keywarden persists. Writes return only after the backend committed.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SessionRows + JobRows + FileRows + MailRows + Send + Sync + 'static {
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;
 

@@ -11,7 +11,9 @@ use crate::store::StoreError;
 /// Version 2 added `activation_history` (activation history out of the license partition).
 /// Version 3 added `admins` (one row per admin account, written with lightweight
 /// transactions; the old `portal.admins` secret is copied into it at start).
-pub const SCHEMA_VERSION: i32 = 3;
+/// Version 4 added portal sessions, jobs, file chunks and the outbox (any node
+/// serves any request).
+pub const SCHEMA_VERSION: i32 = 4;
 
 const SCHEMA: &str = include_str!("../../../schema.cql");
 

@@ -9,10 +9,14 @@ mod admins;
 mod audit;
 mod calls;
 mod customers;
+mod files;
 mod format;
 mod history;
+mod jobs;
 mod licenses;
+mod mail;
 mod secrets;
+mod sessions;
 mod tables;
 
 use std::path::Path;
