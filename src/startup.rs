@@ -108,6 +108,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     };
     spawn_engine_tasks(&engine, &store, &settings);
     let portal = open_portal(&settings, store.as_ref(), admins).await?;
+    portal.follow_admin_changes(engine.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     crate::app::reminders::spawn(
         state.engine.clone(),

@@ -46,3 +46,20 @@ impl Services {
         }
     }
 }
+
+impl Services {
+    /// Keeps this node's admin directory in step with the admin rows other nodes
+    /// write: the engine's change-log reader wakes it (within the poll interval).
+    pub fn follow_admin_changes(self: &Arc<Self>, engine: Arc<crate::engine::Engine>) {
+        let services = self.clone();
+        let mut changes = engine.admin_changes();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                match services.admins.reload(engine.store().as_ref()).await {
+                    Ok(()) => tracing::info!("admin accounts changed on another node; reloaded"),
+                    Err(e) => tracing::warn!(error = %e, "could not reload admin accounts"),
+                }
+            }
+        });
+    }
+}

@@ -1,6 +1,8 @@
-//! The change-log reader: about once a second each node reads the license changes
-//! other nodes made and drops the resident actors and NOT_FOUND entries they name.
-//! Cost follows the number of changes, not the number of resident licenses.
+//! The change-log reader: about once a second each node reads the changes other
+//! nodes made: it drops the resident actors and NOT_FOUND entries of changed
+//! licenses, reloads an environment's settings, and tells the admin directory
+//! (through [`Engine::admin_changes`]) to reload. Cost follows the number of
+//! changes, not the number of resident licenses.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use crate::domain::{Environment, LicenseKey};
+use crate::store::{Change, ChangeKind};
 
 /// Reads a little before the last read time so a change committed with a slightly
 /// older clock is not missed; ids already applied are skipped.
@@ -36,9 +39,7 @@ pub fn spawn(engine: Arc<Engine>, interval: Duration) {
                             if seen.contains(&c.id) {
                                 continue;
                             }
-                            if let Ok(key) = LicenseKey::parse(&c.key) {
-                                engine.refresh(env, key).await;
-                            }
+                            engine.apply(env, &c).await;
                         }
                     }
                     Err(e) => {
@@ -56,4 +57,39 @@ pub fn spawn(engine: Arc<Engine>, interval: Duration) {
             }
         }
     });
+}
+
+impl Engine {
+    /// Applies one change another node made.
+    async fn apply(&self, env: Environment, c: &Change) {
+        match c.kind {
+            ChangeKind::License | ChangeKind::Deleted => {
+                if let Ok(key) = LicenseKey::parse(&c.key) {
+                    self.refresh(env, key).await;
+                }
+            }
+            ChangeKind::Settings => self.reload_settings(env).await,
+            ChangeKind::Admins => {
+                self.admin_changes.send_modify(|n| *n = n.wrapping_add(1));
+            }
+        }
+    }
+
+    /// Reads an environment's settings again (another node saved them).
+    async fn reload_settings(&self, env: Environment) {
+        match self.store.get_settings(env).await {
+            Ok(Some(s)) => {
+                tracing::info!(%env, "settings changed on another node; applied");
+                self.settings.set(env, s);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not reload changed settings"),
+        }
+    }
+
+    /// A receiver that wakes when another node wrote an admin account, so the
+    /// app reloads its admin directory.
+    pub fn admin_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.admin_changes.subscribe()
+    }
 }

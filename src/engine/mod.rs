@@ -11,6 +11,7 @@ pub mod changes;
 pub mod client_ip;
 pub mod heartbeats;
 pub mod registry;
+mod settings_cell;
 pub mod sweeper;
 
 use std::net::IpAddr;
@@ -19,7 +20,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use parking_lot::RwLock;
 
 use crate::config::Settings;
 use crate::domain::{
@@ -31,6 +31,7 @@ use heartbeats::HeartbeatBuffer;
 use registry::Registry;
 
 pub use actor::{ActivationRequest, LicenseEdit};
+pub use settings_cell::SettingsCell;
 
 /// Why an engine call failed (verdicts are not failures).
 #[derive(Debug, thiserror::Error)]
@@ -63,40 +64,6 @@ fn deleted_meanwhile(e: EngineError) -> Result<Option<Outcome>, EngineError> {
     }
 }
 
-/// Per-environment settings readable from the hot path without touching the store.
-pub struct SettingsCell {
-    production: RwLock<EnvSettings>,
-    staging: RwLock<EnvSettings>,
-}
-
-impl SettingsCell {
-    pub fn new(production: EnvSettings, staging: EnvSettings) -> Self {
-        SettingsCell {
-            production: RwLock::new(production),
-            staging: RwLock::new(staging),
-        }
-    }
-
-    fn slot(&self, env: Environment) -> &RwLock<EnvSettings> {
-        match env {
-            Environment::Production => &self.production,
-            Environment::Staging => &self.staging,
-        }
-    }
-
-    pub fn get(&self, env: Environment) -> EnvSettings {
-        self.slot(env).read().clone()
-    }
-
-    pub fn grace(&self, env: Environment) -> chrono::Duration {
-        self.slot(env).read().grace()
-    }
-
-    pub fn set(&self, env: Environment, s: EnvSettings) {
-        *self.slot(env).write() = s;
-    }
-}
-
 /// Shared by every worker: the store, the registry and the limiters.
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -106,6 +73,8 @@ pub struct Engine {
     heartbeats: Arc<HeartbeatBuffer>,
     settings: Arc<SettingsCell>,
     unknown_key_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Bumped when the change log says another node wrote an admin row.
+    admin_changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// A configured rate or burst as a quota needs it: 0 counts as 1, so a limit set
@@ -174,6 +143,7 @@ impl Engine {
             heartbeats,
             settings,
             unknown_key_limiter: RateLimiter::keyed(ip_quota),
+            admin_changes: tokio::sync::watch::Sender::new(0),
         }))
     }
 

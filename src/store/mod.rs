@@ -135,13 +135,50 @@ pub struct SeenAt {
     pub at: DateTime<Utc>,
 }
 
-/// A change another node made to a license, read from the change log.
+/// What a change-log row says changed, so a node knows what to reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A license was written (its key is in the row).
+    License,
+    /// A license was deleted.
+    Deleted,
+    /// The environment's settings were saved.
+    Settings,
+    /// An admin account row was written or removed (logged in production's log).
+    Admins,
+}
+
+impl ChangeKind {
+    /// The word stored in the change log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::License => "license",
+            ChangeKind::Deleted => "deleted",
+            ChangeKind::Settings => "settings",
+            ChangeKind::Admins => "admins",
+        }
+    }
+
+    /// The kind a stored word names; unknown words (a newer release) count as a
+    /// license change, which only makes a node reload that key.
+    pub fn parse(word: Option<&str>) -> ChangeKind {
+        match word {
+            Some("deleted") => ChangeKind::Deleted,
+            Some("settings") => ChangeKind::Settings,
+            Some("admins") => ChangeKind::Admins,
+            _ => ChangeKind::License,
+        }
+    }
+}
+
+/// A change another node made, read from the change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub at: DateTime<Utc>,
     pub id: Uuid,
+    /// The license key (empty for settings and admin changes).
     pub key: String,
-    pub deleted: bool,
+    pub kind: ChangeKind,
 }
 
 /// A filter over the audit log.
@@ -290,7 +327,8 @@ pub trait Store: SessionRows + JobRows + FileRows + MailRows + Send + Sync + 'st
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
     async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 
-    /// License changes other nodes made at or after `since`, for the change-log reader.
+    /// Changes (licenses, settings, admin accounts) other nodes made at or after
+    /// `since`, for the change-log reader.
     /// A single-node backend has none.
     async fn changes_since(
         &self,
@@ -341,5 +379,26 @@ pub async fn all_licenses(store: &dyn Store, env: Environment) -> Result<Vec<Lic
             return Ok(out);
         }
         q.page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChangeKind;
+
+    /// Every kind reads back as itself; an unknown word (a newer release's) is
+    /// a license change, which at worst reloads one key.
+    #[test]
+    fn change_kinds_round_trip() {
+        for k in [
+            ChangeKind::License,
+            ChangeKind::Deleted,
+            ChangeKind::Settings,
+            ChangeKind::Admins,
+        ] {
+            assert_eq!(ChangeKind::parse(Some(k.as_str())), k);
+        }
+        assert_eq!(ChangeKind::parse(Some("webhooks")), ChangeKind::License);
+        assert_eq!(ChangeKind::parse(None), ChangeKind::License);
     }
 }

@@ -12,6 +12,14 @@ use crate::domain::AdminUser;
 use crate::store::StoreError;
 
 impl CqlStore {
+    /// Tells the other nodes to reload their admin list (admins are global; the
+    /// row goes to production's change log, which every node reads).
+    pub(super) async fn log_admin_change(&self) -> Result<(), StoreError> {
+        let st = self.env(crate::domain::Environment::Production);
+        self.log_change(st, "", crate::store::ChangeKind::Admins)
+            .await
+    }
+
     pub(super) async fn read_admins(&self) -> Result<Vec<AdminUser>, StoreError> {
         let pager = self
             .session

@@ -1,13 +1,13 @@
-//! The change log on CQL: every license write adds a row (in 10-second slots) so
-//! other nodes can drop their cached copy; each node reads back what the others
-//! wrote, skipping its own rows.
+//! The change log on CQL: every license write, settings save and admin-row write
+//! adds a row (in 10-second slots) so other nodes can drop or reload their copy;
+//! each node reads back what the others wrote, skipping its own rows.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::statements::EnvStatements;
 use super::{corrupt, CqlStore};
-use crate::store::{Change, StoreError};
+use crate::store::{Change, ChangeKind, StoreError};
 
 /// A change-log row: at, id, node, key, kind.
 type ChangeRow = (
@@ -24,15 +24,16 @@ fn slot(t: DateTime<Utc>) -> i64 {
 }
 
 impl CqlStore {
-    /// Records that this node changed (or, `deleted`, removed) the license `key`.
+    /// Records that this node made a change of `kind` (to the license `key`, or
+    /// "" for settings and admins).
     pub(super) async fn log_change(
         &self,
         st: &EnvStatements,
         key: &str,
-        deleted: bool,
+        kind: ChangeKind,
     ) -> Result<(), StoreError> {
         let now = Utc::now();
-        let kind = if deleted { "deleted" } else { "license" };
+        let kind = kind.as_str();
         self.exec(
             &st.change_put,
             (
@@ -70,11 +71,11 @@ impl CqlStore {
         if node.as_deref() == Some(self.node_id.as_str()) {
             return None;
         }
-        Some(Change {
-            at,
-            id,
-            key: key?,
-            deleted: kind.as_deref() == Some("deleted"),
-        })
+        let kind = ChangeKind::parse(kind.as_deref());
+        let key = match kind {
+            ChangeKind::License | ChangeKind::Deleted => key?,
+            ChangeKind::Settings | ChangeKind::Admins => String::new(),
+        };
+        Some(Change { at, id, key, kind })
     }
 }

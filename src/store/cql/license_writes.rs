@@ -14,7 +14,7 @@ use super::rows::{applied, body, encode};
 use super::statements::EnvStatements;
 use super::{down, fan_out, CqlStore, FANOUT};
 use crate::domain::{Activation, AuditEntry, License, LicenseKey};
-use crate::store::{LicenseWrite, StoreError};
+use crate::store::{ChangeKind, LicenseWrite, StoreError};
 
 /// Values of a batch, one list per statement.
 type BatchValues = Vec<Vec<Option<CqlValue>>>;
@@ -173,7 +173,12 @@ impl CqlStore {
         if let Some(e) = audit {
             self.write_audit(st, e).await?;
         }
-        self.log_change(st, key, after.is_none()).await
+        let kind = if after.is_none() {
+            ChangeKind::Deleted
+        } else {
+            ChangeKind::License
+        };
+        self.log_change(st, key, kind).await
     }
 }
 

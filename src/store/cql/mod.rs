@@ -161,7 +161,7 @@ impl CqlStore {
         })
     }
 
-    fn env(&self, env: Environment) -> &EnvStatements {
+    pub(super) fn env(&self, env: Environment) -> &EnvStatements {
         match env {
             Environment::Production => &self.production,
             Environment::Staging => &self.staging,

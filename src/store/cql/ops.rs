@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::store::listing::{customers_by_email, generators_by_age, products_by_name};
 use crate::store::{
-    AuditQuery, Change, LicenseQuery, LicenseWrite, Page, SeenAt, Store, StoreError,
+    AuditQuery, Change, ChangeKind, LicenseQuery, LicenseWrite, Page, SeenAt, Store, StoreError,
 };
 
 #[async_trait]
@@ -234,7 +234,8 @@ impl Store for CqlStore {
         let st = self.env(env);
         self.timed("put_settings", async {
             self.exec(&st.settings_put, ("settings", encode(settings)?))
-                .await
+                .await?;
+            self.log_change(st, "", ChangeKind::Settings).await
         })
         .await
     }
@@ -248,13 +249,20 @@ impl Store for CqlStore {
         admin: &AdminUser,
         expected: Option<u64>,
     ) -> Result<AdminUser, StoreError> {
-        self.timed("put_admin", self.write_admin(admin, expected))
-            .await
+        self.timed("put_admin", async {
+            let stored = self.write_admin(admin, expected).await?;
+            self.log_admin_change().await?;
+            Ok(stored)
+        })
+        .await
     }
 
     async fn delete_admin(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError> {
-        self.timed("delete_admin", self.remove_admin(id, expected_version))
-            .await
+        self.timed("delete_admin", async {
+            self.remove_admin(id, expected_version).await?;
+            self.log_admin_change().await
+        })
+        .await
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
