@@ -182,7 +182,12 @@ fn api_license(s: &Server, body: serde_json::Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
-    let s = Server::start();
+    admin_lifecycle(&Server::start(), "admin").await;
+}
+
+/// The admin's browser flow against `s` (one node, or HAProxy in front of
+/// several); screenshots go to the `shots` folder.
+pub async fn admin_lifecycle(s: &Server, shots: &str) {
     let pro = s.product("production", "Pro Plan");
     let basic = s.product("production", "Basic Tier");
     let (_, p) = s.admin("GET", &format!("/production/products/{pro}"), None);
@@ -195,16 +200,16 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     assert_eq!(st, 201);
     let john = cust["id"].as_str().unwrap().to_owned();
     let soon = api_license(
-        &s,
+        s,
         json!({"product_id": pro, "customer_id": john, "expires_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}),
     );
     let later = api_license(
-        &s,
+        s,
         json!({"product_id": pro, "customer_id": john, "expires_at": "2032-01-01T00:00:00Z"}),
     );
-    let other = api_license(&s, json!({"product_id": basic, "customer_id": john}));
+    let other = api_license(s, json!({"product_id": basic, "customer_id": john}));
     for k in [&soon, &later, &other] {
-        activate(&s, "production", k, "seed-device");
+        activate(s, "production", k, "seed-device");
     }
     let (st, _) = s.admin(
         "POST",
@@ -216,7 +221,7 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
     let driver = chromedriver();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, downloads.path()).await;
-    let shots = screenshot_dir("admin");
+    let shots = screenshot_dir(shots);
     let base = s.base.clone();
 
     // Sign in.
@@ -322,7 +327,7 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
         .contains("john@example.com"));
 
     // Preview with a device: download the offline file.
-    activate(&s, "production", &key, "workstation-01");
+    activate(s, "production", &key, "workstation-01");
     c.refresh().await.unwrap();
     assert_eq!(text_of(&c, "#license-status").await, "active");
     shot(&c, &shots, "06-license-preview").await;
@@ -440,7 +445,12 @@ async fn an_admin_runs_the_license_lifecycle_in_a_real_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
-    let s = Server::start();
+    customer_flow(&Server::start(), "customer").await;
+}
+
+/// The customer's browser flow against `s` (one node, or HAProxy in front of
+/// several); screenshots go to the `shots` folder.
+pub async fn customer_flow(s: &Server, shots: &str) {
     let (st, c) = s.admin(
         "POST",
         "/customers",
@@ -451,11 +461,11 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     let app = s.product("production", "Desk App");
     let lab = s.product("staging", "Lab Tools");
     let desk = api_license(
-        &s,
+        s,
         json!({"product_id": app, "customer_id": cid, "activation_limit": 2, "feature_flags": {"export": true}}),
     );
     let soon = api_license(
-        &s,
+        s,
         json!({"product_id": app, "customer_id": cid, "expires_at": (chrono::Utc::now() + chrono::Duration::days(4)).to_rfc3339()}),
     );
     let (st, l) = s.admin(
@@ -464,8 +474,8 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
         Some(json!({"product_id": lab, "customer_id": cid})),
     );
     assert_eq!(st, 201, "{l}");
-    activate(&s, "production", &desk, "old-laptop");
-    activate(&s, "production", &desk, "office-pc");
+    activate(s, "production", &desk, "old-laptop");
+    activate(s, "production", &desk, "office-pc");
     let (_, v) = s.client(
         "production",
         "activate",
@@ -476,7 +486,7 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     let driver = chromedriver();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, downloads.path()).await;
-    let shots = screenshot_dir("customer");
+    let shots = screenshot_dir(shots);
     let base = s.base.clone();
 
     // The admin uploads an installer for the product, in the browser.
@@ -638,7 +648,7 @@ async fn a_customer_looks_after_licenses_and_devices_in_a_real_browser() {
     assert!(text_of(&c, "#forgot-sent")
         .await
         .contains("If an account exists"));
-    let mail = super::web::mails(&s)
+    let mail = super::web::mails(s)
         .into_iter()
         .find(|m| m["kind"] == "reset")
         .expect("a reset mail in the outbox");

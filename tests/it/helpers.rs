@@ -125,6 +125,19 @@ impl Server {
         }
     }
 
+    /// Another process (HAProxy in front of nodes) that answers HTTP at `base`
+    /// like a server, with `dir` as its folder; killed when dropped.
+    pub fn wrap(child: Child, base: String, tmp: tempfile::TempDir) -> Server {
+        Server {
+            child,
+            base,
+            dir: tmp.path().to_owned(),
+            _tmp: Some(tmp),
+            stdout: Arc::default(),
+            stderr: Arc::default(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
