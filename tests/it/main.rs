@@ -21,6 +21,7 @@ mod observability;
 mod prometheus;
 mod security;
 mod security_more;
+mod sessions;
 mod signatures;
 mod startup;
 mod web;
