@@ -53,7 +53,10 @@ fn refused_within_bound(w: &Web, path: &str, what: &str) -> Duration {
         if st == 303 {
             return started.elapsed();
         }
-        assert_eq!(st, 200, "{what}: signed in or sent to sign in, nothing else");
+        assert_eq!(
+            st, 200,
+            "{what}: signed in or sent to sign in, nothing else"
+        );
         assert!(
             started.elapsed() < BOUND + MARGIN,
             "{what}: still signed in after {:?}",
@@ -117,7 +120,11 @@ fn sessions_and_forms_move_between_nodes_and_outlive_a_killed_node() {
     let csrf = form_token(&on_a, "/admin/products");
     let r = on_b.post(
         "/admin/products",
-        &[("csrf", &csrf), ("name", "Made On B"), ("env", "production")],
+        &[
+            ("csrf", &csrf),
+            ("name", "Made On B"),
+            ("env", "production"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(on_a.get("/admin/products").text().contains("Made On B"));
@@ -135,10 +142,17 @@ fn sessions_and_forms_move_between_nodes_and_outlive_a_killed_node() {
     assert_eq!(page.status, 200, "B serves the session A created");
     let r = on_b.post(
         "/admin/products",
-        &[("csrf", &csrf), ("name", "After The Kill"), ("env", "production")],
+        &[
+            ("csrf", &csrf),
+            ("name", "After The Kill"),
+            ("env", "production"),
+        ],
     );
     assert_eq!(r.status, 303, "{}", r.text());
-    assert!(on_b.get("/admin/products").text().contains("After The Kill"));
+    assert!(on_b
+        .get("/admin/products")
+        .text()
+        .contains("After The Kill"));
 }
 
 #[test]
@@ -174,7 +188,11 @@ fn sign_out_and_a_password_change_reach_the_other_node_within_the_bound() {
     assert_eq!(r.status, 303, "{}", r.text());
     let took = refused_within_bound(&other_b, "/portal", "password change on A, seen on B");
     eprintln!("password change on A reached B after {took:?}");
-    assert_eq!(mine_a.get("/portal").status, 200, "the changing session stays");
+    assert_eq!(
+        mine_a.get("/portal").status,
+        200,
+        "the changing session stays"
+    );
     let mine_on_b = same_browser(&mine_a, &b);
     assert_eq!(mine_on_b.get("/portal").status, 200, "on every node");
     assert_eq!(Web::portal(&b).login("moving@example.com", PW).status, 401);

@@ -265,4 +265,5 @@ impl SessionRows for EmbeddedStore {
 }
 
 #[cfg(test)]
+#[path = "sessions_tests.rs"]
 mod tests;
