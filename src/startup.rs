@@ -107,6 +107,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
         None
     };
     spawn_engine_tasks(&engine, &store, &settings);
+    crate::app::sessions::spawn_sweeper(store.clone());
     let portal = open_portal(&settings, store.as_ref(), admins).await?;
     portal.follow_admin_changes(engine.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);

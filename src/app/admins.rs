@@ -123,7 +123,7 @@ pub async fn update(
         .await
         .map_err(refused)?;
     if !c.password.is_empty() || user.role != Role::Full {
-        a.sessions.end_all_of(id, keep);
+        a.sessions.end_all_of(a.store, id, keep).await?;
     }
     Ok(user)
 }
@@ -146,6 +146,6 @@ pub async fn remove(
         .remove(a.store, id, seen)
         .await
         .map_err(refused)?;
-    a.sessions.end_all_of(id, None);
+    a.sessions.end_all_of(a.store, id, None).await?;
     Ok(gone)
 }

@@ -29,10 +29,12 @@ impl Services {
     ) -> Services {
         Services {
             admin_sessions: crate::app::sessions::Sessions::new(
+                crate::store::Portal::Admin,
                 crate::app::sessions::IDLE,
                 limits.sessions_per_account,
             ),
             customer_sessions: crate::app::sessions::Sessions::new(
+                crate::store::Portal::Customer,
                 crate::app::sessions::IDLE,
                 limits.sessions_per_account,
             ),

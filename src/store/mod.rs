@@ -15,7 +15,7 @@ pub use files::FileRows;
 pub use jobs::JobRows;
 pub use mail::MailRows;
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
-pub use sessions::SessionRows;
+pub use sessions::{Portal, SessionRow, SessionRows};
 
 use std::time::Instant;
 

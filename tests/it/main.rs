@@ -22,6 +22,7 @@ mod observability;
 mod prometheus;
 mod security;
 mod security_more;
+mod sessions;
 mod signatures;
 mod startup;
 mod web;

@@ -65,7 +65,7 @@ async fn store_password(
     let mut c = customer.clone();
     c.password_hash = Some(hash);
     p.store.update_customer(&c).await?;
-    p.sessions.end_all_of(c.id, keep);
+    p.sessions.end_all_of(p.store, c.id, keep).await?;
     Ok(())
 }
 
@@ -113,19 +113,19 @@ pub async fn customer_by_email(
 }
 
 /// Starts a session for a customer whose password was checked, and records the
-/// time (a failed write is only logged: signing in still works).
+/// time (a failed write of the time is only logged: signing in still works).
 pub async fn sign_in(
     store: &dyn Store,
     sessions: &Sessions,
     mut customer: Customer,
     now: DateTime<Utc>,
-) -> Arc<Session> {
-    let session = sessions.start(customer.id);
+) -> Result<Arc<Session>, AppError> {
+    let session = sessions.start(store, customer.id).await?;
     customer.last_sign_in = Some(now);
     if let Err(e) = store.update_customer(&customer).await {
         tracing::warn!(error = %e, "could not record the sign-in time");
     }
-    session
+    Ok(session)
 }
 
 /// What a password-link mail needs: the key that signs the link, the outbox,

@@ -15,7 +15,7 @@ pub async fn signed_in(
 ) -> Result<Option<Customer>, AppError> {
     let found = store.get_customer(session.subject).await?;
     if found.is_none() {
-        sessions.end(&session.id);
+        sessions.end(store, &session.id).await?;
     }
     Ok(found)
 }

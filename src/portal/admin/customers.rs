@@ -200,7 +200,8 @@ pub async fn detail(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, "the customer's page")
+    if let Some(gate) =
+        super::reauth::reauth_gate(&state, &admin, &req, env, "the customer's page").await
     {
         return gate;
     }

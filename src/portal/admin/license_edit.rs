@@ -62,7 +62,7 @@ pub async fn edit_page(
 ) -> Result<HttpResponse, PageError> {
     let key = key_of(&path)?;
     let what = format!("editing {}", format::mask_key(key.as_str()));
-    if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, &what) {
+    if let Some(gate) = super::reauth::reauth_gate(&state, &admin, &req, env, &what).await {
         return gate;
     }
     let l = licenses::get(&state.engine, env, &key).await?;

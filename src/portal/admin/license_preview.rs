@@ -162,7 +162,7 @@ pub async fn preview(
 ) -> Result<HttpResponse, PageError> {
     let key = key_of(&path)?;
     let what = format!("preview of {}", format::mask_key(key.as_str()));
-    if let Some(gate) = reauth_gate(&state, &admin, &req, env, &what) {
+    if let Some(gate) = reauth_gate(&state, &admin, &req, env, &what).await {
         return gate;
     }
     let p = license_preview::read(&state.engine, env, &key)
@@ -179,7 +179,7 @@ pub async fn offline(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    require_recent(&state, &admin, env)?;
+    require_recent(&state, &admin, env).await?;
     let key = key_of(&path)?;
     let raw = query_param(&req, "identifier");
     let identifier = Identifier::existing(&raw)
@@ -208,7 +208,7 @@ pub async fn sample(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PageError> {
-    require_recent(&state, &admin, env)?;
+    require_recent(&state, &admin, env).await?;
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;
     let s = samples::for_license(state.config.public_base(), env, key.as_str())

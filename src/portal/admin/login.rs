@@ -97,9 +97,9 @@ pub async fn login(
             },
         );
     };
-    let session = portal.admin_sessions.start(user.id);
-    user.last_sign_in = Some(Utc::now());
     let store = state.store();
+    let session = portal.admin_sessions.start(store, user.id).await?;
+    user.last_sign_in = Some(Utc::now());
     if let Err(e) = portal.admins.upsert(store, user.clone()).await {
         tracing::warn!(error = %e, "could not record the sign-in time");
     }
@@ -120,7 +120,8 @@ pub async fn logout(
 ) -> Result<HttpResponse, PageError> {
     let form = forms::read(&req, body).await?;
     admin.check(&form)?;
-    state.services.admin_sessions.end(&admin.session.id);
+    let sessions = &state.services.admin_sessions;
+    sessions.end(state.store(), &admin.session.id).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin/login"))
         .cookie(removal(COOKIE, COOKIE_PATH))

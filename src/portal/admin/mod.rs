@@ -23,11 +23,11 @@ pub mod products;
 pub mod reauth;
 pub mod settings;
 
-use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use askama::Template;
+use futures_util::future::LocalBoxFuture;
 
 use super::forms::Form;
 use super::session::Session;
@@ -47,17 +47,33 @@ pub struct Admin {
 
 impl FromRequest for Admin {
     type Error = PageError;
-    type Future = Ready<Result<Self, PageError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let found = req.app_data::<web::Data<AppState>>().and_then(|state| {
-            let id = req.cookie(COOKIE)?;
-            let s = state.services.admin_sessions.get(id.value())?;
-            let user = state.services.admins.by_id(s.subject)?;
-            Some(Admin { user, session: s })
-        });
-        ready(found.ok_or_else(|| PageError::sign_in(req, "/admin/login")))
+        let req = req.clone();
+        Box::pin(async move { signed_in_admin(&req).await })
     }
+}
+
+/// The admin of the request's session cookie. A cache miss reads the store: an
+/// outage is the page's 503 (the `?`), not a sign-out.
+async fn signed_in_admin(req: &HttpRequest) -> Result<Admin, PageError> {
+    let sign_in = || PageError::sign_in(req, "/admin/login");
+    let (Some(state), Some(id)) = (req.app_data::<web::Data<AppState>>(), req.cookie(COOKIE))
+    else {
+        return Err(sign_in());
+    };
+    let sessions = &state.services.admin_sessions;
+    let session = sessions
+        .get(state.store(), id.value())
+        .await?
+        .ok_or_else(sign_in)?;
+    let user = state
+        .services
+        .admins
+        .by_id(session.subject)
+        .ok_or_else(sign_in)?;
+    Ok(Admin { user, session })
 }
 
 /// What every admin page view starts from: the signed-in admin (checked
@@ -70,19 +86,16 @@ pub struct AdminView {
 
 impl FromRequest for AdminView {
     type Error = PageError;
-    type Future = Ready<Result<Self, PageError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let view = Admin::from_request(req, payload)
-            .into_inner()
-            .and_then(|admin| {
-                Ok(AdminView {
-                    admin,
-                    req: req.clone(),
-                    env: env_of(req)?,
-                })
-            });
-        ready(view)
+        let admin = Admin::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let admin = admin.await?;
+            let env = env_of(&req)?;
+            Ok(AdminView { admin, req, env })
+        })
     }
 }
 
@@ -118,14 +131,14 @@ pub struct ManageForm {
 
 impl FromRequest for ManageForm {
     type Error = PageError;
-    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let admin = Admin::from_request(req, payload).into_inner();
+        let admin = Admin::from_request(req, payload);
         let body = web::Payload::from_request(req, payload).into_inner();
         let req = req.clone();
         Box::pin(async move {
-            let admin = admin?;
+            let admin = admin.await?;
             let body = body.map_err(|e| PageError::BadRequest(e.to_string()))?;
             let form = super::forms::read(&req, body).await?;
             admin.check_manage(&form)?;

@@ -25,23 +25,32 @@ struct ReauthPage {
 }
 
 /// Whether the environment asks for the password again and this session has
-/// not given it recently.
-fn needed(state: &AppState, admin: &Admin, env: Environment) -> bool {
-    settings::get(&state.engine, env).reauth_preview && !admin.session.recently_reauthenticated()
+/// not given it recently (on any node: the time is in the session's row).
+async fn needed(state: &AppState, admin: &Admin, env: Environment) -> Result<bool, PageError> {
+    if !settings::get(&state.engine, env).reauth_preview {
+        return Ok(false);
+    }
+    let sessions = &state.services.admin_sessions;
+    let recent = sessions
+        .recently_reauthenticated(state.store(), &admin.session)
+        .await?;
+    Ok(!recent)
 }
 
 /// Security item 11: every admin page that shows a full key or license metadata
 /// (preview, edit, a customer's page, offline files, code samples) asks for the
 /// password again when the environment's setting says so. `Some` is the gate page.
-pub fn reauth_gate(
+pub async fn reauth_gate(
     state: &AppState,
     admin: &Admin,
     req: &HttpRequest,
     env: Environment,
     what: &str,
 ) -> Option<Result<HttpResponse, PageError>> {
-    if !needed(state, admin, env) {
-        return None;
+    match needed(state, admin, env).await {
+        Ok(false) => return None,
+        Ok(true) => {}
+        Err(e) => return Some(Err(e)),
     }
     let next = match req.query_string() {
         "" => req.path().to_owned(),
@@ -60,8 +69,12 @@ pub fn reauth_gate(
 
 /// The gate for downloads (offline file, code sample), which cannot show the
 /// gate page: they are refused until the password was given on the preview.
-pub fn require_recent(state: &AppState, admin: &Admin, env: Environment) -> Result<(), PageError> {
-    if needed(state, admin, env) {
+pub async fn require_recent(
+    state: &AppState,
+    admin: &Admin,
+    env: Environment,
+) -> Result<(), PageError> {
+    if needed(state, admin, env).await? {
         return Err(PageError::Forbidden(
             "Re-enter your password on the license preview first.".into(),
         ));
@@ -117,7 +130,10 @@ async fn reauth_then(
     )
     .await?;
     if ok {
-        admin.session.mark_reauthenticated();
+        let sessions = &state.services.admin_sessions;
+        sessions
+            .mark_reauthenticated(state.store(), &admin.session)
+            .await?;
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to))
             .finish());

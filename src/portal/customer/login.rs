@@ -73,7 +73,7 @@ pub async fn login(
         });
     };
     let sessions = &state.services.customer_sessions;
-    let session = account::sign_in(store, sessions, customer, Utc::now()).await;
+    let session = account::sign_in(store, sessions, customer, Utc::now()).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, next))
         .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
@@ -89,7 +89,8 @@ pub async fn logout(
     body: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     me.read_form(&req, body).await?;
-    state.services.customer_sessions.end(&me.session.id);
+    let sessions = &state.services.customer_sessions;
+    sessions.end(state.store(), &me.session.id).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/portal/login"))
         .cookie(removal(COOKIE, COOKIE_PATH))

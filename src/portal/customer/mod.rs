@@ -80,10 +80,14 @@ impl FromRequest for Me {
                 .cloned()
                 .ok_or_else(|| PageError::Internal("no app state".into()))?;
             let sessions = &state.services.customer_sessions;
-            let Some(session) = req.cookie(COOKIE).and_then(|c| sessions.get(c.value())) else {
+            let store = state.store();
+            let Some(cookie) = req.cookie(COOKIE) else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
-            let store = state.store();
+            // A store outage is the page's 503 (the `?`), not a sign-out.
+            let Some(session) = sessions.get(store, cookie.value()).await? else {
+                return Err(PageError::sign_in(&req, "/portal/login"));
+            };
             let Some(customer) = account::signed_in(store, sessions, &session).await? else {
                 return Err(PageError::sign_in(&req, "/portal/login"));
             };
