@@ -70,6 +70,10 @@ pub struct CqlStore {
     global: statements::GlobalStatements,
     production: EnvStatements,
     staging: EnvStatements,
+    /// Product files (issue 12 item 3).
+    files: files::FileStatements,
+    /// The outbox (issue 12 item 3).
+    mail: mail::MailStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -156,6 +160,8 @@ impl CqlStore {
             global: statements::GlobalStatements::prepare(&session, prefix).await?,
             production: EnvStatements::prepare(&session, prefix, Environment::Production).await?,
             staging: EnvStatements::prepare(&session, prefix, Environment::Staging).await?,
+            files: files::FileStatements::prepare(&session, prefix).await?,
+            mail: mail::MailStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),
         })
