@@ -202,7 +202,10 @@ mod tests {
         assert!(c.is_due(now + Duration::seconds(CLAIM_SECS)));
         let sent = c.delivered(now, false);
         assert!(!sent.is_due(now + Duration::days(1)));
-        assert_eq!((sent.delivery_body, sent.shown(now)), (None, "sent".into()));
+        assert_eq!(
+            (sent.delivery_body.clone(), sent.shown(now)),
+            (None, "sent".into())
+        );
     }
 
     #[test]
