@@ -119,9 +119,10 @@ pub async fn copy_outbox(outbox: &Outbox) -> Result<usize, AppError> {
         store.put_mail_record(&record_of_old(old)).await?;
         copied += 1;
     }
-    crate::private_files::write(&dir.join(MARKER), Utc::now().to_rfc3339().as_bytes())
-        .map_err(io)?;
+    // No marker for a folder that held nothing (each start looks again, cheaply).
     if copied > 0 {
+        crate::private_files::write(&dir.join(MARKER), Utc::now().to_rfc3339().as_bytes())
+            .map_err(io)?;
         tracing::info!(
             mails = copied,
             folder = %dir.display(),
