@@ -49,7 +49,13 @@ fn upload(s: &Server, product: &str, bytes: &[u8]) {
 /// first file of the Downloads page), and the signed download path.
 fn download(s: &Server, email: &str) -> (Vec<u8>, String, Web) {
     let w = Web::customer(s, email, PW);
-    let page = w.get("/portal/downloads").text();
+    // Another node learns of the license through the change log (within seconds).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut page = w.get("/portal/downloads").text();
+    while !page.contains("href=\"/portal/downloads/") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        page = w.get("/portal/downloads").text();
+    }
     let href = page
         .split("href=\"/portal/downloads/")
         .nth(1)
