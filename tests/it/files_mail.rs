@@ -78,6 +78,43 @@ fn keywarden(args: &[&str]) -> std::process::Output {
         .expect("keywarden runs")
 }
 
+/// Takes a backup of `s` with the CLI and restores it into a fresh folder under
+/// `dir` (returned); a copy cut off inside the file chunks is refused.
+fn backup_and_restore(s: &Server, dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("kw.kwbackup");
+    let f = file.to_str().unwrap();
+    let out = keywarden(&["backup", "--url", &s.base, "--token", TOKEN, "--out", f]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 files"));
+    let fresh = dir.join("restored");
+    let fresh_s = fresh.to_str().unwrap();
+    let out = keywarden(&["restore", "--from", f, "--data-dir", fresh_s]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A backup cut off inside the file chunks is refused.
+    let whole = std::fs::read(&file).unwrap();
+    let cut = dir.join("cut.kwbackup");
+    std::fs::write(&cut, &whole[..whole.len() - 1000]).unwrap();
+    let other = dir.join("other");
+    let out = keywarden(&[
+        "restore",
+        "--from",
+        cut.to_str().unwrap(),
+        "--data-dir",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "a cut-off backup is refused");
+
+    fresh
+}
+
 #[test]
 fn a_chunked_file_downloads_byte_identical_with_ranges_and_survives_backup_and_restore() {
     let s = Server::start();
@@ -106,37 +143,7 @@ fn a_chunked_file_downloads_byte_identical_with_ranges_and_survives_backup_and_r
     assert_eq!(bad.status, 416);
 
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("kw.kwbackup");
-    let f = file.to_str().unwrap();
-    let out = keywarden(&["backup", "--url", &s.base, "--token", TOKEN, "--out", f]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 files"));
-    let fresh = dir.path().join("restored");
-    let fresh_s = fresh.to_str().unwrap();
-    let out = keywarden(&["restore", "--from", f, "--data-dir", fresh_s]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // A backup cut off inside the file chunks is refused.
-    let whole = std::fs::read(&file).unwrap();
-    let cut = dir.path().join("cut.kwbackup");
-    std::fs::write(&cut, &whole[..whole.len() - 1000]).unwrap();
-    let other = dir.path().join("other");
-    let out = keywarden(&[
-        "restore",
-        "--from",
-        cut.to_str().unwrap(),
-        "--data-dir",
-        other.to_str().unwrap(),
-    ]);
-    assert!(!out.status.success(), "a cut-off backup is refused");
-
+    let fresh = backup_and_restore(&s, dir.path());
     let r = Server::start_in(
         &fresh,
         Opts {
