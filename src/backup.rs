@@ -10,6 +10,9 @@ use crate::domain::{
 };
 use crate::store::{all_licenses, AuditQuery, Store, StoreError};
 
+// Issue 12 item 3: product files (streamed as chunk frames after the document) and the outbox.
+pub mod files_mail;
+
 /// Names this format; restore refuses anything else.
 pub const BACKUP_FORMAT: &str = "keywarden-backup-v1";
 
@@ -37,6 +40,17 @@ pub struct Backup {
     pub admins: Vec<AdminUser>,
     pub customers: Vec<Customer>,
     pub environments: Vec<EnvDump>,
+    // --- issue 12 item 3: product files and the outbox (see `backup/files_mail.rs`) ---
+    /// Product file descriptions; their bytes follow the document as chunk frames.
+    #[serde(default)]
+    pub files: Vec<crate::domain::FileMeta>,
+    /// The outbox records (masked bodies), newest first.
+    #[serde(default)]
+    pub outbox: Vec<crate::domain::MailRecord>,
+    /// Unsent mails' pending copies (with the recipient's body, like the secrets above).
+    #[serde(default)]
+    pub outbox_pending: Vec<crate::domain::MailRecord>,
+    // --- end of issue 12 item 3 ---
 }
 
 /// Reads everything. Each environment's licenses are read page by page; a write
@@ -70,14 +84,21 @@ pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
             audit,
         });
     }
-    Ok(Backup {
+    let mut b = Backup {
         format: BACKUP_FORMAT.into(),
         created_at: Utc::now(),
         secrets: store.list_secrets().await?,
         admins: store.list_admins().await?,
         customers: store.list_customers().await?,
         environments,
-    })
+        files: Vec::new(),
+        outbox: Vec::new(),
+        outbox_pending: Vec::new(),
+    };
+    // --- issue 12 item 3: files and outbox ---
+    files_mail::take(store, &mut b).await?;
+    // --- end of issue 12 item 3 ---
+    Ok(b)
 }
 
 /// Every history row of one license.
@@ -147,5 +168,8 @@ pub async fn restore(store: &dyn Store, b: &Backup) -> Result<(), StoreError> {
             store.append_audit(env, e).await?;
         }
     }
+    // --- issue 12 item 3: the outbox (file bytes follow the document: `files_mail::restore_files`) ---
+    files_mail::restore_outbox(store, b).await?;
+    // --- end of issue 12 item 3 ---
     Ok(())
 }

@@ -125,6 +125,19 @@ pub const STORE_OPS: &[&str] = &[
     "touch_last_seen",
     "update_customer",
     "update_license",
+    // issue 12 item 3: product files and the outbox
+    "put_file_chunk",
+    "put_file_meta",
+    "get_file_meta",
+    "list_file_meta",
+    "get_file_chunk",
+    "delete_file",
+    "stale_uploads",
+    "claim_mail_tag",
+    "put_pending_mail",
+    "pending_mail",
+    "put_mail_record",
+    "list_mail",
 ];
 
 /// The `method` label: one of the standard methods, or `other` for anything a

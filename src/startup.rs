@@ -108,7 +108,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     };
     spawn_engine_tasks(&engine, &store, &settings);
     crate::app::sessions::spawn_sweeper(store.clone());
-    let portal = open_portal(&settings, store.as_ref(), admins).await?;
+    let portal = open_portal(&settings, &store, admins).await?;
     portal.follow_admin_changes(engine.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     crate::app::reminders::spawn(
@@ -163,16 +163,16 @@ fn spawn_engine_tasks(engine: &Arc<Engine>, store: &Arc<dyn Store>, settings: &S
 /// what they (and the store) created, and its rate sampler running.
 async fn open_portal(
     settings: &Settings,
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     admins: AdminDirectory,
 ) -> Result<Arc<Services>, StartError> {
     let outbox = Arc::new(
-        crate::app::mail::Outbox::open(settings)
+        crate::app::mail::Outbox::open(settings, store.clone())
             .map_err(|e| std::io::Error::other(e.to_string()))?,
     );
-    let files = crate::app::files::FileStore::open(&settings.store.data_dir)?;
-    files.remove_leftovers();
-    let links = link_key(store).await?;
+    let files = crate::app::files::FileStore::new(store.clone(), &settings.store.data_dir);
+    files_and_mail_tasks(settings, store, &outbox, &files).await;
+    let links = link_key(store.as_ref()).await?;
     // Files the store and the portal just created get their private modes too.
     make_private(&settings.store.data_dir, false)?;
     make_private(outbox.dir(), true)?;
@@ -185,6 +185,30 @@ async fn open_portal(
     ));
     portal.rates.clone().spawn_sampler();
     Ok(portal)
+}
+
+/// Issue 12 item 3: the previous release's files and outbox folders copied
+/// into the store (once; a failure is retried at the next start), the sweep
+/// of cut-off uploads and the outbox sender loop.
+async fn files_and_mail_tasks(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    outbox: &Arc<crate::app::mail::Outbox>,
+    files: &crate::app::files::FileStore,
+) {
+    use crate::app::legacy_copy;
+    if let Err(e) = legacy_copy::copy_files(files).await {
+        tracing::warn!(error = %e, "could not copy the previous release's files into the store; retried at the next start");
+    }
+    if let Err(e) = legacy_copy::copy_outbox(outbox).await {
+        tracing::warn!(error = %e, "could not copy the previous release's outbox into the store; retried at the next start");
+    }
+    Arc::new(crate::app::files::FileStore::new(
+        store.clone(),
+        &settings.store.data_dir,
+    ))
+    .spawn_sweeper();
+    outbox.clone().spawn_sender();
 }
 
 /// What every request handler shares, with the sign-in limiters' pruners running.

@@ -1,138 +1,166 @@
-//! Product files (installers, documentation) that customers download: kept
-//! under `<data_dir>/files/<id>/` as the bytes plus a small JSON description.
-//! Uploads stream into the folder and are checked in `app::product_files`.
-//!
-//! The folder is per node: with several nodes, put it on shared storage (noted
-//! in docs/OPERATIONS.md).
+//! Product files (installers, documentation) that customers download: kept in
+//! the store as a description and 512 KiB chunks (issue 12 item 3), so every
+//! node serves every file and backups carry them. Uploads stream into chunks
+//! in `app::product_files`; downloads stream out chunk by chunk.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
 use uuid::Uuid;
 
+use super::error::AppError;
+use crate::domain::file::{pieces, Piece};
 use crate::domain::Environment;
+use crate::store::Store;
 
-/// What a file is, as the Downloads page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileMeta {
-    pub id: Uuid,
-    pub env: Environment,
-    pub product_id: Uuid,
-    pub title: String,
-    pub file_name: String,
-    pub version: String,
-    /// stable, beta or hotfix.
-    pub channel: String,
-    pub released: NaiveDate,
-    pub size: u64,
-    pub uploaded_at: DateTime<Utc>,
-    /// Hex SHA-256 of the bytes, computed while the upload streamed in; shown to
-    /// customers so they can check what they downloaded (empty for files uploaded
-    /// before it was kept).
-    #[serde(default)]
-    pub sha256: String,
-}
+pub use crate::domain::FileMeta;
 
 /// The channels a file may be tagged with.
 pub const CHANNELS: [&str; 3] = ["stable", "beta", "hotfix"];
 
-/// The files folder.
-pub struct FileStore {
-    dir: PathBuf,
-}
+/// An upload not written to for this long is taken as cut off; its chunks are swept.
+pub const STALE_UPLOAD: chrono::Duration = chrono::Duration::hours(1);
 
-fn io(e: std::io::Error) -> String {
-    e.to_string()
+/// Product files in the store, and the folder the previous release kept them in.
+pub struct FileStore {
+    store: Arc<dyn Store>,
+    legacy_dir: PathBuf,
 }
 
 impl FileStore {
-    /// Opens (creating) `<data_dir>/files`, private to the server's user.
-    pub fn open(data_dir: &Path) -> Result<FileStore, std::io::Error> {
-        let dir = data_dir.join("files");
-        crate::private_files::create_dir(&dir)?;
-        Ok(FileStore { dir })
-    }
-
-    /// A fresh temporary file in the files folder (same file system, so the
-    /// finished upload is moved into place, not copied). Left-overs of a
-    /// cut-off upload start with `.upload-` and are removed at the next start.
-    pub fn temp_path(&self) -> PathBuf {
-        self.dir.join(format!(".upload-{}", Uuid::new_v4()))
-    }
-
-    /// Removes temporary files of uploads that never finished.
-    pub fn remove_leftovers(&self) {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with(".upload-") {
-                let _ = std::fs::remove_file(e.path());
-            }
+    /// Files in `store`; `<data_dir>/files` is only read once, by [`super::legacy_copy`].
+    pub fn new(store: Arc<dyn Store>, data_dir: &Path) -> FileStore {
+        FileStore {
+            store,
+            legacy_dir: data_dir.join("files"),
         }
     }
 
-    /// Writes the bytes, then the description (a file without one is not listed).
-    pub async fn save(&self, meta: &FileMeta, bytes: &[u8]) -> Result<(), String> {
-        let tmp = self.temp_path();
-        crate::private_files::write_async(tmp.clone(), bytes.to_vec())
-            .await
-            .map_err(io)?;
-        self.commit(meta, &tmp).await
+    /// Where the previous release kept files on this node's disk.
+    pub fn legacy_dir(&self) -> &Path {
+        &self.legacy_dir
     }
 
-    /// Moves a finished upload (`temp`, from [`FileStore::temp_path`]) into place,
-    /// then writes its description.
-    pub async fn commit(&self, meta: &FileMeta, temp: &Path) -> Result<(), String> {
-        let d = self.dir.join(meta.id.to_string());
-        crate::private_files::create_dir(&d).map_err(io)?;
-        tokio::fs::rename(temp, d.join("data")).await.map_err(io)?;
-        let json = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
-        crate::private_files::write_async(d.join("meta.json.tmp"), json)
-            .await
-            .map_err(io)?;
-        tokio::fs::rename(d.join("meta.json.tmp"), d.join("meta.json"))
-            .await
-            .map_err(io)
+    #[cfg(test)]
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
-    /// A file's description and where its bytes are (a download streams them).
-    pub fn get(&self, id: Uuid) -> Option<(FileMeta, PathBuf)> {
-        let d = self.dir.join(id.to_string());
-        let meta: FileMeta =
-            serde_json::from_slice(&std::fs::read(d.join("meta.json")).ok()?).ok()?;
-        Some((meta, d.join("data")))
+    /// Writes one chunk of the upload `id`.
+    pub(crate) async fn put_chunk(
+        &self,
+        id: Uuid,
+        index: u32,
+        bytes: &[u8],
+    ) -> Result<(), AppError> {
+        Ok(self
+            .store
+            .put_file_chunk(id, index, bytes, Utc::now())
+            .await?)
+    }
+
+    /// Makes a finished upload a listed file (the description is written last).
+    pub async fn commit(&self, meta: &FileMeta) -> Result<(), AppError> {
+        Ok(self.store.put_file_meta(meta).await?)
+    }
+
+    /// Removes the `chunks` chunks of an upload that was refused or cut off.
+    pub async fn discard_upload(&self, id: Uuid, chunks: u32) {
+        if let Err(e) = self.store.delete_file(id, chunks).await {
+            tracing::warn!(error = %e, file = %id, "could not remove an unfinished upload; swept later");
+        }
+    }
+
+    /// A file's description.
+    pub async fn get(&self, id: Uuid) -> Result<Option<FileMeta>, AppError> {
+        Ok(self.store.get_file_meta(id).await?)
     }
 
     /// Every described file, newest release first.
-    pub fn all(&self) -> Vec<FileMeta> {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut v: Vec<FileMeta> = rd
-            .filter_map(Result::ok)
-            .filter_map(|e| std::fs::read(e.path().join("meta.json")).ok())
-            .filter_map(|b| serde_json::from_slice(&b).ok())
-            .collect();
+    pub async fn all(&self) -> Result<Vec<FileMeta>, AppError> {
+        let mut v = self.store.list_file_meta().await?;
         v.sort_by(|a, b| b.released.cmp(&a.released).then(a.title.cmp(&b.title)));
-        v
+        Ok(v)
     }
 
     /// A product's files in one environment, newest release first.
-    pub fn of_product(&self, env: Environment, product_id: Uuid) -> Vec<FileMeta> {
-        self.all()
+    pub async fn of_product(
+        &self,
+        env: Environment,
+        product_id: Uuid,
+    ) -> Result<Vec<FileMeta>, AppError> {
+        Ok(self
+            .all()
+            .await?
             .into_iter()
             .filter(|f| f.env == env && f.product_id == product_id)
-            .collect()
+            .collect())
     }
 
-    /// Deletes a file with its description (customers no longer see it).
-    pub async fn remove(&self, id: Uuid) -> Result<(), String> {
-        tokio::fs::remove_dir_all(self.dir.join(id.to_string()))
-            .await
-            .map_err(io)
+    /// Deletes a file, description first, then its chunks.
+    pub async fn remove(&self, meta: &FileMeta) -> Result<(), AppError> {
+        Ok(self.store.delete_file(meta.id, meta.chunks).await?)
     }
+
+    /// Bytes `start..=end` of a file, read from the store one chunk at a time as
+    /// the client takes them (never the whole file in memory).
+    pub fn bytes(
+        &self,
+        meta: &FileMeta,
+        start: u64,
+        end: u64,
+    ) -> impl Stream<Item = Result<Bytes, AppError>> + 'static {
+        let store = self.store.clone();
+        let id = meta.id;
+        let parts = if meta.size == 0 {
+            Vec::new()
+        } else {
+            pieces(start, end.min(meta.size - 1), meta.chunk_size)
+        };
+        futures_util::stream::iter(parts).then(move |p| read_piece(store.clone(), id, p))
+    }
+
+    /// Removes the chunks of uploads untouched since `before` (cut off by a crash).
+    pub async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<usize, AppError> {
+        let stale = self.store.stale_uploads(before).await?;
+        for (id, chunks) in &stale {
+            self.store.delete_file(*id, *chunks).await?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Sweeps cut-off uploads now and every hour.
+    pub fn spawn_sweeper(self: Arc<Self>) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                match self.sweep_uploads(Utc::now() - STALE_UPLOAD).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(uploads = n, "removed the chunks of cut-off uploads"),
+                    Err(e) => tracing::warn!(error = %e, "could not sweep cut-off uploads"),
+                }
+            }
+        });
+    }
+}
+
+async fn read_piece(store: Arc<dyn Store>, id: Uuid, p: Piece) -> Result<Bytes, AppError> {
+    let chunk = store
+        .get_file_chunk(id, p.index)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("file {id}: chunk {} is missing", p.index)))?;
+    if chunk.len() < p.to {
+        return Err(AppError::Internal(format!(
+            "file {id}: chunk {} is short",
+            p.index
+        )));
+    }
+    Ok(Bytes::from(chunk).slice(p.from..p.to))
 }
 
 /// A human size ("1.4 MB").
@@ -160,32 +188,5 @@ mod tests {
         assert_eq!(human_size(512), "512 B");
         assert_eq!(human_size(1_400_000), "1.4 MB");
         assert_eq!(human_size(2_000_000_000), "2.0 GB");
-    }
-
-    #[tokio::test]
-    async fn saved_files_are_listed_and_removed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let fs = FileStore::open(tmp.path()).unwrap();
-        let meta = FileMeta {
-            id: Uuid::new_v4(),
-            env: Environment::Production,
-            product_id: Uuid::new_v4(),
-            title: "Installer".into(),
-            file_name: "setup.exe".into(),
-            version: "1.0".into(),
-            channel: "stable".into(),
-            released: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            size: 3,
-            uploaded_at: Utc::now(),
-            sha256: String::new(),
-        };
-        fs.save(&meta, b"abc").await.unwrap();
-        assert_eq!(fs.all(), vec![meta.clone()]);
-        assert_eq!(fs.of_product(Environment::Staging, meta.product_id), vec![]);
-        let (m, path) = fs.get(meta.id).unwrap();
-        assert_eq!(m, meta);
-        assert_eq!(std::fs::read(path).unwrap(), b"abc");
-        fs.remove(meta.id).await.unwrap();
-        assert!(fs.all().is_empty());
     }
 }

@@ -1,19 +1,26 @@
 //! The outbox: every message the portals send (invitations, password resets,
-//! expiry reminders, activation alerts) is written as a JSON file to a folder
-//! the admin portal lists, and also delivered over SMTP when `mail.smtp_url`
-//! is set.
+//! expiry reminders, activation alerts) is a row in the store (issue 12 item 3)
+//! that the admin portal lists, delivered over SMTP when `mail.smtp_url` is set.
+//!
+//! A mail is queued, then claimed by one node with a conditional write on its
+//! pending copy, delivered, and marked sent; a failure is retried with
+//! exponential backoff (`domain::outbox`) by whichever node's sender loop finds
+//! it due. The node that queues a mail tries it at once, so a reset link is
+//! usually out before the page answers.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Settings;
+use crate::domain::{MailRecord, MailStatus};
+use crate::store::{Store, StoreError};
 
 /// Why a message could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -22,11 +29,12 @@ pub enum MailError {
     Io(#[from] std::io::Error),
     #[error("mail settings: {0}")]
     Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// One message as kept in the outbox folder. Its `body` has every live token
-/// masked: the outbox is an audit record that admins (read-only ones too) can
-/// read; only the recipient's mailbox gets the usable link.
+/// One message as the previous release kept it in the outbox folder (one JSON
+/// file each); read once at start by `app::legacy_copy`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredMail {
     pub id: Uuid,
@@ -55,19 +63,26 @@ pub fn mask_secret(body: &str, secret: &str) -> String {
     body.replace(&encoded, &masked).replace(secret, &masked)
 }
 
-/// Writes messages to the folder and, when configured, to an SMTP server.
+/// Queues messages in the store and delivers them (SMTP, or without it the
+/// local mailbox folder).
 pub struct Outbox {
+    store: Arc<dyn Store>,
     dir: PathBuf,
     from: String,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
-    /// Tags already sent (read from the folder at start).
-    tags: Mutex<HashSet<String>>,
-    /// Random per process: marks this node's claims on once-only mails.
-    node_mark: [u8; 16],
+    /// Random per process: whose claim a pending mail carries.
+    node: String,
+    /// `mail.retry_base_secs`: the first retry's wait, doubled per failure.
+    retry_base_secs: u64,
+    /// Once-only tags known taken (bounded; forgotten after a day), so the
+    /// reminder loop does not ask the store every round.
+    known_tags: moka::sync::Cache<String, ()>,
 }
 
 impl Outbox {
-    pub fn open(settings: &Settings) -> Result<Outbox, MailError> {
+    /// The outbox on `store`; `<data_dir>/outbox` (or `mail.outbox_dir`) holds
+    /// the previous release's files and the local mailbox.
+    pub fn open(settings: &Settings, store: Arc<dyn Store>) -> Result<Outbox, MailError> {
         let m = &settings.mail;
         let dir = if m.outbox_dir.trim().is_empty() {
             settings.store.data_dir.join("outbox")
@@ -87,46 +102,41 @@ impl Outbox {
         m.from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| MailError::Config(format!("mail.from: {e}")))?;
-        let outbox = Outbox {
+        Ok(Outbox {
+            store,
             dir,
             from: m.from.clone(),
             smtp,
-            tags: Mutex::new(HashSet::new()),
-            node_mark: *Uuid::new_v4().as_bytes(),
-        };
-        let tags = outbox
-            .list(usize::MAX)
-            .into_iter()
-            .filter(|m| !m.tag.is_empty())
-            .map(|m| m.tag)
-            .collect();
-        *outbox.tags.lock() = tags;
-        Ok(outbox)
+            node: Uuid::new_v4().to_string(),
+            retry_base_secs: m.retry_base_secs.max(1),
+            known_tags: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(86_400))
+                .build(),
+        })
     }
 
+    /// The outbox folder (the previous release's mails, and the local mailbox).
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// This process's mark for claiming once-only mails among nodes.
-    pub fn node_mark(&self) -> &[u8] {
-        &self.node_mark
-    }
-
-    /// Whether a message with this tag was sent already.
-    pub fn sent(&self, tag: &str) -> bool {
-        self.tags.lock().contains(tag)
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Where mails are delivered when no SMTP server is configured: one JSON file
-    /// per mail, unmasked, readable only by the server's user. It stands in for the
-    /// recipients' mailboxes on a test or demo install; no page shows it.
+    /// per mail, unmasked, readable only by the server's user, on the node that
+    /// sent it. It stands in for the recipients' mailboxes on a test or demo
+    /// install; no page shows it.
     pub fn mailbox_dir(&self) -> PathBuf {
         self.dir.join("mailbox")
     }
 
-    /// Writes (and delivers) one message. `secret` (a token inside `body`, or "")
-    /// reaches only the recipient: the outbox copy shows it masked.
+    /// Queues (and tries at once to deliver) one message. `secret` (a token
+    /// inside `body`, or "") reaches only the recipient: the outbox record shows
+    /// it masked. A non-empty `tag` is sent once across every node: `None`
+    /// when a mail with that tag was queued before.
     pub async fn send(
         &self,
         to: &str,
@@ -135,66 +145,115 @@ impl Outbox {
         kind: &str,
         tag: &str,
         secret: &str,
-    ) -> Result<StoredMail, MailError> {
+    ) -> Result<Option<MailRecord>, MailError> {
         let (id, at) = (Uuid::new_v4(), Utc::now());
-        // The outbox record and the mailbox copy share a file name.
-        let name = format!("{}-{}.json", at.format("%Y%m%dT%H%M%S%.6f"), id);
-        let delivery = match &self.smtp {
-            None => {
-                self.drop_in_mailbox(&name, to, subject, body, kind).await?;
-                "folder only".to_owned()
-            }
-            Some(t) => match self.deliver(t, to, subject, body).await {
-                Ok(()) => "sent".to_owned(),
-                Err(e) => {
-                    tracing::warn!(error = %e, kind, "SMTP delivery failed; the message is in the outbox folder");
-                    format!("SMTP failed: {e}")
-                }
-            },
-        };
-        let mail = StoredMail {
-            id,
-            at,
-            to: to.to_owned(),
-            subject: subject.to_owned(),
-            body: mask_secret(body, secret),
-            kind: kind.to_owned(),
-            tag: tag.to_owned(),
-            delivery,
-        };
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let bytes = serde_json::to_vec_pretty(&mail).map_err(std::io::Error::other)?;
-        crate::private_files::write_async(tmp.clone(), bytes).await?;
-        tokio::fs::rename(&tmp, self.dir.join(&name)).await?;
         if !tag.is_empty() {
-            self.tags.lock().insert(tag.to_owned());
+            if self.known_tags.contains_key(tag) || !self.store.claim_mail_tag(tag, id).await? {
+                self.known_tags.insert(tag.to_owned(), ());
+                return Ok(None);
+            }
+            self.known_tags.insert(tag.to_owned(), ());
         }
-        tracing::debug!(kind, "mail written to the outbox");
-        Ok(mail)
+        let mut mail = MailRecord::queued(id, at, to, subject, kind);
+        mail.body = mask_secret(body, secret);
+        mail.tag = tag.to_owned();
+        mail.delivery_body = Some(body.to_owned());
+        let pending = self.store.put_pending_mail(&mail, None).await?;
+        self.store.put_mail_record(&pending).await?;
+        tracing::debug!(kind, "mail queued in the outbox");
+        self.attempt(pending).await;
+        Ok(Some(mail))
     }
 
-    /// Local delivery without SMTP (see [`Outbox::mailbox_dir`]).
-    async fn drop_in_mailbox(
+    /// Whether this node knows a mail with `tag` was queued (a cheap check
+    /// before the conditional one in [`Outbox::send`]).
+    pub fn known_sent(&self, tag: &str) -> bool {
+        self.known_tags.contains_key(tag)
+    }
+
+    /// The newest `limit` records, newest first.
+    pub async fn list(&self, limit: usize) -> Result<Vec<MailRecord>, crate::app::error::AppError> {
+        Ok(self.store.list_mail(limit).await?)
+    }
+
+    /// Claims a pending mail if it is due, delivers it and records the outcome.
+    /// Another node's claim, or a store error, leaves it for a later round.
+    async fn attempt(&self, mail: MailRecord) {
+        let now = Utc::now();
+        if !mail.is_due(now) {
+            return;
+        }
+        let claimed = match self
+            .store
+            .put_pending_mail(&mail.claimed(&self.node, now), Some(mail.version))
+            .await
+        {
+            Ok(c) => c,
+            Err(StoreError::Conflict(_)) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim a mail; trying later");
+                return;
+            }
+        };
+        let result = self.deliver(&claimed).await;
+        if let Err(e) = self.record_outcome(&claimed, result).await {
+            tracing::warn!(error = %e, "could not record a mail's delivery");
+        }
+    }
+
+    /// Writes what happened to a claimed mail: sent, retrying, or failed.
+    async fn record_outcome(
         &self,
-        name: &str,
-        to: &str,
-        subject: &str,
-        body: &str,
-        kind: &str,
-    ) -> Result<(), MailError> {
+        claimed: &MailRecord,
+        result: Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let next = match result {
+            Ok(()) => claimed.delivered(now, self.smtp.is_none()),
+            Err(e) => {
+                let next = claimed.after_failure(&e, now, self.retry_base_secs);
+                tracing::warn!(error = %e, attempts = next.attempts, "mail delivery failed");
+                if next.status == MailStatus::Queued {
+                    let kept = self
+                        .store
+                        .put_pending_mail(&next, Some(claimed.version))
+                        .await?;
+                    self.store.put_mail_record(&kept).await?;
+                    return Ok(());
+                }
+                next
+            }
+        };
+        self.store.put_mail_record(&next).await
+    }
+
+    /// Delivers over SMTP, or without it to the local mailbox folder.
+    async fn deliver(&self, m: &MailRecord) -> Result<(), String> {
+        let body = m.delivery_body.as_deref().unwrap_or(&m.body);
+        match &self.smtp {
+            None => self
+                .drop_in_mailbox(m, body)
+                .await
+                .map_err(|e| format!("mailbox folder: {e}")),
+            Some(t) => self.smtp_send(t, &m.to, &m.subject, body).await,
+        }
+    }
+
+    /// Local delivery without SMTP (see [`Outbox::mailbox_dir`]), named by time and id.
+    async fn drop_in_mailbox(&self, m: &MailRecord, body: &str) -> Result<(), std::io::Error> {
         let dir = self.mailbox_dir();
         crate::private_files::create_dir(&dir)?;
+        let name = format!("{}-{}.json", m.at.format("%Y%m%dT%H%M%S%.6f"), m.id);
         let bytes = serde_json::to_vec_pretty(&serde_json::json!({
-            "at": Utc::now(), "to": to, "subject": subject, "body": body, "kind": kind,
+            "id": m.id, "at": m.at, "to": m.to, "subject": m.subject, "body": body, "kind": m.kind,
         }))
         .map_err(std::io::Error::other)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         crate::private_files::write_async(tmp.clone(), bytes).await?;
-        tokio::fs::rename(&tmp, dir.join(name)).await?;
-        Ok(())
+        tokio::fs::rename(&tmp, dir.join(name)).await
     }
 
-    async fn deliver(
+    async fn smtp_send(
         &self,
         t: &AsyncSmtpTransport<Tokio1Executor>,
         to: &str,
@@ -211,24 +270,36 @@ impl Outbox {
         t.send(msg).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// The newest `limit` messages, newest first.
-    pub fn list(&self, limit: usize) -> Vec<StoredMail> {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        let mut names: Vec<PathBuf> = rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        names.sort();
-        names.reverse();
-        names
+    /// One round of the sender loop: every due pending mail, claimed and tried.
+    pub async fn send_due(&self) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let due: Vec<MailRecord> = self
+            .store
+            .pending_mail()
+            .await?
             .into_iter()
-            .take(limit)
-            .filter_map(|p| std::fs::read(p).ok())
-            .filter_map(|b| serde_json::from_slice(&b).ok())
-            .collect()
+            .filter(|m| m.is_due(now))
+            .collect();
+        let n = due.len();
+        for m in due {
+            self.attempt(m).await;
+        }
+        Ok(n)
+    }
+
+    /// The sender loop every node runs: looks for due mails every few seconds
+    /// (at most `mail.retry_base_secs`, at least one second).
+    pub fn spawn_sender(self: Arc<Self>) {
+        let every = Duration::from_secs(self.retry_base_secs.clamp(1, 5));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.send_due().await {
+                    tracing::warn!(error = %e, "outbox sender: could not read pending mails");
+                }
+            }
+        });
     }
 }
 

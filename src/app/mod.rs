@@ -14,6 +14,7 @@ pub mod error;
 pub mod files;
 pub mod format;
 pub mod jobs;
+pub mod legacy_copy;
 pub mod license_preview;
 pub mod licenses;
 pub mod links;

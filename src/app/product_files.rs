@@ -1,8 +1,9 @@
 //! Adding and removing a product's files (installers, documentation): an
-//! upload streams into the files folder, hashed and within the size limit, is
-//! checked and described, then moved into place by [`FileStore::commit`].
+//! upload streams into the store as chunks, hashed and within the size limit;
+//! then it is checked and described, and the description written last by
+//! [`FileStore::commit`], so a half-uploaded file is never listed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
 use futures_util::{Stream, StreamExt};
@@ -10,33 +11,31 @@ use uuid::Uuid;
 
 use super::error::AppError;
 use super::files::{FileMeta, FileStore, CHANNELS};
+use crate::domain::file::{Chunker, CHUNK_SIZE};
 use crate::domain::Environment;
 use crate::store::Store;
 
-/// An upload streamed to a temporary file of the files folder: its name as
-/// sent, where it is, its size and SHA-256 (shown to customers later).
+/// An upload streamed into the store's chunks: its name as sent, the file id
+/// its chunks are under, its size, SHA-256 (shown to customers later) and chunk count.
 #[derive(Debug)]
 pub struct Received {
     pub file_name: String,
-    pub temp: PathBuf,
+    pub id: Uuid,
     pub size: u64,
     pub sha256: String,
+    pub chunks: u32,
 }
 
 impl Received {
-    /// Removes the temporary file of an upload that was refused after it was read.
-    pub async fn discard(&self) {
-        let _ = tokio::fs::remove_file(&self.temp).await;
+    /// Removes the chunks of an upload that was refused after it was read.
+    pub async fn discard(&self, files: &FileStore) {
+        files.discard_upload(self.id, self.chunks).await;
     }
 }
 
-fn temp_error(e: std::io::Error) -> AppError {
-    AppError::Internal(format!("upload temp file: {e}"))
-}
-
-/// Streams an upload's bytes to a temporary file, hashing them on the way,
-/// within `limit` bytes (`portal.max_upload_mb`). The temporary file is removed
-/// on any failure; a refusal names the `file` field.
+/// Streams an upload's bytes into chunks of the store, hashing them on the
+/// way, within `limit` bytes (`portal.max_upload_mb`). The chunks are removed
+/// on any failure (a cut-off upload too); a refusal names the `file` field.
 pub async fn receive<S, B, E>(
     files: &FileStore,
     body: &mut S,
@@ -48,25 +47,30 @@ where
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
-    let temp = files.temp_path();
-    let result = stream_to(&temp, body, limit).await;
-    match result {
+    let id = Uuid::new_v4();
+    let mut written = 0;
+    match stream_to(files, id, &mut written, body, limit).await {
         Ok((size, sha256)) => Ok(Received {
             file_name,
-            temp,
+            id,
             size,
             sha256,
+            chunks: written,
         }),
         Err(e) => {
-            let _ = tokio::fs::remove_file(&temp).await;
+            // The chunk being written when it failed may exist too.
+            files.discard_upload(id, written + 1).await;
             Err(e)
         }
     }
 }
 
-/// Writes `body` to `temp`: its size and hex SHA-256.
+/// Writes `body` as chunks of the file `id` (counting them in `written`): its
+/// size and hex SHA-256.
 async fn stream_to<S, B, E>(
-    temp: &Path,
+    files: &FileStore,
+    id: Uuid,
+    written: &mut u32,
     body: &mut S,
     limit: u64,
 ) -> Result<(u64, String), AppError>
@@ -76,16 +80,14 @@ where
     E: std::fmt::Display,
 {
     use sha2::Digest;
-    use tokio::io::AsyncWriteExt;
-    let std_file = crate::private_files::create_file(temp).map_err(temp_error)?;
-    let mut out = tokio::fs::File::from_std(std_file);
+    let mut chunker = Chunker::new(CHUNK_SIZE);
     let mut hasher = sha2::Sha256::new();
     let mut size = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
+    while let Some(piece) = body.next().await {
+        let piece = piece
             .map_err(|e| AppError::field("file", format!("could not read the upload: {e}")))?;
-        let chunk = chunk.as_ref();
-        size += chunk.len() as u64;
+        let piece = piece.as_ref();
+        size += piece.len() as u64;
         if size > limit {
             return Err(AppError::field(
                 "file",
@@ -95,10 +97,18 @@ where
                 ),
             ));
         }
-        hasher.update(chunk);
-        out.write_all(chunk).await.map_err(temp_error)?;
+        hasher.update(piece);
+        for (index, chunk) in chunker.push(piece) {
+            *written = index;
+            files.put_chunk(id, index, &chunk).await?;
+            *written = index + 1;
+        }
     }
-    out.sync_all().await.map_err(temp_error)?;
+    if let Some((index, chunk)) = chunker.finish() {
+        *written = index;
+        files.put_chunk(id, index, &chunk).await?;
+        *written = index + 1;
+    }
     Ok((size, hex::encode(hasher.finalize())))
 }
 
@@ -114,8 +124,8 @@ pub struct FileDescription {
 }
 
 /// Adds an uploaded file to a product: the product must exist in `env`, the
-/// file be non-empty and the description valid; then the file moves into place
-/// with its description. The caller discards `file` when this fails.
+/// file be non-empty and the description valid; then its description is
+/// written (it is listed from then on). The caller discards `file` when this fails.
 pub async fn add_product_file(
     store: &dyn Store,
     files: &FileStore,
@@ -129,10 +139,7 @@ pub async fn add_product_file(
         .filter(|f| !f.file_name.trim().is_empty() && f.size > 0)
         .ok_or_else(|| AppError::field("file", "Choose a non-empty file to upload."))?;
     let meta = describe(env, product_id, d, file)?;
-    files
-        .commit(&meta, &file.temp)
-        .await
-        .map_err(AppError::Internal)?;
+    files.commit(&meta).await?;
     Ok(meta)
 }
 
@@ -167,7 +174,7 @@ fn describe(
         t => t.chars().take(200).collect(),
     };
     Ok(FileMeta {
-        id: Uuid::new_v4(),
+        id: file.id,
         env,
         product_id,
         title,
@@ -178,6 +185,8 @@ fn describe(
         size: file.size,
         uploaded_at: Utc::now(),
         sha256: file.sha256.clone(),
+        chunks: file.chunks,
+        chunk_size: CHUNK_SIZE,
     })
 }
 
@@ -200,11 +209,12 @@ pub async fn remove_product_file(
     product_id: Uuid,
     id: Uuid,
 ) -> Result<FileMeta, AppError> {
-    let (meta, _) = files
+    let meta = files
         .get(id)
-        .filter(|(m, _)| m.product_id == product_id && m.env == env)
+        .await?
+        .filter(|m| m.product_id == product_id && m.env == env)
         .ok_or_else(|| AppError::NotFound("No such file.".into()))?;
-    files.remove(id).await.map_err(AppError::Internal)?;
+    files.remove(&meta).await?;
     Ok(meta)
 }
 
@@ -217,19 +227,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_upload_is_hashed_and_bounded() {
+    async fn an_upload_is_hashed_bounded_and_swept_when_refused() {
         let tmp = tempfile::tempdir().unwrap();
-        let fs = FileStore::open(tmp.path()).unwrap();
+        let store = crate::store::embedded::EmbeddedStore::open(tmp.path(), 1).unwrap();
+        let fs = FileStore::new(std::sync::Arc::new(store), tmp.path());
         let got = receive(&fs, &mut chunks(&["a", "bc"]), "x.zip".into(), 3)
             .await
             .unwrap();
-        assert_eq!((got.size, got.file_name.as_str()), (3, "x.zip"));
+        assert_eq!(
+            (got.size, got.file_name.as_str(), got.chunks),
+            (3, "x.zip", 1)
+        );
         assert_eq!(
             got.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        got.discard().await;
-        assert!(!got.temp.exists());
+        let chunk = fs.store().get_file_chunk(got.id, 0).await.unwrap();
+        assert_eq!(chunk.as_deref(), Some(&b"abc"[..]));
+        let later = Utc::now() + chrono::Duration::days(1);
+        assert_eq!(fs.store().stale_uploads(later).await.unwrap().len(), 1);
+        got.discard(&fs).await;
+        assert_eq!(fs.store().get_file_chunk(got.id, 0).await.unwrap(), None);
+        assert!(fs.store().stale_uploads(later).await.unwrap().is_empty());
         let big = receive(&fs, &mut chunks(&["ab", "cd"]), "x.zip".into(), 3).await;
         let Err(AppError::Invalid(e)) = big else {
             panic!("{big:?}")
@@ -237,19 +256,18 @@ mod tests {
         assert!(e
             .get("file")
             .starts_with("the file is larger than the upload limit"));
-        assert_eq!(
-            std::fs::read_dir(tmp.path().join("files")).unwrap().count(),
-            0
-        );
+        assert!(fs.store().stale_uploads(later).await.unwrap().is_empty());
+        assert!(fs.all().await.unwrap().is_empty(), "nothing is listed");
     }
 
     #[test]
     fn a_description_is_checked_and_the_name_cleaned() {
         let file = Received {
             file_name: "C:\\x/../dir/setup\u{7}.exe".into(),
-            temp: PathBuf::new(),
+            id: Uuid::new_v4(),
             size: 1,
             sha256: String::new(),
+            chunks: 1,
         };
         let d = FileDescription {
             title: String::new(),

@@ -30,22 +30,6 @@ pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
         .find(|d| left <= chrono::Duration::days(*d))
 }
 
-/// Claims a once-only mail for this node among every node sharing the store:
-/// the first to store its mark sends it (a conditional write on CQL). The mark
-/// is this process's own, so a claim whose answer was lost (a timeout after the
-/// write applied) is recognised as ours on the next round. The marks travel
-/// with backups, so a restore does not send reminders again.
-async fn claim(
-    store: &dyn crate::store::Store,
-    tag: &str,
-    mine: &[u8],
-) -> Result<bool, crate::store::StoreError> {
-    let kept = store
-        .put_secret_if_absent(&format!("mail.once.{tag}"), mine)
-        .await?;
-    Ok(kept == mine)
-}
-
 /// Sends every reminder that is due and not sent yet; returns how many were sent.
 pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<Utc>) -> usize {
     let mut sent = 0;
@@ -58,8 +42,9 @@ pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<
             .filter_map(|(k, c, at)| due(at, now).map(|d| (k, c, at, d)))
             .collect();
         for (key, customer_id, at, days) in due_now {
+            // Sent once across every node: the outbox takes the tag conditionally.
             let tag = format!("expiry:{env}:{}:{days}", key.as_str());
-            if outbox.sent(&tag) {
+            if outbox.known_sent(&tag) {
                 continue;
             }
             let Ok(Some(c)) = store.get_customer(customer_id).await else {
@@ -67,14 +52,6 @@ pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<
             };
             if !c.notify_expiry {
                 continue;
-            }
-            match claim(store, &tag, outbox.node_mark()).await {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not claim an expiry reminder");
-                    continue;
-                }
             }
             let tz = format::zone(&c.timezone);
             let body = format!(
@@ -95,7 +72,8 @@ pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<
                 )
                 .await
             {
-                Ok(_) => sent += 1,
+                Ok(Some(_)) => sent += 1,
+                Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not write an expiry reminder"),
             }
         }

@@ -256,6 +256,9 @@ pub struct MailSettings {
     pub public_url: String,
     /// How often expiry reminders are looked for.
     pub reminder_interval_secs: u64,
+    /// Wait before the first retry of a failed delivery, doubled per failure
+    /// (at most an hour; a mail fails for good after 8 attempts).
+    pub retry_base_secs: u64,
 }
 
 impl Default for MailSettings {
@@ -266,6 +269,7 @@ impl Default for MailSettings {
             from: "Keywarden <no-reply@keywarden.local>".into(),
             public_url: String::new(),
             reminder_interval_secs: 3600,
+            retry_base_secs: 30,
         }
     }
 }

@@ -37,4 +37,8 @@ pub use edit::{AdminChange, EditError, LicenseEdit};
 pub mod eligibility;
 pub mod health;
 pub use eligibility::Eligibility;
+pub mod file;
 pub mod issuing;
+pub use file::FileMeta;
+pub mod outbox;
+pub use outbox::{MailRecord, MailStatus};

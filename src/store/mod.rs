@@ -11,9 +11,9 @@ mod mail;
 mod query;
 mod sessions;
 
-pub use files::FileRows;
+pub use files::{FileRows, UploadRow};
 pub use jobs::JobRows;
-pub use mail::MailRows;
+pub use mail::{record_of, MailRows};
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
 pub use sessions::{Portal, SessionRow, SessionRows};
 

@@ -263,7 +263,7 @@ fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
     };
     // Generous: the whole suite shares the CQL node, and a claim is a conditional write.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&a) + count(&b) == 0 {
+    while count(&a) == 0 {
         assert!(
             Instant::now() < deadline,
             "no reminder from either node within 30 s; logs:\n{}\n{}",
@@ -273,9 +273,10 @@ fn an_expiry_reminder_is_mailed_once_by_one_of_two_nodes() {
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(4));
+    // The outbox is shared (issue 12): both nodes list the one reminder.
     assert_eq!(
-        count(&a) + count(&b),
-        1,
+        (count(&a), count(&b)),
+        (1, 1),
         "exactly one node mailed it: {:?} / {:?}",
         super::web::mails(&a),
         super::web::mails(&b)

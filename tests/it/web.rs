@@ -220,34 +220,29 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &[u8])) -> (String, Vec<u
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// The mails in a server's outbox folder, oldest first, each with the body its
-/// recipient got (the outbox keeps tokens masked; without SMTP the unmasked copy
-/// is delivered to the outbox's `mailbox/` folder under the same file name).
+/// The mails in a server's outbox (the store's, read through the admin API),
+/// oldest first, each with the body its recipient got (the outbox keeps tokens
+/// masked, as `outbox_body`; without SMTP the unmasked copy is delivered to the
+/// sending node's `outbox/mailbox/` folder, named by the mail's id).
 pub fn mails(s: &Server) -> Vec<serde_json::Value> {
-    let dir = s.dir.join("outbox");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
+    let (st, list) = s.admin("GET", "/outbox?limit=1000", None);
+    assert_eq!(st, 200, "{list}");
+    let mailbox = s.dir.join("outbox").join("mailbox");
+    let copies: Vec<std::path::PathBuf> = std::fs::read_dir(&mailbox)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
-    names.sort();
-    names
-        .into_iter()
-        .map(|p| {
-            let mut m: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-            let copy = dir.join("mailbox").join(p.file_name().unwrap());
-            if let Ok(bytes) = std::fs::read(copy) {
-                let delivered: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                m["outbox_body"] = m["body"].clone();
-                m["body"] = delivered["body"].clone();
-            }
-            m
-        })
-        .collect()
+    let mut out: Vec<serde_json::Value> = list.as_array().cloned().unwrap_or_default();
+    out.reverse();
+    for m in &mut out {
+        let id = format!("-{}.json", m["id"].as_str().unwrap_or_default());
+        let copy = copies.iter().find(|p| p.to_string_lossy().ends_with(&id));
+        if let Some(bytes) = copy.and_then(|p| std::fs::read(p).ok()) {
+            let delivered: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            m["outbox_body"] = m["body"].clone();
+            m["body"] = delivered["body"].clone();
+        }
+    }
+    out
 }
 
 /// The first link in a mail body that starts with `base`.

@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod customers;
 pub mod licenses;
+pub mod outbox;
 pub mod products;
 pub mod settings;
 pub use crate::app::views;
@@ -149,6 +150,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers/{id}", web::get().to(customers::get))
             .route("/token/rotate", web::post().to(settings::rotate_token))
             .route("/backup", web::get().to(backup::download))
+            .route("/outbox", web::get().to(outbox::list))
             .route("/{env}/products", web::post().to(products::create))
             .route("/{env}/products", web::get().to(products::list))
             .route("/{env}/products/{id}", web::get().to(products::get))

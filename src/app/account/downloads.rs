@@ -2,8 +2,6 @@
 //! licenses cover, in the license's environment, within its version
 //! eligibility.
 
-use std::path::PathBuf;
-
 use uuid::Uuid;
 
 use crate::app::error::AppError;
@@ -22,7 +20,7 @@ pub struct Downloads {
 pub async fn downloads(owner: Owner<'_>, files: &FileStore) -> Result<Downloads, AppError> {
     let mine = licenses(owner).await?;
     Ok(Downloads {
-        files: entitled(files, &mine),
+        files: entitled(&files.all().await?, &mine),
         blocked: mine
             .iter()
             .filter(|m| !m.license.status.is_usable())
@@ -30,29 +28,27 @@ pub async fn downloads(owner: Owner<'_>, files: &FileStore) -> Result<Downloads,
     })
 }
 
-/// The file `id` and where its bytes are, if the owner is still entitled to it.
+/// The file `id` (its bytes are read with [`FileStore::bytes`]), if the owner
+/// is still entitled to it.
 pub async fn entitled_file(
     owner: Owner<'_>,
     files: &FileStore,
     id: Uuid,
-) -> Result<(FileMeta, PathBuf), AppError> {
+) -> Result<FileMeta, AppError> {
     let mine = licenses(owner).await?;
-    let allowed = entitled(files, &mine).into_iter().any(|(f, _)| f.id == id);
-    files
-        .get(id)
-        .filter(|_| allowed)
+    let file = files.get(id).await?;
+    file.filter(|f| !entitled(std::slice::from_ref(f), &mine).is_empty())
         .ok_or_else(|| AppError::NotFound("No such file among your downloads.".into()))
 }
 
 /// Files one of `mine` entitles, with the product they belong to.
-fn entitled(files: &FileStore, mine: &[OwnedLicense]) -> Vec<(FileMeta, String)> {
+fn entitled(files: &[FileMeta], mine: &[OwnedLicense]) -> Vec<(FileMeta, String)> {
     let usable: Vec<&OwnedLicense> = mine
         .iter()
         .filter(|m| m.license.status.is_usable())
         .collect();
     files
-        .all()
-        .into_iter()
+        .iter()
         .filter_map(|f| {
             usable
                 .iter()

@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::portal::customer::password::send_password_link;
 use crate::portal::PageError;
 
+/// One mail as the Outbox page lists it (body masked; delivery status in words).
 pub struct MailRow {
     pub at: String,
     pub to: String,
@@ -25,24 +26,26 @@ pub struct MailRow {
 struct OutboxPage {
     c: Chrome,
     rows: Vec<MailRow>,
-    dir: String,
 }
 
 pub async fn list(
     AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let outbox = &state.services.outbox;
-    let rows = outbox
+    let now = chrono::Utc::now();
+    let rows = state
+        .services
+        .outbox
         .list(200)
+        .await?
         .into_iter()
         .map(|m| MailRow {
             at: format::time(m.at),
+            delivery: m.shown(now),
             to: m.to,
             subject: m.subject,
             kind: m.kind,
             body: m.body,
-            delivery: m.delivery,
         })
         .collect();
     render(
@@ -50,7 +53,6 @@ pub async fn list(
         &OutboxPage {
             c: chrome(&req, &admin, "Outbox", "outbox", env),
             rows,
-            dir: outbox.dir().display().to_string(),
         },
     )
 }

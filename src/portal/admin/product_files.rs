@@ -28,9 +28,14 @@ pub struct FileRow {
 }
 
 /// The files of a product, newest release first.
-pub fn file_rows(files: &FileStore, env: Environment, product_id: Uuid) -> Vec<FileRow> {
-    files
+pub async fn file_rows(
+    files: &FileStore,
+    env: Environment,
+    product_id: Uuid,
+) -> Result<Vec<FileRow>, PageError> {
+    Ok(files
         .of_product(env, product_id)
+        .await?
         .into_iter()
         .map(|f| FileRow {
             id: f.id.to_string(),
@@ -41,7 +46,7 @@ pub fn file_rows(files: &FileStore, env: Environment, product_id: Uuid) -> Vec<F
             released: f.released.to_string(),
             size: files::human_size(f.size),
         })
-        .collect()
+        .collect())
 }
 
 /// Text fields an upload form may carry, and the size of each.
@@ -71,7 +76,7 @@ async fn read_field(field: &mut actix_multipart::Field, name: &str) -> Result<St
 /// Reads a multipart upload. Security item 6: the role is checked before any
 /// byte is read, the session's CSRF token (a field before the file, as the form
 /// sends it) before the file is read, text fields are bounded in number and
-/// size, and the file streams to disk within `portal.max_upload_mb`.
+/// size, and the file streams into the store's chunks within `portal.max_upload_mb`.
 async fn read_upload(
     admin: &Admin,
     state: &AppState,
@@ -126,12 +131,12 @@ pub async fn upload(
     let (fields, file) = read_upload(&admin, &state, payload).await?;
     let result = finish_upload(&admin, &state, &req, &path, fields, file.as_ref()).await;
     if let (Err(_), Some(f)) = (&result, &file) {
-        f.discard().await;
+        f.discard(&state.services.files).await;
     }
     result
 }
 
-/// Checks the form's CSRF token and environment (the file is on disk by now),
+/// Checks the form's CSRF token and environment (the file's chunks are stored by now),
 /// then hands the file and its description to the app.
 async fn finish_upload(
     admin: &Admin,

@@ -135,7 +135,7 @@ pub async fn edit_page(
         active: p.active,
     };
     page.editing = true;
-    page.files = file_rows(&state.services.files, env, id);
+    page.files = file_rows(&state.services.files, env, id).await?;
     render(&req, &page)
 }
 

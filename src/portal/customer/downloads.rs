@@ -3,7 +3,6 @@
 //! each behind a signed link that expires after 15 minutes.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -121,8 +120,8 @@ pub async fn download(
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = check_link(&state, &me, &req, &path)?;
-    let (meta, data) = account::entitled_file(me.owner(&state), &state.services.files, id).await?;
-    let resp = send_file(&req, &meta, &data).await?;
+    let meta = account::entitled_file(me.owner(&state), &state.services.files, id).await?;
+    let resp = send_file(&req, &state, &meta)?;
     tracing::info!(file = %id, customer = %me.customer.id, "download");
     Ok(resp)
 }
@@ -154,35 +153,48 @@ fn check_link(state: &AppState, me: &Me, req: &HttpRequest, path: &str) -> Resul
     }
 }
 
-/// The file as an attachment, streamed from disk in chunks with Range requests
-/// answered (resumable downloads), never read whole into memory (security
-/// item 6), uncached, with its checksum when known.
-async fn send_file(
+/// The file as an attachment, streamed from the store chunk by chunk with a
+/// single Range request answered (resumable downloads), never read whole into
+/// memory (security item 6), uncached, with its checksum when known.
+fn send_file(
     req: &HttpRequest,
+    state: &AppState,
     meta: &FileMeta,
-    data: &Path,
 ) -> Result<HttpResponse, PageError> {
-    let file = actix_files::NamedFile::open_async(data)
-        .await
-        .map_err(|e| PageError::Internal(format!("file {}: {e}", meta.id)))?
-        .set_content_type(actix_web::mime::APPLICATION_OCTET_STREAM)
-        .set_content_disposition(header::ContentDisposition {
-            disposition: header::DispositionType::Attachment,
-            parameters: vec![header::DispositionParam::Filename(
-                meta.file_name.replace(['"', '\\', '\r', '\n'], "_"),
-            )],
-        })
-        .use_last_modified(true);
-    let mut resp = file.into_response(req);
-    let headers = resp.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    if !meta.sha256.is_empty() {
-        if let Ok(v) = header::HeaderValue::from_str(&format!("sha-256={}", meta.sha256)) {
-            headers.insert(header::HeaderName::from_static("x-checksum-sha256"), v);
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let size = meta.size;
+    let mut resp = match crate::domain::file::byte_range(range, size) {
+        Err(()) => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
+                .finish())
         }
+        Ok(None) => HttpResponse::Ok(),
+        Ok(Some((start, end))) => {
+            let mut r = HttpResponse::PartialContent();
+            r.insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}")));
+            r
+        }
+    };
+    let (start, end) = crate::domain::file::byte_range(range, size)
+        .ok()
+        .flatten()
+        .unwrap_or((0, size.saturating_sub(1)));
+    let len = if size == 0 { 0 } else { end - start + 1 };
+    let name = meta.file_name.replace(['"', '\\', '\r', '\n'], "_");
+    resp.content_type(actix_web::mime::APPLICATION_OCTET_STREAM)
+        .insert_header(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(name)],
+        })
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if !meta.sha256.is_empty() {
+        resp.insert_header(("x-checksum-sha256", format!("sha-256={}", meta.sha256)));
     }
-    Ok(resp)
+    let body = state.services.files.bytes(meta, start, end);
+    Ok(resp.no_chunking(len).streaming(body))
 }

@@ -72,6 +72,10 @@ pub struct CqlStore {
     staging: EnvStatements,
     /// The portal sessions' statements (global keyspace).
     session_statements: sessions::SessionStatements,
+    /// Product files (issue 12 item 3).
+    files: files::FileStatements,
+    /// The outbox (issue 12 item 3).
+    mail: mail::MailStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -159,6 +163,8 @@ impl CqlStore {
             production: EnvStatements::prepare(&session, prefix, Environment::Production).await?,
             staging: EnvStatements::prepare(&session, prefix, Environment::Staging).await?,
             session_statements: sessions::SessionStatements::prepare(&session, prefix).await?,
+            files: files::FileStatements::prepare(&session, prefix).await?,
+            mail: mail::MailStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),
         })
