@@ -166,8 +166,10 @@ pub async fn run(a: &GuessArgs, work_dir: PathBuf) -> Result<ScenarioReport, Str
     // timeout and environment of this spec).
     let spec = ScenarioSpec {
         name: Name::HeartbeatStorm,
-        server_bin: a.server_bin.clone(),
-        data_dir: a.data_dir.clone(),
+        server: scenario::Server::Start {
+            bin: a.server_bin.clone(),
+            data_dir: a.data_dir.clone(),
+        },
         work_dir: work_dir.clone(),
         out_dir: a.out_dir.clone(),
         duration: a.duration,
@@ -326,6 +328,8 @@ fn finish(
     });
     ScenarioReport {
         scenario: NAME.into(),
+        target: with.url.clone(),
+        external: false,
         ok: failures.is_empty(),
         failures,
         licenses: devices,

@@ -9,6 +9,7 @@ mod cycles;
 mod duration;
 mod guessing;
 mod http;
+mod options;
 mod pacer;
 mod portal;
 mod report;
@@ -23,15 +24,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::api::Op;
 use crate::http::Endpoint;
+use crate::options::{LoadArgs, SeedArgs};
 use crate::report::Comparison;
 use crate::run::{LoadSpec, Mix};
-use crate::seed::SeedSpec;
 
 /// Load generator for the Keywarden license-key server.
 #[derive(Parser)]
@@ -126,55 +126,9 @@ enum Command {
         #[arg(long)]
         markdown: Option<PathBuf>,
     },
-    /// Start a server and run one named scenario; write NAME.json and NAME.svg.
-    Scenario {
-        /// Which scenario.
-        #[arg(value_enum)]
-        name: scenario::Name,
-        /// The keywarden server binary.
-        #[arg(long)]
-        server_bin: PathBuf,
-        /// The server's data directory (must be empty or absent).
-        #[arg(long)]
-        data_dir: PathBuf,
-        /// Where NAME.json and NAME.svg go.
-        #[arg(long, default_value = ".")]
-        out_dir: PathBuf,
-        /// Directory for the server log (default: a temp directory).
-        #[arg(long)]
-        work_dir: Option<PathBuf>,
-        /// Measured window (e.g. 20s).
-        #[arg(long, default_value = "20s", value_parser = duration::parse)]
-        duration: Duration,
-        /// Unmeasured warm-up before the window.
-        #[arg(long, default_value = "1s", value_parser = duration::parse)]
-        warmup: Duration,
-        /// Open loop at this total rate (requests/s); closed loop when absent,
-        /// except heartbeat-storm, which defaults to 5000.
-        #[arg(long)]
-        rate: Option<f64>,
-        /// Concurrent keep-alive connections.
-        #[arg(long, default_value_t = 64)]
-        connections: usize,
-        /// Licenses to create (default: 20000 heartbeat-storm, 200 activation-churn, 0 key-guessing).
-        #[arg(long)]
-        licenses: Option<usize>,
-        /// Activation limit of each license (default: 3 for activation-churn, else 5).
-        #[arg(long)]
-        activation_limit: Option<u32>,
-        /// Per-request timeout.
-        #[arg(long, default_value = "10s", value_parser = duration::parse)]
-        timeout: Duration,
-        /// Client runtime threads.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Environment in the request paths.
-        #[arg(long, default_value = "production")]
-        env: String,
-        /// portal-browsing: pause of each signed-in session between page views (0s: back to back).
-        #[arg(long, default_value = "1s", value_parser = duration::parse)]
-        think: Duration,
-    },
+    /// Start a server (or use a running one: --target) and run one named
+    /// scenario; write NAME.json and NAME.svg.
+    Scenario(scenario::ScenarioArgs),
     /// Heartbeats alone, then beside attackers posting wrong passwords to the
     /// customer sign-in and password-change forms; writes password-guessing.json and SVGs.
     PasswordGuessing(guessing::GuessArgs),
@@ -203,74 +157,6 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-}
-
-/// Options of seeding.
-#[derive(Args, Clone)]
-struct SeedArgs {
-    /// Licenses to create.
-    #[arg(long, default_value_t = 100_000)]
-    licenses: usize,
-    /// Activation limit of each license.
-    #[arg(long, default_value_t = 5)]
-    activation_limit: u32,
-    /// Concurrent connections for activating or validating every key.
-    #[arg(long, default_value_t = 64)]
-    concurrency: usize,
-    /// Environment in the request paths.
-    #[arg(long, default_value = "production")]
-    env: String,
-}
-
-impl SeedArgs {
-    fn spec(&self) -> SeedSpec {
-        SeedSpec {
-            licenses: self.licenses,
-            activation_limit: self.activation_limit,
-            env: self.env.clone(),
-            concurrency: self.concurrency,
-        }
-    }
-}
-
-/// Options shared by every load phase.
-#[derive(Args, Clone)]
-struct LoadArgs {
-    /// Concurrent keep-alive connections.
-    #[arg(long, default_value_t = 64)]
-    connections: usize,
-    /// Measured window per phase (e.g. 10s, 500ms).
-    #[arg(long, default_value = "10s", value_parser = duration::parse)]
-    duration: Duration,
-    /// Unmeasured warm-up before each window.
-    #[arg(long, default_value = "1s", value_parser = duration::parse)]
-    warmup: Duration,
-    /// Zipf exponent of key popularity (0 = uniform).
-    #[arg(long, default_value_t = 1.0)]
-    zipf_s: f64,
-    /// Per-request timeout.
-    #[arg(long, default_value = "10s", value_parser = duration::parse)]
-    timeout: Duration,
-    /// Client runtime threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-}
-
-impl LoadArgs {
-    fn spec(&self, mix: Mix, env: &str) -> LoadSpec {
-        LoadSpec {
-            connections: self.connections,
-            duration: self.duration,
-            warmup: self.warmup,
-            mix,
-            signed_fraction: 0.0,
-            msgpack_fraction: 0.0,
-            rate: None,
-            zipf_s: self.zipf_s,
-            env: env.to_string(),
-            timeout: self.timeout,
-        }
-    }
 }
 
 fn main() {
@@ -410,45 +296,18 @@ fn dispatch(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Scenario {
-            name,
-            server_bin,
-            data_dir,
-            out_dir,
-            work_dir,
-            duration,
-            warmup,
-            rate,
-            connections,
-            licenses,
-            activation_limit,
-            timeout,
-            threads,
-            env,
-            think,
-        } => {
-            let spec = scenario::ScenarioSpec {
-                name,
-                server_bin,
-                data_dir,
-                work_dir: work_dir.unwrap_or_else(default_work_dir),
-                out_dir,
-                duration,
-                warmup,
-                rate,
-                connections,
-                licenses,
-                activation_limit,
-                timeout,
-                env,
-                think,
-            };
-            let report = block_on(threads, async { scenario::run(&spec).await })?;
+        Command::Scenario(args) => {
+            let spec = args.spec(default_work_dir())?;
+            let report = block_on(args.threads, async { scenario::run(&spec).await })?;
             print!("{}", report.summary);
             if report.ok {
                 Ok(())
             } else {
-                Err(format!("{}: {}", name.as_str(), report.failures.join("; ")))
+                Err(format!(
+                    "{}: {}",
+                    args.name.as_str(),
+                    report.failures.join("; ")
+                ))
             }
         }
         Command::HistoryCycles(args) => {

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::http::{Client, Endpoint};
+use crate::scenario::Admin;
 use crate::stats::Stats;
 use crate::timeline::Timeline;
 
@@ -118,7 +119,11 @@ pub async fn sign_in(
         .await
         .map_err(|e| format!("POST {login}: {e}"))?;
     if resp.status != 303 {
-        return Err(format!("POST {login} as {email}: HTTP {}", resp.status));
+        return Err(format!(
+            "POST {login} as {email}: HTTP {}{}",
+            resp.status,
+            refusal_hint(resp.status)
+        ));
     }
     let name = if prefix == "/admin" {
         "kw_admin="
@@ -133,12 +138,30 @@ pub async fn sign_in(
         .ok_or_else(|| format!("POST {login}: no session cookie"))
 }
 
-/// Creates the customers, gives each some of `keys`, and signs everyone in.
+/// Why a sign-in form answered `status` instead of 303, for the error message.
+pub fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        401 => ": wrong email or password (with --target: check --admin-email/--admin-password)",
+        403 => ": the form's CSRF check failed (pre-session cookie not accepted)",
+        429 => {
+            ": sign-in refused by the failure limiter (this address or account is locked \
+             after failed sign-ins: limits.login_per_minute/login_burst, \
+             limits.account_failures_per_hour/burst) or the password-hash queue is full; \
+             wait for the lock-out to pass, or set KEYWARDEN_LIMITS__LOGIN_PER_MINUTE and \
+             KEYWARDEN_LIMITS__LOGIN_BURST (e.g. 100000) on every node"
+        }
+        _ => "",
+    }
+}
+
+/// Creates the customers, gives each some of `keys`, and signs everyone in
+/// (the admin sessions as `admin`).
 pub async fn prepare(
     ep: &Endpoint,
     token: &str,
     env: &str,
     keys: &[String],
+    admin: &Admin,
 ) -> Result<Sessions, String> {
     let mut client = Client::new(ep.clone(), Duration::from_secs(30));
     let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
@@ -175,15 +198,9 @@ pub async fn prepare(
         customers: Vec::new(),
     };
     for _ in 0..ADMIN_SESSIONS {
-        sessions.admins.push(
-            sign_in(
-                ep,
-                "/admin",
-                super::scenario::PORTAL_ADMIN,
-                super::scenario::PORTAL_PASSWORD,
-            )
-            .await?,
-        );
+        sessions
+            .admins
+            .push(sign_in(ep, "/admin", &admin.email, &admin.password).await?);
     }
     for email in &customers {
         sessions
