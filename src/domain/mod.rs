@@ -38,3 +38,4 @@ pub mod eligibility;
 pub mod health;
 pub use eligibility::Eligibility;
 pub mod issuing;
+pub mod job;

@@ -70,6 +70,8 @@ pub struct CqlStore {
     global: statements::GlobalStatements,
     production: EnvStatements,
     staging: EnvStatements,
+    /// Statements of the background job tables (`jobs.rs`).
+    jobs: jobs::JobStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -156,6 +158,7 @@ impl CqlStore {
             global: statements::GlobalStatements::prepare(&session, prefix).await?,
             production: EnvStatements::prepare(&session, prefix, Environment::Production).await?,
             staging: EnvStatements::prepare(&session, prefix, Environment::Staging).await?,
+            jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),
         })
