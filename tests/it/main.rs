@@ -16,6 +16,7 @@ mod durability;
 mod faults;
 mod grafana;
 mod helpers;
+mod jobs;
 mod migrate;
 mod observability;
 mod prometheus;
