@@ -154,7 +154,10 @@ fn a_finished_job_can_be_removed_but_not_retried_and_a_bad_id_is_refused() {
     assert_eq!(retry.status, 409, "{}", retry.text());
     let bad = w.submit("/admin/jobs/not-a-job/delete", &[("env", "production")]);
     assert_eq!(bad.status, 404);
-    let r = w.submit(&format!("/admin/jobs/{id}/delete"), &[("env", "production")]);
+    let r = w.submit(
+        &format!("/admin/jobs/{id}/delete"),
+        &[("env", "production")],
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(row(&w).is_none(), "removed from the list");
     assert_eq!(keys_of(&s, &pid).len(), 700, "its keys stay");
@@ -222,4 +225,51 @@ async fn store_keys(prefix: &str, pid: &str, gid: &str) -> HashSet<String> {
     let keys: HashSet<String> = page.items.iter().map(|l| l.key.as_str().into()).collect();
     assert_eq!(keys.len(), page.items.len(), "a key stored twice");
     keys
+}
+
+fn keywarden(args: &[&str]) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keywarden"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("KEYWARDEN_ADMIN_TOKEN")
+        .env("KEYWARDEN_LOG__LEVEL", "warn")
+        .output()
+        .expect("keywarden runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {err}");
+}
+
+#[test]
+fn a_backup_carries_the_jobs_and_a_restore_shows_them() {
+    let s = Server::start();
+    let w = Web::admin(&s);
+    let (_, gid) = generator(&s, &w);
+    start_bulk(&w, &gid, 600);
+    wait_for(&w, "done", |r| r.state == "done");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kw.kwbackup");
+    let file = file.to_str().unwrap();
+    keywarden(&[
+        "backup",
+        "--url",
+        &s.base,
+        "--token",
+        crate::helpers::TOKEN,
+        "--out",
+        file,
+    ]);
+    let fresh = dir.path().join("restored");
+    keywarden(&[
+        "restore",
+        "--from",
+        file,
+        "--data-dir",
+        fresh.to_str().unwrap(),
+    ]);
+    let r = Server::start_in(&fresh, Opts::default());
+    let restored = row(&Web::admin(&r)).expect("the job is listed after the restore");
+    assert_eq!(
+        (restored.state.as_str(), restored.done, restored.total),
+        ("done", 600, 600)
+    );
 }
