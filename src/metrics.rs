@@ -90,6 +90,7 @@ pub const VERDICT_OPS: [&str; 5] = ["activate", "validate", "heartbeat", "deacti
 /// Every store operation name the backends time: the closed set of the `op` label.
 pub const STORE_OPS: &[&str] = &[
     "activation_history",
+    "announce_job_licenses",
     "append_audit",
     "changes_since",
     "delete_admin",

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::job::{Job, JobStep};
+use crate::domain::{Environment, LicenseKey};
 
 /// Background jobs as rows with a lease: the part of [`super::Store`] that holds them.
 /// Every write of a job row is conditional on its `version`, so a node that lost
@@ -33,6 +34,18 @@ pub trait JobRows: Send + Sync {
     ) -> Result<JobStep, StoreError>;
     /// The recorded plan of one step, if any.
     async fn get_job_step(&self, id: Uuid, step: u32) -> Result<Option<JobStep>, StoreError>;
+
+    /// Tells the other nodes that these licenses exist: a node taking a job over
+    /// calls it for the keys the dead node inserted in its last step, whose
+    /// news (change-log entries) may have been cut off with that node. A store
+    /// with one node has nobody to tell.
+    async fn announce_job_licenses(
+        &self,
+        _env: Environment,
+        _keys: &[LicenseKey],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Takes the job for `node` if it is running and its lease is free or
     /// expired: `Some` with the job as stored when this node got it, `None`

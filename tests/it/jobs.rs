@@ -182,8 +182,20 @@ fn a_job_whose_node_dies_is_finished_by_another_node_with_exactly_its_keys() {
         at_kill.state == "running" && at_kill.here && at_kill.done < N,
         "A ran the job when it was killed: {at_kill:?}"
     );
+    let killed = Instant::now();
     let (wb, wc) = (Web::admin(&b), Web::admin(&c));
     let done = wait_for(&wb, "done on B", |r| r.state == "done");
+    eprintln!(
+        "killed A at {at_kill:?}; done on another node {:?} later",
+        killed.elapsed()
+    );
+    for s in [&b, &c] {
+        let logs = s.logs();
+        let resumed = logs
+            .lines()
+            .filter(|l| l.contains("resumed a planned job step"));
+        resumed.for_each(|l| eprintln!("{}: {l}", s.base));
+    }
     assert_eq!((done.done, done.total), (N, N));
     assert!(done.attempts >= 2, "another node took it over: {done:?}");
     let on_c = wait_for(&wc, "done on C", |r| r.state == "done");

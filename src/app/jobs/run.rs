@@ -17,7 +17,7 @@ use super::{Shared, CHUNK, KEEP, MAX_LOCAL};
 use crate::app::error::AppError;
 use crate::domain::issuing::{fresh_keys, licenses_from_keys};
 use crate::domain::job::{made_by_step, GenerationSpec, Job, JobState, JobStep};
-use crate::domain::{Environment, License};
+use crate::domain::{Environment, License, LicenseKey};
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
 
@@ -234,21 +234,28 @@ async fn complete(
     who: &str,
 ) -> Result<u32, Stop> {
     for _ in 0..3 {
-        let mut made = 0;
+        let mut found = Vec::new();
         let mut missing = Vec::new();
         for chunk in licenses.chunks(CHECKS_AT_ONCE) {
             let reads = chunk
                 .iter()
                 .map(|l| engine.store().get_license(env, &l.key));
-            let found = futures_util::future::join_all(reads).await;
-            for (l, f) in chunk.iter().zip(found) {
+            let stored = futures_util::future::join_all(reads).await;
+            for (l, f) in chunk.iter().zip(stored) {
                 match f.map_err(store_failed)? {
-                    Some(s) if made_by_step(&s, generator, plan) => made += 1,
+                    Some(s) if made_by_step(&s, generator, plan) => found.push(l.key.clone()),
                     Some(_) => {}
                     None => missing.push(l.clone()),
                 }
             }
         }
+        tracing::info!(
+            found = found.len(),
+            missing = missing.len(),
+            "resumed a planned job step"
+        );
+        let made = found.len() as u32;
+        announce(engine, env, found).await;
         if missing.is_empty() {
             return Ok(made);
         }
@@ -261,6 +268,21 @@ async fn complete(
     Err(Stop::Failed(
         "the planned keys kept colliding with other licenses".into(),
     ))
+}
+
+/// Makes licenses an earlier run of the step inserted known to this node's
+/// catalog and, through the store, to the other nodes: the node that inserted
+/// them may have died before it told anyone.
+async fn announce(engine: &Engine, env: Environment, keys: Vec<LicenseKey>) {
+    if keys.is_empty() {
+        return;
+    }
+    if let Err(e) = engine.store().announce_job_licenses(env, &keys).await {
+        tracing::warn!(error = %e, "could not announce the licenses of a resumed job step");
+    }
+    for k in keys {
+        engine.refresh(env, k).await;
+    }
 }
 
 /// A store error while planning or checking: the job fails (an admin may retry).

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::rows::{applied, blobs, decode, encode};
 use super::{corrupt, down, CqlStore};
 use crate::domain::job::{Job, JobStep};
+use crate::domain::{Environment, LicenseKey};
 use crate::store::jobs::{job_moved, newest_first};
 use crate::store::{JobRows, StoreError};
 
@@ -186,5 +187,15 @@ impl JobRows for CqlStore {
 
     async fn get_job_step(&self, id: Uuid, step: u32) -> Result<Option<JobStep>, StoreError> {
         self.timed("get_job_step", self.read_step(id, step)).await
+    }
+
+    async fn announce_job_licenses(
+        &self,
+        env: Environment,
+        keys: &[LicenseKey],
+    ) -> Result<(), StoreError> {
+        let st = self.env(env);
+        let work = super::fan_out(keys, |k| self.log_change(st, k.as_str(), false));
+        self.timed("announce_job_licenses", work).await
     }
 }
