@@ -51,6 +51,9 @@ pub struct Backup {
     #[serde(default)]
     pub outbox_pending: Vec<crate::domain::MailRecord>,
     // --- end of issue 12 item 3 ---
+    /// Background jobs (backups taken before jobs were rows have none).
+    #[serde(default)]
+    pub jobs: Vec<JobDump>,
 }
 
 /// Reads everything. Each environment's licenses are read page by page; a write
@@ -94,6 +97,7 @@ pub async fn take(store: &dyn Store) -> Result<Backup, StoreError> {
         files: Vec::new(),
         outbox: Vec::new(),
         outbox_pending: Vec::new(),
+        jobs: take_jobs(store).await?,
     };
     // --- issue 12 item 3: files and outbox ---
     files_mail::take(store, &mut b).await?;
@@ -171,5 +175,38 @@ pub async fn restore(store: &dyn Store, b: &Backup) -> Result<(), StoreError> {
     // --- issue 12 item 3: the outbox (file bytes follow the document: `files_mail::restore_files`) ---
     files_mail::restore_outbox(store, b).await?;
     // --- end of issue 12 item 3 ---
+    restore_jobs(store, &b.jobs).await?;
+    Ok(())
+}
+
+// --- background jobs (issue 12 item 2) ---
+
+/// Most jobs a backup carries (the app keeps about 200).
+const JOBS_IN_BACKUP: usize = 1000;
+
+/// One job row and the plan of the step it is at, if planned: what a node that
+/// takes the restored job over needs to finish it without making a key twice.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JobDump {
+    pub job: crate::domain::job::Job,
+    pub pending: Option<crate::domain::job::JobStep>,
+}
+
+async fn take_jobs(store: &dyn Store) -> Result<Vec<JobDump>, StoreError> {
+    let mut out = Vec::new();
+    for job in store.list_jobs(JOBS_IN_BACKUP).await? {
+        let pending = store.get_job_step(job.id, job.step).await?;
+        out.push(JobDump { job, pending });
+    }
+    Ok(out)
+}
+
+async fn restore_jobs(store: &dyn Store, jobs: &[JobDump]) -> Result<(), StoreError> {
+    for d in jobs {
+        store.insert_job(&d.job).await?;
+        if let Some(p) = &d.pending {
+            store.plan_job_step(d.job.id, d.job.step, p).await?;
+        }
+    }
     Ok(())
 }

@@ -111,6 +111,8 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let portal = open_portal(&settings, &store, admins).await?;
     portal.follow_admin_changes(engine.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);
+    // Background jobs run on this (background) thread, never on an HTTP worker.
+    state.services.jobs.start(engine.clone(), &settings.jobs);
     crate::app::reminders::spawn(
         state.engine.clone(),
         state.services.outbox.clone(),

@@ -1,124 +1,113 @@
-//! Background jobs of the admin portal: bulk key generation runs in chunks off
+//! Background jobs of the admin portal: bulk key generation runs in steps off
 //! the request, with progress the Background Jobs page shows.
 //!
-//! Jobs live in this node's memory (the keys they made are in the store).
+//! A job is a row in the store (see `domain::job`), so every node lists the same
+//! jobs. One node runs a job at a time while it holds the job's lease; each step
+//! records its planned keys before inserting them (`run.rs`), so when a node dies
+//! another one takes the job over once the lease runs out and finishes it without
+//! making a key twice. Every node polls for such jobs every `jobs.poll_secs`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+mod run;
 
-use chrono::{DateTime, Utc};
-use parking_lot::RwLock;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::app::error::AppError;
-use crate::app::licenses::{create_licenses, Overrides};
+use crate::app::licenses::Overrides;
+use crate::config::JobSettings;
+use crate::domain::job::{GenerationSpec, Job, JobError, Lease};
 use crate::domain::{Environment, Generator};
 use crate::engine::Engine;
+use crate::store::{Store, StoreError};
 
-/// Keys inserted per store call.
-pub const CHUNK: usize = 500;
-/// Jobs kept in the list.
+pub use crate::domain::job::JobState;
+
+/// Keys inserted per step (one store call, one progress write).
+pub const CHUNK: u32 = 500;
+/// Jobs kept in the list; finished ones beyond it are deleted when a job starts.
 const KEEP: usize = 200;
-
-/// Where a job is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
-    Running,
-    Done,
-    Failed(String),
-}
-
-/// One bulk generation.
-pub struct Job {
-    pub id: Uuid,
-    pub env: Environment,
-    pub title: String,
-    pub total: usize,
-    pub done: AtomicUsize,
-    pub state: RwLock<JobState>,
-    pub attempts: AtomicUsize,
-    pub who: String,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: RwLock<Option<DateTime<Utc>>>,
-    generator: Generator,
-    overrides: Overrides,
-}
-
-impl Job {
-    /// Progress for the bar (100 for an empty job).
-    pub fn percent(&self) -> usize {
-        (self.done.load(Ordering::Relaxed) * 100)
-            .checked_div(self.total)
-            .unwrap_or(100)
-    }
-}
+/// Most jobs one node runs at once; others wait for a node with room.
+const MAX_LOCAL: usize = 32;
 
 /// What a bulk generation makes.
-pub struct GenerationSpec {
+pub struct GenerationRequest {
     pub env: Environment,
     pub generator: Generator,
     pub overrides: Overrides,
-    pub count: usize,
+    pub count: u32,
     pub title: String,
     pub who: String,
 }
 
-/// The node's jobs, newest first.
-#[derive(Default)]
+/// This node's part in running jobs: its id, the jobs it runs now, and the
+/// wake-up line to its runner (which lives on the background thread).
 pub struct Jobs {
-    list: RwLock<Vec<Arc<Job>>>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Random per process: whose lease a job row names.
+    node: String,
+    settings: OnceLock<JobSettings>,
+    /// Jobs running on this node (bounded by `MAX_LOCAL`).
+    running: Mutex<HashSet<Uuid>>,
+    wake: mpsc::Sender<Uuid>,
+    inbox: Mutex<Option<mpsc::Receiver<Uuid>>>,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        let (wake, inbox) = mpsc::channel(MAX_LOCAL);
+        Jobs {
+            shared: Arc::new(Shared {
+                node: Uuid::new_v4().simple().to_string()[..12].to_owned(),
+                settings: OnceLock::new(),
+                running: Mutex::new(HashSet::new()),
+                wake,
+                inbox: Mutex::new(Some(inbox)),
+            }),
+        }
+    }
+}
+
+impl Shared {
+    fn settings(&self) -> JobSettings {
+        self.settings.get().cloned().unwrap_or_default()
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.settings().lease_secs as i64)
+    }
 }
 
 impl Jobs {
-    /// Every job kept, newest first, for the jobs list.
-    pub fn all(&self) -> Vec<Arc<Job>> {
-        self.list.read().clone()
+    /// This node's id, as job leases name it.
+    pub fn node(&self) -> &str {
+        &self.shared.node
     }
 
-    /// One job, if still kept.
-    pub fn get(&self, id: Uuid) -> Option<Arc<Job>> {
-        self.list.read().iter().find(|j| j.id == id).cloned()
+    /// Starts this node's job runner on the current (background) thread: it runs
+    /// the jobs this node starts or retries, and every `poll_secs` (and now)
+    /// takes over running jobs whose lease ran out. Call once, at start.
+    pub fn start(&self, engine: Arc<Engine>, settings: &JobSettings) {
+        let _ = self.shared.settings.set(settings.clone());
+        let Some(inbox) = self.shared.inbox.lock().take() else {
+            return;
+        };
+        tracing::info!(node = %self.shared.node, "background jobs: this node's id");
+        let every = Duration::from_secs(settings.poll_secs.max(1));
+        actix_web::rt::spawn(run::dispatch(self.shared.clone(), engine, inbox, every));
     }
 
-    /// Removes a finished job from the list.
-    pub fn remove(&self, id: Uuid) -> bool {
-        let mut l = self.list.write();
-        let before = l.len();
-        l.retain(|j| j.id != id || *j.state.read() == JobState::Running);
-        l.len() != before
-    }
-
-    /// Starts generating keys as described.
-    pub fn start_generation(&self, engine: Arc<Engine>, spec: GenerationSpec) -> Arc<Job> {
-        let GenerationSpec {
-            env,
-            generator,
-            overrides,
-            count,
-            title,
-            who,
-        } = spec;
-        let job = Arc::new(Job {
-            id: Uuid::new_v4(),
-            env,
-            title,
-            total: count,
-            done: AtomicUsize::new(0),
-            state: RwLock::new(JobState::Running),
-            attempts: AtomicUsize::new(0),
-            who,
-            created_at: Utc::now(),
-            finished_at: RwLock::new(None),
-            generator,
-            overrides,
-        });
-        {
-            let mut l = self.list.write();
-            l.insert(0, job.clone());
-            l.truncate(KEEP);
-        }
-        run(engine, job.clone());
-        job
+    /// Every job kept, newest first, for the jobs list (the same on every node).
+    pub async fn list(&self, store: &dyn Store) -> Result<Vec<Job>, AppError> {
+        Ok(store.list_jobs(KEEP).await?)
     }
 
     /// Starts a bulk generation of `count` keys with `generator`, whose product
@@ -126,14 +115,14 @@ impl Jobs {
     /// names the generator, the product and the environment for the jobs list.
     pub async fn start_bulk(
         &self,
-        engine: Arc<Engine>,
+        store: &dyn Store,
         env: Environment,
         generator: Generator,
         count: usize,
         who: String,
-    ) -> Result<Arc<Job>, AppError> {
-        let product = engine
-            .store()
+    ) -> Result<Job, AppError> {
+        crate::app::licenses::check_count(count)?;
+        let product = store
             .get_product(env, generator.product_id)
             .await?
             .filter(|p| p.active)
@@ -142,7 +131,7 @@ impl Jobs {
                     "The generator's product is inactive: it gets no new licenses.".into(),
                 )
             })?;
-        let spec = GenerationSpec {
+        let request = GenerationRequest {
             env,
             title: format!(
                 "Generate {count} keys with {} for {} ({env})",
@@ -150,60 +139,98 @@ impl Jobs {
             ),
             generator,
             overrides: Overrides::default(),
-            count,
+            count: count as u32,
             who,
         };
-        Ok(self.start_generation(engine, spec))
+        self.start_generation(store, request).await
     }
 
-    /// Runs a failed job again for the keys it has not made yet.
-    pub fn retry(&self, engine: Arc<Engine>, id: Uuid) -> Option<Arc<Job>> {
-        let job = self.get(id)?;
-        {
-            let mut st = job.state.write();
-            if !matches!(*st, JobState::Failed(_)) {
-                return None;
-            }
-            *st = JobState::Running;
+    /// Records a new job leased to this node, wakes this node's runner, and
+    /// trims the list of finished jobs.
+    pub async fn start_generation(
+        &self,
+        store: &dyn Store,
+        r: GenerationRequest,
+    ) -> Result<Job, AppError> {
+        let now = Utc::now();
+        let lease = Lease {
+            node: self.shared.node.clone(),
+            until: now + self.shared.lease(),
+        };
+        let spec = GenerationSpec {
+            generator: r.generator,
+            overrides: r.overrides,
+        };
+        let job = Job::new(r.env, r.title, r.who, r.count, spec, lease, now);
+        let job = store.insert_job(&job).await?;
+        self.wake(job.id);
+        if let Err(e) = prune(store).await {
+            tracing::warn!(error = %e, "could not trim the jobs list");
         }
-        *job.finished_at.write() = None;
-        run(engine, job.clone());
-        Some(job)
+        Ok(job)
+    }
+
+    /// Runs a failed job again (on this node) for the keys it has not made yet.
+    pub async fn retry(&self, store: &dyn Store, id: Uuid) -> Result<Job, AppError> {
+        let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
+        let again = job
+            .retried(&self.shared.node, Utc::now(), self.shared.lease())
+            .map_err(refusal)?;
+        let job = store.update_job(&again).await.map_err(changed)?;
+        self.wake(job.id);
+        Ok(job)
+    }
+
+    /// Removes a finished job from the list (the keys it made stay).
+    pub async fn remove(&self, store: &dyn Store, id: Uuid) -> Result<(), AppError> {
+        let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
+        job.check_removable().map_err(refusal)?;
+        store.delete_job(id, job.version).await.map_err(changed)
+    }
+
+    /// Hands a job this node holds to its runner; if the line is full, the
+    /// poller picks the job up once its lease has run out.
+    fn wake(&self, id: Uuid) {
+        if self.shared.wake.try_send(id).is_err() {
+            tracing::warn!(job = %id, "job runner busy: the job starts when its lease runs out");
+        }
     }
 }
 
-fn run(engine: Arc<Engine>, job: Arc<Job>) {
-    actix_web::rt::spawn(async move {
-        job.attempts.fetch_add(1, Ordering::Relaxed);
-        loop {
-            let done = job.done.load(Ordering::Relaxed);
-            if done >= job.total {
-                *job.state.write() = JobState::Done;
-                break;
-            }
-            let n = CHUNK.min(job.total - done);
-            match create_licenses(
-                &engine,
-                job.env,
-                &job.generator,
-                &job.overrides,
-                n,
-                &job.who,
-            )
-            .await
-            {
-                Ok(made) => {
-                    job.done.fetch_add(made.len(), Ordering::Relaxed);
-                }
-                Err(e) => {
-                    tracing::warn!(job = %job.id, error = %e, "bulk generation failed");
-                    *job.state.write() = JobState::Failed(e.to_string());
-                    break;
-                }
-            }
-            // Let validations and page views in between chunks.
-            tokio::task::yield_now().await;
+/// Deletes finished jobs beyond the newest `KEEP`.
+async fn prune(store: &dyn Store) -> Result<(), StoreError> {
+    let listed = store.list_jobs(KEEP + 50).await?;
+    for j in listed
+        .iter()
+        .skip(KEEP)
+        .filter(|j| j.check_removable().is_ok())
+    {
+        match store.delete_job(j.id, j.version).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
         }
-        *job.finished_at.write() = Some(Utc::now());
-    });
+    }
+    Ok(())
+}
+
+fn no_such_job() -> AppError {
+    AppError::NotFound("no such job".into())
+}
+
+fn refusal(e: JobError) -> AppError {
+    match e {
+        JobError::NotFailed => AppError::Conflict("Only a failed job can be retried.".into()),
+        JobError::StillRunning => AppError::Conflict("A running job cannot be removed.".into()),
+        other => AppError::Conflict(other.to_string()),
+    }
+}
+
+/// A lost compare-and-set: another node changed the job meanwhile.
+fn changed(e: StoreError) -> AppError {
+    match e {
+        StoreError::Conflict(_) => {
+            AppError::Conflict("The job changed meanwhile (on another node); reload.".into())
+        }
+        other => other.into(),
+    }
 }

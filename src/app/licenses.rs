@@ -211,7 +211,7 @@ pub async fn check_owner(store: &dyn Store, l: &License, owner: Owner) -> Result
 /// The license, or NOT_FOUND.
 pub async fn get(engine: &Engine, env: Environment, key: &LicenseKey) -> Result<License, AppError> {
     engine
-        .get(env, key)
+        .get_current(env, key)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("No license {} in {env}.", key.as_str())))
 }

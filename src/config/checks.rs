@@ -3,8 +3,8 @@
 
 use super::public_url::check_public_url;
 use super::{
-    AbuseSettings, ConfigError, CqlSettings, EngineSettings, LimitSettings, LogSettings,
-    PortalSettings, ServerSettings, Settings,
+    AbuseSettings, ConfigError, CqlSettings, EngineSettings, JobSettings, LimitSettings,
+    LogSettings, PortalSettings, ServerSettings, Settings,
 };
 
 impl Settings {
@@ -16,6 +16,7 @@ impl Settings {
         check_abuse(&self.abuse)?;
         self.store.cql.check()?;
         self.portal.check()?;
+        self.jobs.check()?;
         if !self.server.public_url.trim().is_empty() {
             check_public_url(&self.server.public_url)
                 .map_err(|why| bad("server.public_url", &why))?;
@@ -51,6 +52,23 @@ fn within<T: PartialOrd>(
 /// Refuses `value` unless it is one of `allowed`.
 fn one_of(key: &str, value: &str, allowed: &[&str], why: &str) -> Result<(), ConfigError> {
     refuse_if(!allowed.contains(&value), key, why)
+}
+
+impl JobSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        within(
+            "jobs.lease_secs",
+            self.lease_secs,
+            2..=3600,
+            "must be 2 to 3600 seconds",
+        )?;
+        within(
+            "jobs.poll_secs",
+            self.poll_secs,
+            1..=self.lease_secs,
+            "must be 1 second to jobs.lease_secs",
+        )
+    }
 }
 
 impl ServerSettings {

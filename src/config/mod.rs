@@ -36,6 +36,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub mail: MailSettings,
     pub portal: PortalSettings,
+    pub jobs: JobSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +239,27 @@ impl Default for PortalSettings {
         PortalSettings {
             download_link_secs: 900,
             max_upload_mb: 512,
+        }
+    }
+}
+
+/// Background jobs (bulk generation): any node runs a job while it holds its
+/// lease; another node takes it over once the lease runs out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// How long a node's hold on a job lasts without renewal (renewed every step
+    /// and every third of it): how long a dead node's job waits to be taken over.
+    pub lease_secs: u64,
+    /// How often every node looks for running jobs whose lease ran out.
+    pub poll_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            lease_secs: 15,
+            poll_secs: 2,
         }
     }
 }

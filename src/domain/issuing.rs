@@ -4,13 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::{Action, ActivationLimit, Environment, Generator, License, LicenseKey, LicenseStatus};
 
 /// The fields a new license may override; everything else comes from its generator.
-#[derive(Debug, Default, Clone)]
+/// Kept in a background job's row, so it is (de)serialisable.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Overrides {
     pub customer_id: Option<Uuid>,
     pub activation_limit: Option<ActivationLimit>,
@@ -30,6 +33,17 @@ pub fn make_licenses(
     now: DateTime<Utc>,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Vec<License> {
+    let keys = fresh_keys(generator, count, rng);
+    licenses_from_keys(env, generator, o, &keys, now)
+}
+
+/// `count` fresh keys in the generator's format, no duplicate among them: the
+/// plan a background job records before it inserts, so a takeover reuses them.
+pub fn fresh_keys(
+    generator: &Generator,
+    count: usize,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Vec<LicenseKey> {
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(count);
     while out.len() < count {
@@ -38,10 +52,24 @@ pub fn make_licenses(
             continue;
         };
         if seen.insert(raw) {
-            out.push(one(env, generator, o, key, now));
+            out.push(key);
         }
     }
     out
+}
+
+/// The licenses a plan of keys stands for: the same keys and `now` give the
+/// same licenses, so a job resumed on another node makes exactly what was planned.
+pub fn licenses_from_keys(
+    env: Environment,
+    generator: &Generator,
+    o: &Overrides,
+    keys: &[LicenseKey],
+    now: DateTime<Utc>,
+) -> Vec<License> {
+    keys.iter()
+        .map(|k| one(env, generator, o, k.clone(), now))
+        .collect()
 }
 
 fn one(

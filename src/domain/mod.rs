@@ -42,3 +42,4 @@ pub mod issuing;
 pub use file::FileMeta;
 pub mod outbox;
 pub use outbox::{MailRecord, MailStatus};
+pub mod job;

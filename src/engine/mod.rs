@@ -260,6 +260,21 @@ impl Engine {
         self.get_for(env, key, None).await
     }
 
+    /// The license as the store holds it now, for the portals and the admin API:
+    /// on a store several nodes share, the resident actor reloads first (one
+    /// store read), so a page drawn right after a change made through another
+    /// node shows it (read-your-writes behind a round-robin load balancer).
+    pub async fn get_current(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+    ) -> Result<Option<License>, EngineError> {
+        if self.store.shared_by_nodes() {
+            self.registry.refresh(env, key.clone()).await;
+        }
+        self.get(env, key).await
+    }
+
     /// [`Engine::get`] on behalf of a client (charged like a validation).
     pub async fn get_for(
         &self,

@@ -211,6 +211,12 @@ pub trait Store: SessionRows + JobRows + FileRows + MailRows + Send + Sync + 'st
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;
 
+    /// Whether other nodes write to this store too (so a node's cached copies
+    /// can be behind it until the change log arrives).
+    fn shared_by_nodes(&self) -> bool {
+        false
+    }
+
     // --- licenses (per environment; a license and its activations are one record) ---
     async fn get_license(
         &self,

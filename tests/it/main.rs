@@ -17,6 +17,7 @@ mod faults;
 mod files_mail;
 mod grafana;
 mod helpers;
+mod jobs;
 mod lb;
 mod migrate;
 mod observability;

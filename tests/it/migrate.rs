@@ -112,3 +112,72 @@ fn a_missing_tls_ca_file_is_named_at_start_up() {
         "{err}"
     );
 }
+
+/// A keyspace written by the previous release (schema 3: no session, file,
+/// outbox or job-step tables, `jobs` without `version`) is refused by `serve`
+/// until `migrate` brings it to schema 4; then a node serves the portals on it
+/// (sessions, the jobs page, a bulk job, the outbox) and its licenses are kept.
+#[test]
+fn a_schema_three_keyspace_migrates_to_four_and_keeps_its_data() {
+    use crate::web::Web;
+    let prefix = actix_rt::System::new().block_on(cql::fresh_prefix());
+    let first = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
+    let kept = first.license("production", 3);
+    drop(first);
+    actix_rt::System::new().block_on(async {
+        let session = keywarden::store::cql::connect(&cql::settings(&prefix))
+            .await
+            .unwrap();
+        let g = format!("{prefix}_global");
+        let mut stmts: Vec<String> = [
+            "sessions",
+            "sessions_by_subject",
+            "files",
+            "file_chunks",
+            "file_uploads",
+            "outbox",
+            "outbox_months",
+            "outbox_pending",
+            "outbox_tags",
+            "job_steps",
+            "jobs",
+        ]
+        .iter()
+        .map(|t| format!("DROP TABLE {g}.{t}"))
+        .collect();
+        stmts.push(format!(
+            "CREATE TABLE {g}.jobs (id uuid PRIMARY KEY, body blob)"
+        ));
+        stmts.push(format!(
+            "UPDATE {g}.schema_version SET version = 3 WHERE id = 'schema'"
+        ));
+        for s in stmts {
+            session.query_unpaged(s.as_str(), ()).await.unwrap();
+        }
+    });
+    let err = serve_once(&prefix);
+    assert!(err.contains("schema version 3"), "{err}");
+    let out = keywarden(&["migrate", "--cql-nodes", &cql::node()], &prefix);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
+    assert_eq!(s.get_license("production", &kept)["key"], kept.as_str());
+    let w = Web::admin(&s);
+    let pid = s.product("production", "After Upgrade");
+    let (_, p) = s.admin("GET", &format!("/production/products/{pid}"), None);
+    let gid = p["default_generator_id"].as_str().unwrap().to_owned();
+    let r = w.submit(
+        &format!("/admin/generators/{gid}/bulk"),
+        &[("env", "production"), ("count", "20")],
+    );
+    assert_eq!(r.status, 303, "a bulk job starts: {}", r.text());
+    let started = std::time::Instant::now();
+    while !w.get("/admin/jobs").text().contains("badge done") {
+        assert!(started.elapsed().as_secs() < 60, "the job finished");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(w.get("/admin/outbox").status, 200);
+}

@@ -242,7 +242,7 @@ pub async fn bulk(
     let job = state
         .services
         .jobs
-        .start_bulk(state.engine.clone(), env, g, count, admin.who())
+        .start_bulk(state.store(), env, g, count, admin.who())
         .await?;
     Ok(redirect(
         &req,

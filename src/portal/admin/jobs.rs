@@ -2,16 +2,16 @@
 //! with their progress, and retrying or removing one. Jobs are started from the
 //! Generators page.
 
-use std::sync::atomic::Ordering;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{chrome, redirect, render, AdminView, Chrome, ManageForm};
 use crate::app::format;
-use crate::app::jobs::{Job, JobState};
+use crate::app::jobs::JobState;
 use crate::app::AppState;
+use crate::domain::job::Job;
 use crate::portal::PageError;
 
 /// One job as the list shows it.
@@ -20,37 +20,44 @@ pub struct JobRow {
     pub title: String,
     pub state: &'static str,
     pub error: String,
-    pub done: usize,
-    pub total: usize,
-    pub percent: usize,
-    pub attempts: usize,
+    pub done: u32,
+    pub total: u32,
+    pub percent: u32,
+    pub attempts: u32,
     pub who: String,
     pub created: String,
     pub finished: String,
+    /// The node running it (its lease), or why none does.
+    pub node: String,
 }
 
 impl JobRow {
-    fn new(j: &Job) -> JobRow {
-        let st = j.state.read().clone();
+    fn new(j: &Job, now: DateTime<Utc>) -> JobRow {
+        let node = match (&j.state, &j.lease) {
+            (JobState::Running, Some(l)) if l.until > now => l.node.clone(),
+            (JobState::Running, _) => "waiting for a node".into(),
+            _ => String::new(),
+        };
         JobRow {
             id: j.id.to_string(),
             title: j.title.clone(),
-            state: match st {
+            state: match j.state {
                 JobState::Running => "running",
                 JobState::Done => "done",
                 JobState::Failed(_) => "failed",
             },
-            error: match st {
-                JobState::Failed(e) => e,
+            error: match &j.state {
+                JobState::Failed(e) => e.clone(),
                 _ => String::new(),
             },
-            done: j.done.load(Ordering::Relaxed),
+            done: j.done,
             total: j.total,
             percent: j.percent(),
-            attempts: j.attempts.load(Ordering::Relaxed),
+            attempts: j.attempts,
             who: j.who.clone(),
             created: format::time(j.created_at),
-            finished: j.finished_at.read().map(format::time).unwrap_or_default(),
+            finished: j.finished_at.map(format::time).unwrap_or_default(),
+            node,
         }
     }
 }
@@ -62,20 +69,25 @@ struct JobsPage {
     rows: Vec<JobRow>,
     running: usize,
     failed: usize,
+    /// This node's id, to tell which job runs here.
+    node: String,
 }
 
-/// The Background Jobs page: this node's jobs, newest first.
+/// The Background Jobs page: the jobs of every node (rows in the store), newest first.
 pub async fn jobs(
     AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    let now = Utc::now();
     let rows: Vec<JobRow> = state
         .services
         .jobs
-        .all()
+        .list(state.store())
+        .await?
         .iter()
-        .map(|j| JobRow::new(j))
+        .map(|j| JobRow::new(j, now))
         .collect();
+    let node = state.services.jobs.node().to_owned();
     render(
         &req,
         &JobsPage {
@@ -83,6 +95,7 @@ pub async fn jobs(
             running: rows.iter().filter(|r| r.state == "running").count(),
             failed: rows.iter().filter(|r| r.state == "failed").count(),
             rows,
+            node,
         },
     )
 }
@@ -102,8 +115,8 @@ pub async fn retry(
     state
         .services
         .jobs
-        .retry(state.engine.clone(), job_id(&path)?)
-        .ok_or_else(|| PageError::Conflict("Only a failed job can be retried.".into()))?;
+        .retry(state.store(), job_id(&path)?)
+        .await?;
     Ok(redirect(
         &req,
         &format!("/admin/jobs?env={env}"),
@@ -119,11 +132,11 @@ pub async fn delete_job(
     path: web::Path<String>,
     ManageForm { env, .. }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
-    if !state.services.jobs.remove(job_id(&path)?) {
-        return Err(PageError::Conflict(
-            "A running job cannot be removed.".into(),
-        ));
-    }
+    state
+        .services
+        .jobs
+        .remove(state.store(), job_id(&path)?)
+        .await?;
     Ok(redirect(
         &req,
         &format!("/admin/jobs?env={env}"),

@@ -60,6 +60,7 @@ pub async fn migrate(
             ))
         })?;
     }
+    add_jobs_version(session, prefix).await?;
     let moved = super::history::move_history(session, prefix).await?;
     if moved > 0 {
         tracing::info!(
@@ -75,6 +76,33 @@ pub async fn migrate(
         .await
         .map_err(down)?;
     Ok(stmts.len())
+}
+
+/// Schema 4 writes `jobs` on a `version` column; keyspaces of earlier releases
+/// have the table without it (CREATE TABLE IF NOT EXISTS leaves them as they
+/// are), so it is added once (jobs were in memory then: the table is empty).
+async fn add_jobs_version(session: &Session, prefix: &str) -> Result<(), StoreError> {
+    let found = session
+        .query_unpaged(
+            "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'jobs' AND column_name = 'version'",
+            (format!("{prefix}_global"),),
+        )
+        .await
+        .map_err(down)?
+        .into_rows_result()
+        .map_err(super::corrupt)?
+        .rows_num();
+    if found == 0 {
+        session
+            .query_unpaged(
+                format!("ALTER TABLE {prefix}_global.jobs ADD version bigint"),
+                (),
+            )
+            .await
+            .map_err(|e| down(format!("adding jobs.version: {e}")))?;
+        tracing::info!("added the version column of jobs (schema 4)");
+    }
+    Ok(())
 }
 
 /// Keyspace names are identifiers: letters, digits and underscores.

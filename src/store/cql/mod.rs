@@ -76,6 +76,8 @@ pub struct CqlStore {
     files: files::FileStatements,
     /// The outbox (issue 12 item 3).
     mail: mail::MailStatements,
+    /// Statements of the background job tables (`jobs.rs`).
+    jobs: jobs::JobStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -165,6 +167,7 @@ impl CqlStore {
             session_statements: sessions::SessionStatements::prepare(&session, prefix).await?,
             files: files::FileStatements::prepare(&session, prefix).await?,
             mail: mail::MailStatements::prepare(&session, prefix).await?,
+            jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),
         })

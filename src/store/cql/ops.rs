@@ -23,6 +23,10 @@ impl Store for CqlStore {
         "cql"
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        true
+    }
+
     async fn get_license(
         &self,
         env: Environment,

@@ -61,6 +61,7 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
         txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(ADMINS).map_err(unavailable)?;
+        super::jobs::create_tables(txn)?;
     } else {
         for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
             txn.open_table(t).map_err(unavailable)?;
