@@ -2,6 +2,7 @@
 //! (embedded on one machine, ScyllaDB for clusters). Each method maps onto the
 //! tables of `schema.cql`; none is a generic key-value call.
 
+mod change_log;
 pub mod cql;
 pub mod embedded;
 mod files;
@@ -11,6 +12,7 @@ mod mail;
 mod query;
 mod sessions;
 
+pub use change_log::{Change, ChangeKind};
 pub use files::{FileRows, UploadRow};
 pub use jobs::JobRows;
 pub use mail::{record_of, MailRows};
@@ -133,52 +135,6 @@ pub struct SeenAt {
     pub key: LicenseKey,
     pub identifier: Identifier,
     pub at: DateTime<Utc>,
-}
-
-/// What a change-log row says changed, so a node knows what to reload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    /// A license was written (its key is in the row).
-    License,
-    /// A license was deleted.
-    Deleted,
-    /// The environment's settings were saved.
-    Settings,
-    /// An admin account row was written or removed (logged in production's log).
-    Admins,
-}
-
-impl ChangeKind {
-    /// The word stored in the change log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::License => "license",
-            ChangeKind::Deleted => "deleted",
-            ChangeKind::Settings => "settings",
-            ChangeKind::Admins => "admins",
-        }
-    }
-
-    /// The kind a stored word names; unknown words (a newer release) count as a
-    /// license change, which only makes a node reload that key.
-    pub fn parse(word: Option<&str>) -> ChangeKind {
-        match word {
-            Some("deleted") => ChangeKind::Deleted,
-            Some("settings") => ChangeKind::Settings,
-            Some("admins") => ChangeKind::Admins,
-            _ => ChangeKind::License,
-        }
-    }
-}
-
-/// A change another node made, read from the change log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub at: DateTime<Utc>,
-    pub id: Uuid,
-    /// The license key (empty for settings and admin changes).
-    pub key: String,
-    pub kind: ChangeKind,
 }
 
 /// A filter over the audit log.
@@ -385,26 +341,5 @@ pub async fn all_licenses(store: &dyn Store, env: Environment) -> Result<Vec<Lic
             return Ok(out);
         }
         q.page += 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ChangeKind;
-
-    /// Every kind reads back as itself; an unknown word (a newer release's) is
-    /// a license change, which at worst reloads one key.
-    #[test]
-    fn change_kinds_round_trip() {
-        for k in [
-            ChangeKind::License,
-            ChangeKind::Deleted,
-            ChangeKind::Settings,
-            ChangeKind::Admins,
-        ] {
-            assert_eq!(ChangeKind::parse(Some(k.as_str())), k);
-        }
-        assert_eq!(ChangeKind::parse(Some("webhooks")), ChangeKind::License);
-        assert_eq!(ChangeKind::parse(None), ChangeKind::License);
     }
 }
