@@ -26,6 +26,18 @@ pub fn expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> (String,
     }
 }
 
+/// A span of seconds as people say it: "15 minutes", "1 hour", "90 seconds",
+/// "2 days" (the largest unit that divides it).
+pub fn span(secs: u64) -> String {
+    let (n, unit) = match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// "2 / 5", or "2 / ∞" for unlimited.
 pub fn activations(in_use: u32, limit: i32) -> String {
     if limit < 0 {
@@ -63,6 +75,21 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn spans_read_as_people_say_them() {
+        for (secs, text) in [
+            (900, "15 minutes"),
+            (60, "1 minute"),
+            (3_600, "1 hour"),
+            (5_400, "90 minutes"),
+            (90, "90 seconds"),
+            (1, "1 second"),
+            (172_800, "2 days"),
+        ] {
+            assert_eq!(super::span(secs), text);
+        }
+    }
+
     use super::*;
     use chrono::TimeZone;
 

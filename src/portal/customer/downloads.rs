@@ -1,6 +1,6 @@
 //! Downloads (downloads.html): the product files the customer's usable
 //! licenses entitle them to (honouring each license's version eligibility),
-//! each behind a signed link that expires after 15 minutes.
+//! each behind a signed link that expires after `portal.download_link_secs`.
 
 use std::collections::BTreeMap;
 
@@ -144,9 +144,10 @@ fn check_link(state: &AppState, me: &Me, req: &HttpRequest, path: &str) -> Resul
         .check_download(&file_path(id), me.customer.id, exp, sig, now)
     {
         Ok(()) => Ok(id),
-        Err(LinkError::Expired) => Err(PageError::Gone(
-            "This download link has expired (links work for 15 minutes). Go back to Downloads and click the file again.".into(),
-        )),
+        Err(LinkError::Expired) => Err(PageError::Gone(format!(
+            "This download link has expired (links work for {}). Go back to Downloads and click the file again.",
+            crate::app::format::span(state.config.portal.download_link_secs)
+        ))),
         Err(_) => Err(PageError::Forbidden(
             "This download link is not valid for your account.".into(),
         )),
