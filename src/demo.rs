@@ -182,7 +182,10 @@ impl Seeding<'_> {
             _ => Some(now + Duration::days(rng.gen_range(31..720))),
         };
         if status == LicenseStatus::Expired {
-            l.expires_at = Some(now - Duration::days(rng.gen_range(10..200)));
+            let expired = now - Duration::days(rng.gen_range(10..200));
+            l.expires_at = Some(expired);
+            // Bought before it ran out; its devices were last seen before that.
+            l.created_at = expired - Duration::days(rng.gen_range(30..365));
         }
         l.status = status;
         self.devices(l, pi, i, status)?;
@@ -225,17 +228,18 @@ impl Seeding<'_> {
                 let ident = format!("demo-device-{d}-{}", &l.key.as_str()[..5]);
                 (ActivationKind::Hwid, ident)
             };
+            let until = match (status, l.expires_at) {
+                (LicenseStatus::Expired, Some(e)) => e.min(self.now),
+                _ => self.now,
+            };
+            let (activated, seen) = device_times(l.created_at, until, &mut self.rng);
             let mut a = Activation::new(
                 Identifier::parse(&ident).map_err(StoreError::Corrupt)?,
                 kind,
-                l.created_at + Duration::hours(1),
+                activated,
                 Some("192.0.2.10".into()),
             );
-            a.last_seen = if d == 2 {
-                None
-            } else {
-                Some(self.now - Duration::minutes(self.rng.gen_range(1..10_000)))
-            };
+            a.last_seen = if d == 2 { None } else { Some(seen) };
             l.activations.push(a);
         }
         if status == LicenseStatus::Revoked {
@@ -244,5 +248,42 @@ impl Seeding<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// When a demo device was activated and last seen: after the license was
+/// created, the one not before the other, neither after `until` (now, or the
+/// expiry of an expired license).
+fn device_times(
+    created: DateTime<Utc>,
+    until: DateTime<Utc>,
+    rng: &mut impl Rng,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let span = (until - created).num_minutes().max(0);
+    let activated = created + Duration::minutes(span.min(60) / 2 + rng.gen_range(0..=span / 4));
+    let left = (until - activated).num_minutes().max(0);
+    let seen = until - Duration::minutes(rng.gen_range(0..=left.min(10_000)));
+    (activated, seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15 item 6: no demo device is activated in the future or seen
+    /// before it was activated, whatever the license's age (minutes to a year).
+    #[test]
+    fn demo_devices_are_activated_then_seen_and_never_in_the_future() {
+        let now = Utc::now();
+        let mut rng = rand::thread_rng();
+        for age_min in [0, 1, 30, 59, 61, 600, 2_000, 20_000, 525_600] {
+            for _ in 0..200 {
+                let created = now - Duration::minutes(age_min);
+                let (activated, seen) = device_times(created, now, &mut rng);
+                assert!(created <= activated, "age {age_min}");
+                assert!(activated <= seen, "age {age_min}");
+                assert!(seen <= now, "age {age_min}");
+            }
+        }
     }
 }

@@ -447,7 +447,11 @@ fn downloads_are_entitled_signed_and_expire() {
     assert_eq!(r.status, 410);
     assert!(r.text().contains("click the file again"));
     // It says how long links work as configured (2 s here), not a fixed time.
-    assert!(r.text().contains("links work for 2 seconds"), "{}", r.text());
+    assert!(
+        r.text().contains("links work for 2 seconds"),
+        "{}",
+        r.text()
+    );
     // Version eligibility: up to 1.x only.
     let (st, _) = s.admin(
         "PATCH",
