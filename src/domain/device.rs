@@ -40,6 +40,15 @@ impl DeviceState {
         }
     }
 
+    /// What the owner reads: the device's own state, or, while the license
+    /// blocks it, the license's ("license expired", not "suspended").
+    pub fn label(self, license: LicenseStatus) -> String {
+        match self {
+            DeviceState::Suspended => format!("license {}", license.as_str()),
+            other => other.as_str().to_owned(),
+        }
+    }
+
     /// Only an active device on a usable license may be deactivated by its
     /// owner (a blocked license's devices are the vendor's to change).
     pub fn can_deactivate(self) -> bool {
@@ -120,6 +129,21 @@ mod tests {
             l.activations[0].status = ActivationStatus::Deactivated;
         }
         l
+    }
+
+    /// Issue 15 item 5: a blocked device is labelled by what blocks it.
+    #[test]
+    fn a_blocked_device_is_labelled_by_its_license_state() {
+        for (state, license, label) in [
+            (DeviceState::Active, S::Active, "active"),
+            (DeviceState::Deactivated, S::Expired, "deactivated"),
+            (DeviceState::Suspended, S::Suspended, "license suspended"),
+            (DeviceState::Suspended, S::Expired, "license expired"),
+            (DeviceState::Suspended, S::Inactive, "license inactive"),
+            (DeviceState::Suspended, S::Revoked, "license revoked"),
+        ] {
+            assert_eq!(state.label(license), label);
+        }
     }
 
     #[test]

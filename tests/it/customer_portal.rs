@@ -493,6 +493,9 @@ fn downloads_are_entitled_signed_and_expire() {
     assert_eq!(st, 200);
     let page = w.get("/portal/downloads").text();
     assert!(page.contains("id=\"no-downloads\"") && page.contains("1 of your licenses"));
+    // Its device is labelled by what blocks it (issue 15 item 5).
+    let devices = w.get("/portal/activations?status=suspended").text();
+    assert!(devices.contains(">license suspended</span>"), "{devices}");
 }
 
 #[test]

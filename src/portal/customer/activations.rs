@@ -25,8 +25,11 @@ pub struct DeviceRow {
     pub masked: String,
     pub product: String,
     pub env: &'static str,
-    /// active, deactivated, or suspended (the license blocks it).
+    /// active, deactivated, or suspended (the license blocks it): the filter's
+    /// value and the badge's colour.
     pub status: &'static str,
+    /// What the badge says: "license expired" rather than "suspended".
+    pub label: String,
     /// Whether the owner may deactivate it (the button is offered).
     pub can_deactivate: bool,
     pub activated: String,
@@ -89,6 +92,7 @@ fn device_row(m: &OwnedLicense, a: &Activation, st: DeviceState, tz: chrono_tz::
         product: m.product_name.clone(),
         env: m.env.as_str(),
         status: st.as_str(),
+        label: st.label(m.license.status),
         can_deactivate: st.can_deactivate(),
         activated: format::time_in(a.activated_at, tz),
         last_seen: a
