@@ -4,7 +4,7 @@
 //! different nodes.
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::cql_opts;
@@ -49,43 +49,46 @@ impl Cluster {
         let bin = haproxy();
         let prefix = actix_rt::System::new().block_on(crate::cql::fresh_prefix());
         let tmp = tempfile::tempdir().expect("temp dir");
-        let (lb_port, stats_port) = (free_port(), free_port());
-        let base = format!("http://127.0.0.1:{lb_port}");
+        // The nodes learn the LB's address before it exists: pick its port first.
+        let mut lb_port = free_port();
         let mut opts = cql_opts(&prefix, &crate::cql::node())
-            .env("KEYWARDEN_SERVER__PUBLIC_URL", &base)
             .env("KEYWARDEN_SERVER__TRUSTED_PROXIES", "[\"127.0.0.1\"]")
             .env(
                 "KEYWARDEN_MAIL__OUTBOX_DIR",
                 tmp.path().join("outbox").to_str().unwrap(),
             );
         opts.env.extend(extra.env);
+        let node_opts = |port: u16| {
+            opts.clone().env(
+                "KEYWARDEN_SERVER__PUBLIC_URL",
+                &format!("http://127.0.0.1:{port}"),
+            )
+        };
         // The first node alone first: it creates the first admin and the keys.
-        let mut nodes = vec![Server::start_with(opts.clone())];
-        nodes.push(Server::start_with(opts.clone()));
-        nodes.push(Server::start_with(opts.clone()));
-        let addr = |s: &Server| s.base.trim_start_matches("http://").to_owned();
-        let child = Command::new(bin)
-            .args(["-db", "-f"])
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/config/haproxy.cfg"))
-            .env("KW_LB_BIND", format!("127.0.0.1:{lb_port}"))
-            .env("KW_LB_STATS", format!("127.0.0.1:{stats_port}"))
-            .env("KW_NODE1", addr(&nodes[0]))
-            .env("KW_NODE2", addr(&nodes[1]))
-            .env("KW_NODE3", addr(&nodes[2]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start haproxy");
-        let lb = Server::wrap(child, base, tmp);
-        let started = Instant::now();
-        while ureq::get(&lb.url("/readyz")).call().is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "HAProxy did not answer on {}",
-                lb.base
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        let mut nodes = vec![Server::start_with(node_opts(lb_port))];
+        nodes.push(Server::start_with(node_opts(lb_port)));
+        nodes.push(Server::start_with(node_opts(lb_port)));
+        // A port picked free may be taken meanwhile by another test's process:
+        // HAProxy then exits at once, and is started again on other ports.
+        let mut child = None;
+        for _ in 0..5 {
+            let mut c = spawn_haproxy(bin, lb_port, &nodes, tmp.path());
+            if wait_ready(&mut c, lb_port) {
+                child = Some(c);
+                break;
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+            lb_port = free_port();
+            // Links in mails name the LB: restart the nodes on its new address.
+            nodes = nodes
+                .into_iter()
+                .map(|n| n.restart(node_opts(lb_port)))
+                .collect();
         }
+        let log = std::fs::read_to_string(tmp.path().join("haproxy.log")).unwrap_or_default();
+        let child = child.unwrap_or_else(|| panic!("HAProxy did not start: {log}"));
+        let lb = Server::wrap(child, format!("http://127.0.0.1:{lb_port}"), tmp);
         Cluster { lb, nodes }
     }
 
@@ -97,6 +100,43 @@ impl Cluster {
             .unwrap_or_else(|_| panic!("not a node name: {name}"));
         &mut self.nodes[i - 1]
     }
+}
+
+/// HAProxy with the repository's config in front of `nodes`, logging to `dir`.
+fn spawn_haproxy(bin: &str, lb_port: u16, nodes: &[Server], dir: &std::path::Path) -> Child {
+    let addr = |s: &Server| s.base.trim_start_matches("http://").to_owned();
+    let log = std::fs::File::create(dir.join("haproxy.log")).expect("haproxy log");
+    Command::new(bin)
+        .args(["-db", "-f"])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/config/haproxy.cfg"))
+        .env("KW_LB_BIND", format!("127.0.0.1:{lb_port}"))
+        .env("KW_LB_STATS", format!("127.0.0.1:{}", free_port()))
+        .env("KW_NODE1", addr(&nodes[0]))
+        .env("KW_NODE2", addr(&nodes[1]))
+        .env("KW_NODE3", addr(&nodes[2]))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start haproxy")
+}
+
+/// Whether HAProxy answers `/readyz` (through a node) within 20 s; false at
+/// once when it exited (its port was taken).
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
+        if ureq::get(&format!("http://127.0.0.1:{port}/readyz"))
+            .call()
+            .is_ok()
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 /// Which node answered a request through HAProxy.
