@@ -119,25 +119,35 @@ pub fn valid_validity_days(days: Option<u32>) -> bool {
 /// The longest validity a generator may give (100 years).
 pub const MAX_VALIDITY_DAYS: u32 = 36_500;
 
+/// A generator for tests of what it issues: production, 3 seats, no expiry,
+/// no flags, the default key format.
+#[cfg(test)]
+pub fn test_generator() -> Generator {
+    Generator {
+        id: Uuid::new_v4(),
+        environment: Environment::Production,
+        product_id: Uuid::new_v4(),
+        name: "Default".into(),
+        format: crate::domain::key::KeyFormat::default(),
+        activation_limit: ActivationLimit::new(3).unwrap_or_default(),
+        validity_days: None,
+        feature_flags: Default::default(),
+        created_at: Utc::now(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::key::KeyFormat;
 
     fn generator(validity_days: Option<u32>) -> Generator {
         Generator {
-            id: Uuid::new_v4(),
-            environment: Environment::Production,
-            product_id: Uuid::new_v4(),
-            name: "Default".into(),
-            format: KeyFormat::default(),
-            activation_limit: ActivationLimit::new(3).unwrap(),
             validity_days,
             feature_flags: serde_json::json!({"pro": true})
                 .as_object()
                 .unwrap()
                 .clone(),
-            created_at: Utc::now(),
+            ..test_generator()
         }
     }
 

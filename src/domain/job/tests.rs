@@ -2,22 +2,8 @@ use chrono::{Duration, Utc};
 
 use super::*;
 use crate::domain::issuing::{fresh_keys, licenses_from_keys};
-use crate::domain::key::KeyFormat;
-use crate::domain::ActivationLimit;
 
-fn generator() -> Generator {
-    Generator {
-        id: Uuid::new_v4(),
-        environment: Environment::Production,
-        product_id: Uuid::new_v4(),
-        name: "Default".into(),
-        format: KeyFormat::default(),
-        activation_limit: ActivationLimit::new(3).unwrap(),
-        validity_days: None,
-        feature_flags: Default::default(),
-        created_at: Utc::now(),
-    }
-}
+use crate::domain::issuing::test_generator as generator;
 
 fn job(total: u32) -> Job {
     let now = Utc::now();

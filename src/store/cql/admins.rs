@@ -3,11 +3,10 @@
 //! `UPDATE … IF version = ?`, `DELETE … IF version = ?`), so two nodes editing
 //! the same admin cannot both win.
 
-use futures_util::TryStreamExt;
 use uuid::Uuid;
 
-use super::rows::{applied, decode, encode};
-use super::{corrupt, down, CqlStore};
+use super::rows::{applied, encode};
+use super::CqlStore;
 use crate::domain::AdminUser;
 use crate::store::StoreError;
 
@@ -21,23 +20,11 @@ impl CqlStore {
     }
 
     pub(super) async fn read_admins(&self) -> Result<Vec<AdminUser>, StoreError> {
-        let pager = self
-            .session
-            .execute_iter(self.global.admin_all.clone(), ())
-            .await
-            .map_err(down)?;
-        let mut stream = pager
-            .rows_stream::<(Option<i64>, Option<Vec<u8>>)>()
-            .map_err(corrupt)?;
-        let mut out = Vec::new();
-        while let Some((version, body)) = stream.try_next().await.map_err(down)? {
-            if let Some(b) = body {
-                let mut a: AdminUser = decode(&b)?;
-                a.version = version.unwrap_or(0) as u64;
-                out.push(a);
-            }
-        }
-        Ok(out)
+        let rows = self.all_versioned(&self.global.admin_all).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, a)| AdminUser { version, ..a })
+            .collect())
     }
 
     pub(super) async fn write_admin(

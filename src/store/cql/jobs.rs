@@ -5,7 +5,6 @@
 //! wins (`IF NOT EXISTS`). The statements are prepared here, once per store.
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use uuid::Uuid;
@@ -86,19 +85,12 @@ impl CqlStore {
     }
 
     async fn read_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
-        let pager = self
-            .session
-            .execute_iter(self.jobs.all.clone(), ())
-            .await
-            .map_err(down)?;
-        let mut stream = pager
-            .rows_stream::<(Option<i64>, Option<Vec<u8>>)>()
-            .map_err(corrupt)?;
-        let mut out = Vec::new();
-        while let Some((v, b)) = stream.try_next().await.map_err(down)? {
-            out.extend(job_of(v, b)?);
-        }
-        Ok(newest_first(out, limit))
+        let rows = self.all_versioned(&self.jobs.all).await?;
+        let jobs = rows
+            .into_iter()
+            .map(|(version, j)| Job { version, ..j })
+            .collect();
+        Ok(newest_first(jobs, limit))
     }
 
     async fn write_job(&self, job: &Job, expected: Option<u64>) -> Result<Job, StoreError> {

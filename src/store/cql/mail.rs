@@ -3,14 +3,13 @@
 //! lightweight transactions on `version`, and once-only tags (`IF NOT EXISTS`).
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use uuid::Uuid;
 
 use super::files::prep;
 use super::rows::{applied, blobs, decode, encode};
-use super::{corrupt, down, CqlStore};
+use super::{corrupt, CqlStore};
 use crate::domain::{MailRecord, MailStatus};
 use crate::store::{record_of, MailRows, StoreError};
 
@@ -89,23 +88,11 @@ impl CqlStore {
     }
 
     async fn read_pending(&self) -> Result<Vec<MailRecord>, StoreError> {
-        let pager = self
-            .session
-            .execute_iter(self.mail.pending_all.clone(), ())
-            .await
-            .map_err(down)?;
-        let mut stream = pager
-            .rows_stream::<(Option<i64>, Option<Vec<u8>>)>()
-            .map_err(corrupt)?;
-        let mut out = Vec::new();
-        while let Some((version, body)) = stream.try_next().await.map_err(down)? {
-            if let Some(b) = body {
-                let mut m: MailRecord = decode(&b)?;
-                m.version = version.unwrap_or(0) as u64;
-                out.push(m);
-            }
-        }
-        Ok(out)
+        let rows = self.all_versioned(&self.mail.pending_all).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, m)| MailRecord { version, ..m })
+            .collect())
     }
 
     async fn write_record(&self, mail: &MailRecord) -> Result<(), StoreError> {

@@ -124,6 +124,29 @@ impl CqlStore {
         Ok(out)
     }
 
+    /// Every record of a `(version, body)` table (rows written conditionally on
+    /// their version: admins, jobs, pending mails) with its version.
+    pub(super) async fn all_versioned<T: DeserializeOwned>(
+        &self,
+        stmt: &PreparedStatement,
+    ) -> Result<Vec<(u64, T)>, StoreError> {
+        let pager = self
+            .session
+            .execute_iter(stmt.clone(), ())
+            .await
+            .map_err(down)?;
+        let mut stream = pager
+            .rows_stream::<(Option<i64>, Option<Vec<u8>>)>()
+            .map_err(corrupt)?;
+        let mut out = Vec::new();
+        while let Some((version, body)) = stream.try_next().await.map_err(down)? {
+            if let Some(b) = body {
+                out.push((version.unwrap_or(0) as u64, decode(&b)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every record of a blob column in the order the listing shows, timed as `op`.
     pub(super) async fn listed<T: DeserializeOwned>(
         &self,

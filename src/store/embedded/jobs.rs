@@ -142,22 +142,9 @@ mod tests {
     use super::*;
     use crate::domain::issuing::{fresh_keys, Overrides};
     use crate::domain::job::{GenerationSpec, JobState, Lease};
-    use crate::domain::key::KeyFormat;
-    use crate::domain::{ActivationLimit, Environment, Generator};
+    use crate::domain::Environment;
 
-    fn generator() -> Generator {
-        Generator {
-            id: Uuid::new_v4(),
-            environment: Environment::Production,
-            product_id: Uuid::new_v4(),
-            name: "Default".into(),
-            format: KeyFormat::default(),
-            activation_limit: ActivationLimit::new(3).unwrap(),
-            validity_days: None,
-            feature_flags: Default::default(),
-            created_at: Utc::now(),
-        }
-    }
+    use crate::domain::issuing::test_generator as generator;
 
     fn job(node: &str, lease_secs: i64) -> Job {
         let now = Utc::now();
