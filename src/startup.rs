@@ -135,7 +135,8 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
 }
 
 /// The engine's background work: the heartbeat flusher, the expiry sweeper, the
-/// change-log reader (CQL: other nodes write too) and the limiter pruner.
+/// change-log reader (CQL: other nodes write too), the registry's idle and
+/// capacity sweep and the limiter pruner.
 fn spawn_engine_tasks(engine: &Arc<Engine>, store: &Arc<dyn Store>, settings: &Settings) {
     engine.heartbeats().clone().spawn_flusher(
         store.clone(),
@@ -151,6 +152,17 @@ fn spawn_engine_tasks(engine: &Arc<Engine>, store: &Arc<dyn Store>, settings: &S
             Duration::from_millis(settings.store.cql.changes_poll_ms),
         );
     }
+    let sweeping = engine.clone();
+    let every = Duration::from_secs((settings.engine.registry_idle_secs / 4).clamp(1, 10));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let e = sweeping.clone();
+            // A pass over every resident license: on a blocking thread, not a worker.
+            let _ = tokio::task::spawn_blocking(move || e.sweep_registry()).await;
+        }
+    });
     let engine = engine.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -2,6 +2,8 @@
 //! the public key. Thin: decode, one engine call, encode (and sign when asked).
 
 use crate::app::offline::offline_file;
+use std::borrow::Cow;
+
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -26,13 +28,18 @@ pub const SIGNATURE_HEADER: &str = "x-keywarden-signature";
 pub const KEY_ID_HEADER: &str = "x-keywarden-key-id";
 const MAX_NONCE: usize = 256;
 
-/// A client request body (same shape for every operation).
+/// A client request body (same shape for every operation). Fields borrow from
+/// the body when they can: the hot path copies each string once, when it is checked.
 #[derive(Debug, Deserialize)]
-pub struct ClientRequest {
-    pub key: Option<String>,
-    pub identifier: Option<String>,
-    pub kind: Option<String>,
-    pub nonce: Option<String>,
+pub struct ClientRequest<'a> {
+    #[serde(borrow)]
+    pub key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub identifier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub nonce: Option<Cow<'a, str>>,
 }
 
 /// A client answer; license facts are absent when the key is unknown.
@@ -77,7 +84,7 @@ async fn parse(
     let limit = state.config.server.body_limit_bytes;
     codec::check_length(req, limit)?;
     let body = codec::read_body(payload, limit).await?;
-    let r: ClientRequest = codec::decode(format_in, &body)?;
+    let r: ClientRequest = codec::decode_borrowed(format_in, &body)?;
     let key = r
         .key
         .ok_or_else(|| ApiError::field("key", "key is required"))?;
@@ -110,7 +117,7 @@ async fn parse(
         key,
         identifier,
         kind,
-        nonce: r.nonce,
+        nonce: r.nonce.map(Cow::into_owned),
         format_in,
         format_out: codec::response_format(req, format_in),
     })

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
@@ -102,6 +102,14 @@ pub fn check_length(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
 
 /// Decodes a body; the error says what was wrong with it.
 pub fn decode<T: DeserializeOwned>(format: Format, body: &[u8]) -> Result<T, ApiError> {
+    decode_borrowed(format, body)
+}
+
+/// [`decode`] for types that borrow strings from the body (no copy per field).
+pub fn decode_borrowed<'a, T: Deserialize<'a>>(
+    format: Format,
+    body: &'a [u8],
+) -> Result<T, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad("request body is empty"));
     }
@@ -141,8 +149,8 @@ mod tests {
         fn random_bytes_never_panic_either_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = decode::<Probe>(Format::Json, &bytes);
             let _ = decode::<Probe>(Format::MsgPack, &bytes);
-            let _ = decode::<crate::api::client::ClientRequest>(Format::Json, &bytes);
-            let _ = decode::<crate::api::client::ClientRequest>(Format::MsgPack, &bytes);
+            let _ = decode_borrowed::<crate::api::client::ClientRequest>(Format::Json, &bytes);
+            let _ = decode_borrowed::<crate::api::client::ClientRequest>(Format::MsgPack, &bytes);
         }
 
         #[test]

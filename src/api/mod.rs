@@ -103,6 +103,30 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such route".into()))
 }
 
+/// Every static client path (the label a matched client request is counted under).
+const CLIENT_PATHS: [&str; 12] = [
+    "/v1/production/licenses/validate",
+    "/v1/production/licenses/heartbeat",
+    "/v1/production/licenses/activate",
+    "/v1/production/licenses/deactivate",
+    "/v1/production/licenses/offline",
+    "/v1/production/public-key",
+    "/v1/staging/licenses/validate",
+    "/v1/staging/licenses/heartbeat",
+    "/v1/staging/licenses/activate",
+    "/v1/staging/licenses/deactivate",
+    "/v1/staging/licenses/offline",
+    "/v1/staging/public-key",
+];
+
+/// The metric label of a client API path, when it is one of the static routes.
+fn client_label(path: &str) -> Option<&'static str> {
+    if !path.starts_with("/v1/") {
+        return None;
+    }
+    CLIENT_PATHS.iter().find(|p| **p == path).copied()
+}
+
 /// Header carrying the request id: taken from the caller when well-formed, else made here.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -132,7 +156,14 @@ pub async fn observe<B: MessageBody>(
     next: actix_web::middleware::Next<B>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    // The client API's static paths are their own labels: no walk of the route tree.
+    let route: std::borrow::Cow<'static, str> = match client_label(req.path()) {
+        Some(label) => label.into(),
+        None => req
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into())
+            .into(),
+    };
     let method_label = crate::metrics::method_label(req.method());
     let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
     let admin = route.starts_with("/admin");
@@ -160,4 +191,30 @@ pub async fn observe<B: MessageBody>(
         );
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every static client route is counted under its own path, anything else is not.
+    #[test]
+    fn client_labels_are_the_client_routes() {
+        for env in Environment::ALL {
+            for op in ["activate", "validate", "heartbeat", "deactivate", "offline"] {
+                let path = format!("/v1/{env}/licenses/{op}");
+                assert_eq!(client_label(&path), Some(path.as_str()));
+            }
+            let key = format!("/v1/{env}/public-key");
+            assert_eq!(client_label(&key), Some(key.as_str()));
+        }
+        for other in [
+            "/v1/dev/licenses/validate",
+            "/v1/production/licenses/x",
+            "/admin",
+            "/",
+        ] {
+            assert_eq!(client_label(other), None, "{other}");
+        }
+    }
 }

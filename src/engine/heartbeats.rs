@@ -1,5 +1,8 @@
-//! Write-behind for heartbeat `last_seen`: collected in memory, flushed on an
-//! interval and at shutdown. A crash loses at most one interval of `last_seen`.
+//! Write-behind for heartbeat `last_seen`: a heartbeat moves an atomic in the
+//! license's resident view and marks the license dirty (one list entry per
+//! license and flush, not per heartbeat); the flusher writes the newest
+//! `last_seen` of every dirty license on an interval and at shutdown. A crash
+//! loses at most one interval of `last_seen`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,73 +11,80 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
+use super::resident::Resident;
 use crate::domain::{Environment, Identifier, LicenseKey};
 use crate::metrics::metrics;
 use crate::store::{SeenAt, Store};
 
-type Pending = HashMap<(Environment, LicenseKey, Identifier), DateTime<Utc>>;
-
-/// Latest `last_seen` per device since the last flush.
+/// Licenses with heartbeats since the last flush, and writes that failed.
 #[derive(Default)]
 pub struct HeartbeatBuffer {
-    inner: Mutex<(Pending, Option<Instant>)>,
+    dirty: Mutex<(Vec<Arc<Resident>>, Option<Instant>)>,
+    /// What the last flush could not write, retried by the next (one entry per
+    /// device, the newest time: bounded by the devices seen, however long the outage).
+    failed: Mutex<Failed>,
 }
 
+type Failed = HashMap<(Environment, LicenseKey, Identifier), DateTime<Utc>>;
+
 impl HeartbeatBuffer {
-    /// Remembers the newest time a device was seen.
-    pub fn record(
-        &self,
-        env: Environment,
-        key: &LicenseKey,
-        identifier: &Identifier,
-        at: DateTime<Utc>,
-    ) {
-        let mut g = self.inner.lock();
-        let (pending, oldest) = &mut *g;
-        pending.insert((env, key.clone(), identifier.clone()), at);
-        oldest.get_or_insert_with(Instant::now);
+    /// Queues a license whose devices were seen (called once per flush interval
+    /// per license: the resident's dirty flag filters the rest).
+    pub fn mark(&self, resident: Arc<Resident>) {
+        let mut g = self.dirty.lock();
+        g.0.push(resident);
+        g.1.get_or_insert_with(Instant::now);
     }
 
     /// Writes everything pending; on failure the entries go back for the next try.
     pub async fn flush(&self, store: &dyn Store) {
-        let (pending, oldest) = {
-            let mut g = self.inner.lock();
+        let (dirty, oldest) = {
+            let mut g = self.dirty.lock();
             (std::mem::take(&mut g.0), g.1.take())
         };
-        if pending.is_empty() {
-            metrics().heartbeat_pending.set(0);
-            return;
-        }
-        let count = pending.len();
         let mut by_env: HashMap<Environment, Vec<SeenAt>> = HashMap::new();
-        for ((env, key, identifier), at) in &pending {
-            by_env.entry(*env).or_default().push(SeenAt {
-                key: key.clone(),
-                identifier: identifier.clone(),
-                at: *at,
+        for ((env, key, identifier), at) in std::mem::take(&mut *self.failed.lock()) {
+            by_env.entry(env).or_default().push(SeenAt {
+                key,
+                identifier,
+                at,
             });
         }
-        let mut failed = false;
+        for r in &dirty {
+            // Cleared before reading: a heartbeat after this point marks it again.
+            r.clear_dirty();
+            if !r.is_gone() {
+                let env = r.view().license.environment;
+                by_env.entry(env).or_default().extend(r.seen_at());
+            }
+        }
+        let count: usize = by_env.values().map(Vec::len).sum();
+        let m = metrics();
+        if count == 0 {
+            m.heartbeat_pending.set(0);
+            return;
+        }
+        let mut failed = Vec::new();
         for (env, batch) in by_env {
             if let Err(e) = store.touch_last_seen(env, &batch).await {
                 tracing::warn!(error = %e, count = batch.len(), "heartbeat flush failed; will retry");
-                failed = true;
+                failed.extend(batch.into_iter().map(|s| (env, s)));
             }
         }
-        let m = metrics();
         if let Some(o) = oldest {
             m.heartbeat_flush_lag.set(o.elapsed().as_secs_f64());
         }
-        if failed {
-            let mut g = self.inner.lock();
-            for (k, at) in pending {
-                g.0.entry(k).and_modify(|t| *t = (*t).max(at)).or_insert(at);
-            }
-            g.1 = Some(oldest.unwrap_or_else(Instant::now));
-        } else {
+        if failed.is_empty() {
             m.heartbeat_flush_batch.observe(count as f64);
         }
-        m.heartbeat_pending.set(self.inner.lock().0.len() as i64);
+        let mut retry = self.failed.lock();
+        for (env, s) in failed {
+            let at = retry.entry((env, s.key, s.identifier)).or_insert(s.at);
+            *at = (*at).max(s.at);
+        }
+        let retry = retry.len();
+        m.heartbeat_pending
+            .set((self.dirty.lock().0.len() + retry) as i64);
     }
 
     /// Flushes every `interval` until the process ends.

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod client_ip;
 pub mod heartbeats;
 pub mod registry;
+pub mod resident;
 mod settings_cell;
 pub mod sweeper;
 
@@ -26,7 +27,7 @@ use crate::domain::{
     Action, AuditEntry, EnvSettings, Environment, Identifier, License, LicenseKey, TransitionError,
 };
 use crate::store::{Store, StoreError};
-use actor::{AdminChange, Check, ClientChange, Outcome, Snapshot};
+use actor::{AdminChange, ClientChange, Outcome, Reload};
 use heartbeats::HeartbeatBuffer;
 use registry::Registry;
 
@@ -154,6 +155,12 @@ impl Engine {
         self.unknown_key_limiter.shrink_to_fit();
     }
 
+    /// Drops idle resident licenses and, over `registry_capacity`, the least
+    /// recently used; returns how many left memory.
+    pub fn sweep_registry(&self) -> usize {
+        self.registry.sweep()
+    }
+
     /// IPs the unknown-key limiter remembers.
     pub fn limiter_len(&self) -> usize {
         self.unknown_key_limiter.len()
@@ -177,11 +184,26 @@ impl Engine {
             })
     }
 
-    /// Sends one message to the license's actor; `None` for an unknown key.
+    /// The resident license for a key; `None` for an unknown key.
     ///
     /// `caller` is the client's IP for client API requests: the registry charges
     /// it for keys it cannot answer from memory or the catalog (see
     /// [`Registry::lookup`]). Admin and portal reads pass `None`.
+    async fn resident(
+        &self,
+        env: Environment,
+        key: &LicenseKey,
+        caller: Option<IpAddr>,
+    ) -> Result<Option<Arc<resident::Resident>>, EngineError> {
+        let charge = caller.map(|ip| move || self.charge_unknown_key(ip));
+        let charge = charge
+            .as_ref()
+            .map(|c| c as &(dyn Fn() -> Result<(), EngineError> + Send + Sync));
+        self.registry.lookup(env, key, charge).await
+    }
+
+    /// Sends one message to the license's actor (started on first use); `None`
+    /// for an unknown key.
     ///
     /// An actor that stopped meanwhile (evicted, or its license deleted) is looked up
     /// again once, so a request in flight never fails for it.
@@ -197,15 +219,11 @@ impl Engine {
         M::Result: Send,
         actor::LicenseActor: actix::Handler<M>,
     {
-        let charge = caller.map(|ip| move || self.charge_unknown_key(ip));
-        let charge = charge
-            .as_ref()
-            .map(|c| c as &(dyn Fn() -> Result<(), EngineError> + Send + Sync));
         for _ in 0..2 {
-            let Some(addr) = self.registry.lookup(env, key.clone(), charge).await? else {
+            let Some(resident) = self.resident(env, key, caller).await? else {
                 return Ok(None);
             };
-            match addr.send(msg.clone()).await {
+            match resident.actor().send(msg.clone()).await {
                 Ok(r) => return Ok(Some(r)),
                 Err(actix::MailboxError::Closed) => continue,
                 Err(e) => return Err(e.into()),
@@ -214,7 +232,8 @@ impl Engine {
         Err(EngineError::Busy)
     }
 
-    /// Validate or heartbeat: answered from memory once the license is resident.
+    /// Validate or heartbeat: answered from the license's view in memory, without
+    /// a message to its actor (see [`resident`] for why that is safe).
     pub async fn check(
         &self,
         env: Environment,
@@ -223,18 +242,13 @@ impl Engine {
         heartbeat: bool,
         caller: Option<IpAddr>,
     ) -> Result<Option<Outcome>, EngineError> {
-        self.ask(
-            env,
-            &key,
-            Check {
-                identifier,
-                heartbeat,
-            },
-            caller,
-        )
-        .await?
-        .transpose()
-        .or_else(deleted_meanwhile)
+        match self.resident(env, &key, caller).await? {
+            None => Ok(None),
+            Some(r) => r
+                .check(&identifier, heartbeat)
+                .map(Some)
+                .or_else(deleted_meanwhile),
+        }
     }
 
     /// Activate or deactivate: answered after the store committed.
@@ -270,7 +284,10 @@ impl Engine {
         key: &LicenseKey,
     ) -> Result<Option<License>, EngineError> {
         if self.store.shared_by_nodes() {
-            self.registry.refresh(env, key.clone()).await;
+            if let Some(actor) = self.registry.refresh(env, key.clone()).await {
+                // Waits for the reload, so the copy below is the committed one.
+                let _ = actor.send(Reload).await;
+            }
         }
         self.get(env, key).await
     }
@@ -282,7 +299,11 @@ impl Engine {
         key: &LicenseKey,
         caller: Option<IpAddr>,
     ) -> Result<Option<License>, EngineError> {
-        self.ask(env, key, Snapshot, caller).await
+        Ok(self
+            .resident(env, key, caller)
+            .await?
+            .filter(|r| !r.is_gone())
+            .map(|r| r.view().merged()))
     }
 
     /// Admin change through the license's actor, so the next validation already sees it.
@@ -349,7 +370,9 @@ impl Engine {
     /// Another node changed a license: refresh the resident actor (in order), or
     /// just this node's catalog entry when the license is not resident here.
     pub async fn refresh(&self, env: Environment, key: LicenseKey) {
-        if self.registry.refresh(env, key.clone()).await {
+        if let Some(actor) = self.registry.refresh(env, key.clone()).await {
+            // The actor reloads in order and updates the catalog.
+            actor.do_send(Reload);
             return;
         }
         match self.store.get_license(env, &key).await {

@@ -30,18 +30,10 @@ impl Handler<AdminChange> for LicenseActor {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
         let deleting = msg.is_delete();
-        let fut = commit_admin_change(
-            self.shared.store.clone(),
-            self.env,
-            self.license.clone(),
-            msg,
-        );
+        let fut = commit_admin_change(self.shared.store.clone(), self.env, self.license(), msg);
         AtomicResponse::new(Box::pin(fut.into_actor(self).map(move |res, act, ctx| {
             match &res {
-                Ok(_) if deleting => {
-                    act.deleted = true;
-                    ctx.stop();
-                }
+                Ok(_) if deleting => act.delete(ctx),
                 Ok(next) => act.replace(next.clone()),
                 Err(_) => {}
             }

@@ -1,55 +1,19 @@
-//! Client requests at the license's actor: validate and heartbeat answered from
-//! memory (the hot path: no store, no lock, no allocation beyond the answer),
-//! activate and deactivate committed before they are answered, and the abuse
-//! rule that repeated refusals for the limit set off.
+//! Client changes at the license's actor: activate and deactivate committed
+//! before they are answered, and the abuse rule that repeated refusals for the
+//! limit set off. (Validate and heartbeat are answered from the resident view.)
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use super::commit::commit_client_change;
-use super::messages::{AbuseTriggered, ActivationRequest, Check, ClientChange, Outcome};
+use super::messages::{AbuseTriggered, ActivationRequest, ClientChange, Outcome};
 use super::LicenseActor;
 use crate::domain::abuse::abuse_fired;
-use crate::domain::verdict::{self, Decision, Op};
+use crate::domain::verdict::{self, Op};
 use crate::domain::{Activation, AuditEntry, License, LicenseStatus, Verdict, VerdictCode};
 use crate::engine::EngineError;
 use crate::metrics::metrics;
 use crate::store::LicenseWrite;
-
-impl Handler<Check> for LicenseActor {
-    type Result = Result<Outcome, EngineError>;
-
-    fn handle(&mut self, msg: Check, _: &mut Self::Context) -> Self::Result {
-        self.gone()?;
-        self.rate_limit()?;
-        let now = Utc::now();
-        let op = if msg.heartbeat {
-            Op::Heartbeat
-        } else {
-            Op::Validate
-        };
-        let grace = self.shared.settings.grace(self.env);
-        let verdict = match verdict::decide(&self.license, op, &msg.identifier, now, grace) {
-            Decision::Answer(v) => v,
-            // Validate and heartbeat never change anything.
-            _ => Verdict::not_found(),
-        };
-        if msg.heartbeat && verdict.valid {
-            if let Some(a) = self
-                .license
-                .activations
-                .iter_mut()
-                .find(|a| a.is_active() && a.identifier == msg.identifier)
-            {
-                a.last_seen = Some(now);
-            }
-            self.shared
-                .heartbeats
-                .record(self.env, &self.license.key, &msg.identifier, now);
-        }
-        Ok(self.outcome(verdict))
-    }
-}
 
 /// Builds the answer once a change is committed.
 pub(super) type AnswerFn = fn(&License, DateTime<Utc>, chrono::Duration) -> Verdict;
@@ -126,7 +90,7 @@ impl Handler<ClientChange> for LicenseActor {
         let fut = commit_client_change(
             self.shared.store.clone(),
             self.env,
-            self.license.clone(),
+            self.license(),
             msg.0,
             grace,
         );
@@ -138,7 +102,8 @@ impl Handler<ClientChange> for LicenseActor {
                     let rule = act.shared.settings.get(act.env).abuse;
                     let window = act.abuse.get_or_insert_with(Box::default);
                     if let Some(distinct) = window.refused(identifier, Utc::now(), &rule) {
-                        if !act.license.flagged && act.license.status != LicenseStatus::Suspended {
+                        let l = &act.resident.view().license;
+                        if !l.flagged && l.status != LicenseStatus::Suspended {
                             ctx.notify(AbuseTriggered { distinct });
                         }
                     }
@@ -154,10 +119,10 @@ impl Handler<AbuseTriggered> for LicenseActor {
 
     fn handle(&mut self, msg: AbuseTriggered, _: &mut Self::Context) -> Self::Result {
         let rule = self.shared.settings.get(self.env).abuse;
-        let (next, audit, outcome) = abuse_fired(&self.license, &rule, msg.distinct, Utc::now());
+        let (next, audit, outcome) = abuse_fired(&self.license(), &rule, msg.distinct, Utc::now());
         let store = self.shared.store.clone();
         let env = self.env;
-        let expected = self.license.version;
+        let expected = self.version();
         let fut = async move {
             let write = LicenseWrite {
                 license: &next,
@@ -171,7 +136,7 @@ impl Handler<AbuseTriggered> for LicenseActor {
             move |res, act, _| match res {
                 Ok(next) => {
                     metrics().abuse_events.with_label_values(&[outcome]).inc();
-                    tracing::warn!(key = %act.license.key.masked(), outcome, "abuse rule fired");
+                    tracing::warn!(key = %next.key.masked(), outcome, "abuse rule fired");
                     act.replace(next);
                     act.abuse = None;
                 }

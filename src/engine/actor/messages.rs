@@ -26,14 +26,6 @@ pub struct Outcome {
     pub features: Arc<Map<String, Value>>,
 }
 
-/// Validate (or heartbeat when `heartbeat`).
-#[derive(Message, Clone)]
-#[rtype(result = "Result<Outcome, EngineError>")]
-pub struct Check {
-    pub identifier: Identifier,
-    pub heartbeat: bool,
-}
-
 /// What a client asked to change.
 #[derive(Debug, Clone)]
 pub struct ActivationRequest {
@@ -52,11 +44,6 @@ pub struct ClientChange(pub ActivationRequest);
 impl Message for AdminChange {
     type Result = Result<License, EngineError>;
 }
-
-/// A copy of the license as the actor holds it.
-#[derive(Message, Clone)]
-#[rtype(result = "License")]
-pub struct Snapshot;
 
 /// Sent by the change-log reader: another node changed this license. Queued behind
 /// the messages already waiting, so none of them is dropped.

@@ -1,14 +1,14 @@
 //! One actor per resident license.
 //!
 //! Protocol:
-//! - `Check` (validate/heartbeat, from client handlers): answered from memory; a
-//!   valid heartbeat moves `last_seen` in memory and queues it for the flusher.
+//! - Validate and heartbeat never reach the actor: they read the license's
+//!   published view ([`super::resident`]). The actor is started on the first change.
 //! - `ClientChange` (activate/deactivate): decided from memory; a new or removed
 //!   activation is committed to the store (compare and set on the license
 //!   version) before the answer. The actor handles nothing else meanwhile.
 //! - `AdminChange` (state actions, edits, assignment, device removal, delete):
 //!   same durability rule; refused transitions change nothing.
-//! - `Snapshot`: a copy of the license. `Stop`: sent by the registry on eviction.
+//! - `Reload`: another node changed the license. `Stop`: sent by the registry on eviction.
 //!
 //! On a version conflict (another node or an evicted twin wrote first) the actor
 //! reloads the license from the store and decides again, so a limit is never exceeded.
@@ -26,19 +26,17 @@ pub mod messages;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde_json::{Map, Value};
+use governor::Quota;
 
 use super::abuse::AbuseWindow;
 use super::heartbeats::HeartbeatBuffer;
+use super::resident::Resident;
 use super::{EngineError, SettingsCell};
 use crate::domain::{Environment, License, Verdict};
-use crate::metrics::metrics;
 use crate::store::Store;
 
 pub use messages::{
-    ActivationRequest, AdminChange, Check, ClientChange, LicenseEdit, Outcome, Reload, Snapshot,
-    Stop,
+    ActivationRequest, AdminChange, ClientChange, LicenseEdit, Outcome, Reload, Stop,
 };
 
 /// What every license actor on a node shares (one allocation, not one per actor).
@@ -53,69 +51,60 @@ pub struct ActorShared {
     pub settings: Arc<SettingsCell>,
 }
 
-/// Owns one license's state, its activation set and its rate limiter.
-///
-/// Kept small: a node holds a million of these.
+/// Serialises one license's changes on this node; reads never reach it (they take
+/// the [`Resident`]'s view), so it is started on the first change only.
 pub struct LicenseActor {
     env: Environment,
-    deleted: bool,
-    license: License,
-    features: Arc<Map<String, Value>>,
+    resident: Arc<Resident>,
     shared: Arc<ActorShared>,
-    limiter: DefaultDirectRateLimiter,
     /// Allocated only once the license is refused for its limit.
     abuse: Option<Box<AbuseWindow>>,
 }
 
 impl LicenseActor {
-    /// An actor holding `license`, loaded by the registry.
-    pub fn new(license: License, shared: Arc<ActorShared>) -> Self {
+    /// The actor of a resident license.
+    pub fn new(resident: Arc<Resident>) -> Self {
         LicenseActor {
-            env: license.environment,
-            deleted: false,
-            features: Arc::new(license.feature_flags.clone()),
-            license,
-            limiter: RateLimiter::direct_with_clock(shared.quota, &shared.clock),
-            shared,
+            env: resident.view().license.environment,
+            shared: resident.shared().clone(),
+            resident,
             abuse: None,
         }
     }
 
-    #[inline]
-    fn outcome(&self, verdict: Verdict) -> Outcome {
-        Outcome {
-            verdict,
-            status: self.license.status,
-            expires_at: self.license.expires_at,
-            activation_limit: self.license.activation_limit.get(),
-            activations: self.license.active_count(),
-            features: self.features.clone(),
-        }
+    /// The committed license with the latest heartbeats: what a change starts from.
+    fn license(&self) -> License {
+        self.resident.view().merged()
     }
 
-    /// Takes a committed (or reloaded) license as the actor's state.
+    /// The committed license's version (what a compare-and-set expects).
+    fn version(&self) -> u64 {
+        self.resident.view().license.version
+    }
+
+    fn outcome(&self, verdict: Verdict) -> Outcome {
+        super::resident::outcome(&self.resident.view(), verdict)
+    }
+
+    /// Takes a committed (or reloaded) license as the state reads see.
     fn replace(&mut self, license: License) {
-        if license.feature_flags != *self.features {
-            self.features = Arc::new(license.feature_flags.clone());
-        }
-        self.shared.catalog.upsert(&license);
-        self.license = license;
+        self.resident.publish(license);
+    }
+
+    /// The license is gone: reads answer NOT_FOUND and the actor stops.
+    fn delete(&mut self, ctx: &mut Context<Self>) {
+        self.resident.set_gone();
+        ctx.stop();
     }
 
     #[inline]
     fn rate_limit(&self) -> Result<(), EngineError> {
-        self.limiter.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&self.shared.clock));
-            metrics().rate_limited.with_label_values(&["license"]).inc();
-            EngineError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
-        })
+        self.resident.rate_limit()
     }
 
     #[inline]
     fn gone(&self) -> Result<(), EngineError> {
-        if self.deleted {
+        if self.resident.is_gone() {
             Err(EngineError::NotFound)
         } else {
             Ok(())
@@ -128,11 +117,6 @@ impl Actor for LicenseActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(256);
-        metrics().resident_licenses.inc();
-    }
-
-    fn stopped(&mut self, _: &mut Self::Context) {
-        metrics().resident_licenses.dec();
     }
 }
 
@@ -148,25 +132,15 @@ impl Handler<Reload> for LicenseActor {
 
     fn handle(&mut self, _: Reload, _: &mut Self::Context) -> Self::Result {
         let store = self.shared.store.clone();
-        let (env, key) = (self.env, self.license.key.clone());
+        let (env, key) = (self.env, self.resident.view().license.key.clone());
         let fut = async move { store.get_license(env, &key).await };
         AtomicResponse::new(Box::pin(fut.into_actor(self).map(
             |res, act, ctx| match res {
                 Ok(Some(fresh)) => act.replace(fresh),
-                Ok(None) => {
-                    act.deleted = true;
-                    ctx.stop();
-                }
+                Ok(None) => act.delete(ctx),
                 // Keep the copy we have; the next conflict or change reloads it.
                 Err(e) => tracing::warn!(error = %e, "could not reload a changed license"),
             },
         )))
-    }
-}
-
-impl Handler<Snapshot> for LicenseActor {
-    type Result = MessageResult<Snapshot>;
-    fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Self::Result {
-        MessageResult(self.license.clone())
     }
 }
