@@ -38,8 +38,8 @@ use crate::domain::{
     LicenseKey, Product,
 };
 use history::SplitRecord;
-use writer::Writer;
 use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
+use writer::Writer;
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;

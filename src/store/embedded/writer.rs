@@ -160,7 +160,10 @@ fn commit_batch(db: &Database, mut ops: Vec<Box<dyn Pending>>) {
 }
 
 /// Runs every op in `txn`; the index and error of the first that fails.
-fn run_all(txn: &WriteTransaction, ops: &mut [Box<dyn Pending>]) -> Result<(), (usize, StoreError)> {
+fn run_all(
+    txn: &WriteTransaction,
+    ops: &mut [Box<dyn Pending>],
+) -> Result<(), (usize, StoreError)> {
     for (i, op) in ops.iter_mut().enumerate() {
         op.run(txn).map_err(|e| (i, e))?;
     }

@@ -82,7 +82,10 @@ async fn a_conflict_in_the_middle_of_a_batch_is_unwritten_and_the_others_commit(
     let (release, held) = hold(&writer).await;
     let runs: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::default()).collect();
     let mut sent = Vec::new();
-    for (i, (key, fail)) in [("a", false), ("b", true), ("c", false)].into_iter().enumerate() {
+    for (i, (key, fail)) in [("a", false), ("b", true), ("c", false)]
+        .into_iter()
+        .enumerate()
+    {
         let (w, work) = (writer.clone(), counted(&runs[i], key, fail));
         sent.push(tokio::spawn(async move { w.write(work).await }));
         wait_queued(&writer, i + 1).await;
@@ -93,7 +96,10 @@ async fn a_conflict_in_the_middle_of_a_batch_is_unwritten_and_the_others_commit(
     let answers: Vec<_> = answers.into_iter().map(|a| a.unwrap()).collect();
     assert!(answers[0].is_ok() && answers[2].is_ok(), "{answers:?}");
     assert!(matches!(answers[1], Err(StoreError::Conflict(_))));
-    assert_eq!((read(&db, "a"), read(&db, "b"), read(&db, "c")), (Some(1), None, Some(1)));
+    assert_eq!(
+        (read(&db, "a"), read(&db, "b"), read(&db, "c")),
+        (Some(1), None, Some(1))
+    );
     // One batch: "a" ran again after "b" failed behind it, "c" ran once.
     let counts: Vec<_> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
     assert_eq!(counts, [2, 1, 1]);
