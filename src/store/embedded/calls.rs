@@ -1,13 +1,15 @@
-//! How every `Store` call of the embedded backend runs: which file, on a
-//! blocking thread, timed and counted (the trait mapping in `mod.rs` uses these).
+//! How every `Store` call of the embedded backend runs: which file; reads on a
+//! blocking thread, writes through the file's group-commit writer; each timed
+//! and counted (the trait mapping in `mod.rs` uses these).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use redb::Database;
+use redb::{Database, WriteTransaction};
 use serde::de::DeserializeOwned;
 
 use super::tables::{all, get_one, Records};
+use super::writer::Writer;
 use super::EmbeddedStore;
 use crate::domain::Environment;
 use crate::store::StoreError;
@@ -18,6 +20,38 @@ impl EmbeddedStore {
             Environment::Production => self.production.clone(),
             Environment::Staging => self.staging.clone(),
         }
+    }
+
+    /// The group-commit writer of an environment's file.
+    pub(super) fn env_writer(&self, env: Environment) -> &Writer {
+        match env {
+            Environment::Production => &self.writers.production,
+            Environment::Staging => &self.writers.staging,
+        }
+    }
+
+    /// The group-commit writer of the global file.
+    pub(super) fn global_writer(&self) -> &Writer {
+        &self.writers.global
+    }
+
+    /// Runs `work` in `writer`'s next group commit, timed and counted as `op`;
+    /// answers once the commit holding it is durable. `work` may run twice
+    /// (see `writer.rs`), so it borrows what it captured.
+    pub(super) async fn write<T, F>(
+        &self,
+        op: &'static str,
+        writer: &Writer,
+        work: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let result = writer.write(work).await;
+        crate::store::observe("embedded", op, started, &result);
+        result
     }
 
     /// Runs blocking redb work off the async threads, timed and counted.

@@ -1,48 +1,44 @@
 //! Customers of the embedded store, in the global file: the record by id plus an
 //! email index that makes a taken email a conflict and sign-in a point read.
 
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, WriteTransaction};
 
-use super::tables::{encode, get_one, unavailable, write, CUSTOMERS, CUSTOMERS_BY_EMAIL};
+use super::tables::{encode, get_one, unavailable, CUSTOMERS, CUSTOMERS_BY_EMAIL};
 use crate::domain::Customer;
 use crate::store::StoreError;
 
 /// Claims the email and writes the record, or refuses a taken email.
-pub(super) fn insert(db: &Database, c: &Customer) -> Result<(), StoreError> {
+pub(super) fn insert(txn: &WriteTransaction, c: &Customer) -> Result<(), StoreError> {
     let bytes = encode(c)?;
     let id = c.id.to_string();
-    write(db, |txn| {
-        let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
-        if by_email
-            .get(c.email.as_str())
-            .map_err(unavailable)?
-            .is_some()
-        {
-            return Err(StoreError::email_taken(&c.email));
-        }
-        by_email
-            .insert(c.email.as_str(), id.as_str())
-            .map_err(unavailable)?;
-        let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
-        t.insert(id.as_str(), bytes.as_slice())
-            .map_err(unavailable)?;
-        Ok(())
-    })
+    let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+    if by_email
+        .get(c.email.as_str())
+        .map_err(unavailable)?
+        .is_some()
+    {
+        return Err(StoreError::email_taken(&c.email));
+    }
+    by_email
+        .insert(c.email.as_str(), id.as_str())
+        .map_err(unavailable)?;
+    let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+    t.insert(id.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 /// Replaces an existing customer's record (the email index stays as it is).
-pub(super) fn update(db: &Database, c: &Customer) -> Result<(), StoreError> {
+pub(super) fn update(txn: &WriteTransaction, c: &Customer) -> Result<(), StoreError> {
     let bytes = encode(c)?;
     let id = c.id.to_string();
-    write(db, |txn| {
-        let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
-        if t.get(id.as_str()).map_err(unavailable)?.is_none() {
-            return Err(StoreError::NotFound(format!("no customer {id}")));
-        }
-        t.insert(id.as_str(), bytes.as_slice())
-            .map_err(unavailable)?;
-        Ok(())
-    })
+    let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+    if t.get(id.as_str()).map_err(unavailable)?.is_none() {
+        return Err(StoreError::NotFound(format!("no customer {id}")));
+    }
+    t.insert(id.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 /// The customer whose email this is, through the index.

@@ -7,10 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{
     Database, ReadTransaction, ReadableTable, Table, TableDefinition, TableError, TableHandle,
+    WriteTransaction,
 };
 use uuid::Uuid;
 
-use super::tables::{decode, encode, unavailable, write, Records};
+use super::tables::{decode, encode, unavailable, Records};
 use super::EmbeddedStore;
 use crate::domain::FileMeta;
 use crate::store::{FileRows, StoreError, UploadRow};
@@ -35,19 +36,17 @@ pub(super) fn open_read<K: redb::Key + 'static, V: redb::Value + 'static>(
 }
 
 fn write_chunk(
-    db: &Database,
+    txn: &WriteTransaction,
     id: u128,
     index: u32,
     bytes: &[u8],
     row: &[u8],
 ) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut chunks = txn.open_table(FILE_CHUNKS).map_err(unavailable)?;
-        chunks.insert((id, index), bytes).map_err(unavailable)?;
-        let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
-        uploads.insert(id, row).map_err(unavailable)?;
-        Ok(())
-    })
+    let mut chunks = txn.open_table(FILE_CHUNKS).map_err(unavailable)?;
+    chunks.insert((id, index), bytes).map_err(unavailable)?;
+    let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
+    uploads.insert(id, row).map_err(unavailable)?;
+    Ok(())
 }
 
 fn remove_chunks(
@@ -61,16 +60,14 @@ fn remove_chunks(
     Ok(())
 }
 
-fn delete(db: &Database, id: Uuid, count: u32) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut files = txn.open_table(FILES).map_err(unavailable)?;
-        files.remove(id.to_string().as_str()).map_err(unavailable)?;
-        let mut chunks = txn.open_table(FILE_CHUNKS).map_err(unavailable)?;
-        remove_chunks(&mut chunks, id.as_u128(), count)?;
-        let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
-        uploads.remove(id.as_u128()).map_err(unavailable)?;
-        Ok(())
-    })
+fn delete(txn: &WriteTransaction, id: Uuid, count: u32) -> Result<(), StoreError> {
+    let mut files = txn.open_table(FILES).map_err(unavailable)?;
+    files.remove(id.to_string().as_str()).map_err(unavailable)?;
+    let mut chunks = txn.open_table(FILE_CHUNKS).map_err(unavailable)?;
+    remove_chunks(&mut chunks, id.as_u128(), count)?;
+    let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
+    uploads.remove(id.as_u128()).map_err(unavailable)?;
+    Ok(())
 }
 
 fn stale(db: &Database, before: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, StoreError> {
@@ -133,24 +130,22 @@ impl FileRows for EmbeddedStore {
             touched_at: now,
             chunks: index + 1,
         })?;
-        self.run("put_file_chunk", self.global.clone(), move |db| {
-            write_chunk(db, id.as_u128(), index, &bytes, &row)
+        self.write("put_file_chunk", self.global_writer(), move |txn| {
+            write_chunk(txn, id.as_u128(), index, &bytes, &row)
         })
         .await
     }
 
     async fn put_file_meta(&self, meta: &FileMeta) -> Result<(), StoreError> {
         let (id, bytes) = (meta.id, encode(meta)?);
-        self.run("put_file_meta", self.global.clone(), move |db| {
-            write(db, |txn| {
-                let mut files = txn.open_table(FILES).map_err(unavailable)?;
-                files
-                    .insert(id.to_string().as_str(), bytes.as_slice())
-                    .map_err(unavailable)?;
-                let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
-                uploads.remove(id.as_u128()).map_err(unavailable)?;
-                Ok(())
-            })
+        self.write("put_file_meta", self.global_writer(), move |txn| {
+            let mut files = txn.open_table(FILES).map_err(unavailable)?;
+            files
+                .insert(id.to_string().as_str(), bytes.as_slice())
+                .map_err(unavailable)?;
+            let mut uploads = txn.open_table(FILE_UPLOADS).map_err(unavailable)?;
+            uploads.remove(id.as_u128()).map_err(unavailable)?;
+            Ok(())
         })
         .await
     }
@@ -172,8 +167,8 @@ impl FileRows for EmbeddedStore {
     }
 
     async fn delete_file(&self, id: Uuid, chunks: u32) -> Result<(), StoreError> {
-        self.run("delete_file", self.global.clone(), move |db| {
-            delete(db, id, chunks)
+        self.write("delete_file", self.global_writer(), move |txn| {
+            delete(txn, id, chunks)
         })
         .await
     }

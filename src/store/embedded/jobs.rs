@@ -4,10 +4,10 @@
 //! job's steps are one range and the job row never grows with its keys.
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use uuid::Uuid;
 
-use super::tables::{all, decode, decoded, encode, get_one, unavailable, write, Records};
+use super::tables::{all, decode, decoded, encode, get_one, unavailable, Records};
 use super::EmbeddedStore;
 use crate::domain::job::{Job, JobStep};
 use crate::store::jobs::{job_moved, newest_first};
@@ -31,62 +31,55 @@ fn step_key(id: Uuid, step: u32) -> String {
 
 /// Writes `job` at the next version if the stored one matches `expected`
 /// (`None` = no row yet); returns the job as stored.
-fn put(db: &Database, job: &Job, expected: Option<u64>) -> Result<Job, StoreError> {
+fn put(txn: &WriteTransaction, job: &Job, expected: Option<u64>) -> Result<Job, StoreError> {
     let id = job.id.to_string();
     let mut stored = job.clone();
     stored.version = expected.map_or(1, |v| v + 1);
     let bytes = encode(&stored)?;
-    write(db, |txn| {
-        let mut t = txn.open_table(JOBS).map_err(unavailable)?;
-        let found: Option<Job> = decoded(&t, &id)?;
-        if found.map(|f| f.version) != expected {
-            return Err(job_moved(job.id));
-        }
-        t.insert(id.as_str(), bytes.as_slice())
-            .map_err(unavailable)?;
-        Ok(())
-    })?;
+    let mut t = txn.open_table(JOBS).map_err(unavailable)?;
+    let found: Option<Job> = decoded(&t, &id)?;
+    if found.map(|f| f.version) != expected {
+        return Err(job_moved(job.id));
+    }
+    t.insert(id.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
     Ok(stored)
 }
 
 /// Deletes the job at version `expected` and every step row of it.
-fn delete(db: &Database, id: Uuid, expected: u64) -> Result<(), StoreError> {
+fn delete(txn: &WriteTransaction, id: Uuid, expected: u64) -> Result<(), StoreError> {
     let key = id.to_string();
-    write(db, |txn| {
-        let mut t = txn.open_table(JOBS).map_err(unavailable)?;
-        let found: Option<Job> = decoded(&t, &key)?;
-        if found.map(|f| f.version) != Some(expected) {
-            return Err(job_moved(id));
-        }
-        t.remove(key.as_str()).map_err(unavailable)?;
-        let mut steps = txn.open_table(JOB_STEPS).map_err(unavailable)?;
-        let (from, to) = (format!("{id}/"), format!("{id}0"));
-        steps
-            .retain_in(from.as_str()..to.as_str(), |_, _| false)
-            .map_err(unavailable)?;
-        Ok(())
-    })
+    let mut t = txn.open_table(JOBS).map_err(unavailable)?;
+    let found: Option<Job> = decoded(&t, &key)?;
+    if found.map(|f| f.version) != Some(expected) {
+        return Err(job_moved(id));
+    }
+    t.remove(key.as_str()).map_err(unavailable)?;
+    let mut steps = txn.open_table(JOB_STEPS).map_err(unavailable)?;
+    let (from, to) = (format!("{id}/"), format!("{id}0"));
+    steps
+        .retain_in(from.as_str()..to.as_str(), |_, _| false)
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 /// Records `plan` under `key` unless a plan is there; returns the one kept.
-fn plan(db: &Database, key: &str, plan: &JobStep) -> Result<JobStep, StoreError> {
+fn plan(txn: &WriteTransaction, key: &str, plan: &JobStep) -> Result<JobStep, StoreError> {
     let bytes = encode(plan)?;
-    write(db, |txn| {
-        let mut t = txn.open_table(JOB_STEPS).map_err(unavailable)?;
-        if let Some(v) = t.get(key).map_err(unavailable)? {
-            return decode(v.value());
-        }
-        t.insert(key, bytes.as_slice()).map_err(unavailable)?;
-        Ok(plan.clone())
-    })
+    let mut t = txn.open_table(JOB_STEPS).map_err(unavailable)?;
+    if let Some(v) = t.get(key).map_err(unavailable)? {
+        return decode(v.value());
+    }
+    t.insert(key, bytes.as_slice()).map_err(unavailable)?;
+    Ok(plan.clone())
 }
 
 #[async_trait]
 impl JobRows for EmbeddedStore {
     async fn insert_job(&self, job: &Job) -> Result<Job, StoreError> {
         let job = job.clone();
-        self.run("insert_job", self.global.clone(), move |db| {
-            put(db, &job, None)
+        self.write("insert_job", self.global_writer(), move |txn| {
+            put(txn, &job, None)
         })
         .await
     }
@@ -105,23 +98,23 @@ impl JobRows for EmbeddedStore {
 
     async fn update_job(&self, job: &Job) -> Result<Job, StoreError> {
         let job = job.clone();
-        self.run("update_job", self.global.clone(), move |db| {
-            put(db, &job, Some(job.version))
+        self.write("update_job", self.global_writer(), move |txn| {
+            put(txn, &job, Some(job.version))
         })
         .await
     }
 
     async fn delete_job(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError> {
-        self.run("delete_job", self.global.clone(), move |db| {
-            delete(db, id, expected_version)
+        self.write("delete_job", self.global_writer(), move |txn| {
+            delete(txn, id, expected_version)
         })
         .await
     }
 
     async fn plan_job_step(&self, id: Uuid, step: u32, p: &JobStep) -> Result<JobStep, StoreError> {
         let (key, p) = (step_key(id, step), p.clone());
-        self.run("plan_job_step", self.global.clone(), move |db| {
-            plan(db, &key, &p)
+        self.write("plan_job_step", self.global_writer(), move |txn| {
+            plan(txn, &key, &p)
         })
         .await
     }

@@ -1,41 +1,39 @@
 //! License records of the embedded store: the all-or-nothing insert, the
 //! compare-and-set update, the delete, the heartbeat `last_seen` flush and the
-//! whole-table reads behind listings and the expiry sweep. Each write is one
-//! transaction with its history rows and audit entry.
+//! whole-table reads behind listings and the expiry sweep. Each write is work
+//! on the writer's transaction, with its history rows and audit entry.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::audit::{self, AuditRow};
 use super::history::{self, SplitRecord};
-use super::tables::{all, decoded, encode, unavailable, write, CUSTOMERS, LICENSES, PRODUCTS};
+use super::tables::{all, decoded, encode, unavailable, CUSTOMERS, LICENSES, PRODUCTS};
 use crate::domain::{Activation, License, LicenseKey, Product};
 use crate::store::listing::{due_for_expiry, license_page};
 use crate::store::{LicenseQuery, LicenseWrite, Page, SeenAt, StoreError};
 
 /// Inserts every license or none: a taken key aborts the whole transaction.
 pub(super) fn insert(
-    db: &Database,
+    txn: &WriteTransaction,
     rows: &[SplitRecord],
     audits: &[AuditRow],
 ) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-        for r in rows {
-            if t.get(r.key.as_str()).map_err(unavailable)?.is_some() {
-                // Dropping the transaction aborts it: nothing is written.
-                return Err(StoreError::key_taken(&crate::telemetry::mask_key(&r.key)));
-            }
-            t.insert(r.key.as_str(), r.bytes.as_slice())
-                .map_err(unavailable)?;
+    let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+    for r in rows {
+        if t.get(r.key.as_str()).map_err(unavailable)?.is_some() {
+            // The writer drops the work of a failed write: nothing is written.
+            return Err(StoreError::key_taken(&crate::telemetry::mask_key(&r.key)));
         }
-        for r in rows {
-            history::write(txn, &r.key, &r.history)?;
-        }
-        audit::write(txn, audits)
-    })
+        t.insert(r.key.as_str(), r.bytes.as_slice())
+            .map_err(unavailable)?;
+    }
+    for r in rows {
+        history::write(txn, &r.key, &r.history)?;
+    }
+    audit::write(txn, audits)
 }
 
 /// A license change encoded before its transaction.
@@ -63,34 +61,34 @@ impl Update {
 }
 
 /// Replaces the license only if its stored version is the expected one.
-pub(super) fn update(db: &Database, u: Update) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-        match decoded::<License>(&t, &u.key)? {
-            None => return Err(StoreError::license_not_found()),
-            Some(c) if c.version != u.expected => {
-                return Err(StoreError::version_moved(c.version, u.expected))
-            }
-            Some(_) => {}
+pub(super) fn update(txn: &WriteTransaction, u: &Update) -> Result<(), StoreError> {
+    let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+    match decoded::<License>(&t, &u.key)? {
+        None => return Err(StoreError::license_not_found()),
+        Some(c) if c.version != u.expected => {
+            return Err(StoreError::version_moved(c.version, u.expected))
         }
-        t.insert(u.key.as_str(), u.bytes.as_slice())
-            .map_err(unavailable)?;
-        history::write(txn, &u.key, &u.retired)?;
-        audit::write(txn, std::slice::from_ref(&u.audit))
-    })
+        Some(_) => {}
+    }
+    t.insert(u.key.as_str(), u.bytes.as_slice())
+        .map_err(unavailable)?;
+    history::write(txn, &u.key, &u.retired)?;
+    audit::write(txn, std::slice::from_ref(&u.audit))
 }
 
 /// Removes the license and its history; whether it existed.
-pub(super) fn delete(db: &Database, key: &str, audit: &AuditRow) -> Result<bool, StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-        let existed = t.remove(key).map_err(unavailable)?.is_some();
-        if existed {
-            history::remove(txn, key)?;
-            audit::write(txn, std::slice::from_ref(audit))?;
-        }
-        Ok(existed)
-    })
+pub(super) fn delete(
+    txn: &WriteTransaction,
+    key: &str,
+    audit: &AuditRow,
+) -> Result<bool, StoreError> {
+    let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+    let existed = t.remove(key).map_err(unavailable)?.is_some();
+    if existed {
+        history::remove(txn, key)?;
+        audit::write(txn, std::slice::from_ref(audit))?;
+    }
+    Ok(existed)
 }
 
 /// Heartbeats of one flush: (identifier, time) per license key.
@@ -108,27 +106,26 @@ pub(super) fn group_seen(batch: &[SeenAt]) -> SeenByKey {
 }
 
 /// Moves `last_seen` forward on active activations, all licenses in one transaction.
-pub(super) fn touch(db: &Database, by_key: SeenByKey) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-        for (key, seen) in by_key {
-            let Some(mut license) = decoded::<License>(&t, &key)? else {
-                continue;
-            };
-            // last_seen does not bump the version: it is not a state change.
-            if seen_later(&mut license, seen) {
-                t.insert(key.as_str(), encode(&license)?.as_slice())
-                    .map_err(unavailable)?;
-            }
+pub(super) fn touch(txn: &WriteTransaction, by_key: &SeenByKey) -> Result<(), StoreError> {
+    let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
+    for (key, seen) in by_key {
+        let Some(mut license) = decoded::<License>(&t, key)? else {
+            continue;
+        };
+        // last_seen does not bump the version: it is not a state change.
+        if seen_later(&mut license, seen) {
+            t.insert(key.as_str(), encode(&license)?.as_slice())
+                .map_err(unavailable)?;
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Applies heartbeats to a license's active activations; whether any moved.
-fn seen_later(license: &mut License, seen: Vec<(String, DateTime<Utc>)>) -> bool {
+fn seen_later(license: &mut License, seen: &[(String, DateTime<Utc>)]) -> bool {
     let mut changed = false;
     for (ident, at) in seen {
+        let at = *at;
         for a in license
             .activations
             .iter_mut()

@@ -4,11 +4,11 @@
 //! transaction, so the version check cannot race.
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use uuid::Uuid;
 
 use super::files::open_read;
-use super::tables::{decode, decoded, encode, unavailable, write, Records};
+use super::tables::{decode, decoded, encode, unavailable, Records};
 use super::EmbeddedStore;
 use crate::domain::{MailRecord, MailStatus};
 use crate::store::{record_of, MailRows, StoreError};
@@ -25,22 +25,20 @@ fn record_key(m: &MailRecord) -> String {
     format!("{nanos:020}-{}", m.id)
 }
 
-fn claim_tag(db: &Database, tag: &str, id: Uuid) -> Result<bool, StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(MAIL_TAGS).map_err(unavailable)?;
-        let holder = t.get(tag).map_err(unavailable)?.map(|g| g.value());
-        match holder {
-            Some(h) => Ok(h == id.as_u128()),
-            None => {
-                t.insert(tag, id.as_u128()).map_err(unavailable)?;
-                Ok(true)
-            }
+fn claim_tag(txn: &WriteTransaction, tag: &str, id: Uuid) -> Result<bool, StoreError> {
+    let mut t = txn.open_table(MAIL_TAGS).map_err(unavailable)?;
+    let holder = t.get(tag).map_err(unavailable)?.map(|g| g.value());
+    match holder {
+        Some(h) => Ok(h == id.as_u128()),
+        None => {
+            t.insert(tag, id.as_u128()).map_err(unavailable)?;
+            Ok(true)
         }
-    })
+    }
 }
 
 fn put_pending(
-    db: &Database,
+    txn: &WriteTransaction,
     mail: &MailRecord,
     expected: Option<u64>,
 ) -> Result<MailRecord, StoreError> {
@@ -48,36 +46,31 @@ fn put_pending(
     let mut stored = mail.clone();
     stored.version = expected.map_or(1, |v| v + 1);
     let bytes = encode(&stored)?;
-    write(db, |txn| {
-        let mut t = txn.open_table(MAIL_PENDING).map_err(unavailable)?;
-        let found: Option<MailRecord> = decoded(&t, &key)?;
-        if found.map(|f| f.version) != expected {
-            return Err(StoreError::Conflict(format!(
-                "mail {} moved on meanwhile",
-                mail.id
-            )));
-        }
-        t.insert(key.as_str(), bytes.as_slice())
-            .map_err(unavailable)?;
-        Ok(())
-    })?;
+    let mut t = txn.open_table(MAIL_PENDING).map_err(unavailable)?;
+    let found: Option<MailRecord> = decoded(&t, &key)?;
+    if found.map(|f| f.version) != expected {
+        return Err(StoreError::Conflict(format!(
+            "mail {} moved on meanwhile",
+            mail.id
+        )));
+    }
+    t.insert(key.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
     Ok(stored)
 }
 
-fn put_record(db: &Database, mail: &MailRecord) -> Result<(), StoreError> {
+fn put_record(txn: &WriteTransaction, mail: &MailRecord) -> Result<(), StoreError> {
     let bytes = encode(&record_of(mail))?;
     let done = matches!(mail.status, MailStatus::Sent | MailStatus::Failed);
-    write(db, |txn| {
-        let mut t = txn.open_table(MAIL).map_err(unavailable)?;
-        t.insert(record_key(mail).as_str(), bytes.as_slice())
+    let mut t = txn.open_table(MAIL).map_err(unavailable)?;
+    t.insert(record_key(mail).as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    if done {
+        let mut p = txn.open_table(MAIL_PENDING).map_err(unavailable)?;
+        p.remove(mail.id.to_string().as_str())
             .map_err(unavailable)?;
-        if done {
-            let mut p = txn.open_table(MAIL_PENDING).map_err(unavailable)?;
-            p.remove(mail.id.to_string().as_str())
-                .map_err(unavailable)?;
-        }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 fn newest(db: &Database, table: Records, limit: usize) -> Result<Vec<MailRecord>, StoreError> {
@@ -96,8 +89,8 @@ fn newest(db: &Database, table: Records, limit: usize) -> Result<Vec<MailRecord>
 impl MailRows for EmbeddedStore {
     async fn claim_mail_tag(&self, tag: &str, id: Uuid) -> Result<bool, StoreError> {
         let tag = tag.to_owned();
-        self.run("claim_mail_tag", self.global.clone(), move |db| {
-            claim_tag(db, &tag, id)
+        self.write("claim_mail_tag", self.global_writer(), move |txn| {
+            claim_tag(txn, &tag, id)
         })
         .await
     }
@@ -108,8 +101,8 @@ impl MailRows for EmbeddedStore {
         expected: Option<u64>,
     ) -> Result<MailRecord, StoreError> {
         let m = mail.clone();
-        self.run("put_pending_mail", self.global.clone(), move |db| {
-            put_pending(db, &m, expected)
+        self.write("put_pending_mail", self.global_writer(), move |txn| {
+            put_pending(txn, &m, expected)
         })
         .await
     }
@@ -123,8 +116,8 @@ impl MailRows for EmbeddedStore {
 
     async fn put_mail_record(&self, mail: &MailRecord) -> Result<(), StoreError> {
         let m = mail.clone();
-        self.run("put_mail_record", self.global.clone(), move |db| {
-            put_record(db, &m)
+        self.write("put_mail_record", self.global_writer(), move |txn| {
+            put_record(txn, &m)
         })
         .await
     }

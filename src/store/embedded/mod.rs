@@ -1,9 +1,12 @@
 //! The default store: redb files under the data folder, one per environment plus
-//! one for global records (customers, secrets). Every write is one ACID transaction
-//! committed with fsync before the call returns.
+//! one for global records (customers, secrets). Every write is committed with
+//! fsync before the call returns; writes that wait together share one ACID
+//! transaction (group commit), a failed one leaving nothing in it.
 //!
 //! This file maps the `Store` trait onto the parts below: each call copies its
-//! arguments, runs one part's transaction on a blocking thread, and is timed.
+//! arguments and is timed; a read runs its read transaction on a blocking
+//! thread, a write goes to the file's single writer (`writer.rs`), which commits
+//! the writes waiting together in one transaction, one fsync (group commit).
 
 mod admins;
 mod audit;
@@ -18,6 +21,7 @@ mod mail;
 mod secrets;
 mod sessions;
 mod tables;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +39,7 @@ use crate::domain::{
 };
 use history::SplitRecord;
 use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
+use writer::Writer;
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u64 = 1;
@@ -44,6 +49,14 @@ pub struct EmbeddedStore {
     global: Arc<Database>,
     production: Arc<Database>,
     staging: Arc<Database>,
+    writers: Writers,
+}
+
+/// The group-commit writer of each file (dropped with the store: threads end).
+struct Writers {
+    global: Writer,
+    production: Writer,
+    staging: Writer,
 }
 
 impl EmbeddedStore {
@@ -57,10 +70,19 @@ impl EmbeddedStore {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
         let open = format::open_file;
+        let global = Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?);
+        let production = Arc::new(open(&dir.join("production.redb"), false, env_cache)?);
+        let staging = Arc::new(open(&dir.join("staging.redb"), false, env_cache)?);
+        let writers = Writers {
+            global: Writer::start(global.clone(), "global")?,
+            production: Writer::start(production.clone(), "production")?,
+            staging: Writer::start(staging.clone(), "staging")?,
+        };
         Ok(EmbeddedStore {
-            global: Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?),
-            production: Arc::new(open(&dir.join("production.redb"), false, env_cache)?),
-            staging: Arc::new(open(&dir.join("staging.redb"), false, env_cache)?),
+            global,
+            production,
+            staging,
+            writers,
         })
     }
 }
@@ -92,8 +114,8 @@ impl Store for EmbeddedStore {
             .map(SplitRecord::of)
             .collect::<Result<_, _>>()?;
         let audits: Vec<_> = audit.iter().map(audit::row).collect::<Result<_, _>>()?;
-        self.run("insert_licenses", self.env_db(env), move |db| {
-            licenses::insert(db, &rows, &audits)
+        self.write("insert_licenses", self.env_writer(env), move |txn| {
+            licenses::insert(txn, &rows, &audits)
         })
         .await
     }
@@ -104,8 +126,8 @@ impl Store for EmbeddedStore {
         write: LicenseWrite<'_>,
     ) -> Result<(), StoreError> {
         let update = licenses::Update::of(&write)?;
-        self.run("update_license", self.env_db(env), move |db| {
-            licenses::update(db, update)
+        self.write("update_license", self.env_writer(env), move |txn| {
+            licenses::update(txn, &update)
         })
         .await
     }
@@ -132,16 +154,16 @@ impl Store for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let key = key.as_str().to_owned();
         let audit = audit::row(audit)?;
-        self.run("delete_license", self.env_db(env), move |db| {
-            licenses::delete(db, &key, &audit)
+        self.write("delete_license", self.env_writer(env), move |txn| {
+            licenses::delete(txn, &key, &audit)
         })
         .await
     }
 
     async fn touch_last_seen(&self, env: Environment, batch: &[SeenAt]) -> Result<(), StoreError> {
         let by_key = licenses::group_seen(batch);
-        self.run("touch_last_seen", self.env_db(env), move |db| {
-            licenses::touch(db, by_key)
+        self.write("touch_last_seen", self.env_writer(env), move |txn| {
+            licenses::touch(txn, &by_key)
         })
         .await
     }
@@ -179,8 +201,8 @@ impl Store for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let p = product.clone();
         let a = audit.clone();
-        self.run("put_product", self.env_db(env), move |db| {
-            put_one(db, PRODUCTS, &p.id.to_string(), &p, Some(&a))
+        self.write("put_product", self.env_writer(env), move |txn| {
+            put_one(txn, PRODUCTS, &p.id.to_string(), &p, Some(&a))
         })
         .await
     }
@@ -203,8 +225,8 @@ impl Store for EmbeddedStore {
         generator: &Generator,
     ) -> Result<(), StoreError> {
         let g = generator.clone();
-        self.run("put_generator", self.env_db(env), move |db| {
-            put_one(db, GENERATORS, &g.id.to_string(), &g, None)
+        self.write("put_generator", self.env_writer(env), move |txn| {
+            put_one(txn, GENERATORS, &g.id.to_string(), &g, None)
         })
         .await
     }
@@ -227,16 +249,16 @@ impl Store for EmbeddedStore {
 
     async fn insert_customer(&self, customer: &Customer) -> Result<(), StoreError> {
         let c = customer.clone();
-        self.run("insert_customer", self.global.clone(), move |db| {
-            customers::insert(db, &c)
+        self.write("insert_customer", self.global_writer(), move |txn| {
+            customers::insert(txn, &c)
         })
         .await
     }
 
     async fn update_customer(&self, customer: &Customer) -> Result<(), StoreError> {
         let c = customer.clone();
-        self.run("update_customer", self.global.clone(), move |db| {
-            customers::update(db, &c)
+        self.write("update_customer", self.global_writer(), move |txn| {
+            customers::update(txn, &c)
         })
         .await
     }
@@ -272,23 +294,23 @@ impl Store for EmbeddedStore {
         expected: Option<u64>,
     ) -> Result<AdminUser, StoreError> {
         let a = admin.clone();
-        self.run("put_admin", self.global.clone(), move |db| {
-            admins::put(db, &a, expected)
+        self.write("put_admin", self.global_writer(), move |txn| {
+            admins::put(txn, &a, expected)
         })
         .await
     }
 
     async fn delete_admin(&self, id: Uuid, expected_version: u64) -> Result<(), StoreError> {
-        self.run("delete_admin", self.global.clone(), move |db| {
-            admins::delete(db, id, expected_version)
+        self.write("delete_admin", self.global_writer(), move |txn| {
+            admins::delete(txn, id, expected_version)
         })
         .await
     }
 
     async fn append_audit(&self, env: Environment, entry: &AuditEntry) -> Result<(), StoreError> {
         let row = audit::row(entry)?;
-        self.run("append_audit", self.env_db(env), move |db| {
-            tables::write(db, |txn| audit::write(txn, std::slice::from_ref(&row)))
+        self.write("append_audit", self.env_writer(env), move |txn| {
+            audit::write(txn, std::slice::from_ref(&row))
         })
         .await
     }
@@ -317,8 +339,8 @@ impl Store for EmbeddedStore {
         settings: &EnvSettings,
     ) -> Result<(), StoreError> {
         let s = settings.clone();
-        self.run("put_settings", self.env_db(env), move |db| {
-            put_one(db, SETTINGS, "settings", &s, None)
+        self.write("put_settings", self.env_writer(env), move |txn| {
+            put_one(txn, SETTINGS, "settings", &s, None)
         })
         .await
     }
@@ -339,8 +361,8 @@ impl Store for EmbeddedStore {
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError> {
         let name = name.to_owned();
         let value = value.to_vec();
-        self.run("put_secret", self.global.clone(), move |db| {
-            secrets::put_if_absent(db, &name, value)
+        self.write("put_secret", self.global_writer(), move |txn| {
+            secrets::put_if_absent(txn, &name, &value)
         })
         .await
     }
@@ -348,8 +370,8 @@ impl Store for EmbeddedStore {
     async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         let name = name.to_owned();
         let value = value.to_vec();
-        self.run("put_secret", self.global.clone(), move |db| {
-            secrets::put(db, &name, &value)
+        self.write("put_secret", self.global_writer(), move |txn| {
+            secrets::put(txn, &name, &value)
         })
         .await
     }

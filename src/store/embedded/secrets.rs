@@ -1,9 +1,9 @@
 //! Secrets of the embedded store (signing keys, session keys), raw bytes by name
 //! in the global file.
 
-use redb::{Database, ReadableTable};
+use redb::{Database, ReadableTable, WriteTransaction};
 
-use super::tables::{unavailable, write, SECRETS};
+use super::tables::{unavailable, SECRETS};
 use crate::store::StoreError;
 
 pub(super) fn get(db: &Database, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -26,30 +26,26 @@ pub(super) fn list(db: &Database) -> Result<Vec<(String, Vec<u8>)>, StoreError> 
 
 /// Stores `value` unless `name` exists; returns the value kept.
 pub(super) fn put_if_absent(
-    db: &Database,
+    txn: &WriteTransaction,
     name: &str,
-    value: Vec<u8>,
+    value: &[u8],
 ) -> Result<Vec<u8>, StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
-        let existing = t
-            .get(name)
-            .map_err(unavailable)?
-            .map(|g| g.value().to_vec());
-        match existing {
-            Some(v) => Ok(v),
-            None => {
-                t.insert(name, value.as_slice()).map_err(unavailable)?;
-                Ok(value)
-            }
+    let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
+    let existing = t
+        .get(name)
+        .map_err(unavailable)?
+        .map(|g| g.value().to_vec());
+    match existing {
+        Some(v) => Ok(v),
+        None => {
+            t.insert(name, value).map_err(unavailable)?;
+            Ok(value.to_vec())
         }
-    })
+    }
 }
 
-pub(super) fn put(db: &Database, name: &str, value: &[u8]) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
-        t.insert(name, value).map_err(unavailable)?;
-        Ok(())
-    })
+pub(super) fn put(txn: &WriteTransaction, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
+    t.insert(name, value).map_err(unavailable)?;
+    Ok(())
 }

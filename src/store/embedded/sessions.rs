@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use redb::{Database, ReadableTable, TableDefinition, TableError, WriteTransaction};
 use uuid::Uuid;
 
-use super::tables::{decode, decoded, encode, unavailable, write, Records};
+use super::tables::{decode, decoded, encode, unavailable, Records};
 use super::EmbeddedStore;
 use crate::store::{Portal, SessionRow, SessionRows, StoreError};
 
@@ -75,27 +75,25 @@ fn remove(
     Ok(ended)
 }
 
-fn create(db: &Database, row: &SessionRow, cap: usize) -> Result<Vec<String>, StoreError> {
+fn create(txn: &WriteTransaction, row: &SessionRow, cap: usize) -> Result<Vec<String>, StoreError> {
     let bytes = encode(row)?;
-    write(db, |txn| {
-        {
-            let mut rows = txn.open_table(SESSIONS).map_err(unavailable)?;
-            let key = row_key(row.portal, &row.id_hash);
-            rows.insert(key.as_str(), bytes.as_slice())
-                .map_err(unavailable)?;
-            let mut index = txn.open_table(SESSIONS_BY_SUBJECT).map_err(unavailable)?;
-            index
-                .insert(index_key(row).as_str(), ())
-                .map_err(unavailable)?;
-        }
-        let keys = keys_of(txn, &subject_prefix(row.portal, row.subject))?;
-        let (live, dead) = split_live(txn, row.portal, keys, row.created)?;
-        let over = live.len().saturating_sub(cap.max(1));
-        // Expired rows not swept yet do not count against the cap; they go now.
-        let mut ended = remove(txn, row.portal, &dead)?;
-        ended.extend(remove(txn, row.portal, &live[..over])?);
-        Ok(ended)
-    })
+    {
+        let mut rows = txn.open_table(SESSIONS).map_err(unavailable)?;
+        let key = row_key(row.portal, &row.id_hash);
+        rows.insert(key.as_str(), bytes.as_slice())
+            .map_err(unavailable)?;
+        let mut index = txn.open_table(SESSIONS_BY_SUBJECT).map_err(unavailable)?;
+        index
+            .insert(index_key(row).as_str(), ())
+            .map_err(unavailable)?;
+    }
+    let keys = keys_of(txn, &subject_prefix(row.portal, row.subject))?;
+    let (live, dead) = split_live(txn, row.portal, keys, row.created)?;
+    let over = live.len().saturating_sub(cap.max(1));
+    // Expired rows not swept yet do not count against the cap; they go now.
+    let mut ended = remove(txn, row.portal, &dead)?;
+    ended.extend(remove(txn, row.portal, &live[..over])?);
+    Ok(ended)
 }
 
 /// Index keys whose session is live at `now`, and the others (expired or gone).
@@ -134,70 +132,62 @@ fn get(
     Ok(found.filter(|r| !r.expired(now)))
 }
 
-fn refresh(db: &Database, row: &SessionRow) -> Result<bool, StoreError> {
-    write(db, |txn| {
-        let mut rows = txn.open_table(SESSIONS).map_err(unavailable)?;
-        let key = row_key(row.portal, &row.id_hash);
-        let Some(mut stored) = decoded::<SessionRow>(&rows, &key)? else {
-            return Ok(false);
-        };
-        stored.expires_at = row.expires_at;
-        stored.reauth_at = row.reauth_at;
-        let bytes = encode(&stored)?;
-        rows.insert(key.as_str(), bytes.as_slice())
-            .map_err(unavailable)?;
-        Ok(true)
-    })
+fn refresh(txn: &WriteTransaction, row: &SessionRow) -> Result<bool, StoreError> {
+    let mut rows = txn.open_table(SESSIONS).map_err(unavailable)?;
+    let key = row_key(row.portal, &row.id_hash);
+    let Some(mut stored) = decoded::<SessionRow>(&rows, &key)? else {
+        return Ok(false);
+    };
+    stored.expires_at = row.expires_at;
+    stored.reauth_at = row.reauth_at;
+    let bytes = encode(&stored)?;
+    rows.insert(key.as_str(), bytes.as_slice())
+        .map_err(unavailable)?;
+    Ok(true)
 }
 
-fn delete_one(db: &Database, portal: Portal, hash: &str) -> Result<(), StoreError> {
-    write(db, |txn| {
-        let key = row_key(portal, hash);
-        let found: Option<SessionRow> = {
-            let rows = txn.open_table(SESSIONS).map_err(unavailable)?;
-            decoded(&rows, &key)?
-        };
-        if let Some(row) = found {
-            remove(txn, portal, &[index_key(&row)])?;
-        }
-        Ok(())
-    })
+fn delete_one(txn: &WriteTransaction, portal: Portal, hash: &str) -> Result<(), StoreError> {
+    let key = row_key(portal, hash);
+    let found: Option<SessionRow> = {
+        let rows = txn.open_table(SESSIONS).map_err(unavailable)?;
+        decoded(&rows, &key)?
+    };
+    if let Some(row) = found {
+        remove(txn, portal, &[index_key(&row)])?;
+    }
+    Ok(())
 }
 
 fn delete_of(
-    db: &Database,
+    txn: &WriteTransaction,
     portal: Portal,
     subject: Uuid,
     keep: Option<&str>,
 ) -> Result<Vec<String>, StoreError> {
-    write(db, |txn| {
-        let keys: Vec<String> = keys_of(txn, &subject_prefix(portal, subject))?
-            .into_iter()
-            .filter(|k| Some(hash_of(k)) != keep)
-            .collect();
-        remove(txn, portal, &keys)
-    })
+    let keys: Vec<String> = keys_of(txn, &subject_prefix(portal, subject))?
+        .into_iter()
+        .filter(|k| Some(hash_of(k)) != keep)
+        .collect();
+    remove(txn, portal, &keys)
 }
 
-fn sweep(db: &Database, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    write(db, |txn| {
-        let expired: Vec<SessionRow> = {
-            let rows = txn.open_table(SESSIONS).map_err(unavailable)?;
-            let mut out = Vec::new();
-            for entry in rows.iter().map_err(unavailable)? {
-                let (_, v) = entry.map_err(unavailable)?;
-                let row: SessionRow = decode(v.value())?;
-                if row.expired(now) {
-                    out.push(row);
-                }
+fn sweep(txn: &WriteTransaction, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let expired: Vec<SessionRow> = {
+        let rows = txn.open_table(SESSIONS).map_err(unavailable)?;
+        let mut out = Vec::new();
+        for entry in rows.iter().map_err(unavailable)? {
+            let (_, v) = entry.map_err(unavailable)?;
+            let row: SessionRow = decode(v.value())?;
+            if row.expired(now) {
+                out.push(row);
             }
-            out
-        };
-        for row in &expired {
-            remove(txn, row.portal, &[index_key(row)])?;
         }
-        Ok(expired.len())
-    })
+        out
+    };
+    for row in &expired {
+        remove(txn, row.portal, &[index_key(row)])?;
+    }
+    Ok(expired.len())
 }
 
 #[async_trait]
@@ -208,8 +198,8 @@ impl SessionRows for EmbeddedStore {
         cap: usize,
     ) -> Result<Vec<String>, StoreError> {
         let row = row.clone();
-        self.run("create_session", self.global.clone(), move |db| {
-            create(db, &row, cap)
+        self.write("create_session", self.global_writer(), move |txn| {
+            create(txn, &row, cap)
         })
         .await
     }
@@ -229,16 +219,16 @@ impl SessionRows for EmbeddedStore {
 
     async fn refresh_session(&self, row: &SessionRow) -> Result<bool, StoreError> {
         let row = row.clone();
-        self.run("refresh_session", self.global.clone(), move |db| {
-            refresh(db, &row)
+        self.write("refresh_session", self.global_writer(), move |txn| {
+            refresh(txn, &row)
         })
         .await
     }
 
     async fn delete_session(&self, portal: Portal, id_hash: &str) -> Result<(), StoreError> {
         let hash = id_hash.to_owned();
-        self.run("delete_session", self.global.clone(), move |db| {
-            delete_one(db, portal, &hash)
+        self.write("delete_session", self.global_writer(), move |txn| {
+            delete_one(txn, portal, &hash)
         })
         .await
     }
@@ -250,15 +240,15 @@ impl SessionRows for EmbeddedStore {
         keep: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
         let keep = keep.map(str::to_owned);
-        self.run("delete_sessions_of", self.global.clone(), move |db| {
-            delete_of(db, portal, subject, keep.as_deref())
+        self.write("delete_sessions_of", self.global_writer(), move |txn| {
+            delete_of(txn, portal, subject, keep.as_deref())
         })
         .await
     }
 
     async fn sweep_sessions(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        self.run("sweep_sessions", self.global.clone(), move |db| {
-            sweep(db, now)
+        self.write("sweep_sessions", self.global_writer(), move |txn| {
+            sweep(txn, now)
         })
         .await
     }

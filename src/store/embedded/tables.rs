@@ -1,6 +1,6 @@
 //! The redb tables of the embedded store and what every part of it does with them:
-//! MessagePack records under string keys, read one, read all, write one, and a
-//! write transaction that commits (with fsync) only when its work succeeded.
+//! MessagePack records under string keys, read one, read all, write one (in
+//! the transaction of the file's writer, see `writer.rs`).
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
@@ -49,18 +49,6 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
     rmp_serde::from_slice(bytes).map_err(corrupt)
 }
 
-/// Runs `work` in one write transaction and commits it; an error drops the
-/// transaction, which aborts it: nothing of it is written.
-pub(super) fn write<T>(
-    db: &Database,
-    work: impl FnOnce(&WriteTransaction) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let txn = db.begin_write().map_err(unavailable)?;
-    let out = work(&txn)?;
-    txn.commit().map_err(unavailable)?;
-    Ok(out)
-}
-
 /// The record under `key` of an open table.
 pub(super) fn decoded<T: DeserializeOwned>(
     t: &impl ReadableTable<&'static str, &'static [u8]>,
@@ -96,19 +84,17 @@ pub(super) fn all<T: DeserializeOwned>(
 
 /// Writes one record, and its audit entry in the same transaction.
 pub(super) fn put_one<T: Serialize>(
-    db: &Database,
+    txn: &WriteTransaction,
     table: Records,
     key: &str,
     value: &T,
     audit: Option<&AuditEntry>,
 ) -> Result<(), StoreError> {
     let bytes = encode(value)?;
-    write(db, |txn| {
-        let mut t = txn.open_table(table).map_err(unavailable)?;
-        t.insert(key, bytes.as_slice()).map_err(unavailable)?;
-        if let Some(a) = audit {
-            audit::write(txn, &[audit::row(a)?])?;
-        }
-        Ok(())
-    })
+    let mut t = txn.open_table(table).map_err(unavailable)?;
+    t.insert(key, bytes.as_slice()).map_err(unavailable)?;
+    if let Some(a) = audit {
+        audit::write(txn, &[audit::row(a)?])?;
+    }
+    Ok(())
 }
