@@ -38,6 +38,31 @@ pub fn secure_tree(dir: &Path) -> std::io::Result<usize> {
     Ok(changed)
 }
 
+/// The folder itself and the files directly in it (0700 / 0600), before anything
+/// serves; returns how many modes changed and the sub-folders, for
+/// [`secure_tree`] to walk after start: a folder of a million mails must not
+/// delay start-up (issue 13).
+pub fn secure_top(dir: &Path) -> std::io::Result<(usize, Vec<std::path::PathBuf>)> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)?;
+    }
+    let mut changed = set_mode(dir, DIR_MODE)?;
+    let mut subfolders = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            subfolders.push(entry.path());
+        } else if ty.is_file() {
+            changed += set_mode(&entry.path(), FILE_MODE)?;
+        }
+    }
+    Ok((changed, subfolders))
+}
+
 fn set_mode(path: &Path, mode: u32) -> std::io::Result<usize> {
     let now = std::fs::metadata(path)?.permissions().mode() & 0o777;
     if now == mode {

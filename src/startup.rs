@@ -75,18 +75,37 @@ fn bind(settings: &mut Settings, demo: bool) -> Result<std::net::TcpListener, St
     Ok(listener)
 }
 
-/// Makes a folder private (0700, files 0600); says so when an existing one was not.
+/// Makes a folder private (0700, files 0600); says so when an existing one was
+/// not. The folder and its own files are done before anything serves; its
+/// sub-folders (mail, uploads: possibly millions of files) on a thread after.
 fn make_private(dir: &std::path::Path, report: bool) -> Result<(), StartError> {
-    let changed = crate::private_files::secure_tree(dir).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         std::io::Error::other(format!("cannot make {} private: {e}", dir.display()))
-    })?;
-    if changed > 0 && report {
-        tracing::warn!(
-            folder = %dir.display(),
-            changed,
-            "the folder was readable by other users: made it 0700 and its files 0600"
-        );
-    }
+    };
+    let (changed, subfolders) = crate::private_files::secure_top(dir).map_err(cannot)?;
+    let warn = move |folder: &std::path::Path, changed: usize| {
+        if changed > 0 && report {
+            tracing::warn!(
+                folder = %folder.display(),
+                changed,
+                "the folder was readable by other users: made it 0700 and its files 0600"
+            );
+        }
+    };
+    warn(dir, changed);
+    let top = dir.to_path_buf();
+    std::thread::spawn(move || {
+        let mut changed = 0;
+        for sub in subfolders {
+            match crate::private_files::secure_tree(&sub) {
+                Ok(n) => changed += n,
+                Err(e) => {
+                    tracing::warn!(folder = %sub.display(), error = %e, "cannot make a folder private")
+                }
+            }
+        }
+        warn(&top, changed);
+    });
     Ok(())
 }
 
