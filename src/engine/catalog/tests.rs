@@ -72,12 +72,15 @@ fn a_first_page_over_many_rows_is_sorted_and_counted() {
 
 /// Three products and four customers (two share a name, one is unknown to the
 /// name maps), so name sorts have ties and the unknown cases are covered.
-fn names_fixture() -> (
+/// Product ids, customer ids, and the name maps a query resolves them with.
+type Fixture = (
     Vec<Uuid>,
     Vec<Uuid>,
     HashMap<Uuid, Product>,
     HashMap<Uuid, Customer>,
-) {
+);
+
+fn names_fixture() -> Fixture {
     let now = Utc::now();
     let pids: Vec<Uuid> = (0..4).map(|i| Uuid::from_u128(100 + i)).collect();
     let cids: Vec<Uuid> = (0..5).map(|i| Uuid::from_u128(200 + i)).collect();

@@ -106,7 +106,7 @@ impl Store for CqlStore {
         sink: &mut (dyn crate::store::LicenseSink + Send),
     ) -> Result<(), StoreError> {
         let all = self
-            .timed("scan_licenses", self.scan(self.env(env)))
+            .timed("list_licenses", self.scan(self.env(env)))
             .await?;
         sink.expect(all.len() as u64);
         let mut all = all.into_iter().peekable();

@@ -168,7 +168,7 @@ impl Store for EmbeddedStore {
         loop {
             let from = after.clone();
             let (batch, total) = self
-                .run("scan_licenses", self.env_db(env), move |db| {
+                .run("list_licenses", self.env_db(env), move |db| {
                     licenses::range(db, from.as_deref(), super::SCAN_BATCH)
                 })
                 .await?;
