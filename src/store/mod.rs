@@ -355,7 +355,7 @@ pub async fn with_history(
 }
 
 /// Licenses per batch of [`Store::scan_licenses`].
-pub const SCAN_BATCH: usize = 5_000;
+pub const SCAN_BATCH: usize = 1_000;
 
 /// Receives [`Store::scan_licenses`]: how many to expect, then the batches.
 pub trait LicenseSink {

@@ -39,6 +39,12 @@ impl KeyArena {
         self.ends.len()
     }
 
+    /// Room for `n` more keys of a typical length, before a load.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.bytes.reserve(n.saturating_mul(24));
+        self.ends.reserve(n);
+    }
+
     /// Gives back the growth slack once a load is done.
     pub(super) fn shrink(&mut self) {
         self.bytes.shrink_to_fit();

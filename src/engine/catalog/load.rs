@@ -79,6 +79,9 @@ impl LicenseSink for Sink<'_> {
                 loaded: 0,
                 total: Some(total),
             });
+            // Columns sized once: no doubling while loading, whose freed
+            // copies the allocator would keep as resident memory.
+            side.shelf.reserve(total as usize);
         }
     }
 

@@ -200,6 +200,21 @@ impl Shelf {
         self.expires_ns.push(from.expires_ns[r]);
     }
 
+    /// Room for `n` more rows and their keys (about 24 bytes each), before a load.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.keys.reserve(n);
+        self.product.reserve(n);
+        self.customer.reserve(n);
+        self.status.reserve(n);
+        self.ever_activated.reserve(n);
+        self.limit.reserve(n);
+        self.in_use.reserve(n);
+        self.created.reserve(n);
+        self.created_ns.reserve(n);
+        self.expires.reserve(n);
+        self.expires_ns.reserve(n);
+    }
+
     /// Gives back growth slack (after a load or a compaction).
     pub(super) fn shrink(&mut self) {
         self.keys.shrink();
