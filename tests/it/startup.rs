@@ -225,7 +225,7 @@ fn the_client_api_is_ready_before_the_catalog_is_loaded() {
         .map(|k| k.as_str().unwrap().to_owned())
         .collect();
     let hold = s.dir.with_file_name("release-catalog");
-    let s = s.restart(Opts::default().env("KEYWARDEN_TEST_HOLD_CATALOG", hold.to_str().unwrap()));
+    let s = s.restart(Opts::default().env("KW_TEST_HOLD_CATALOG", hold.to_str().unwrap()));
     assert_eq!(call(ureq::get(&s.url("/readyz")), None).status, 200);
     let (st, v) = s.client(
         "production",

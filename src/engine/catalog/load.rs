@@ -29,11 +29,12 @@ pub fn spawn(catalog: Arc<Catalog>, store: Arc<dyn Store>) {
     });
 }
 
-/// Test hook: with `KEYWARDEN_TEST_HOLD_CATALOG` naming a file, the load starts
+/// Test hook: with `KW_TEST_HOLD_CATALOG` (not `KEYWARDEN_`: the config
+/// refuses unknown keys of that prefix) naming a file, the load starts
 /// only once that file exists, so integration tests can see the server serve
 /// while its catalog is still indexing (never set in production).
 async fn held_by_test() {
-    let Some(path) = std::env::var_os("KEYWARDEN_TEST_HOLD_CATALOG") else {
+    let Some(path) = std::env::var_os("KW_TEST_HOLD_CATALOG") else {
         return;
     };
     tracing::warn!(
