@@ -55,6 +55,7 @@ pub async fn search(
 ) -> Result<(Vec<DeviceHit>, bool), AppError> {
     let q = q.trim().to_lowercase();
     let store = engine.store().as_ref();
+    engine.catalog().wait_ready().await;
     let candidates = engine.catalog().with_devices(env, |s| {
         state != DeviceState::Active || s.activations_in_use > 0
     });

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::error::AppError;
 use crate::app::views::SummaryView;
 use crate::domain::{Customer, Environment, LicenseStatus, Product};
-use crate::engine::catalog::LicenseSummary;
+use crate::engine::catalog::{LicenseSummary, Progress};
 use crate::engine::Engine;
 use crate::store::{LicenseQuery, Page, SortField, Store};
 
@@ -100,10 +100,26 @@ pub struct Listing {
     pub page: Page<LicenseSummary>,
     pub products: Names<Product>,
     pub customers: Names<Customer>,
+    /// Set while the catalog is still loading after a start: the page holds
+    /// only the licenses loaded so far ("indexing, N %").
+    pub indexing: Option<Progress>,
 }
 
-/// One page of the filtered, sorted listing (searched and sorted off the request thread).
+/// One complete page of the filtered, sorted listing (the admin API: waits
+/// for the catalog's load after a start).
 pub async fn page(engine: &Engine, env: Environment, q: LicenseQuery) -> Result<Listing, AppError> {
+    engine.catalog().wait_ready().await;
+    page_now(engine, env, q).await
+}
+
+/// One page of what the catalog holds now (searched and sorted off the request
+/// thread); while it loads, `indexing` says how far it is (the License Keys page).
+pub async fn page_now(
+    engine: &Engine,
+    env: Environment,
+    q: LicenseQuery,
+) -> Result<Listing, AppError> {
+    let indexing = engine.catalog().progress(env);
     let (products, customers) = names(engine.store().as_ref(), env).await?;
     let page = engine
         .catalog()
@@ -113,6 +129,7 @@ pub async fn page(engine: &Engine, env: Environment, q: LicenseQuery) -> Result<
         page,
         products,
         customers,
+        indexing,
     })
 }
 
@@ -147,6 +164,7 @@ pub async fn export(
         return Err(AppError::field("format", "format must be csv or json"));
     }
     let mut q = params.to_query()?;
+    engine.catalog().wait_ready().await;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
     let (products, customers) = names(engine.store().as_ref(), env).await?;

@@ -34,6 +34,8 @@ pub fn due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<i64> {
 pub async fn send_due_reminders(engine: &Engine, outbox: &Outbox, now: DateTime<Utc>) -> usize {
     let mut sent = 0;
     let store = engine.store().as_ref();
+    // Every license must be known before deciding which ones are due.
+    engine.catalog().wait_ready().await;
     for env in Environment::ALL {
         let due_now: Vec<(LicenseKey, uuid::Uuid, DateTime<Utc>, i64)> = engine
             .catalog()

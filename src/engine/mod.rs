@@ -126,7 +126,9 @@ impl Engine {
         let heartbeats = Arc::new(HeartbeatBuffer::default());
         let license_quota = Quota::per_second(nz(config.limits.license_per_second))
             .allow_burst(nz(config.limits.license_burst));
-        let catalog = Arc::new(catalog::Catalog::build(store.as_ref()).await?);
+        // Loaded in the background: the client API serves before the listing is indexed.
+        let catalog = Arc::new(catalog::Catalog::loading());
+        catalog::load::spawn(catalog.clone(), store.clone());
         let registry = Registry::new(
             store.clone(),
             catalog.clone(),

@@ -16,6 +16,7 @@ pub use change_log::{Change, ChangeKind};
 pub use files::{FileRows, UploadRow};
 pub use jobs::JobRows;
 pub use mail::{record_of, MailRows};
+pub(crate) use query::contains_folded;
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
 pub use sessions::{Portal, SessionRow, SessionRows};
 
@@ -214,6 +215,36 @@ pub trait Store: SessionRows + JobRows + FileRows + MailRows + Send + Sync + 'st
         env: Environment,
         query: &LicenseQuery,
     ) -> Result<Page<License>, StoreError>;
+    /// Every license of an environment, handed to `sink` a batch at a time: the
+    /// catalog's background load keeps one batch in memory, not the whole table.
+    /// The default pages through `list_licenses`; backends override it with a
+    /// cheaper read (embedded: key ranges; CQL: one scan).
+    async fn scan_licenses(
+        &self,
+        env: Environment,
+        sink: &mut (dyn LicenseSink + Send),
+    ) -> Result<(), StoreError> {
+        let mut q = LicenseQuery {
+            per_page: MAX_PER_PAGE,
+            descending: false,
+            ..LicenseQuery::default()
+        };
+        loop {
+            let page = self.list_licenses(env, &q).await?;
+            if q.page == 1 {
+                sink.expect(page.total);
+            }
+            let done = (page.items.len() as u32) < q.per_page;
+            let mut items = page.items.into_iter().peekable();
+            while items.peek().is_some() {
+                sink.batch(items.by_ref().take(SCAN_BATCH).collect());
+            }
+            if done {
+                return Ok(());
+            }
+            q.page += 1;
+        }
+    }
     /// Keys whose expiry plus `grace` is before `now` and whose state can still expire.
     async fn licenses_due_for_expiry(
         &self,
@@ -321,6 +352,17 @@ pub async fn with_history(
     license.activations.extend(history);
     license.activations.sort_by_key(|a| (a.activated_at, a.id));
     Ok(license)
+}
+
+/// Licenses per batch of [`Store::scan_licenses`].
+pub const SCAN_BATCH: usize = 1_000;
+
+/// Receives [`Store::scan_licenses`]: how many to expect, then the batches.
+pub trait LicenseSink {
+    /// The environment's license count, when the backend knows it (progress).
+    fn expect(&mut self, total: u64);
+    /// The next licenses read.
+    fn batch(&mut self, licenses: Vec<License>);
 }
 
 /// Every license of an environment, oldest first, read page by page through the trait

@@ -100,7 +100,7 @@ impl Listed for License {
 }
 
 /// Case-insensitive substring test without allocating (ASCII folding; `needle` is lower-case).
-fn contains_folded(hay: &str, needle: &str) -> bool {
+pub(crate) fn contains_folded(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }

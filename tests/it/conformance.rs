@@ -17,6 +17,22 @@ use uuid::Uuid;
 
 use crate::cql::cql_store;
 
+/// What `scan_licenses` handed over.
+#[derive(Default)]
+struct Collected {
+    expected: Option<u64>,
+    licenses: Vec<License>,
+}
+
+impl keywarden::store::LicenseSink for Collected {
+    fn expect(&mut self, total: u64) {
+        self.expected = Some(total);
+    }
+    fn batch(&mut self, licenses: Vec<License>) {
+        self.licenses.extend(licenses);
+    }
+}
+
 fn fresh_license(product: Uuid, customer: Option<Uuid>, n: usize) -> License {
     let now = Utc::now();
     License {
@@ -362,6 +378,22 @@ async fn conformance(store: Arc<dyn Store>) {
         .unwrap();
     assert!(due.contains(&ls[2].key));
     assert!(!due.contains(&ls[0].key));
+
+    // The catalog's scan: every license once, batch by batch, as listed.
+    let mut sink = Collected::default();
+    store.scan_licenses(env, &mut sink).await.unwrap();
+    let listed = store
+        .list_licenses(env, &q(&|q| q.per_page = 100_000))
+        .await
+        .unwrap();
+    let mut want: Vec<&str> = listed.items.iter().map(|l| l.key.as_str()).collect();
+    let mut got: Vec<&str> = sink.licenses.iter().map(|l| l.key.as_str()).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(sink.expected.is_none_or(|n| n == want.len() as u64));
+    let scanned = sink.licenses.iter().find(|l| l.key == ls[2].key).unwrap();
+    assert_eq!(scanned.expires_at, Some(now - Duration::days(30)));
 
     // Audit: by license, by action, newest first.
     store

@@ -204,3 +204,80 @@ fn a_legacy_admin_list_becomes_admin_rows_at_start() {
     );
     assert_eq!(reader.version, 2);
 }
+
+/// Issue 13 item 4: `/readyz` and the client API answer while the catalog is
+/// still loading (held by the test hook), the License Keys page says
+/// "indexing" meanwhile, and once loaded it lists every license, with the
+/// changes made during the load kept.
+#[test]
+fn the_client_api_is_ready_before_the_catalog_is_loaded() {
+    use crate::web::Web;
+    use serde_json::json;
+    let s = Server::start();
+    let p = s.product("production", "Indexed Product");
+    let (st, b) = s.admin(
+        "POST",
+        "/production/licenses/bulk",
+        Some(json!({ "product_id": p, "count": 3000 })),
+    );
+    assert!(st < 300, "{b}");
+    let keys: Vec<String> = (b["keys"].as_array().unwrap().iter())
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    let hold = s.dir.with_file_name("release-catalog");
+    let s = s.restart(Opts::default().env("KW_TEST_HOLD_CATALOG", hold.to_str().unwrap()));
+    assert_eq!(call(ureq::get(&s.url("/readyz")), None).status, 200);
+    let (st, v) = s.client(
+        "production",
+        "validate",
+        json!({ "key": keys[0], "identifier": "dev-1" }),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_ne!(
+        v["code"], "NOT_FOUND",
+        "a real key answers before the catalog is loaded"
+    );
+    let web = Web::admin(&s);
+    let page = web.get("/admin/licenses?env=production").text();
+    assert!(page.contains("indexing"), "{page}");
+    // Changes while the catalog is held: a revoke, a delete and a new license.
+    let (st, _) = s.admin(
+        "POST",
+        &format!("/production/licenses/{}/actions/revoke", keys[1]),
+        None,
+    );
+    assert_eq!(st, 200);
+    let (st, _) = s.admin("DELETE", &format!("/production/licenses/{}", keys[2]), None);
+    assert!(st < 300);
+    let (st, _) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({ "product_id": p })),
+    );
+    assert_eq!(st, 201);
+    std::fs::write(&hold, b"go").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while web
+        .get("/admin/licenses?env=production")
+        .text()
+        .contains("indexing")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the catalog never finished loading"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let page = web.get("/admin/licenses?env=production").text();
+    assert!(
+        page.contains("of 3000 licenses"),
+        "all but the deleted one, plus the new one"
+    );
+    let list = |q: &str| s.admin("GET", &format!("/production/licenses?{q}"), None).1;
+    assert_eq!(list("")["total"], 3000);
+    assert_eq!(
+        list(&format!("q={}", keys[1]))["items"][0]["status"],
+        "revoked"
+    );
+    assert_eq!(list(&format!("q={}", keys[2]))["total"], 0);
+}

@@ -68,6 +68,9 @@ pub async fn licenses(owner: Owner<'_>) -> Result<Vec<OwnedLicense>, AppError> {
     let store = owner.engine.store().as_ref();
     let me = owner.customer.id;
     let mut out = Vec::new();
+    // Right after a start the catalog may still be loading: a customer's list
+    // must be complete, so it waits for the load (seconds at most).
+    owner.engine.catalog().wait_ready().await;
     for env in Environment::ALL {
         let keys = owner.engine.catalog().keys_of_customer(env, me);
         if keys.is_empty() {

@@ -43,6 +43,7 @@ async fn customer_rows(
     env: Environment,
     q: &str,
 ) -> Result<Vec<CustomerRow>, PageError> {
+    state.engine.catalog().wait_ready().await;
     let st = state.engine.catalog().stats(env, Utc::now());
     let list = customers::search(state.store(), q).await?;
     Ok(list
@@ -152,6 +153,7 @@ async fn customer_page(
         per_page: 500,
         ..LicenseQuery::default()
     };
+    state.engine.catalog().wait_ready().await;
     let page = state.engine.catalog().query(env, &q, &products, &customers);
     let now = Utc::now();
     let rows = page

@@ -148,6 +148,7 @@ pub async fn page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let now = Utc::now();
+    state.engine.catalog().wait_ready().await;
     let st = state.engine.catalog().stats_off_thread(env, now).await?;
     let store = state.store();
     let products = products::list(store, env).await?;

@@ -200,6 +200,8 @@ struct ListPage {
     export_csv: String,
     export_json: String,
     suggestions: Vec<String>,
+    /// "indexing, N %" while the catalog loads after a start (rows so far are shown).
+    indexing: Option<String>,
 }
 
 /// The product filter's choices (id, name) by name, and the search box's suggestions.
@@ -227,7 +229,8 @@ pub async fn list(
         page,
         products,
         customers,
-    } = listing::page(&state.engine, env, q.clone()).await?;
+        indexing,
+    } = listing::page_now(&state.engine, env, q.clone()).await?;
     let now = Utc::now();
     let rows: Vec<Row> = page
         .items
@@ -269,6 +272,10 @@ pub async fn list(
             export_csv: format!("/admin/licenses/export?{}", base(&[("format", "csv")])),
             export_json: format!("/admin/licenses/export?{}", base(&[("format", "json")])),
             suggestions,
+            indexing: indexing.map(|p| match p.total {
+                Some(_) => format!("indexing, {} %", p.percent()),
+                None => format!("indexing, {} licenses so far", p.loaded),
+            }),
         },
     )
 }

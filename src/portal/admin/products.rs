@@ -91,6 +91,7 @@ impl ProductsPage {
 }
 
 async fn rows(state: &AppState, env: Environment) -> Result<Vec<ProductRow>, PageError> {
+    state.engine.catalog().wait_ready().await;
     let st = state.engine.catalog().stats(env, Utc::now());
     let products = products::list(state.store(), env).await?;
     Ok(products

@@ -7,7 +7,8 @@ use super::CqlStore;
 use crate::domain::License;
 use crate::store::StoreError;
 
-const BUCKETS: u64 = 16;
+/// Buckets of the bucketed index tables (`bucket = hash(key) % BUCKETS`).
+pub(super) const BUCKETS: u64 = 16;
 
 /// Stable bucket of a key for the bucketed index tables (FNV-1a).
 fn bucket(key: &str) -> i32 {

@@ -1,15 +1,17 @@
-//! Reading licenses on CQL: one partition for a key, and the whole-table scan
-//! behind the admin listing and the expiry sweep.
+//! Reading licenses on CQL: one partition for a key, the whole-table scan
+//! behind the admin listing and the catalog load, and the expiry sweep's read
+//! of `licenses_by_status`.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use futures_util::TryStreamExt;
 
+use super::indexes::BUCKETS;
 use super::rows::{assemble, LicenseRow};
 use super::statements::EnvStatements;
 use super::{corrupt, down, CqlStore};
-use crate::domain::{Customer, Environment, License, LicenseKey, Product};
+use crate::domain::{Customer, Environment, License, LicenseKey, LicenseStatus, Product};
 use crate::store::listing::{due_for_expiry, license_page};
 use crate::store::{LicenseQuery, Page, StoreError};
 
@@ -29,8 +31,8 @@ impl CqlStore {
         assemble(all)
     }
 
-    /// Every license of an environment (admin listing and expiry sweep), paged from the driver.
-    async fn scan(&self, st: &EnvStatements) -> Result<Vec<License>, StoreError> {
+    /// Every license of an environment (admin listing, catalog load), paged from the driver.
+    pub(super) async fn scan(&self, st: &EnvStatements) -> Result<Vec<License>, StoreError> {
         let pager = self
             .session
             .execute_iter(st.license_scan.clone(), ())
@@ -72,13 +74,41 @@ impl CqlStore {
         Ok(license_page(query, licenses, products, customers))
     }
 
-    /// Keys the expiry sweep should expire now.
+    /// Keys the expiry sweep should expire now: candidates from
+    /// `licenses_by_status` (the states that can expire, every bucket) instead of
+    /// a scan of every license; each candidate's record is read to confirm, so
+    /// an index row a failed index write left behind never expires a license
+    /// that is no longer due.
     pub(super) async fn due_for_expiry(
         &self,
         st: &EnvStatements,
         now: DateTime<Utc>,
         grace: Duration,
     ) -> Result<Vec<LicenseKey>, StoreError> {
-        Ok(due_for_expiry(self.scan(st).await?, now, grace))
+        let mut candidates = Vec::new();
+        for status in LicenseStatus::ALL.into_iter().filter(|s| s.can_expire()) {
+            for bucket in 0..BUCKETS as i32 {
+                let pager = self
+                    .session
+                    .execute_iter(st.by_status_scan.clone(), (status.as_str(), bucket))
+                    .await
+                    .map_err(down)?;
+                let mut rows = pager
+                    .rows_stream::<(String, Option<DateTime<Utc>>)>()
+                    .map_err(corrupt)?;
+                while let Some((key, expires)) = rows.try_next().await.map_err(down)? {
+                    if expires.is_some_and(|e| e + grace <= now) {
+                        candidates.push(key);
+                    }
+                }
+            }
+        }
+        let mut confirmed = Vec::new();
+        for key in candidates {
+            if let Some(l) = self.read_license(st, &key).await? {
+                confirmed.push(l);
+            }
+        }
+        Ok(due_for_expiry(confirmed, now, grace))
     }
 }

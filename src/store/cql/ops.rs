@@ -100,6 +100,22 @@ impl Store for CqlStore {
             .await
     }
 
+    async fn scan_licenses(
+        &self,
+        env: Environment,
+        sink: &mut (dyn crate::store::LicenseSink + Send),
+    ) -> Result<(), StoreError> {
+        let all = self
+            .timed("list_licenses", self.scan(self.env(env)))
+            .await?;
+        sink.expect(all.len() as u64);
+        let mut all = all.into_iter().peekable();
+        while all.peek().is_some() {
+            sink.batch(all.by_ref().take(crate::store::SCAN_BATCH).collect());
+        }
+        Ok(())
+    }
+
     async fn licenses_due_for_expiry(
         &self,
         env: Environment,

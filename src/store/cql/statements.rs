@@ -104,6 +104,8 @@ pub struct EnvStatements {
     pub by_customer_del: PreparedStatement,
     pub by_status_put: PreparedStatement,
     pub by_status_del: PreparedStatement,
+    /// Keys and expiries of one state's bucket (the expiry sweep).
+    pub by_status_scan: PreparedStatement,
     pub product_put: PreparedStatement,
     pub product_get: PreparedStatement,
     pub product_all: PreparedStatement,
@@ -156,6 +158,7 @@ impl EnvStatements {
             by_customer_del: prep(s, format!("DELETE FROM {ks}.licenses_by_customer WHERE customer_id = ? AND key = ?")).await?,
             by_status_put: prep(s, format!("INSERT INTO {ks}.licenses_by_status (status, bucket, key, expires_at) VALUES (?, ?, ?, ?)")).await?,
             by_status_del: prep(s, format!("DELETE FROM {ks}.licenses_by_status WHERE status = ? AND bucket = ? AND key = ?")).await?,
+            by_status_scan: prep(s, format!("SELECT key, expires_at FROM {ks}.licenses_by_status WHERE status = ? AND bucket = ?")).await?,
             product_put: prep(s, format!("INSERT INTO {ks}.products (env, id, body) VALUES (?, ?, ?)")).await?,
             product_get: prep(s, format!("SELECT body FROM {ks}.products WHERE env = ? AND id = ?")).await?,
             product_all: prep(s, format!("SELECT body FROM {ks}.products WHERE env = ?")).await?,

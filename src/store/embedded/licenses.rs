@@ -152,6 +152,31 @@ pub(super) fn list(
     Ok(license_page(query, licenses, products, customers))
 }
 
+/// Up to `limit` licenses whose keys sort after `after`, in key order, and the
+/// table's size: one read transaction per batch of the catalog's background load.
+pub(super) fn range(
+    db: &Database,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<License>, u64), StoreError> {
+    use redb::ReadableTableMetadata;
+    use std::ops::Bound;
+    let txn = db.begin_read().map_err(unavailable)?;
+    let t = txn.open_table(LICENSES).map_err(unavailable)?;
+    let total = t.len().map_err(unavailable)?;
+    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+    let mut out = Vec::with_capacity(limit.min(total as usize));
+    for row in t
+        .range::<&str>((from, Bound::Unbounded))
+        .map_err(unavailable)?
+        .take(limit)
+    {
+        let (_, v) = row.map_err(unavailable)?;
+        out.push(super::tables::decode(v.value())?);
+    }
+    Ok((out, total))
+}
+
 /// Keys the expiry sweep should expire now.
 pub(super) fn due(
     db: &Database,
