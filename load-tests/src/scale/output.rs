@@ -1,0 +1,425 @@
+//! What `scale` writes: `scale.json` (every figure per size, the fits and the
+//! extrapolation), `scale.svg` (figures against the license count) and a
+//! Markdown table with the extrapolation line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use serde::Serialize;
+
+use super::server::Listing;
+use super::{ScaleArgs, EXTRAPOLATE_TO};
+use crate::bench::Machine;
+use crate::report::{self, PhaseResult};
+use crate::timeline::{self, Chart};
+
+const MIB: f64 = 1024.0 * 1024.0;
+const GIB: f64 = 1024.0 * MIB;
+
+/// The figures at one license count.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// Licenses in the store (each activated once as `dev-0`).
+    pub licenses: usize,
+    /// Seconds spent creating the licenses added for this size.
+    pub seed_seconds: f64,
+    /// Activations per second of the licenses added for this size.
+    pub activation_rps: f64,
+    /// Answer codes of those activations.
+    pub activation_codes: BTreeMap<String, u64>,
+    /// Graceful stop of the seeding server before the measured start, seconds.
+    pub stop_seconds: f64,
+    /// Process spawn until `GET /readyz` answered 200, seconds.
+    pub startup_seconds: f64,
+    /// VmRSS right after ready, KiB.
+    pub rss_start_kib: Option<u64>,
+    /// The searched, filtered, sorted License Keys first page.
+    pub listing: Listing,
+    /// Closed-loop validate, keys uniform over every license.
+    pub validate: PhaseResult,
+    /// VmRSS after the validate window, KiB.
+    pub rss_after_validate_kib: Option<u64>,
+    /// Bytes of the data directory's files.
+    pub data_dir_bytes: u64,
+}
+
+/// A least-squares line `y = intercept + slope × licenses`.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct Fit {
+    /// y at zero licenses.
+    pub intercept: f64,
+    /// y per license.
+    pub slope: f64,
+    /// Coefficient of determination (1 = a perfect line).
+    pub r2: f64,
+}
+
+impl Fit {
+    /// The least-squares line through `points` (x, y); `None` with fewer than
+    /// two distinct x or a non-finite value.
+    pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
+        let n = points.len() as f64;
+        if points.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            return None;
+        }
+        let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+        let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+        let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+        if points.len() < 2 || sxx <= 0.0 {
+            return None;
+        }
+        let slope = sxy / sxx;
+        let r2 = if syy > 0.0 {
+            (sxy * sxy) / (sxx * syy)
+        } else {
+            1.0
+        };
+        Some(Fit {
+            intercept: my - slope * mx,
+            slope,
+            r2,
+        })
+    }
+
+    /// y at `licenses`.
+    pub fn at(&self, licenses: f64) -> f64 {
+        self.intercept + self.slope * licenses
+    }
+}
+
+/// The fits of the figures that grow with the license count.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Fits {
+    /// VmRSS after start, KiB.
+    pub rss_start_kib: Option<Fit>,
+    /// Start-up, seconds.
+    pub startup_seconds: Option<Fit>,
+    /// Median searched first page, ms.
+    pub listing_median_ms: Option<Fit>,
+    /// Data directory, bytes.
+    pub data_dir_bytes: Option<Fit>,
+}
+
+/// The fits evaluated at [`EXTRAPOLATE_TO`] licenses.
+#[derive(Clone, Debug, Serialize)]
+pub struct Extrapolation {
+    /// The license count.
+    pub licenses: usize,
+    /// VmRSS after start, MiB.
+    pub rss_start_mib: Option<f64>,
+    /// Start-up, seconds.
+    pub startup_seconds: Option<f64>,
+    /// Median searched first page, ms.
+    pub listing_median_ms: Option<f64>,
+    /// Data directory, GiB.
+    pub data_dir_gib: Option<f64>,
+}
+
+/// The server measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerInfo {
+    /// The binary's path (canonical when it exists).
+    pub bin: String,
+    /// `keywarden --version`.
+    pub version: Option<String>,
+    /// Git commit it was built from, if known.
+    pub commit: Option<String>,
+    /// Where `commit` comes from.
+    pub commit_source: String,
+}
+
+/// How the run was shaped.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// License counts asked for.
+    pub sizes: Vec<usize>,
+    /// Validate window, seconds.
+    pub validate_duration_s: f64,
+    /// Warm-up before it, seconds.
+    pub warmup_s: f64,
+    /// Connections.
+    pub connections: usize,
+    /// Key choice of the validate window.
+    pub keys: String,
+    /// Searched first page calls per size.
+    pub listing_calls: usize,
+    /// The data directory grown through the sizes.
+    pub data_dir: String,
+}
+
+/// Everything `scale.json` holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScaleReport {
+    /// UTC date and time of the run.
+    pub date: String,
+    /// Where the figures come from.
+    pub machine: Machine,
+    /// The server binary.
+    pub server: ServerInfo,
+    /// The run's options.
+    pub settings: Settings,
+    /// One entry per size measured so far.
+    pub steps: Vec<Step>,
+    /// Linear fits against the license count (`null` below two sizes).
+    pub fits: Fits,
+    /// The fits at 10,000,000 licenses.
+    pub extrapolation: Extrapolation,
+    /// The Markdown table and extrapolation line.
+    pub markdown: String,
+}
+
+fn command_line(program: &Path, args: &[&str], dir: Option<&Path>) -> Option<String> {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
+    let out = cmd.output().ok().filter(|o| o.status.success())?;
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+impl ServerInfo {
+    fn detect(args: &ScaleArgs) -> Self {
+        let bin = std::fs::canonicalize(&args.server_bin).unwrap_or(args.server_bin.clone());
+        let version = command_line(&bin, &["--version"], None);
+        let (commit, commit_source) = match &args.server_commit {
+            Some(c) => (Some(c.clone()), "--server-commit".to_string()),
+            None => {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                let git = Path::new("git");
+                let head = command_line(git, &["rev-parse", "HEAD"], Some(&cwd));
+                let source = format!("HEAD of {} (not checked against the binary)", cwd.display());
+                (head, source)
+            }
+        };
+        Self {
+            bin: bin.display().to_string(),
+            version,
+            commit,
+            commit_source,
+        }
+    }
+}
+
+impl ScaleReport {
+    /// An empty report for `args`, with the machine and server facts.
+    pub fn new(args: &ScaleArgs) -> Self {
+        let date = command_line(Path::new("date"), &["-u", "+%Y-%m-%dT%H:%M:%SZ"], None);
+        Self {
+            date: date.unwrap_or_default(),
+            machine: Machine::detect(),
+            server: ServerInfo::detect(args),
+            settings: Settings {
+                sizes: args.sizes.clone(),
+                validate_duration_s: args.duration.as_secs_f64(),
+                warmup_s: args.warmup.as_secs_f64(),
+                connections: args.connections,
+                keys: "uniform over every license, each activated once as dev-0".into(),
+                listing_calls: args.listing_calls,
+                data_dir: args.data_dir.display().to_string(),
+            },
+            steps: Vec::new(),
+            fits: Fits::default(),
+            extrapolation: extrapolate(&Fits::default()),
+            markdown: String::new(),
+        }
+    }
+
+    /// Computes the fits, the extrapolation and the Markdown from the steps.
+    pub fn finish(&mut self) {
+        self.fits = fits(&self.steps);
+        self.extrapolation = extrapolate(&self.fits);
+        self.markdown = markdown(self);
+    }
+
+    /// Writes `scale.json` and `scale.svg` into `out_dir`.
+    pub fn write(&mut self, out_dir: &Path) -> Result<(), String> {
+        self.finish();
+        report::write_json(&out_dir.join("scale.json"), self)?;
+        let svg_path = out_dir.join("scale.svg");
+        std::fs::write(&svg_path, svg(self)).map_err(|e| format!("{}: {e}", svg_path.display()))
+    }
+}
+
+/// Fits each growing figure against the license count.
+pub fn fits(steps: &[Step]) -> Fits {
+    let line = |y: &dyn Fn(&Step) -> Option<f64>| {
+        let points: Vec<(f64, f64)> = steps
+            .iter()
+            .filter_map(|s| y(s).map(|y| (s.licenses as f64, y)))
+            .collect();
+        Fit::least_squares(&points)
+    };
+    Fits {
+        rss_start_kib: line(&|s| s.rss_start_kib.map(|k| k as f64)),
+        startup_seconds: line(&|s| Some(s.startup_seconds)),
+        listing_median_ms: line(&|s| Some(s.listing.median_ms)),
+        data_dir_bytes: line(&|s| Some(s.data_dir_bytes as f64)),
+    }
+}
+
+/// The fits at [`EXTRAPOLATE_TO`] licenses.
+pub fn extrapolate(f: &Fits) -> Extrapolation {
+    let n = EXTRAPOLATE_TO as f64;
+    Extrapolation {
+        licenses: EXTRAPOLATE_TO,
+        rss_start_mib: f.rss_start_kib.map(|l| l.at(n) / 1024.0),
+        startup_seconds: f.startup_seconds.map(|l| l.at(n)),
+        listing_median_ms: f.listing_median_ms.map(|l| l.at(n)),
+        data_dir_gib: f.data_dir_bytes.map(|l| l.at(n) / GIB),
+    }
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("-".into(), |k| format!("{:.0}", k as f64 / 1024.0))
+}
+
+/// `100k`, `1M`, `2.5M`, `999`.
+pub fn count_label(n: f64) -> String {
+    if n >= 1e6 {
+        format!("{}M", trim(n / 1e6))
+    } else if n >= 1e3 {
+        format!("{}k", trim(n / 1e3))
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+/// One line per size, printed as the run goes.
+pub fn step_line(s: &Step) -> String {
+    format!(
+        "scale: {} licenses: start-up {:.2} s, RSS {} MiB, first page {:.1} ms, validate {:.0} req/s (p99 {} µs), RSS {} MiB after",
+        s.licenses,
+        s.startup_seconds,
+        mib(s.rss_start_kib),
+        s.listing.median_ms,
+        s.validate.rps,
+        s.validate.p99_us,
+        mib(s.rss_after_validate_kib)
+    )
+}
+
+/// The Markdown table and the extrapolation line.
+pub fn markdown(r: &ScaleReport) -> String {
+    let mut out = String::from(
+        "| licenses | start-up (s) | RSS after start (MiB) | first page, searched (ms, median) | validate req/s | p50 / p99 µs | RSS after validate (MiB) | data (MiB) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &r.steps {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {} | {:.1} | {:.0} | {} / {} | {} | {:.0} |",
+            s.licenses,
+            s.startup_seconds,
+            mib(s.rss_start_kib),
+            s.listing.median_ms,
+            s.validate.rps,
+            s.validate.p50_us,
+            s.validate.p99_us,
+            mib(s.rss_after_validate_kib),
+            s.data_dir_bytes as f64 / MIB
+        );
+    }
+    out.push('\n');
+    out.push_str(&extrapolation_line(r));
+    out.push('\n');
+    out
+}
+
+/// `Linear fit ... → 10,000,000 licenses: ...`, or why there is none.
+pub fn extrapolation_line(r: &ScaleReport) -> String {
+    let (f, e) = (&r.fits, &r.extrapolation);
+    let (Some(rss), Some(up)) = (f.rss_start_kib, f.startup_seconds) else {
+        return "Extrapolation: needs at least two sizes.".into();
+    };
+    let mut parts = vec![
+        format!(
+            "RSS after start ≈ {:.0} MiB + {:.0} B/license (r² {:.3})",
+            rss.intercept / 1024.0,
+            rss.slope * 1024.0,
+            rss.r2
+        ),
+        format!(
+            "start-up ≈ {:.2} s + {:.2} µs/license (r² {:.3})",
+            up.intercept,
+            up.slope * 1e6,
+            up.r2
+        ),
+    ];
+    let mut at = vec![
+        format!("RSS after start ≈ {:.1} GiB", e.rss_start_mib.unwrap_or(0.0) / 1024.0),
+        format!("start-up ≈ {:.0} s", e.startup_seconds.unwrap_or(0.0)),
+    ];
+    if let (Some(d), Some(gib)) = (f.data_dir_bytes, e.data_dir_gib) {
+        parts.push(format!("data ≈ {:.0} B/license", d.slope));
+        at.push(format!("data ≈ {gib:.1} GiB"));
+    }
+    if let Some(ms) = e.listing_median_ms {
+        at.push(format!("searched first page ≈ {ms:.0} ms"));
+    }
+    format!(
+        "Least-squares linear fit over {} sizes: {}. At {} licenses: **{}**.",
+        r.steps.len(),
+        parts.join("; "),
+        EXTRAPOLATE_TO,
+        at.join(", ")
+    )
+}
+
+/// Resident memory, start-up, first page and validate throughput against the license count.
+pub fn svg(r: &ScaleReport) -> String {
+    let xs: Vec<f64> = r.steps.iter().map(|s| s.licenses as f64).collect();
+    let col = |f: &dyn Fn(&Step) -> f64| r.steps.iter().map(f).collect::<Vec<f64>>();
+    let kib = |k: Option<u64>| k.unwrap_or(0) as f64 / 1024.0;
+    let rss_start = col(&|s| kib(s.rss_start_kib));
+    let rss_after = col(&|s| kib(s.rss_after_validate_kib));
+    let startup = col(&|s| s.startup_seconds);
+    let page = col(&|s| s.listing.median_ms);
+    let rps = col(&|s| s.validate.rps);
+    let label = |x: f64| count_label(x);
+    let chart = |label_text, series| Chart {
+        label: label_text,
+        xs: &xs,
+        x_label: &label,
+        series,
+    };
+    let subtitle = format!(
+        "{} · {} · validate {:.0} s closed loop, {} connections, uniform keys",
+        r.date, r.server.bin, r.settings.validate_duration_s, r.settings.connections
+    );
+    timeline::svg_charts(
+        "keywarden scale: figures vs licenses",
+        &subtitle,
+        &[
+            chart(
+                "resident memory (MiB)",
+                &[
+                    ("after start", "#1f77b4", &rss_start),
+                    ("after validate", "#ff7f0e", &rss_after),
+                ],
+            ),
+            chart(
+                "start-up to /readyz 200 (s)",
+                &[("start-up", "#2ca02c", &startup)],
+            ),
+            chart(
+                "License Keys first page, searched (ms, median)",
+                &[("first page", "#9467bd", &page)],
+            ),
+            chart(
+                "validate throughput (req/s)",
+                &[("req/s", "#d62728", &rps)],
+            ),
+        ],
+    )
+}
