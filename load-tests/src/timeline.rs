@@ -220,7 +220,11 @@ fn chart(s: &mut String, top: f64, c: &Chart<'_>) {
     }
     let ticks = n.min(10);
     for k in 0..ticks {
-        let i = if ticks <= 1 { 0 } else { k * (n - 1) / (ticks - 1) };
+        let i = if ticks <= 1 {
+            0
+        } else {
+            k * (n - 1) / (ticks - 1)
+        };
         let _ = writeln!(
             s,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,

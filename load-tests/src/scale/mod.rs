@@ -18,11 +18,11 @@ use tokio::time::Instant;
 
 use crate::api::Op;
 use crate::duration;
-use crate::report::{self, PhaseResult};
+use crate::report;
 use crate::run::{self, LoadSpec, Mix};
 use crate::seed::{self, SeedSpec};
 
-pub use output::{Fit, ScaleReport, Step};
+pub use output::{ScaleReport, Step};
 use server::Server;
 
 /// Licenses the fit extrapolates to.
@@ -70,6 +70,10 @@ pub struct ScaleArgs {
     /// Activation limit of each license.
     #[arg(long, default_value_t = 5)]
     pub activation_limit: u32,
+    /// Do not activate the new licenses (much faster seeding; validate then
+    /// answers for licenses without a device, and no activation mails are written).
+    #[arg(long)]
+    pub no_activate: bool,
     /// Environment in the request paths.
     #[arg(long, default_value = "production")]
     pub env: String,
@@ -127,7 +131,8 @@ pub fn check_sizes(sizes: &[usize]) -> Result<(), String> {
 /// What growing the folder to one size took.
 struct Growth {
     seed_seconds: f64,
-    activation: PhaseResult,
+    activation_rps: f64,
+    activation_codes: std::collections::BTreeMap<String, u64>,
 }
 
 /// Runs the whole report; every server started is stopped on every path
@@ -173,17 +178,23 @@ async fn grow(
     let started = Instant::now();
     let new_keys = Arc::new(seed::create_licenses(&server.ep, token, &spec).await?);
     let seed_seconds = started.elapsed().as_secs_f64();
-    eprintln!("activating {} new keys", new_keys.len());
-    let activation = seed::touch_all(&server.ep, new_keys.clone(), Op::Activate, &spec).await;
-    eprintln!(
-        "activation: {:.0} req/s, codes {}",
-        activation.rps,
-        report::join(&activation.codes)
-    );
+    let (activation_rps, activation_codes) = if args.no_activate {
+        (0.0, Default::default())
+    } else {
+        eprintln!("activating {} new keys", new_keys.len());
+        let a = seed::touch_all(&server.ep, new_keys.clone(), Op::Activate, &spec).await;
+        eprintln!(
+            "activation: {:.0} req/s, codes {}",
+            a.rps,
+            report::join(&a.codes)
+        );
+        (a.rps, a.codes)
+    };
     keys.extend(new_keys.iter().cloned());
     Ok(Growth {
         seed_seconds,
-        activation,
+        activation_rps,
+        activation_codes,
     })
 }
 
@@ -205,20 +216,24 @@ async fn measure(
     let listing = server::listing(args, &server.ep, token).await?;
     let keys = Arc::new(keys.to_vec());
     eprintln!("validate: {} keys, uniform", keys.len());
-    let validate = run::run_phase("validate", &server.ep, keys.clone(), &args.validate_spec()).await?;
+    let validate =
+        run::run_phase("validate", &server.ep, keys.clone(), &args.validate_spec()).await?;
     server.check_alive()?;
+    let data_dir = server::disk_usage(&args.data_dir);
     let step = Step {
         licenses: keys.len(),
         seed_seconds: growth.seed_seconds,
-        activation_rps: growth.activation.rps,
-        activation_codes: growth.activation.codes,
+        activation_rps: growth.activation_rps,
+        activation_codes: growth.activation_codes,
         stop_seconds,
         startup_seconds,
         rss_start_kib,
         listing,
         validate,
         rss_after_validate_kib: server.rss_kib(),
-        data_dir_bytes: server::dir_bytes(&args.data_dir),
+        data_dir_bytes: data_dir.allocated_bytes,
+        data_dir,
+        outbox: server::disk_usage(&args.data_dir.join("outbox")),
     };
     Ok((step, server))
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use super::server::Listing;
+use super::server::{DiskUsage, Listing};
 use super::{ScaleArgs, EXTRAPOLATE_TO};
 use crate::bench::Machine;
 use crate::report::{self, PhaseResult};
@@ -41,8 +41,12 @@ pub struct Step {
     pub validate: PhaseResult,
     /// VmRSS after the validate window, KiB.
     pub rss_after_validate_kib: Option<u64>,
-    /// Bytes of the data directory's files.
+    /// Bytes allocated to the data directory's files (store and mail outbox).
     pub data_dir_bytes: u64,
+    /// The whole data directory.
+    pub data_dir: DiskUsage,
+    /// Its mail outbox (`outbox/`: a mail file per activation notice).
+    pub outbox: DiskUsage,
 }
 
 /// A least-squares line `y = intercept + slope × licenses`.
@@ -219,7 +223,11 @@ impl ScaleReport {
                 validate_duration_s: args.duration.as_secs_f64(),
                 warmup_s: args.warmup.as_secs_f64(),
                 connections: args.connections,
-                keys: "uniform over every license, each activated once as dev-0".into(),
+                keys: if args.no_activate {
+                    "uniform over every license, none activated (--no-activate)".into()
+                } else {
+                    "uniform over every license, each activated once as dev-0".into()
+                },
                 listing_calls: args.listing_calls,
                 data_dir: args.data_dir.display().to_string(),
             },
@@ -312,13 +320,13 @@ pub fn step_line(s: &Step) -> String {
 /// The Markdown table and the extrapolation line.
 pub fn markdown(r: &ScaleReport) -> String {
     let mut out = String::from(
-        "| licenses | start-up (s) | RSS after start (MiB) | first page, searched (ms, median) | validate req/s | p50 / p99 µs | RSS after validate (MiB) | data (MiB) |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| licenses | start-up (s) | RSS after start (MiB) | first page, searched (ms, median) | validate req/s | p50 / p99 µs | RSS after validate (MiB) | data on disk (MiB) | of it mails (files) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for s in &r.steps {
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {} | {:.1} | {:.0} | {} / {} | {} | {:.0} |",
+            "| {} | {:.2} | {} | {:.1} | {:.0} | {} / {} | {} | {:.0} | {:.0} ({}) |",
             s.licenses,
             s.startup_seconds,
             mib(s.rss_start_kib),
@@ -327,7 +335,9 @@ pub fn markdown(r: &ScaleReport) -> String {
             s.validate.p50_us,
             s.validate.p99_us,
             mib(s.rss_after_validate_kib),
-            s.data_dir_bytes as f64 / MIB
+            s.data_dir_bytes as f64 / MIB,
+            s.outbox.allocated_bytes as f64 / MIB,
+            s.outbox.files
         );
     }
     out.push('\n');
@@ -357,7 +367,10 @@ pub fn extrapolation_line(r: &ScaleReport) -> String {
         ),
     ];
     let mut at = vec![
-        format!("RSS after start ≈ {:.1} GiB", e.rss_start_mib.unwrap_or(0.0) / 1024.0),
+        format!(
+            "RSS after start ≈ {:.1} GiB",
+            e.rss_start_mib.unwrap_or(0.0) / 1024.0
+        ),
         format!("start-up ≈ {:.0} s", e.startup_seconds.unwrap_or(0.0)),
     ];
     if let (Some(d), Some(gib)) = (f.data_dir_bytes, e.data_dir_gib) {
@@ -416,10 +429,7 @@ pub fn svg(r: &ScaleReport) -> String {
                 "License Keys first page, searched (ms, median)",
                 &[("first page", "#9467bd", &page)],
             ),
-            chart(
-                "validate throughput (req/s)",
-                &[("req/s", "#d62728", &rps)],
-            ),
+            chart("validate throughput (req/s)", &[("req/s", "#d62728", &rps)]),
         ],
     )
 }

@@ -152,7 +152,10 @@ pub fn listing_path(env: &str, search: &str) -> String {
 pub async fn listing(args: &ScaleArgs, ep: &Endpoint, token: &str) -> Result<Listing, String> {
     let path = listing_path(&args.env, &args.search);
     let auth = format!("Bearer {token}");
-    let headers = [("Authorization", auth.as_str()), ("Accept", "application/json")];
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Accept", "application/json"),
+    ];
     let mut client = Client::new(ep.clone(), Duration::from_secs(120));
     let mut samples_ms = Vec::with_capacity(args.listing_calls);
     let (mut total, mut rows) = (None, 0);
@@ -200,9 +203,21 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// Bytes of the regular files under `dir` (the store's size on disk; symlinks not followed).
-pub fn dir_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
+/// Files under a folder and the room they take.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct DiskUsage {
+    /// Regular files.
+    pub files: u64,
+    /// Sum of their lengths, bytes.
+    pub apparent_bytes: u64,
+    /// Blocks allocated to them (what the disk holds; redb files are sparse), bytes.
+    pub allocated_bytes: u64,
+}
+
+/// What the regular files under `dir` take (symlinks not followed).
+pub fn disk_usage(dir: &Path) -> DiskUsage {
+    use std::os::unix::fs::MetadataExt;
+    let mut u = DiskUsage::default();
     let mut stack = vec![dir.to_path_buf()];
     // Bounded by the directory tree.
     while let Some(d) = stack.pop() {
@@ -212,12 +227,18 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         for entry in entries.flatten() {
             match entry.file_type() {
                 Ok(t) if t.is_dir() => stack.push(entry.path()),
-                Ok(t) if t.is_file() => total += entry.metadata().map_or(0, |m| m.len()),
+                Ok(t) if t.is_file() => {
+                    if let Ok(m) = entry.metadata() {
+                        u.files += 1;
+                        u.apparent_bytes += m.len();
+                        u.allocated_bytes += m.blocks() * 512;
+                    }
+                }
                 _ => {}
             }
         }
     }
-    total
+    u
 }
 
 #[cfg(test)]
@@ -243,13 +264,15 @@ mod tests {
     }
 
     #[test]
-    fn dir_bytes_counts_nested_files() {
+    fn disk_usage_counts_nested_files() {
         let dir = std::env::temp_dir().join(format!("kw-scale-test-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("a"), [0u8; 100]).unwrap();
         std::fs::write(dir.join("sub/b"), [0u8; 23]).unwrap();
-        assert_eq!(dir_bytes(&dir), 123);
+        let u = disk_usage(&dir);
+        assert_eq!((u.files, u.apparent_bytes), (2, 123));
+        assert!(u.allocated_bytes >= 123 || u.allocated_bytes == 0);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(dir_bytes(&dir), 0);
+        assert_eq!(disk_usage(&dir), DiskUsage::default());
     }
 }
