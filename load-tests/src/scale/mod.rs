@@ -5,6 +5,7 @@
 //! growth to extrapolate to 10,000,000 licenses.
 
 mod output;
+mod render;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -156,7 +157,7 @@ pub async fn run(args: &ScaleArgs, work_dir: PathBuf) -> Result<ScaleReport, Str
         let started = server::start(args, &work_dir, &token, &log).await?;
         let step = measure(args, started, &token, &keys, growth, stop_seconds).await?;
         seeding = step.1;
-        eprintln!("{}", output::step_line(&step.0));
+        eprintln!("{}", render::step_line(&step.0));
         report.steps.push(step.0);
         report.write(&args.out_dir)?;
     }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use super::output::{self, count_label, Fit, ScaleReport, Step};
+use super::output::{Fit, ScaleReport, Step};
+use super::render::{self as output, count_label};
 use super::server::{DiskUsage, Listing};
 use super::{check_sizes, ScaleArgs, EXTRAPOLATE_TO};
 use crate::report::PhaseResult;
