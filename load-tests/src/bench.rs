@@ -186,7 +186,7 @@ fn loopback(port: u16) -> SocketAddr {
 }
 
 /// Creates `dir` or checks that it is empty, so figures start from nothing.
-fn fresh_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn fresh_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     if entries.next().is_some() {
@@ -229,6 +229,39 @@ pub(crate) async fn start_server_with(
     extra_env: &[(&str, &str)],
 ) -> Result<(ChildGuard, Endpoint), String> {
     fresh_dir(data_dir)?;
+    let server = ServerCmd {
+        bin: server_bin,
+        data_dir,
+        token,
+        lift_unknown_key,
+        extra_env,
+    };
+    let (mut child, addr) = spawn_server(&server, &work_dir.join(log_name))?;
+    child.wait_ready(addr).await?;
+    Ok((child, Endpoint::parse(&format!("http://{addr}"))?))
+}
+
+/// How to start `keywarden serve`.
+pub(crate) struct ServerCmd<'a> {
+    /// The `keywarden` binary.
+    pub bin: &'a Path,
+    /// Its data directory (not checked here: it may hold an earlier run's data).
+    pub data_dir: &'a Path,
+    /// Admin API bearer token.
+    pub token: &'a str,
+    /// Lift the unknown-key limits too.
+    pub lift_unknown_key: bool,
+    /// Added to the environment.
+    pub extra_env: &'a [(&'a str, &'a str)],
+}
+
+/// Spawns `keywarden serve` on a free loopback port without waiting for it;
+/// returns the child and the address it will listen on.
+pub(crate) fn spawn_server(
+    server: &ServerCmd<'_>,
+    log: &Path,
+) -> Result<(ChildGuard, SocketAddr), String> {
+    let (server_bin, data_dir, token) = (server.bin, server.data_dir, server.token);
     let addr = loopback(free_port()?);
     let mut cmd = Command::new(server_bin);
     cmd.arg("serve")
@@ -242,14 +275,13 @@ pub(crate) async fn start_server_with(
         .env("KEYWARDEN_LIMITS__LICENSE_PER_SECOND", "1000000")
         .env("KEYWARDEN_LIMITS__LICENSE_BURST", "1000000")
         .env("KEYWARDEN_LOG__LEVEL", "warn");
-    if lift_unknown_key {
+    if server.lift_unknown_key {
         cmd.env("KEYWARDEN_LIMITS__UNKNOWN_KEY_PER_MINUTE", "1000000")
             .env("KEYWARDEN_LIMITS__UNKNOWN_KEY_BURST", "1000000");
     }
-    cmd.envs(extra_env.iter().copied());
-    let mut child = ChildGuard::spawn("keywarden", cmd, work_dir.join(log_name))?;
-    child.wait_ready(addr).await?;
-    Ok((child, Endpoint::parse(&format!("http://{addr}"))?))
+    cmd.envs(server.extra_env.iter().copied());
+    let child = ChildGuard::spawn("keywarden", cmd, log.to_path_buf())?;
+    Ok((child, addr))
 }
 
 pub(crate) fn random_token() -> String {

@@ -14,6 +14,7 @@ mod pacer;
 mod portal;
 mod report;
 mod run;
+mod scale;
 mod scenario;
 mod seed;
 mod stats;
@@ -134,6 +135,10 @@ enum Command {
     PasswordGuessing(guessing::GuessArgs),
     /// Activate and deactivate one license N times; compare the first and last cycles.
     HistoryCycles(cycles::CycleArgs),
+    /// Grow one data folder through several license counts; at each, restart
+    /// the server and record start-up, RSS, a searched first page and validate
+    /// throughput; write scale.json and scale.svg and extrapolate to 10M.
+    Scale(scale::ScaleArgs),
     /// Start the server, create N licenses, validate each once, report its memory.
     Resident {
         /// The keywarden server binary.
@@ -313,6 +318,18 @@ fn dispatch(command: Command) -> Result<(), String> {
         Command::HistoryCycles(args) => {
             let work_dir = args.work_dir.clone().unwrap_or_else(default_work_dir);
             print!("{}", block_on(1, cycles::run(&args, work_dir))?);
+            Ok(())
+        }
+        Command::Scale(args) => {
+            args.check()?;
+            let work_dir = args.work_dir.clone().unwrap_or_else(default_work_dir);
+            let report = block_on(args.threads, scale::run(&args, work_dir))?;
+            print!("{}", report.markdown);
+            println!(
+                "wrote {} and {}",
+                args.out_dir.join("scale.json").display(),
+                args.out_dir.join("scale.svg").display()
+            );
             Ok(())
         }
         Command::PasswordGuessing(args) => {

@@ -117,7 +117,47 @@ const GAP: f64 = 70.0;
 /// A self-contained SVG with two charts over time: throughput (req/s) and
 /// p50/p99 latency (ms). `subtitle` is printed under the title.
 pub fn svg(title: &str, subtitle: &str, points: &[Bucket]) -> String {
-    let height = TOP + 2.0 * CHART_H + GAP + 50.0;
+    let xs: Vec<f64> = (0..points.len()).map(|i| i as f64).collect();
+    let rps: Vec<f64> = points.iter().map(|p| p.rps).collect();
+    let p50: Vec<f64> = points.iter().map(|p| p.p50_us as f64 / 1000.0).collect();
+    let p99: Vec<f64> = points.iter().map(|p| p.p99_us as f64 / 1000.0).collect();
+    let seconds = |x: f64| format!("{x:.0}s");
+    svg_charts(
+        title,
+        subtitle,
+        &[
+            Chart {
+                label: "throughput (req/s)",
+                xs: &xs,
+                x_label: &seconds,
+                series: &[("req/s", "#1f77b4", &rps)],
+            },
+            Chart {
+                label: "latency (ms)",
+                xs: &xs,
+                x_label: &seconds,
+                series: &[("p50", "#2ca02c", &p50), ("p99", "#d62728", &p99)],
+            },
+        ],
+    )
+}
+
+/// One line chart of an SVG report.
+pub struct Chart<'a> {
+    /// Printed above the chart (what the y axis measures).
+    pub label: &'a str,
+    /// x of each point (ascending); points are placed in proportion.
+    pub xs: &'a [f64],
+    /// Tick label of an x value.
+    pub x_label: &'a dyn Fn(f64) -> String,
+    /// (name, colour, one value per x).
+    pub series: &'a [(&'a str, &'a str, &'a [f64])],
+}
+
+/// A self-contained SVG (no external assets) with `charts` one under another.
+pub fn svg_charts(title: &str, subtitle: &str, charts: &[Chart<'_>]) -> String {
+    let n = charts.len() as f64;
+    let height = TOP + n * CHART_H + (n - 1.0).max(0.0) * GAP + 50.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -129,41 +169,34 @@ pub fn svg(title: &str, subtitle: &str, points: &[Bucket]) -> String {
         escape(title),
         escape(subtitle)
     );
-    let rps: Vec<f64> = points.iter().map(|p| p.rps).collect();
-    let p50: Vec<f64> = points.iter().map(|p| p.p50_us as f64 / 1000.0).collect();
-    let p99: Vec<f64> = points.iter().map(|p| p.p99_us as f64 / 1000.0).collect();
-    chart(
-        &mut s,
-        TOP + 10.0,
-        "throughput (req/s)",
-        &[("req/s", "#1f77b4", &rps)],
-    );
-    chart(
-        &mut s,
-        TOP + 10.0 + CHART_H + GAP,
-        "latency (ms)",
-        &[("p50", "#2ca02c", &p50), ("p99", "#d62728", &p99)],
-    );
+    for (i, c) in charts.iter().enumerate() {
+        chart(&mut s, TOP + 10.0 + i as f64 * (CHART_H + GAP), c);
+    }
     s.push_str("</svg>\n");
     s
 }
 
 /// One chart with its axes, grid and one polyline per series.
-fn chart(s: &mut String, top: f64, label: &str, series: &[(&str, &str, &[f64])]) {
+fn chart(s: &mut String, top: f64, c: &Chart<'_>) {
     let plot_w = WIDTH - LEFT - RIGHT;
     let bottom = top + CHART_H;
-    let n = series.first().map_or(0, |(_, _, v)| v.len());
-    let max = series
+    let n = c.xs.len();
+    let max = c
+        .series
         .iter()
         .flat_map(|(_, _, v)| v.iter().copied())
         .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
     let y_max = nice_ceiling(max);
+    let (x_min, x_max) = match (c.xs.first(), c.xs.last()) {
+        (Some(a), Some(b)) => (*a, *b),
+        _ => (0.0, 0.0),
+    };
     let x_of = |i: usize| {
-        if n <= 1 {
+        if n <= 1 || x_max <= x_min {
             LEFT + plot_w / 2.0
         } else {
-            LEFT + plot_w * i as f64 / (n - 1) as f64
+            LEFT + plot_w * (c.xs[i] - x_min) / (x_max - x_min)
         }
     };
     let y_of = |v: f64| bottom - CHART_H * (v.max(0.0) / y_max).min(1.0);
@@ -171,7 +204,7 @@ fn chart(s: &mut String, top: f64, label: &str, series: &[(&str, &str, &[f64])])
         s,
         r##"<g class="chart"><text x="{LEFT}" y="{:.1}" font-weight="bold">{}</text>"##,
         top - 6.0,
-        escape(label)
+        escape(c.label)
     );
     for k in 0..=4 {
         let v = y_max * k as f64 / 4.0;
@@ -185,18 +218,19 @@ fn chart(s: &mut String, top: f64, label: &str, series: &[(&str, &str, &[f64])])
             fmt_value(v)
         );
     }
-    let ticks = n.clamp(1, 10);
+    let ticks = n.min(10);
     for k in 0..ticks {
         let i = if ticks <= 1 {
             0
         } else {
-            k * (n.saturating_sub(1)) / (ticks - 1)
+            k * (n - 1) / (ticks - 1)
         };
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{i}s</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
             x_of(i),
-            bottom + 16.0
+            bottom + 16.0,
+            escape(&(c.x_label)(c.xs[i]))
         );
     }
     let _ = writeln!(
@@ -204,9 +238,10 @@ fn chart(s: &mut String, top: f64, label: &str, series: &[(&str, &str, &[f64])])
         r##"<line x1="{LEFT}" y1="{bottom:.1}" x2="{:.1}" y2="{bottom:.1}" stroke="#333"/><line x1="{LEFT}" y1="{top:.1}" x2="{LEFT}" y2="{bottom:.1}" stroke="#333"/>"##,
         LEFT + plot_w
     );
-    for (j, (name, color, values)) in series.iter().enumerate() {
+    for (j, (name, color, values)) in c.series.iter().enumerate() {
         let pts: Vec<String> = values
             .iter()
+            .take(n)
             .enumerate()
             .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), y_of(*v)))
             .collect();
@@ -216,7 +251,7 @@ fn chart(s: &mut String, top: f64, label: &str, series: &[(&str, &str, &[f64])])
             escape(name),
             pts.join(" ")
         );
-        let lx = LEFT + plot_w - 120.0 + 60.0 * j as f64;
+        let lx = LEFT + plot_w - 90.0 * c.series.len() as f64 + 90.0 * j as f64;
         let _ = writeln!(
             s,
             r##"<rect x="{lx:.1}" y="{:.1}" width="10" height="10" fill="{color}"/><text x="{:.1}" y="{:.1}">{}</text>"##,
