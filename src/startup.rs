@@ -149,7 +149,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     tracing::info!(%addr, workers, "listening");
     server.await?;
     tracing::info!("shutting down: flushing heartbeats");
-    engine.heartbeats().flush(store.as_ref()).await;
+    engine.heartbeats().flush_all(store.as_ref()).await;
     Ok(())
 }
 

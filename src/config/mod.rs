@@ -150,6 +150,7 @@ pub struct EngineSettings {
     pub negative_cache_capacity: u64,
     pub negative_cache_ttl_secs: u64,
     pub heartbeat_flush_ms: u64,
+    pub last_seen_precision_secs: u64,
     pub expiry_sweep_secs: u64,
 }
 
@@ -161,6 +162,7 @@ impl Default for EngineSettings {
             negative_cache_capacity: 200_000,
             negative_cache_ttl_secs: 60,
             heartbeat_flush_ms: 1000,
+            last_seen_precision_secs: 60,
             expiry_sweep_secs: 60,
         }
     }

@@ -19,6 +19,8 @@ use crate::store::{SeenAt, Store};
 /// Licenses with heartbeats since the last flush, and writes that failed.
 #[derive(Default)]
 pub struct HeartbeatBuffer {
+    /// A device's time is written again once it moved this far (milliseconds).
+    precision_ms: i64,
     dirty: Mutex<(Vec<Arc<Resident>>, Option<Instant>)>,
     /// What the last flush could not write, retried by the next (one entry per
     /// device, the newest time: bounded by the devices seen, however long the outage).
@@ -28,6 +30,15 @@ pub struct HeartbeatBuffer {
 type Failed = HashMap<(Environment, LicenseKey, Identifier), DateTime<Utc>>;
 
 impl HeartbeatBuffer {
+    /// A buffer whose flushes skip devices seen less than `precision` after
+    /// their last written time (the flush at shutdown writes them all).
+    pub fn new(precision: Duration) -> Self {
+        HeartbeatBuffer {
+            precision_ms: i64::try_from(precision.as_millis()).unwrap_or(i64::MAX),
+            ..Default::default()
+        }
+    }
+
     /// Queues a license whose devices were seen (called once per flush interval
     /// per license: the resident's dirty flag filters the rest).
     pub fn mark(&self, resident: Arc<Resident>) {
@@ -36,8 +47,18 @@ impl HeartbeatBuffer {
         g.1.get_or_insert_with(Instant::now);
     }
 
-    /// Writes everything pending; on failure the entries go back for the next try.
+    /// Writes what moved past the precision; on failure the entries go back
+    /// for the next try.
     pub async fn flush(&self, store: &dyn Store) {
+        self.flush_within(store, self.precision_ms).await
+    }
+
+    /// Writes every newer time (at shutdown).
+    pub async fn flush_all(&self, store: &dyn Store) {
+        self.flush_within(store, 0).await
+    }
+
+    async fn flush_within(&self, store: &dyn Store, precision_ms: i64) {
         let (dirty, oldest) = {
             let mut g = self.dirty.lock();
             (std::mem::take(&mut g.0), g.1.take())
@@ -50,13 +71,23 @@ impl HeartbeatBuffer {
                 at,
             });
         }
-        for r in &dirty {
+        let mut waiting = Vec::new();
+        for r in dirty {
             // Cleared before reading: a heartbeat after this point marks it again.
             r.clear_dirty();
-            if !r.is_gone() {
-                let env = r.view().license.environment;
-                by_env.entry(env).or_default().extend(r.seen_at());
+            if r.is_gone() {
+                continue;
             }
+            let env = r.view().license.environment;
+            let (due, held) = r.seen_at(precision_ms);
+            by_env.entry(env).or_default().extend(due);
+            // Times held back stay queued (once), for a later flush or shutdown.
+            if held && r.mark_dirty() {
+                waiting.push(r);
+            }
+        }
+        if !waiting.is_empty() {
+            self.dirty.lock().0.extend(waiting);
         }
         let count: usize = by_env.values().map(Vec::len).sum();
         let m = metrics();

@@ -123,7 +123,9 @@ impl Engine {
             );
         }
         let settings = Arc::new(SettingsCell::new(per_env[0].clone(), per_env[1].clone()));
-        let heartbeats = Arc::new(HeartbeatBuffer::default());
+        let heartbeats = Arc::new(HeartbeatBuffer::new(std::time::Duration::from_secs(
+            config.engine.last_seen_precision_secs,
+        )));
         let license_quota = Quota::per_second(nz(config.limits.license_per_second))
             .allow_burst(nz(config.limits.license_burst));
         // Loaded in the background: the client API serves before the listing is indexed.

@@ -32,6 +32,8 @@ pub struct View {
     pub features: Arc<Map<String, Value>>,
     /// Milliseconds of the newest heartbeat per activation (same order), 0 = none.
     seen: Box<[AtomicI64]>,
+    /// Milliseconds of the last time written to the store per activation.
+    written: Box<[AtomicI64]>,
 }
 
 impl View {
@@ -41,10 +43,14 @@ impl View {
             .iter()
             .map(|_| AtomicI64::new(0))
             .collect();
+        let written = (license.activations.iter())
+            .map(|a| AtomicI64::new(a.last_seen.map_or(0, |t| t.timestamp_millis())))
+            .collect();
         View {
             license,
             features,
             seen,
+            written,
         }
     }
 
@@ -189,7 +195,7 @@ impl Resident {
                 .find(|(_, a)| &a.identifier == identifier)
             {
                 view.seen[i].fetch_max(now.timestamp_millis(), Ordering::Relaxed);
-                if !self.dirty.load(Ordering::Relaxed) && !self.dirty.swap(true, Ordering::AcqRel) {
+                if !self.dirty.load(Ordering::Relaxed) && self.mark_dirty() {
                     self.shared.heartbeats.mark(self.clone());
                 }
             }
@@ -221,23 +227,45 @@ impl Resident {
         self.dirty.store(false, Ordering::Release);
     }
 
-    /// The newest `last_seen` of each active device, for the flusher.
-    pub(super) fn seen_at(&self) -> Vec<crate::store::SeenAt> {
+    /// Sets the dirty flag; true when this call set it (the caller queues it).
+    pub(super) fn mark_dirty(&self) -> bool {
+        !self.dirty.swap(true, Ordering::AcqRel)
+    }
+
+    /// The newest `last_seen` of each active device that moved at least
+    /// `precision_ms` past its last written time (now counted as written), and
+    /// whether a newer time was held back.
+    pub(super) fn seen_at(&self, precision_ms: i64) -> (Vec<crate::store::SeenAt>, bool) {
         let view = self.view();
         let l = &view.license;
-        let active = l.activations.iter().zip(view.seen.iter());
-        active
-            .filter(|(a, _)| a.is_active())
-            .filter_map(|(a, s)| {
-                let mut at = a.last_seen;
-                fold(&mut at, s.load(Ordering::Relaxed));
-                Some(crate::store::SeenAt {
-                    key: l.key.clone(),
-                    identifier: a.identifier.clone(),
-                    at: at?,
-                })
-            })
-            .collect()
+        let mut held = false;
+        let mut due = Vec::new();
+        for (i, a) in l
+            .activations
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.is_active())
+        {
+            let mut at = a.last_seen;
+            fold(&mut at, view.seen[i].load(Ordering::Relaxed));
+            let Some(at) = at else { continue };
+            let ms = at.timestamp_millis();
+            let written = view.written[i].load(Ordering::Relaxed);
+            if ms <= written {
+                continue;
+            }
+            if ms - written < precision_ms && written > 0 {
+                held = true;
+                continue;
+            }
+            view.written[i].store(ms, Ordering::Relaxed);
+            due.push(crate::store::SeenAt {
+                key: l.key.clone(),
+                identifier: a.identifier.clone(),
+                at,
+            });
+        }
+        (due, held)
     }
 
     /// Marks the license deleted: reads answer NOT_FOUND from now on.

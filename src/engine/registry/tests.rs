@@ -96,9 +96,11 @@ fn heartbeats_mark_once_and_survive_a_published_change() {
     let dev = Identifier::parse("dev-0").unwrap();
     assert!(r.check(&dev, true).unwrap().verdict.valid);
     assert!(r.check(&dev, true).unwrap().verdict.valid);
-    let seen = r.seen_at();
+    let (seen, held) = r.seen_at(0);
     assert_eq!(seen.len(), 1, "one entry per device");
+    assert!(!held);
     let at = seen[0].at;
+    assert!(r.seen_at(0).0.is_empty(), "written once");
     assert!(r.view().merged().activations[0].last_seen >= Some(at));
     // A committed change (here: the same license, version bumped) keeps the heartbeat.
     let mut next = r.view().license.clone();
@@ -106,7 +108,22 @@ fn heartbeats_mark_once_and_survive_a_published_change() {
     r.publish(next);
     assert_eq!(r.view().license.activations[0].last_seen, Some(at));
     // A validation does not count as a heartbeat.
-    let before = r.seen_at();
     r.check(&dev, false).unwrap();
-    assert_eq!(r.seen_at()[0].at, before[0].at);
+    assert!(r.seen_at(0).0.is_empty());
+}
+
+#[test]
+fn a_time_is_written_again_only_once_it_moved_past_the_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = shared(dir.path());
+    let r = Resident::new(license(LicenseStatus::Active, 5, &["dev-0"]), s.clone());
+    let dev = Identifier::parse("dev-0").unwrap();
+    r.check(&dev, true).unwrap();
+    assert_eq!(r.seen_at(60_000).0.len(), 1, "never written: written now");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    r.check(&dev, true).unwrap();
+    let (due, held) = r.seen_at(60_000);
+    assert!(due.is_empty() && held, "5 ms later: held back");
+    let (due, held) = r.seen_at(0);
+    assert_eq!((due.len(), held), (1, false), "shutdown writes it");
 }
