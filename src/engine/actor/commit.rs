@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::client::{added, removed};
 use super::messages::ActivationRequest;
 use crate::domain::verdict::{self, Decision};
-use crate::domain::{Activation, AdminChange, Environment, License, Verdict, VerdictCode};
+use crate::domain::{Activation, AdminChange, Environment, License, Verdict};
 use crate::engine::EngineError;
 use crate::store::{LicenseWrite, Store, StoreError};
 
@@ -44,7 +44,7 @@ pub(super) async fn commit_client_change(
         let now = Utc::now();
         let decision = verdict::decide(&license, req.op, &req.identifier, now, grace);
         // A refusal that another node's change may have lifted (a freed slot, a device
-        // activated elsewhere) is checked against the store once before it is answered.
+        // activated elsewhere, an assignment) is checked against the store once.
         if !reloaded && may_be_stale(&decision) {
             reloaded = true;
             if let Some(fresh) = store.get_license(env, &license.key).await? {
@@ -78,12 +78,12 @@ pub(super) async fn commit_client_change(
     Err(EngineError::Busy)
 }
 
-/// Whether a refusal may come from a stale copy (see [`commit_client_change`]).
+/// Whether a refusal may come from a stale copy (see [`commit_client_change`]):
+/// any refusal of a change, since another node may have freed a slot, activated
+/// the device, assigned, renewed or reinstated the license meanwhile. (Refusals
+/// are rare; each is checked against the store once.)
 fn may_be_stale(decision: &Decision) -> bool {
-    matches!(
-        decision,
-        Decision::Answer(v) if matches!(v.code, VerdictCode::LimitReached | VerdictCode::NotActivated)
-    )
+    matches!(decision, Decision::Answer(v) if !v.valid)
 }
 
 /// What to decide again from after a client change's write failed: the license
