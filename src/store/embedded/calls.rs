@@ -101,4 +101,34 @@ impl EmbeddedStore {
     {
         self.run(op, db, move |db| Ok(order(all(db, table)?))).await
     }
+
+    /// Every license of `env` to `sink`, a key range of `SCAN_BATCH` at a time
+    /// (the catalog's background load), timed as `list_licenses`.
+    pub(super) async fn scan_in_batches(
+        &self,
+        env: Environment,
+        sink: &mut (dyn crate::store::LicenseSink + Send),
+    ) -> Result<(), StoreError> {
+        let mut after: Option<String> = None;
+        loop {
+            let from = after.clone();
+            let (batch, total) = self
+                .run("list_licenses", self.env_db(env), move |db| {
+                    super::licenses::range(db, from.as_deref(), crate::store::SCAN_BATCH)
+                })
+                .await?;
+            if after.is_none() {
+                sink.expect(total);
+            }
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            after = Some(last.key.as_str().to_owned());
+            let done = batch.len() < crate::store::SCAN_BATCH;
+            sink.batch(batch);
+            if done {
+                return Ok(());
+            }
+        }
+    }
 }

@@ -186,27 +186,7 @@ impl Store for EmbeddedStore {
         env: Environment,
         sink: &mut (dyn super::LicenseSink + Send),
     ) -> Result<(), StoreError> {
-        let mut after: Option<String> = None;
-        loop {
-            let from = after.clone();
-            let (batch, total) = self
-                .run("list_licenses", self.env_db(env), move |db| {
-                    licenses::range(db, from.as_deref(), super::SCAN_BATCH)
-                })
-                .await?;
-            if after.is_none() {
-                sink.expect(total);
-            }
-            let Some(last) = batch.last() else {
-                return Ok(());
-            };
-            after = Some(last.key.as_str().to_owned());
-            let done = batch.len() < super::SCAN_BATCH;
-            sink.batch(batch);
-            if done {
-                return Ok(());
-            }
-        }
+        self.scan_in_batches(env, sink).await
     }
 
     async fn licenses_due_for_expiry(
