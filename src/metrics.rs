@@ -145,6 +145,8 @@ pub const STORE_OPS: &[&str] = &[
     "put_pending_mail",
     "pending_mail",
     "put_mail_record",
+    "queue_mails",
+    "put_mail_records",
     "list_mail",
 ];
 

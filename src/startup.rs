@@ -129,6 +129,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     crate::app::sessions::spawn_sweeper(store.clone());
     let portal = open_portal(&settings, &store, admins).await?;
     portal.follow_admin_changes(engine.clone());
+    portal.alerts.start(engine.clone(), portal.outbox.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     // Background jobs run on this (background) thread, never on an HTTP worker.
     state.services.jobs.start(engine.clone(), &settings.jobs);

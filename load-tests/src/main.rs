@@ -13,6 +13,7 @@ mod options;
 mod pacer;
 mod portal;
 mod report;
+mod resident;
 mod run;
 mod scale;
 mod scenario;
@@ -351,14 +352,14 @@ fn dispatch(command: Command) -> Result<(), String> {
             threads,
             json,
         } => {
-            let spec = bench::ResidentSpec {
+            let spec = resident::ResidentSpec {
                 server_bin,
                 data_dir,
                 work_dir: work_dir.unwrap_or_else(default_work_dir),
                 seed: seed.spec(),
                 activate,
             };
-            let report = block_on(threads, async { bench::resident(&spec).await })?;
+            let report = block_on(threads, async { resident::resident(&spec).await })?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?

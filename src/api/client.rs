@@ -169,13 +169,10 @@ pub async fn handle(
         .is_some_and(|o| crate::domain::verdict::is_new_activation(&o.verdict));
     if op == Op::Activate && new_device {
         // Off the answer's path: the owner's alert mail, if they want it.
-        actix_web::rt::spawn(crate::app::reminders::activation_alert(
-            state.engine.clone(),
-            state.services.clone(),
-            p.env,
-            p.key.clone(),
-            p.identifier.clone(),
-        ));
+        state
+            .services
+            .alerts
+            .queue(p.env, p.key.clone(), p.identifier.clone());
     }
     respond(&state, &p, &answer)
 }

@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod admins;
+pub mod alerts;
+pub mod api_keys;
 pub mod audit;
 pub mod customers;
 pub mod devices;

@@ -1,6 +1,5 @@
-//! Mail the customer asked for: expiry reminders 30, 14 and 7 days before, and
-//! an alert when a new device is activated on one of their licenses. Each
-//! honours the customer's notification preferences.
+//! Expiry reminders 30, 14 and 7 days before, for customers who want them
+//! (activation alerts are in `app::alerts`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use crate::app::format;
 use crate::app::mail::Outbox;
-use crate::app::services::Services;
 use crate::domain::{Environment, LicenseKey};
 use crate::engine::Engine;
 
@@ -97,114 +95,10 @@ pub fn spawn(engine: Arc<Engine>, outbox: Arc<Outbox>, every: Duration) {
     });
 }
 
-/// Writes the activation alert for a new device, if the owner wants it.
-pub async fn activation_alert(
-    engine: Arc<Engine>,
-    services: Arc<Services>,
-    env: Environment,
-    key: LicenseKey,
-    identifier: crate::domain::Identifier,
-) {
-    // A script activating many devices must not turn into a mail storm.
-    if !services.alert_budget.allow(env, &key) {
-        tracing::debug!("activation alert skipped: this license's alert budget is used up");
-        return;
-    }
-    let store = engine.store().as_ref();
-    let Ok(Some(l)) = store.get_license(env, &key).await else {
-        return;
-    };
-    let Some(cid) = l.customer_id else {
-        return;
-    };
-    let Ok(Some(c)) = store.get_customer(cid).await else {
-        return;
-    };
-    if !c.notify_activations {
-        return;
-    }
-    let body = format!(
-        "Hello {},\n\na new device, {:?}, was activated on your license {} ({} in use).\nIf that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n",
-        c.name,
-        // Quoted data, invisible characters escaped: never free text in the mail.
-        identifier.shown(),
-        format::mask_key(key.as_str()),
-        format::activations(l.active_count() as u32, l.activation_limit.get())
-    );
-    if let Err(e) = services
-        .outbox
-        .send(
-            &c.email,
-            "A new device was activated on your license",
-            &body,
-            "activation",
-            "",
-            "",
-        )
-        .await
-    {
-        tracing::warn!(error = %e, "could not write an activation alert");
-    }
-}
-
-/// Activation alerts allowed per license and hour.
-pub const ALERTS_PER_HOUR: u32 = 5;
-
-/// How many activation alerts each license may still send this hour (bounded;
-/// a license not seen for an hour is forgotten).
-pub struct AlertBudget {
-    used: moka::sync::Cache<(Environment, String), (std::time::Instant, u32)>,
-}
-
-impl Default for AlertBudget {
-    fn default() -> Self {
-        AlertBudget {
-            used: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(3600))
-                .build(),
-        }
-    }
-}
-
-impl AlertBudget {
-    /// Takes one alert from the license's hourly budget; false when none is left.
-    pub fn allow(&self, env: Environment, key: &LicenseKey) -> bool {
-        let now = std::time::Instant::now();
-        let k = (env, key.as_str().to_owned());
-        let mut allowed = false;
-        self.used.entry(k).and_upsert_with(|old| {
-            let (start, n) = match old.map(|e| e.into_value()) {
-                Some((start, n)) if now.duration_since(start) < Duration::from_secs(3600) => {
-                    (start, n)
-                }
-                _ => (now, 0),
-            };
-            allowed = n < ALERTS_PER_HOUR;
-            (start, n.saturating_add(1).min(ALERTS_PER_HOUR))
-        });
-        allowed
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration as D;
-
-    /// Security item 5: alerts are limited per license.
-    #[test]
-    fn activation_alerts_have_a_budget_per_license() {
-        let b = AlertBudget::default();
-        let k = LicenseKey::parse("ABCDE-12345").unwrap();
-        let other = LicenseKey::parse("FGHIJ-67890").unwrap();
-        let sent = (0..20)
-            .filter(|_| b.allow(Environment::Production, &k))
-            .count();
-        assert_eq!(sent, ALERTS_PER_HOUR as usize);
-        assert!(b.allow(Environment::Production, &other));
-        assert!(b.allow(Environment::Staging, &k));
-    }
 
     #[test]
     fn the_nearest_threshold_is_due() {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{directory, files, jobs, links, rates, reminders};
+use super::{alerts, api_keys, directory, files, jobs, links, rates};
 
 /// The services shared by every worker of both front doors: sessions, mail,
 /// files, link keys, admin accounts, jobs, rates and alert budgets.
@@ -15,8 +15,10 @@ pub struct Services {
     pub admins: directory::AdminDirectory,
     pub jobs: jobs::Jobs,
     pub rates: Arc<rates::RateHistory>,
-    /// Activation alerts left per license this hour.
-    pub alert_budget: reminders::AlertBudget,
+    /// API keys used lately (their last use is written once a minute).
+    pub key_uses: api_keys::UseLog,
+    /// Activation alerts: the queue, and what each license has left this hour.
+    pub alerts: alerts::ActivationAlerts,
 }
 
 impl Services {
@@ -44,7 +46,8 @@ impl Services {
             admins,
             jobs: jobs::Jobs::default(),
             rates: Arc::new(rates::RateHistory::default()),
-            alert_budget: reminders::AlertBudget::default(),
+            alerts: alerts::ActivationAlerts::default(),
+            key_uses: api_keys::UseLog::default(),
         }
     }
 }

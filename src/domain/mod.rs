@@ -30,6 +30,7 @@ pub use product::{Generator, Product};
 pub mod settings;
 pub use settings::EnvSettings;
 pub mod admin;
+pub mod api_key;
 pub use admin::{AdminUser, Role};
 pub mod diagnosis;
 pub mod edit;

@@ -128,6 +128,7 @@ impl From<ApiError> for PageError {
         match e {
             ApiError::BadRequest { detail, .. } => PageError::BadRequest(detail),
             ApiError::Unauthorized => PageError::Forbidden(e.to_string()),
+            ApiError::Forbidden(m) => PageError::Forbidden(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::InvalidTransition(t) => PageError::Conflict(t.to_string()),
             ApiError::Conflict(m) => PageError::Conflict(m),

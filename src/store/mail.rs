@@ -31,6 +31,25 @@ pub trait MailRows: Send + Sync {
     /// Writes a mail's record, without the recipient's body; a sent or failed
     /// mail's pending copy (and with it that body) is removed.
     async fn put_mail_record(&self, mail: &MailRecord) -> Result<(), StoreError>;
+    /// New mails in one step: each one's pending copy (as given, at version 1)
+    /// and its record; returns the stored copies. Used for batches (activation
+    /// alerts); the default writes them one by one.
+    async fn queue_mails(&self, mails: &[MailRecord]) -> Result<Vec<MailRecord>, StoreError> {
+        let mut out = Vec::with_capacity(mails.len());
+        for m in mails {
+            let stored = self.put_pending_mail(m, None).await?;
+            self.put_mail_record(&stored).await?;
+            out.push(stored);
+        }
+        Ok(out)
+    }
+    /// [`MailRows::put_mail_record`] for many mails (one step on the embedded store).
+    async fn put_mail_records(&self, mails: &[MailRecord]) -> Result<(), StoreError> {
+        for m in mails {
+            self.put_mail_record(m).await?;
+        }
+        Ok(())
+    }
     /// The newest `limit` records, newest first.
     async fn list_mail(&self, limit: usize) -> Result<Vec<MailRecord>, StoreError>;
 }

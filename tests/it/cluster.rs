@@ -18,7 +18,7 @@ pub fn cql_opts(prefix: &str, node: &str) -> Opts {
         .env("KEYWARDEN_STORE__CQL__CHANGES_POLL_MS", "500")
 }
 
-fn two_nodes() -> (Arc<Server>, Arc<Server>) {
+pub fn two_nodes() -> (Arc<Server>, Arc<Server>) {
     let prefix = actix_rt::System::new().block_on(cql::prefix());
     let opts = cql_opts(&prefix, &cql::node());
     (

@@ -3,6 +3,8 @@
 mod abuse;
 mod admin_api;
 mod admin_portal;
+mod api_keys;
+mod api_keys_page;
 mod backup;
 mod bad_input;
 mod browser;

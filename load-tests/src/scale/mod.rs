@@ -215,6 +215,7 @@ async fn measure(
         rss_start_kib,
     } = started;
     let listing = server::listing(args, &server.ep, token).await?;
+    let rss_indexed_kib = server.rss_kib();
     let keys = Arc::new(keys.to_vec());
     eprintln!("validate: {} keys, uniform", keys.len());
     let validate =
@@ -230,6 +231,7 @@ async fn measure(
         startup_seconds,
         rss_start_kib,
         listing,
+        rss_indexed_kib,
         validate,
         rss_after_validate_kib: server.rss_kib(),
         data_dir_bytes: data_dir.allocated_bytes,

@@ -32,8 +32,12 @@ pub struct Step {
     pub startup_seconds: f64,
     /// VmRSS right after ready, KiB.
     pub rss_start_kib: Option<u64>,
-    /// The searched, filtered, sorted License Keys first page.
+    /// The searched, filtered, sorted License Keys first page (its first call
+    /// waits for the catalog, which loads in the background after start).
     pub listing: Listing,
+    /// VmRSS once the catalog is loaded (after the first page), KiB: what a
+    /// node holding this many licenses needs before any is resident.
+    pub rss_indexed_kib: Option<u64>,
     /// Closed-loop validate, keys uniform over every license.
     pub validate: PhaseResult,
     /// VmRSS after the validate window, KiB.
@@ -95,8 +99,8 @@ impl Fit {
 /// The fits of the figures that grow with the license count.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Fits {
-    /// VmRSS after start, KiB.
-    pub rss_start_kib: Option<Fit>,
+    /// VmRSS once the catalog is loaded, KiB.
+    pub rss_indexed_kib: Option<Fit>,
     /// Start-up, seconds.
     pub startup_seconds: Option<Fit>,
     /// Median searched first page, ms.
@@ -110,8 +114,8 @@ pub struct Fits {
 pub struct Extrapolation {
     /// The license count.
     pub licenses: usize,
-    /// VmRSS after start, MiB.
-    pub rss_start_mib: Option<f64>,
+    /// VmRSS once the catalog is loaded, MiB.
+    pub rss_indexed_mib: Option<f64>,
     /// Start-up, seconds.
     pub startup_seconds: Option<f64>,
     /// Median searched first page, ms.
@@ -262,7 +266,7 @@ pub fn fits(steps: &[Step]) -> Fits {
         Fit::least_squares(&points)
     };
     Fits {
-        rss_start_kib: line(&|s| s.rss_start_kib.map(|k| k as f64)),
+        rss_indexed_kib: line(&|s| s.rss_indexed_kib.map(|k| k as f64)),
         startup_seconds: line(&|s| Some(s.startup_seconds)),
         listing_median_ms: line(&|s| Some(s.listing.median_ms)),
         data_dir_bytes: line(&|s| Some(s.data_dir_bytes as f64)),
@@ -274,7 +278,7 @@ pub fn extrapolate(f: &Fits) -> Extrapolation {
     let n = EXTRAPOLATE_TO as f64;
     Extrapolation {
         licenses: EXTRAPOLATE_TO,
-        rss_start_mib: f.rss_start_kib.map(|l| l.at(n) / 1024.0),
+        rss_indexed_mib: f.rss_indexed_kib.map(|l| l.at(n) / 1024.0),
         startup_seconds: f.startup_seconds.map(|l| l.at(n)),
         listing_median_ms: f.listing_median_ms.map(|l| l.at(n)),
         data_dir_gib: f.data_dir_bytes.map(|l| l.at(n) / GIB),

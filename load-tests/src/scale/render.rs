@@ -32,30 +32,39 @@ fn trim(v: f64) -> String {
 /// One line per size, printed as the run goes.
 pub fn step_line(s: &Step) -> String {
     format!(
-        "scale: {} licenses: start-up {:.2} s, RSS {} MiB, first page {:.1} ms, validate {:.0} req/s (p99 {} µs), RSS {} MiB after",
+        "scale: {} licenses: start-up {:.2} s, RSS {} MiB, indexed {} MiB, first page {:.1} ms (first call {:.0} ms), validate {:.0} req/s (p99 {} µs), RSS {} MiB after",
         s.licenses,
         s.startup_seconds,
         mib(s.rss_start_kib),
+        mib(s.rss_indexed_kib),
         s.listing.median_ms,
+        first_call(s),
         s.validate.rps,
         s.validate.p99_us,
         mib(s.rss_after_validate_kib)
     )
 }
 
+/// The first call of the searched first page after start, ms (it waits for the catalog).
+fn first_call(s: &Step) -> f64 {
+    s.listing.samples_ms.first().copied().unwrap_or(0.0)
+}
+
 /// The Markdown table and the extrapolation line.
 pub fn markdown(r: &ScaleReport) -> String {
     let mut out = String::from(
-        "| licenses | start-up (s) | RSS after start (MiB) | first page, searched (ms, median) | validate req/s | p50 / p99 µs | RSS after validate (MiB) | data on disk (MiB) | of it mails (files) |\n\
-         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| licenses | start-up (s) | RSS after start (MiB) | RSS indexed (MiB) | first page after start (ms) | first page, searched (ms, median) | validate req/s | p50 / p99 µs | RSS after validate (MiB) | data on disk (MiB) | of it mails (files) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for s in &r.steps {
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {} | {:.1} | {:.0} | {} / {} | {} | {:.0} | {:.0} ({}) |",
+            "| {} | {:.2} | {} | {} | {:.0} | {:.1} | {:.0} | {} / {} | {} | {:.0} | {:.0} ({}) |",
             s.licenses,
             s.startup_seconds,
             mib(s.rss_start_kib),
+            mib(s.rss_indexed_kib),
+            first_call(s),
             s.listing.median_ms,
             s.validate.rps,
             s.validate.p50_us,
@@ -75,12 +84,12 @@ pub fn markdown(r: &ScaleReport) -> String {
 /// `Linear fit ... → 10,000,000 licenses: ...`, or why there is none.
 pub fn extrapolation_line(r: &ScaleReport) -> String {
     let (f, e) = (&r.fits, &r.extrapolation);
-    let (Some(rss), Some(up)) = (f.rss_start_kib, f.startup_seconds) else {
+    let (Some(rss), Some(up)) = (f.rss_indexed_kib, f.startup_seconds) else {
         return "Extrapolation: needs at least two sizes.".into();
     };
     let mut parts = vec![
         format!(
-            "RSS after start ≈ {:.0} MiB + {:.0} B/license (r² {:.3})",
+            "RSS indexed ≈ {:.0} MiB + {:.0} B/license (r² {:.3})",
             rss.intercept / 1024.0,
             rss.slope * 1024.0,
             rss.r2
@@ -94,8 +103,8 @@ pub fn extrapolation_line(r: &ScaleReport) -> String {
     ];
     let mut at = vec![
         format!(
-            "RSS after start ≈ {:.1} GiB",
-            e.rss_start_mib.unwrap_or(0.0) / 1024.0
+            "RSS indexed ≈ {:.1} GiB",
+            e.rss_indexed_mib.unwrap_or(0.0) / 1024.0
         ),
         format!("start-up ≈ {:.0} s", e.startup_seconds.unwrap_or(0.0)),
     ];
@@ -121,6 +130,7 @@ pub fn svg(r: &ScaleReport) -> String {
     let col = |f: &dyn Fn(&Step) -> f64| r.steps.iter().map(f).collect::<Vec<f64>>();
     let kib = |k: Option<u64>| k.unwrap_or(0) as f64 / 1024.0;
     let rss_start = col(&|s| kib(s.rss_start_kib));
+    let rss_indexed = col(&|s| kib(s.rss_indexed_kib));
     let rss_after = col(&|s| kib(s.rss_after_validate_kib));
     let startup = col(&|s| s.startup_seconds);
     let page = col(&|s| s.listing.median_ms);
@@ -144,6 +154,7 @@ pub fn svg(r: &ScaleReport) -> String {
                 "resident memory (MiB)",
                 &[
                     ("after start", "#1f77b4", &rss_start),
+                    ("indexed", "#17becf", &rss_indexed),
                     ("after validate", "#ff7f0e", &rss_after),
                 ],
             ),

@@ -44,7 +44,8 @@ fn step(licenses: usize) -> Step {
         activation_codes: BTreeMap::from([("VALID".to_string(), licenses as u64)]),
         stop_seconds: 0.2,
         startup_seconds: 0.4 + 2e-6 * n,
-        rss_start_kib: Some(((100.0 * 1024.0 * 1024.0 + 200.0 * n) / 1024.0) as u64),
+        rss_start_kib: Some(50_000),
+        rss_indexed_kib: Some(((100.0 * 1024.0 * 1024.0 + 200.0 * n) / 1024.0) as u64),
         listing: Listing {
             path: "/admin/api/v1/production/licenses?q=AB".into(),
             total: Some(licenses as u64 / 500),
@@ -105,7 +106,7 @@ fn extrapolates_to_ten_million() {
     let e = &r.extrapolation;
     assert_eq!(e.licenses, EXTRAPOLATE_TO);
     // 100 MiB + 200 B × 10M = 100 MiB + 1907.3 MiB.
-    let rss = e.rss_start_mib.unwrap();
+    let rss = e.rss_indexed_mib.unwrap();
     assert!((rss - (100.0 + 2e9 / 1048576.0)).abs() < 0.1, "{rss}");
     assert!((e.startup_seconds.unwrap() - 20.4).abs() < 1e-6);
     assert!((e.listing_median_ms.unwrap() - 101.0).abs() < 1e-6);
@@ -115,12 +116,12 @@ fn extrapolates_to_ten_million() {
     assert!(line.contains("+ 200 B/license"), "{line}");
     assert!(line.contains("+ 2.00 µs/license"), "{line}");
     assert!(
-        line.contains("At 10000000 licenses: **RSS after start ≈ 2.0 GiB, start-up ≈ 20 s"),
+        line.contains("At 10000000 licenses: **RSS indexed ≈ 2.0 GiB, start-up ≈ 20 s"),
         "{line}"
     );
     // One size: no fit, and the line says so.
     let one = report(&[10_000]);
-    assert!(one.fits.rss_start_kib.is_none() && one.extrapolation.rss_start_mib.is_none());
+    assert!(one.fits.rss_indexed_kib.is_none() && one.extrapolation.rss_indexed_mib.is_none());
     assert!(output::extrapolation_line(&one).contains("at least two sizes"));
 }
 
@@ -130,7 +131,9 @@ fn markdown_has_a_row_per_size() {
     let rows: Vec<&str> = r.markdown.lines().filter(|l| l.starts_with("| ")).collect();
     assert_eq!(rows.len(), 3, "{}", r.markdown);
     assert!(
-        rows[1].starts_with("| 10000 | 0.42 | 102 | 1.1 | 1 | 800 / 800 | 488 | 3 | 1 (10000) |"),
+        rows[1].starts_with(
+            "| 10000 | 0.42 | 49 | 102 | 3 | 1.1 | 1 | 800 / 800 | 488 | 3 | 1 (10000) |"
+        ),
         "{}",
         rows[1]
     );
@@ -170,6 +173,7 @@ fn json_shape() {
         "stop_seconds",
         "startup_seconds",
         "rss_start_kib",
+        "rss_indexed_kib",
         "listing",
         "validate",
         "rss_after_validate_kib",
@@ -183,7 +187,7 @@ fn json_shape() {
     assert_eq!(step["listing"]["median_ms"], 1.3);
     assert!(step["validate"]["rps"].is_number() && step["validate"]["p99_us"].is_number());
     for fit in [
-        "rss_start_kib",
+        "rss_indexed_kib",
         "startup_seconds",
         "listing_median_ms",
         "data_dir_bytes",
@@ -191,7 +195,7 @@ fn json_shape() {
         assert!(v["fits"][fit]["slope"].is_number(), "fits.{fit}");
     }
     assert_eq!(v["extrapolation"]["licenses"], 10_000_000);
-    assert!(v["extrapolation"]["rss_start_mib"].is_number());
+    assert!(v["extrapolation"]["rss_indexed_mib"].is_number());
 }
 
 #[test]
@@ -200,7 +204,7 @@ fn svg_draws_four_charts_against_the_license_count() {
     let svg = output::svg(&r);
     assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<g class=\"chart\">").count(), 4);
-    assert_eq!(svg.matches("<polyline class=\"series\"").count(), 5);
+    assert_eq!(svg.matches("<polyline class=\"series\"").count(), 6);
     for label in [">100k<", ">300k<", ">1M<"] {
         assert!(svg.contains(label), "{label}");
     }

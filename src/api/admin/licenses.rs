@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::views::{LicenseView, SummaryView};
-use super::{AdminToken, Body, Env, LicenseAt, API_ACTOR};
+use super::{AdminToken, Body, Env, LicenseAt};
 use crate::app::offline::offline_file;
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES, MAX_METADATA_BYTES};
@@ -78,7 +78,7 @@ fn decode_new(n: &NewLicenseBody) -> Result<NewLicense, ApiError> {
 }
 
 pub async fn create(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Env(env): Env,
     Body(n): Body<NewLicenseBody>,
@@ -89,12 +89,12 @@ pub async fn create(
             "use POST …/licenses/bulk to create several",
         ));
     }
-    let made = licenses::create(&state.engine, env, &decode_new(&n)?, 1, API_ACTOR).await?;
+    let made = licenses::create(&state.engine, env, &decode_new(&n)?, 1, &t.actor()).await?;
     Ok(HttpResponse::Created().json(LicenseView::new(&made[0], true)))
 }
 
 pub async fn bulk(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Env(env): Env,
     Body(n): Body<NewLicenseBody>,
@@ -102,7 +102,7 @@ pub async fn bulk(
     let count = n
         .count
         .ok_or_else(|| ApiError::field("count", "count is required"))?;
-    let made = licenses::create(&state.engine, env, &decode_new(&n)?, count, API_ACTOR).await?;
+    let made = licenses::create(&state.engine, env, &decode_new(&n)?, count, &t.actor()).await?;
     let keys: Vec<&str> = made.iter().map(|l| l.key.as_str()).collect();
     Ok(HttpResponse::Created().json(serde_json::json!({ "count": keys.len(), "keys": keys })))
 }
@@ -195,7 +195,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 }
 
 pub async fn edit(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     LicenseAt { env, key }: LicenseAt,
     Body(b): Body<EditBody>,
@@ -223,16 +223,16 @@ pub async fn edit(
         metadata: b.metadata.as_ref().map(|v| meta(Some(v))).transpose()?,
         eligibility: b.eligibility,
     };
-    let l = licenses::update(&state.engine, env, &key, Owner::Keep, edit, API_ACTOR).await?;
+    let l = licenses::update(&state.engine, env, &key, Owner::Keep, edit, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
 pub async fn delete(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     LicenseAt { env, key }: LicenseAt,
 ) -> Result<HttpResponse, ApiError> {
-    licenses::delete(&state.engine, env, &key, API_ACTOR).await?;
+    licenses::delete(&state.engine, env, &key, &t.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -244,7 +244,7 @@ pub struct AssignBody {
 }
 
 pub async fn assign(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     LicenseAt { env, key }: LicenseAt,
     Body(b): Body<AssignBody>,
@@ -252,12 +252,12 @@ pub async fn assign(
     let customer_id = b
         .customer_id
         .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
-    let l = licenses::assign(&state.engine, env, &key, customer_id, API_ACTOR).await?;
+    let l = licenses::assign(&state.engine, env, &key, customer_id, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
 pub async fn action(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     LicenseAt { env, key }: LicenseAt,
     a: web::Path<(String, String, String)>,
@@ -272,7 +272,7 @@ pub async fn action(
             ),
         )
     })?;
-    let l = licenses::act(&state.engine, env, &key, action, API_ACTOR).await?;
+    let l = licenses::act(&state.engine, env, &key, action, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
@@ -284,7 +284,7 @@ pub struct DeviceBody {
 }
 
 pub async fn deactivate(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     LicenseAt { env, key }: LicenseAt,
     Body(b): Body<DeviceBody>,
@@ -294,7 +294,7 @@ pub async fn deactivate(
         .ok_or_else(|| ApiError::field("identifier", "identifier is required"))?;
     let identifier =
         Identifier::existing(&identifier).map_err(|e| ApiError::field("identifier", e))?;
-    let l = licenses::deactivate(&state.engine, env, &key, identifier, API_ACTOR).await?;
+    let l = licenses::deactivate(&state.engine, env, &key, identifier, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 

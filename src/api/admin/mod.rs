@@ -1,5 +1,7 @@
 //! The admin REST API: everything the admin portal does, as JSON, behind a bearer token.
 
+pub mod access;
+pub mod api_keys;
 pub mod backup;
 pub mod customers;
 pub mod licenses;
@@ -10,6 +12,9 @@ pub use crate::app::views;
 
 use std::future::{ready, Ready};
 
+use crate::app::api_keys as key_store;
+use crate::domain::api_key::Caller;
+
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -19,24 +24,33 @@ use crate::app::AppState;
 use crate::domain::{Environment, LicenseKey};
 use crate::error::ApiError;
 
-/// Proof that the request carried the admin API token. Handlers that write take it.
-pub struct AdminToken;
+/// Proof that the request carried the owner token, or an API key that may use
+/// this route (see [`access`]). Handlers take it first; writes name its actor.
+pub struct AdminToken {
+    pub caller: Caller,
+}
 
-/// The name written into audit entries for the admin API.
-pub const API_ACTOR: &str = "admin-api";
-
-impl FromRequest for AdminToken {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(check_token(req))
+impl AdminToken {
+    /// Who acted, for audit entries (`admin-api`, or `api-key:<name> (<prefix>)`).
+    pub fn actor(&self) -> String {
+        self.caller.actor()
     }
 }
 
-/// The bearer check: a wrong token is charged to the client IP like a failed
-/// sign-in (security item 13), and a locked IP is refused before any compare.
-fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
+impl FromRequest for AdminToken {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { check_token(&req).await })
+    }
+}
+
+/// The bearer check: a wrong, revoked or expired token is charged to the
+/// client IP like a failed sign-in (security item 13), and a locked IP is
+/// refused before any compare. A key without the route's right gets 403.
+async fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or(ApiError::Unauthorized)?;
@@ -55,11 +69,31 @@ fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
     };
     let attempts = &state.token_attempts;
     attempts.refuse_if_locked(ip, None).map_err(limited)?;
-    if state.admin_token_matches(presented) {
-        return Ok(AdminToken);
+    let caller = if state.admin_token_matches(presented) {
+        Caller::Owner
+    } else {
+        match key_store::find(state.store(), presented).await? {
+            Some(k) => Caller::Key(Box::new(k)),
+            None => {
+                attempts.charge_failure(ip, None).map_err(limited)?;
+                return Err(ApiError::Unauthorized);
+            }
+        }
+    };
+    let need = access::need(req.method(), req.match_pattern().as_deref());
+    let env = req.match_info().get("env").and_then(|e| e.parse().ok());
+    let now = chrono::Utc::now();
+    if let Err(denied) = caller.may(need, env, now) {
+        if denied.is_unusable() {
+            attempts.charge_failure(ip, None).map_err(limited)?;
+            return Err(ApiError::Unauthorized);
+        }
+        return Err(ApiError::Forbidden(denied.to_string()));
     }
-    attempts.charge_failure(ip, None).map_err(limited)?;
-    Err(ApiError::Unauthorized)
+    if let Caller::Key(k) = &caller {
+        state.services.key_uses.note(state, k, ip, now);
+    }
+    Ok(AdminToken { caller })
 }
 
 /// Reads and decodes a JSON body with the configured size limit.
@@ -149,6 +183,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))
             .route("/token/rotate", web::post().to(settings::rotate_token))
+            .route("/api-keys", web::get().to(api_keys::list))
+            .route("/api-keys", web::post().to(api_keys::create))
+            .route("/api-keys/{id}", web::delete().to(api_keys::revoke))
             .route("/backup", web::get().to(backup::download))
             .route("/outbox", web::get().to(outbox::list))
             .route("/{env}/products", web::post().to(products::create))

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{env, AdminToken, Body, Env, API_ACTOR};
+use super::{env, AdminToken, Body, Env};
 use crate::app::AppState;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
@@ -23,7 +23,7 @@ pub struct NewProduct {
 }
 
 pub async fn create(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Env(env): Env,
     Body(n): Body<NewProduct>,
@@ -37,7 +37,7 @@ pub async fn create(
         &name,
         n.description.as_deref().unwrap_or(""),
         n.active.unwrap_or(true),
-        API_ACTOR,
+        &t.actor(),
     )
     .await?;
     Ok(HttpResponse::Created().json(p))

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::{AdminToken, Body, Env, API_ACTOR};
+use super::{AdminToken, Body, Env};
 use crate::app::AppState;
 use crate::domain::EnvSettings;
 use crate::error::ApiError;
@@ -45,21 +45,21 @@ pub async fn get(
 }
 
 pub async fn put(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Env(env): Env,
     Body(s): Body<EnvSettings>,
 ) -> Result<HttpResponse, ApiError> {
-    crate::app::settings::update(&state.engine, env, s.clone(), API_ACTOR).await?;
+    crate::app::settings::update(&state.engine, env, s.clone(), &t.actor()).await?;
     Ok(HttpResponse::Ok().json(s))
 }
 
 /// Replaces the admin API token; the new one is shown once, in this answer.
 pub async fn rotate_token(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let token =
-        crate::app::tokens::rotate(state.store(), &state.admin_token_hash, API_ACTOR).await?;
+        crate::app::tokens::rotate(state.store(), &state.admin_token_hash, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token })))
 }

@@ -4,6 +4,7 @@
 
 pub mod activations;
 pub mod admins;
+pub mod api_keys;
 pub mod audit;
 pub mod customers;
 pub mod dashboard;
@@ -352,5 +353,8 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
         .route("/admins", web::get().to(admins::list))
         .route("/admins", web::post().to(admins::save))
         .route("/admins/{id}/delete", web::post().to(admins::delete))
-        .route("/token/rotate", web::post().to(admins::rotate_token));
+        .route("/token/rotate", web::post().to(admins::rotate_token))
+        .route("/api-keys", web::get().to(api_keys::list))
+        .route("/api-keys", web::post().to(api_keys::create))
+        .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke));
 }

@@ -122,6 +122,28 @@ impl MailRows for EmbeddedStore {
         .await
     }
 
+    async fn queue_mails(&self, mails: &[MailRecord]) -> Result<Vec<MailRecord>, StoreError> {
+        let ms = mails.to_vec();
+        self.write("queue_mails", self.global_writer(), move |txn| {
+            let mut out = Vec::with_capacity(ms.len());
+            for m in &ms {
+                let stored = put_pending(txn, m, None)?;
+                put_record(txn, &stored)?;
+                out.push(stored);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_mail_records(&self, mails: &[MailRecord]) -> Result<(), StoreError> {
+        let ms = mails.to_vec();
+        self.write("put_mail_records", self.global_writer(), move |txn| {
+            ms.iter().try_for_each(|m| put_record(txn, m))
+        })
+        .await
+    }
+
     async fn list_mail(&self, limit: usize) -> Result<Vec<MailRecord>, StoreError> {
         self.run("list_mail", self.global.clone(), move |db| {
             newest(db, MAIL, limit)

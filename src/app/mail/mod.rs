@@ -18,6 +18,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod batch;
+
+pub use batch::Letter;
+
 use crate::config::Settings;
 use crate::domain::{MailRecord, MailStatus};
 use crate::store::{Store, StoreError};
@@ -243,11 +247,7 @@ impl Outbox {
     async fn drop_in_mailbox(&self, m: &MailRecord, body: &str) -> Result<(), std::io::Error> {
         let dir = self.mailbox_dir();
         crate::private_files::create_dir(&dir)?;
-        let name = format!("{}-{}.json", m.at.format("%Y%m%dT%H%M%S%.6f"), m.id);
-        let bytes = serde_json::to_vec_pretty(&serde_json::json!({
-            "id": m.id, "at": m.at, "to": m.to, "subject": m.subject, "body": body, "kind": m.kind,
-        }))
-        .map_err(std::io::Error::other)?;
+        let (name, bytes) = mailbox_file(m, body)?;
         let tmp = dir.join(format!(".{name}.tmp"));
         crate::private_files::write_async(tmp.clone(), bytes).await?;
         tokio::fs::rename(&tmp, dir.join(name)).await
@@ -301,6 +301,16 @@ impl Outbox {
             }
         });
     }
+}
+
+/// A mail as the local mailbox holds it: its file name and JSON (unmasked).
+fn mailbox_file(m: &MailRecord, body: &str) -> Result<(String, Vec<u8>), std::io::Error> {
+    let name = format!("{}-{}.json", m.at.format("%Y%m%dT%H%M%S%.6f"), m.id);
+    let bytes = serde_json::to_vec_pretty(&serde_json::json!({
+        "id": m.id, "at": m.at, "to": m.to, "subject": m.subject, "body": body, "kind": m.kind,
+    }))
+    .map_err(std::io::Error::other)?;
+    Ok((name, bytes))
 }
 
 #[cfg(test)]

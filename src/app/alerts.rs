@@ -1,0 +1,191 @@
+//! Activation alerts: a mail to the owner when a new device is activated on one
+//! of their licenses, if they want it (security item 5: at most
+//! [`ALERTS_PER_HOUR`] per license, the identifier quoted as data).
+//!
+//! First activations arrive at thousands per second, so an alert is not written
+//! on its own: the client handler drops it in a bounded queue and one task
+//! writes what is waiting as one batch (`Outbox::send_batch`: two store writes
+//! and one flush of the local mailbox for the whole batch). An alert is still
+//! written after the activation's answer, as before, so a crash in between can
+//! lose it but never the activation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::app::format;
+use crate::app::mail::{Letter, Outbox};
+use crate::domain::{Customer, Environment, Identifier, LicenseKey};
+use crate::engine::Engine;
+
+/// Activation alerts allowed per license and hour.
+pub const ALERTS_PER_HOUR: u32 = 5;
+/// Alerts waiting to be written, at most (more are dropped with a warning).
+const QUEUE: usize = 20_000;
+/// Alerts written per batch, at most.
+const BATCH: usize = 512;
+
+/// One new device to tell its license's owner about.
+struct Alert {
+    env: Environment,
+    key: LicenseKey,
+    identifier: Identifier,
+}
+
+/// The queue between the client handlers and the task that writes alerts.
+pub struct ActivationAlerts {
+    budget: AlertBudget,
+    tx: mpsc::Sender<Alert>,
+    rx: Mutex<Option<mpsc::Receiver<Alert>>>,
+}
+
+impl Default for ActivationAlerts {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        ActivationAlerts {
+            budget: AlertBudget::default(),
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl ActivationAlerts {
+    /// Asks for an alert about `identifier`, newly activated on `key` (never waits).
+    pub fn queue(&self, env: Environment, key: LicenseKey, identifier: Identifier) {
+        // A script activating many devices must not turn into a mail storm.
+        if !self.budget.allow(env, &key) {
+            tracing::debug!("activation alert skipped: this license's alert budget is used up");
+            return;
+        }
+        let alert = Alert {
+            env,
+            key,
+            identifier,
+        };
+        if self.tx.try_send(alert).is_err() {
+            tracing::warn!("activation alert dropped: {QUEUE} alerts are already waiting");
+        }
+    }
+
+    /// Starts the task that writes queued alerts (once; later calls do nothing).
+    pub fn start(&self, engine: Arc<Engine>, outbox: Arc<Outbox>) {
+        let Some(mut rx) = self.rx.lock().ok().and_then(|mut r| r.take()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                let letters = compose(&engine, std::mem::take(&mut batch)).await;
+                if letters.is_empty() {
+                    continue;
+                }
+                if let Err(e) = outbox.send_batch(letters).await {
+                    tracing::warn!(error = %e, "could not write activation alerts");
+                }
+            }
+        });
+    }
+}
+
+/// The mails for a batch of alerts: one per alert whose license has an owner
+/// who wants them (each owner read once per batch).
+async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
+    let store = engine.store().as_ref();
+    let mut owners: HashMap<Uuid, Option<Customer>> = HashMap::new();
+    let mut letters = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let Ok(Some(l)) = engine.get(a.env, &a.key).await else {
+            continue;
+        };
+        let Some(cid) = l.customer_id else {
+            continue;
+        };
+        let owner = match owners.entry(cid) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(store.get_customer(cid).await.ok().flatten())
+            }
+        };
+        let Some(c) = owner else {
+            continue;
+        };
+        if !c.notify_activations {
+            continue;
+        }
+        let body = format!(
+            "Hello {},\n\na new device, {:?}, was activated on your license {} ({} in use).\nIf that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n",
+            c.name,
+            // Quoted data, invisible characters escaped: never free text in the mail.
+            a.identifier.shown(),
+            format::mask_key(a.key.as_str()),
+            format::activations(l.active_count() as u32, l.activation_limit.get())
+        );
+        letters.push(Letter {
+            to: c.email.clone(),
+            subject: "A new device was activated on your license".to_owned(),
+            body,
+            kind: "activation",
+        });
+    }
+    letters
+}
+
+/// How many activation alerts each license may still send this hour (bounded;
+/// a license not seen for an hour is forgotten).
+pub struct AlertBudget {
+    used: moka::sync::Cache<(Environment, String), (Instant, u32)>,
+}
+
+impl Default for AlertBudget {
+    fn default() -> Self {
+        AlertBudget {
+            used: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+}
+
+impl AlertBudget {
+    /// Takes one alert from the license's hourly budget; false when none is left.
+    pub fn allow(&self, env: Environment, key: &LicenseKey) -> bool {
+        let now = Instant::now();
+        let k = (env, key.as_str().to_owned());
+        let mut allowed = false;
+        self.used.entry(k).and_upsert_with(|old| {
+            let (start, n) = match old.map(|e| e.into_value()) {
+                Some((start, n)) if now.duration_since(start) < Duration::from_secs(3600) => {
+                    (start, n)
+                }
+                _ => (now, 0),
+            };
+            allowed = n < ALERTS_PER_HOUR;
+            (start, n.saturating_add(1).min(ALERTS_PER_HOUR))
+        });
+        allowed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Security item 5: alerts are limited per license.
+    #[test]
+    fn activation_alerts_have_a_budget_per_license() {
+        let b = AlertBudget::default();
+        let k = LicenseKey::parse("ABCDE-12345").unwrap();
+        let other = LicenseKey::parse("FGHIJ-67890").unwrap();
+        let sent = (0..20)
+            .filter(|_| b.allow(Environment::Production, &k))
+            .count();
+        assert_eq!(sent, ALERTS_PER_HOUR as usize);
+        assert!(b.allow(Environment::Production, &other));
+        assert!(b.allow(Environment::Staging, &k));
+    }
+}
