@@ -106,7 +106,10 @@ pub fn extrapolation_line(r: &ScaleReport) -> String {
             "RSS indexed ≈ {:.1} GiB",
             e.rss_indexed_mib.unwrap_or(0.0) / 1024.0
         ),
-        format!("start-up ≈ {:.0} s", e.startup_seconds.unwrap_or(0.0).max(0.0)),
+        format!(
+            "start-up ≈ {:.0} s",
+            e.startup_seconds.unwrap_or(0.0).max(0.0)
+        ),
     ];
     if let (Some(d), Some(gib)) = (f.data_dir_bytes, e.data_dir_gib) {
         parts.push(format!("data ≈ {:.0} B/license", d.slope));
