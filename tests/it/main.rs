@@ -8,6 +8,7 @@ mod api_keys_page;
 mod backup;
 mod bad_input;
 mod browser;
+mod browser_api_keys;
 mod client_api;
 mod cluster;
 mod concurrency;
