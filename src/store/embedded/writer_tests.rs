@@ -76,7 +76,10 @@ fn counted(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One test thread: a spawned write then takes its queue slot and enqueues in
+// one poll, so `wait_queued` fixes the order (on two threads a write could
+// hold a slot, counted, before it enqueued, and a later one pass it).
+#[tokio::test]
 async fn a_conflict_in_the_middle_of_a_batch_is_unwritten_and_the_others_commit() {
     let (_dir, db, writer) = open();
     let writer = Arc::new(writer);
@@ -131,7 +134,10 @@ async fn a_panicking_write_is_an_error_and_the_writer_goes_on() {
     assert_eq!((read(&db, "p"), read(&db, "q")), (None, Some(1)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One test thread: a spawned write then takes its queue slot and enqueues in
+// one poll, so `wait_queued` fixes the order (on two threads a write could
+// hold a slot, counted, before it enqueued, and a later one pass it).
+#[tokio::test]
 async fn writes_of_one_batch_apply_in_the_order_they_were_sent() {
     let (_dir, db, writer) = open();
     let writer = Arc::new(writer);
