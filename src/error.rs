@@ -27,6 +27,9 @@ pub enum ApiError {
     InvalidTransition(#[from] TransitionError),
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` sent again with another request (issue 14 part 3).
+    #[error("this Idempotency-Key was used for another request; use a new key")]
+    KeyReused,
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the license store is unavailable; retry shortly")]
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::InvalidTransition(_) => "INVALID_TRANSITION",
             ApiError::Conflict(_) => "CONFLICT",
+            ApiError::KeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::StoreUnavailable(_) => "STORE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
@@ -108,6 +112,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidTransition(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -148,6 +148,11 @@ pub const STORE_OPS: &[&str] = &[
     "queue_mails",
     "put_mail_records",
     "list_mail",
+    "claim_idempotency",
+    "get_idempotency",
+    "finish_idempotency",
+    "release_idempotency",
+    "sweep_idempotency",
 ];
 
 /// The `method` label: one of the standard methods, or `other` for anything a

@@ -127,6 +127,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     };
     spawn_engine_tasks(&engine, &store, &settings);
     crate::app::sessions::spawn_sweeper(store.clone());
+    crate::app::idempotency::spawn_sweeper(store.clone());
     let portal = open_portal(&settings, &store, admins).await?;
     portal.follow_admin_changes(engine.clone());
     portal.alerts.start(engine.clone(), portal.outbox.clone());

@@ -15,6 +15,7 @@ pub mod directory;
 pub mod error;
 pub mod files;
 pub mod format;
+pub mod idempotency;
 pub mod jobs;
 pub mod legacy_copy;
 pub mod license_preview;

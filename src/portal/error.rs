@@ -132,6 +132,7 @@ impl From<ApiError> for PageError {
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::InvalidTransition(t) => PageError::Conflict(t.to_string()),
             ApiError::Conflict(m) => PageError::Conflict(m),
+            ApiError::KeyReused => PageError::Conflict(e.to_string()),
             ApiError::RateLimited { retry_after_secs } => PageError::RateLimited(retry_after_secs),
             ApiError::StoreUnavailable(_) => PageError::Unavailable,
             ApiError::Internal(m) => PageError::Internal(m),

@@ -6,6 +6,7 @@ mod change_log;
 pub mod cql;
 pub mod embedded;
 mod files;
+mod idempotency;
 mod jobs;
 mod listing;
 mod mail;
@@ -14,6 +15,7 @@ mod sessions;
 
 pub use change_log::{Change, ChangeKind};
 pub use files::{FileRows, UploadRow};
+pub use idempotency::IdempotencyRows;
 pub use jobs::JobRows;
 pub use mail::{record_of, MailRows};
 pub(crate) use query::contains_folded;
@@ -164,7 +166,9 @@ impl AuditQuery {
 
 /// Everything Keywarden persists. Writes return only after the backend committed.
 #[async_trait]
-pub trait Store: SessionRows + JobRows + FileRows + MailRows + Send + Sync + 'static {
+pub trait Store:
+    SessionRows + JobRows + FileRows + MailRows + IdempotencyRows + Send + Sync + 'static
+{
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;
 

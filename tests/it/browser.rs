@@ -159,7 +159,7 @@ async fn table_keys(c: &Client) -> Vec<String> {
 }
 
 async fn wait_file(dir: &Path, suffix: &str) -> PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(p) = std::fs::read_dir(dir)
             .unwrap()

@@ -20,6 +20,7 @@ mod faults;
 mod files_mail;
 mod grafana;
 mod helpers;
+mod idempotency;
 mod jobs;
 mod lb;
 mod migrate;

@@ -196,3 +196,62 @@ fn a_schema_three_keyspace_migrates_to_four_and_keeps_its_data() {
     }
     assert_eq!(w.get("/admin/outbox").status, 200);
 }
+
+/// A keyspace of the previous release (schema 4: no idempotency table) is
+/// refused by `serve` until `migrate` adds the table; its licenses are kept
+/// and `Idempotency-Key` works on it.
+#[test]
+fn a_schema_four_keyspace_migrates_to_five_and_keeps_its_data() {
+    let prefix = actix_rt::System::new().block_on(cql::fresh_prefix());
+    let first = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
+    let kept = first.license("production", 3);
+    let product = first.product("production", "Schema Five");
+    drop(first);
+    actix_rt::System::new().block_on(async {
+        let session = keywarden::store::cql::connect(&cql::settings(&prefix))
+            .await
+            .unwrap();
+        let g = format!("{prefix}_global");
+        for s in [
+            format!("DROP TABLE {g}.idempotency"),
+            format!("UPDATE {g}.schema_version SET version = 4 WHERE id = 'schema'"),
+        ] {
+            let mut tries = 0;
+            while let Err(e) = session.query_unpaged(s.as_str(), ()).await {
+                tries += 1;
+                let msg = e.to_string();
+                let gone = msg.contains("nconfigured table") || msg.contains("doesn't exist");
+                assert!(gone || tries < 5, "{s}: {e}");
+                if gone {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        }
+    });
+    let err = serve_once(&prefix);
+    assert!(err.contains("schema version 4"), "{err}");
+    let out = keywarden(&["migrate", "--cql-nodes", &cql::node()], &prefix);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
+    assert_eq!(s.get_license("production", &kept)["key"], kept.as_str());
+    let post = || {
+        crate::helpers::call(
+            ureq::post(&s.url("/admin/api/v1/production/licenses"))
+                .set(
+                    "authorization",
+                    &format!("Bearer {}", crate::helpers::TOKEN),
+                )
+                .set("idempotency-key", "after-upgrade"),
+            Some(serde_json::json!({"product_id": product})),
+        )
+    };
+    let (a, b) = (post(), post());
+    assert_eq!((a.status, b.status), (201, 201), "{}", b.text());
+    assert_eq!(b.header("idempotent-replayed"), Some("true"));
+    assert_eq!(a.json(), b.json());
+}

@@ -4,6 +4,7 @@ pub mod access;
 pub mod api_keys;
 pub mod backup;
 pub mod customers;
+pub mod idempotent;
 pub mod licenses;
 pub mod outbox;
 pub mod products;
@@ -69,16 +70,9 @@ async fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
     };
     let attempts = &state.token_attempts;
     attempts.refuse_if_locked(ip, None).map_err(limited)?;
-    let caller = if state.admin_token_matches(presented) {
-        Caller::Owner
-    } else {
-        match key_store::find(state.store(), presented).await? {
-            Some(k) => Caller::Key(Box::new(k)),
-            None => {
-                attempts.charge_failure(ip, None).map_err(limited)?;
-                return Err(ApiError::Unauthorized);
-            }
-        }
+    let Some(caller) = identify(state, presented).await? else {
+        attempts.charge_failure(ip, None).map_err(limited)?;
+        return Err(ApiError::Unauthorized);
     };
     let need = access::need(req.method(), req.match_pattern().as_deref());
     let env = req.match_info().get("env").and_then(|e| e.parse().ok());
@@ -94,6 +88,17 @@ async fn check_token(req: &HttpRequest) -> Result<AdminToken, ApiError> {
         state.services.key_uses.note(state, k, ip, now);
     }
     Ok(AdminToken { caller })
+}
+
+/// Who a presented bearer token is: the owner, a stored key (usable or not:
+/// the caller decides), or nobody.
+pub async fn identify(state: &AppState, presented: &str) -> Result<Option<Caller>, ApiError> {
+    if state.admin_token_matches(presented) {
+        return Ok(Some(Caller::Owner));
+    }
+    Ok(key_store::find(state.store(), presented)
+        .await?
+        .map(|k| Caller::Key(Box::new(k))))
 }
 
 /// Reads and decodes a JSON body with the configured size limit.
@@ -179,6 +184,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/api/v1")
+            .wrap(actix_web::middleware::from_fn(idempotent::idempotent))
             .route("/customers", web::post().to(customers::create))
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))

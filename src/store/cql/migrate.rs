@@ -13,7 +13,7 @@ use crate::store::StoreError;
 /// transactions; the old `portal.admins` secret is copied into it at start).
 /// Version 4 added portal sessions, jobs, file chunks and the outbox (any node
 /// serves any request).
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 const SCHEMA: &str = include_str!("../../../schema.cql");
 

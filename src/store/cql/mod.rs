@@ -14,6 +14,7 @@ mod changes;
 mod customers;
 mod files;
 mod history;
+mod idempotency;
 mod indexes;
 mod jobs;
 mod last_seen;
@@ -78,6 +79,8 @@ pub struct CqlStore {
     mail: mail::MailStatements,
     /// Statements of the background job tables (`jobs.rs`).
     jobs: jobs::JobStatements,
+    /// `Idempotency-Key` records (issue 14 part 3).
+    idempotency: idempotency::IdempotencyStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -167,6 +170,7 @@ impl CqlStore {
             session_statements: sessions::SessionStatements::prepare(&session, prefix).await?,
             files: files::FileStatements::prepare(&session, prefix).await?,
             mail: mail::MailStatements::prepare(&session, prefix).await?,
+            idempotency: idempotency::IdempotencyStatements::prepare(&session, prefix).await?,
             jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),

@@ -15,6 +15,7 @@ mod customers;
 mod files;
 mod format;
 mod history;
+mod idempotency;
 mod jobs;
 mod licenses;
 mod mail;
