@@ -27,6 +27,9 @@ pub enum ApiError {
     InvalidTransition(#[from] TransitionError),
     #[error("{0}")]
     Conflict(String),
+    /// Past an API key's contract for a product (issue 14 part 3).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// An `Idempotency-Key` sent again with another request (issue 14 part 3).
     #[error("this Idempotency-Key was used for another request; use a new key")]
     KeyReused,
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::InvalidTransition(_) => "INVALID_TRANSITION",
             ApiError::Conflict(_) => "CONFLICT",
             ApiError::KeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::QuotaExceeded(_) => "QUOTA_EXCEEDED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::StoreUnavailable(_) => "STORE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
@@ -88,6 +92,7 @@ impl From<AppError> for ApiError {
             },
             AppError::NotFound(m) => ApiError::NotFound(m),
             AppError::Conflict(m) => ApiError::Conflict(m),
+            AppError::OverQuota(q) => ApiError::QuotaExceeded(q.to_string()),
             AppError::Transition(t) => ApiError::InvalidTransition(t),
             AppError::RateLimited(retry_after_secs) => ApiError::RateLimited { retry_after_secs },
             AppError::Unavailable(s) => ApiError::StoreUnavailable(s),
@@ -113,6 +118,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidTransition(_) | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::QuotaExceeded(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

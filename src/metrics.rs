@@ -153,6 +153,10 @@ pub const STORE_OPS: &[&str] = &[
     "finish_idempotency",
     "release_idempotency",
     "sweep_idempotency",
+    "insert_contract",
+    "list_contracts",
+    "delete_contract",
+    "take_from_contract",
 ];
 
 /// The `method` label: one of the standard methods, or `other` for anything a

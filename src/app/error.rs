@@ -94,6 +94,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     Transition(#[from] TransitionError),
+    /// Past an API key's contract (issue 14 part 3).
+    #[error("{0}")]
+    OverQuota(crate::domain::contract::OverQuota),
     /// Too many attempts or a full queue: retry after this many seconds.
     #[error("too many requests; retry in {0} s")]
     RateLimited(u64),

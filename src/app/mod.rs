@@ -9,6 +9,7 @@ pub mod admins;
 pub mod alerts;
 pub mod api_keys;
 pub mod audit;
+pub mod contracts;
 pub mod customers;
 pub mod devices;
 pub mod directory;

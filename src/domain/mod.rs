@@ -31,6 +31,7 @@ pub mod settings;
 pub use settings::EnvSettings;
 pub mod admin;
 pub mod api_key;
+pub mod contract;
 pub mod idempotency;
 pub use admin::{AdminUser, Role};
 pub mod diagnosis;

@@ -3,6 +3,7 @@
 //! tables of `schema.cql`; none is a generic key-value call.
 
 mod change_log;
+mod contracts;
 pub mod cql;
 pub mod embedded;
 mod files;
@@ -14,6 +15,7 @@ mod query;
 mod sessions;
 
 pub use change_log::{Change, ChangeKind};
+pub use contracts::ContractRows;
 pub use files::{FileRows, UploadRow};
 pub use idempotency::IdempotencyRows;
 pub use jobs::JobRows;
@@ -167,7 +169,7 @@ impl AuditQuery {
 /// Everything Keywarden persists. Writes return only after the backend committed.
 #[async_trait]
 pub trait Store:
-    SessionRows + JobRows + FileRows + MailRows + IdempotencyRows + Send + Sync + 'static
+    SessionRows + JobRows + FileRows + MailRows + IdempotencyRows + ContractRows + Send + Sync + 'static
 {
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;

@@ -250,6 +250,12 @@ fn every_admin_route_needs_its_permission_and_nothing_changes_without_it() {
         ),
         ("DELETE", &*format!("/api-keys/{}", having[0].0), None),
         ("GET", "/backup", None),
+        ("GET", "/contracts", None),
+        (
+            "POST",
+            "/contracts",
+            Some(json!({"api_key_id": having[0].0, "product_id": product, "limit": 5})),
+        ),
         ("POST", "/token/rotate", None),
     ] {
         let keys_before = s

@@ -13,6 +13,7 @@ mod client_api;
 mod cluster;
 mod concurrency;
 mod conformance;
+mod contracts;
 mod cql;
 mod customer_portal;
 mod durability;

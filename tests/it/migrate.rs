@@ -197,7 +197,7 @@ fn a_schema_three_keyspace_migrates_to_four_and_keeps_its_data() {
     assert_eq!(w.get("/admin/outbox").status, 200);
 }
 
-/// A keyspace of the previous release (schema 4: no idempotency table) is
+/// A keyspace of the previous release (schema 4: no idempotency or contracts table) is
 /// refused by `serve` until `migrate` adds the table; its licenses are kept
 /// and `Idempotency-Key` works on it.
 #[test]
@@ -214,6 +214,7 @@ fn a_schema_four_keyspace_migrates_to_five_and_keeps_its_data() {
         let g = format!("{prefix}_global");
         for s in [
             format!("DROP TABLE {g}.idempotency"),
+            format!("DROP TABLE {g}.contracts"),
             format!("UPDATE {g}.schema_version SET version = 4 WHERE id = 'schema'"),
         ] {
             let mut tries = 0;

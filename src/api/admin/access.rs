@@ -20,6 +20,9 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api-keys", Need::Owner),
     ("POST", "/api-keys", Need::Owner),
     ("DELETE", "/api-keys/{id}", Need::Owner),
+    ("GET", "/contracts", Need::Owner),
+    ("POST", "/contracts", Need::Owner),
+    ("DELETE", "/contracts/{id}", Need::Owner),
     ("GET", "/outbox", Need::Permission(P::AuditRead)),
     ("GET", "/{env}/products", Need::Permission(P::ProductsRead)),
     (

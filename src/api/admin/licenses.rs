@@ -19,6 +19,7 @@ use crate::error::ApiError;
 
 use crate::app::licenses::{self, NewLicense, Owner};
 use crate::app::listing::{self, ListParams};
+use crate::domain::api_key::Caller;
 
 /// The JSON body a request sends (unknown fields refused).
 #[derive(Deserialize)]
@@ -89,8 +90,25 @@ pub async fn create(
             "use POST …/licenses/bulk to create several",
         ));
     }
-    let made = licenses::create(&state.engine, env, &decode_new(&n)?, 1, &t.actor()).await?;
+    let made = create_as(&t, &state, env, &decode_new(&n)?, 1).await?;
     Ok(HttpResponse::Created().json(LicenseView::new(&made[0], true)))
+}
+
+/// Licenses made for the caller: an API key's contract for the product counts them.
+async fn create_as(
+    t: &AdminToken,
+    state: &AppState,
+    env: crate::domain::Environment,
+    n: &NewLicense,
+    count: usize,
+) -> Result<Vec<crate::domain::License>, ApiError> {
+    let who = t.actor();
+    Ok(match &t.caller {
+        Caller::Key(k) => {
+            crate::app::contracts::create_licenses_as(&state.engine, env, n, count, k, &who).await?
+        }
+        Caller::Owner => licenses::create(&state.engine, env, n, count, &who).await?,
+    })
 }
 
 pub async fn bulk(
@@ -102,7 +120,7 @@ pub async fn bulk(
     let count = n
         .count
         .ok_or_else(|| ApiError::field("count", "count is required"))?;
-    let made = licenses::create(&state.engine, env, &decode_new(&n)?, count, &t.actor()).await?;
+    let made = create_as(&t, &state, env, &decode_new(&n)?, count).await?;
     let keys: Vec<&str> = made.iter().map(|l| l.key.as_str()).collect();
     Ok(HttpResponse::Created().json(serde_json::json!({ "count": keys.len(), "keys": keys })))
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod api_keys;
 pub mod backup;
+pub mod contracts;
 pub mod customers;
 pub mod idempotent;
 pub mod licenses;
@@ -192,6 +193,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/api-keys", web::get().to(api_keys::list))
             .route("/api-keys", web::post().to(api_keys::create))
             .route("/api-keys/{id}", web::delete().to(api_keys::revoke))
+            .route("/contracts", web::get().to(contracts::list))
+            .route("/contracts", web::post().to(contracts::create))
+            .route("/contracts/{id}", web::delete().to(contracts::delete))
             .route("/backup", web::get().to(backup::download))
             .route("/outbox", web::get().to(outbox::list))
             .route("/{env}/products", web::post().to(products::create))

@@ -28,6 +28,18 @@ pub struct KeyRow {
     pub last_used: String,
 }
 
+/// A contract with its usage.
+pub struct ContractRow {
+    pub key_name: String,
+    pub product_name: String,
+    pub environment: &'static str,
+    pub used: u64,
+    pub limit: u64,
+    pub remaining: u64,
+    /// Percent used, for the bar.
+    pub percent: u64,
+}
+
 /// The create form as typed.
 #[derive(Default)]
 pub struct KeyFields {
@@ -48,6 +60,7 @@ impl KeyFields {
 struct KeysPage {
     c: Chrome,
     rows: Vec<KeyRow>,
+    contracts: Vec<ContractRow>,
     all_permissions: Vec<&'static str>,
     v: KeyFields,
     errors: FieldErrors,
@@ -87,9 +100,23 @@ async fn page(
             prefix: k.prefix,
         })
         .collect();
+    let contracts = crate::app::contracts::overview(state.store())
+        .await?
+        .into_iter()
+        .map(|l| ContractRow {
+            key_name: l.key_name,
+            product_name: l.product_name,
+            environment: l.contract.environment.as_str(),
+            used: l.contract.used,
+            limit: l.contract.limit,
+            remaining: l.contract.remaining(),
+            percent: (l.contract.used.min(l.contract.limit) * 100) / l.contract.limit.max(1),
+        })
+        .collect();
     Ok(KeysPage {
         c: chrome(req, admin, "API Keys", "api-keys", env),
         rows,
+        contracts,
         all_permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
         v,
         errors,

@@ -11,6 +11,7 @@
 mod admins;
 mod audit;
 mod changes;
+mod contracts;
 mod customers;
 mod files;
 mod history;
@@ -81,6 +82,8 @@ pub struct CqlStore {
     jobs: jobs::JobStatements,
     /// `Idempotency-Key` records (issue 14 part 3).
     idempotency: idempotency::IdempotencyStatements,
+    /// Contracts (issue 14 part 3).
+    contracts: contracts::ContractStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -171,6 +174,7 @@ impl CqlStore {
             files: files::FileStatements::prepare(&session, prefix).await?,
             mail: mail::MailStatements::prepare(&session, prefix).await?,
             idempotency: idempotency::IdempotencyStatements::prepare(&session, prefix).await?,
+            contracts: contracts::ContractStatements::prepare(&session, prefix).await?,
             jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),

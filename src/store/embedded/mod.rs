@@ -11,6 +11,7 @@
 mod admins;
 mod audit;
 mod calls;
+mod contracts;
 mod customers;
 mod files;
 mod format;
