@@ -157,6 +157,17 @@ pub const STORE_OPS: &[&str] = &[
     "list_contracts",
     "delete_contract",
     "take_from_contract",
+    // issue 14 part 1: webhooks
+    "put_webhook",
+    "list_webhooks",
+    "delete_webhook",
+    "insert_deliveries",
+    "put_delivery",
+    "pending_deliveries",
+    "list_deliveries",
+    "webhook_cursor",
+    "put_webhook_cursor",
+    "audit_between",
 ];
 
 /// The `method` label: one of the standard methods, or `other` for anything a

@@ -131,6 +131,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let portal = open_portal(&settings, &store, admins).await?;
     portal.follow_admin_changes(engine.clone());
     portal.alerts.start(engine.clone(), portal.outbox.clone());
+    portal.webhooks.start(engine.clone(), portal.outbox.clone());
     let state = app_state(&settings, &engine, signers, token_hash, portal);
     // Background jobs run on this (background) thread, never on an HTTP worker.
     state.services.jobs.start(engine.clone(), &settings.jobs);
@@ -217,6 +218,7 @@ async fn open_portal(
         outbox,
         files,
         links,
+        crate::app::webhooks::Webhooks::new(store.clone(), &settings.webhooks),
     ));
     portal.rates.clone().spawn_sampler();
     Ok(portal)

@@ -174,6 +174,15 @@ pub async fn handle(
             .alerts
             .queue(p.env, p.key.clone(), p.identifier.clone());
     }
+    if op == Op::Activate && outcome.is_some() && !answer.valid {
+        // `activation.failed` to the webhooks that want it (a cache check when none does).
+        state.services.webhooks.activation_failed(
+            p.env,
+            p.key.as_str(),
+            p.identifier.as_str(),
+            answer.code.as_str(),
+        );
+    }
     respond(&state, &p, &answer)
 }
 

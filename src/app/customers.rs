@@ -39,6 +39,7 @@ pub fn check_name(raw: &str) -> Result<String, AppError> {
 pub async fn create(
     store: &dyn Store,
     passwords: &PasswordPool,
+    hooks: &crate::app::webhooks::Webhooks,
     n: NewCustomer,
 ) -> Result<Customer, AppError> {
     let mut errors = FieldErrors::default();
@@ -73,7 +74,11 @@ pub async fn create(
     };
     match store.insert_customer(&customer).await {
         Err(StoreError::Conflict(_)) => Err(AppError::Conflict(EMAIL_TAKEN.into())),
-        other => other.map(|()| customer).map_err(Into::into),
+        Err(e) => Err(e.into()),
+        Ok(()) => {
+            hooks.customer_created(&customer);
+            Ok(customer)
+        }
     }
 }
 

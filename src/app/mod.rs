@@ -36,5 +36,6 @@ pub mod settings;
 pub mod state;
 pub mod tokens;
 pub mod views;
+pub mod webhooks;
 
 pub use state::AppState;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{alerts, api_keys, directory, files, jobs, links, rates};
+use super::{alerts, api_keys, directory, files, jobs, links, rates, webhooks};
 
 /// The services shared by every worker of both front doors: sessions, mail,
 /// files, link keys, admin accounts, jobs, rates and alert budgets.
@@ -19,6 +19,8 @@ pub struct Services {
     pub key_uses: api_keys::UseLog,
     /// Activation alerts: the queue, and what each license has left this hour.
     pub alerts: alerts::ActivationAlerts,
+    /// Webhook endpoints, their feed and sender.
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl Services {
@@ -28,6 +30,7 @@ impl Services {
         outbox: Arc<crate::app::mail::Outbox>,
         files: files::FileStore,
         links: links::LinkKey,
+        webhooks: Arc<webhooks::Webhooks>,
     ) -> Services {
         Services {
             admin_sessions: crate::app::sessions::Sessions::new(
@@ -48,6 +51,7 @@ impl Services {
             rates: Arc::new(rates::RateHistory::default()),
             alerts: alerts::ActivationAlerts::default(),
             key_uses: api_keys::UseLog::default(),
+            webhooks,
         }
     }
 }

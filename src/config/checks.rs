@@ -4,7 +4,7 @@
 use super::public_url::check_public_url;
 use super::{
     AbuseSettings, ConfigError, CqlSettings, EngineSettings, JobSettings, LimitSettings,
-    LogSettings, PortalSettings, ServerSettings, Settings,
+    LogSettings, PortalSettings, ServerSettings, Settings, WebhookSettings,
 };
 
 impl Settings {
@@ -17,6 +17,7 @@ impl Settings {
         self.store.cql.check()?;
         self.portal.check()?;
         self.jobs.check()?;
+        self.webhooks.check()?;
         if !self.server.public_url.trim().is_empty() {
             check_public_url(&self.server.public_url)
                 .map_err(|why| bad("server.public_url", &why))?;
@@ -67,6 +68,41 @@ impl JobSettings {
             self.poll_secs,
             1..=self.lease_secs,
             "must be 1 second to jobs.lease_secs",
+        )
+    }
+}
+
+impl WebhookSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        within(
+            "webhooks.timeout_secs",
+            self.timeout_secs,
+            1..=60,
+            "must be 1 to 60 seconds",
+        )?;
+        let n = self.retry_schedule_secs.len();
+        refuse_if(
+            n > 20,
+            "webhooks.retry_schedule_secs",
+            "must have at most 20 waits",
+        )?;
+        let too_long = self.retry_schedule_secs.iter().any(|s| *s > 7 * 86_400);
+        refuse_if(
+            too_long,
+            "webhooks.retry_schedule_secs",
+            "each wait must be at most 7 days",
+        )?;
+        within(
+            "webhooks.disable_after_hours",
+            self.disable_after_hours,
+            1..=8760,
+            "must be 1 to 8760 hours",
+        )?;
+        within(
+            "webhooks.rotation_overlap_hours",
+            self.rotation_overlap_hours,
+            0..=720,
+            "must be 0 to 720 hours",
         )
     }
 }

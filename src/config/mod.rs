@@ -37,6 +37,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub portal: PortalSettings,
     pub jobs: JobSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -262,6 +263,38 @@ impl Default for JobSettings {
         JobSettings {
             lease_secs: 15,
             poll_secs: 2,
+        }
+    }
+}
+
+/// Webhook delivery (issue 14 part 1): what targets are allowed, how long a
+/// request may take, the retry schedule, when a failing endpoint is disabled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Allow `http://` endpoint URLs (only https by default).
+    pub allow_http: bool,
+    /// Allow targets that resolve to loopback, private, link-local or metadata addresses.
+    pub allow_private_targets: bool,
+    /// A delivery attempt's whole time limit (connect, send, answer).
+    pub timeout_secs: u64,
+    /// Waits between attempts after a failure; after the last one the delivery failed.
+    pub retry_schedule_secs: Vec<u64>,
+    /// An endpoint whose deliveries all failed for this long is disabled (admins are mailed).
+    pub disable_after_hours: u64,
+    /// How long a rotated-out secret keeps signing, beside the new one.
+    pub rotation_overlap_hours: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_http: false,
+            allow_private_targets: false,
+            timeout_secs: 10,
+            retry_schedule_secs: vec![5, 300, 1800, 7200, 18000, 36000],
+            disable_after_hours: 120,
+            rotation_overlap_hours: 24,
         }
     }
 }

@@ -46,3 +46,4 @@ pub use file::FileMeta;
 pub mod outbox;
 pub use outbox::{MailRecord, MailStatus};
 pub mod job;
+pub mod webhook;

@@ -13,6 +13,7 @@ mod listing;
 mod mail;
 mod query;
 mod sessions;
+mod webhooks;
 
 pub use change_log::{Change, ChangeKind};
 pub use contracts::ContractRows;
@@ -23,6 +24,7 @@ pub use mail::{record_of, MailRows};
 pub(crate) use query::contains_folded;
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
 pub use sessions::{Portal, SessionRow, SessionRows};
+pub use webhooks::WebhookRows;
 
 use std::time::Instant;
 
@@ -169,7 +171,16 @@ impl AuditQuery {
 /// Everything Keywarden persists. Writes return only after the backend committed.
 #[async_trait]
 pub trait Store:
-    SessionRows + JobRows + FileRows + MailRows + IdempotencyRows + ContractRows + Send + Sync + 'static
+    SessionRows
+    + JobRows
+    + FileRows
+    + MailRows
+    + IdempotencyRows
+    + ContractRows
+    + WebhookRows
+    + Send
+    + Sync
+    + 'static
 {
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;

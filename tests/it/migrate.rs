@@ -197,11 +197,11 @@ fn a_schema_three_keyspace_migrates_to_four_and_keeps_its_data() {
     assert_eq!(w.get("/admin/outbox").status, 200);
 }
 
-/// A keyspace of the previous release (schema 4: no idempotency or contracts table) is
-/// refused by `serve` until `migrate` adds the table; its licenses are kept
-/// and `Idempotency-Key` works on it.
+/// A keyspace of an earlier release (schema 4: no idempotency, contracts or
+/// webhook tables) is refused by `serve` until `migrate` adds the tables; its
+/// licenses are kept, and `Idempotency-Key` and webhook endpoints work on it.
 #[test]
-fn a_schema_four_keyspace_migrates_to_five_and_keeps_its_data() {
+fn a_schema_four_keyspace_migrates_to_six_and_keeps_its_data() {
     let prefix = actix_rt::System::new().block_on(cql::fresh_prefix());
     let first = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
     let kept = first.license("production", 3);
@@ -215,6 +215,10 @@ fn a_schema_four_keyspace_migrates_to_five_and_keeps_its_data() {
         for s in [
             format!("DROP TABLE {g}.idempotency"),
             format!("DROP TABLE {g}.contracts"),
+            format!("DROP TABLE {g}.webhooks"),
+            format!("DROP TABLE {g}.webhook_pending"),
+            format!("DROP TABLE {g}.webhook_log"),
+            format!("DROP TABLE {g}.webhook_cursors"),
             format!("UPDATE {g}.schema_version SET version = 4 WHERE id = 'schema'"),
         ] {
             let mut tries = 0;
@@ -255,4 +259,14 @@ fn a_schema_four_keyspace_migrates_to_five_and_keeps_its_data() {
     assert_eq!((a.status, b.status), (201, 201), "{}", b.text());
     assert_eq!(b.header("idempotent-replayed"), Some("true"));
     assert_eq!(a.json(), b.json());
+    let hook = crate::helpers::call(
+        ureq::post(&s.url("/admin/api/v1/production/webhooks")).set(
+            "authorization",
+            &format!("Bearer {}", crate::helpers::TOKEN),
+        ),
+        Some(serde_json::json!({"url": "https://hooks.example.com/keywarden"})),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text());
+    let (status, list) = s.admin("GET", "/admin/api/v1/production/webhooks", None);
+    assert_eq!(status, 200, "{list}");
 }

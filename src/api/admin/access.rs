@@ -101,6 +101,51 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         "/{env}/licenses/{key}/offline",
         Need::Permission(P::LicensesRead),
     ),
+    (
+        "POST",
+        "/{env}/webhooks",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "GET",
+        "/{env}/webhooks",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "GET",
+        "/{env}/webhooks/{id}",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "PATCH",
+        "/{env}/webhooks/{id}",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "DELETE",
+        "/{env}/webhooks/{id}",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "POST",
+        "/{env}/webhooks/{id}/rotate-secret",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "POST",
+        "/{env}/webhooks/{id}/test",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "GET",
+        "/{env}/webhooks/{id}/deliveries",
+        Need::Permission(P::WebhooksManage),
+    ),
+    (
+        "POST",
+        "/{env}/webhooks/{id}/deliveries/{delivery_id}/retry",
+        Need::Permission(P::WebhooksManage),
+    ),
     ("GET", "/{env}/audit", Need::Permission(P::AuditRead)),
     (
         "GET",

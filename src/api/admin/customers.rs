@@ -31,7 +31,8 @@ pub async fn create(
         name: n.name.unwrap_or_default(),
         password: n.password,
     };
-    let customer = customers::create(state.store(), &state.passwords, n).await?;
+    let customer =
+        customers::create(state.store(), &state.passwords, &state.services.webhooks, n).await?;
     Ok(HttpResponse::Created().json(CustomerView::from(&customer)))
 }
 

@@ -10,6 +10,7 @@ pub mod licenses;
 pub mod outbox;
 pub mod products;
 pub mod settings;
+pub mod webhooks;
 pub use crate::app::views;
 
 use std::future::{ready, Ready};
@@ -198,6 +199,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/contracts/{id}", web::delete().to(contracts::delete))
             .route("/backup", web::get().to(backup::download))
             .route("/outbox", web::get().to(outbox::list))
+            .route("/{env}/webhooks", web::post().to(webhooks::create))
+            .route("/{env}/webhooks", web::get().to(webhooks::list))
+            .route("/{env}/webhooks/{id}", web::get().to(webhooks::get))
+            .route("/{env}/webhooks/{id}", web::patch().to(webhooks::update))
+            .route("/{env}/webhooks/{id}", web::delete().to(webhooks::delete))
+            .route(
+                "/{env}/webhooks/{id}/rotate-secret",
+                web::post().to(webhooks::rotate),
+            )
+            .route("/{env}/webhooks/{id}/test", web::post().to(webhooks::test))
+            .route(
+                "/{env}/webhooks/{id}/deliveries",
+                web::get().to(webhooks::deliveries),
+            )
+            .route(
+                "/{env}/webhooks/{id}/deliveries/{delivery_id}/retry",
+                web::post().to(webhooks::retry),
+            )
             .route("/{env}/products", web::post().to(products::create))
             .route("/{env}/products", web::get().to(products::list))
             .route("/{env}/products/{id}", web::get().to(products::get))

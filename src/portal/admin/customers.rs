@@ -87,19 +87,21 @@ pub async fn create(
         name: form.get("name").into(),
         password: None,
     };
-    let errors = match customers::create(state.store(), &state.passwords, n).await {
-        Ok(c) => {
-            return Ok(redirect(
-                &req,
-                &format!("/admin/customers/{}?env={env}", c.id),
-                "ok",
-                &format!("Customer {} <{}> created.", c.name, c.email),
-            ))
-        }
-        Err(AppError::Invalid(errors)) => errors,
-        Err(AppError::Conflict(m)) => FieldErrors::one_message("email", m),
-        Err(e) => return Err(e.into()),
-    };
+    let errors =
+        match customers::create(state.store(), &state.passwords, &state.services.webhooks, n).await
+        {
+            Ok(c) => {
+                return Ok(redirect(
+                    &req,
+                    &format!("/admin/customers/{}?env={env}", c.id),
+                    "ok",
+                    &format!("Customer {} <{}> created.", c.name, c.email),
+                ))
+            }
+            Err(AppError::Invalid(errors)) => errors,
+            Err(AppError::Conflict(m)) => FieldErrors::one_message("email", m),
+            Err(e) => return Err(e.into()),
+        };
     render_invalid(&CustomersPage {
         c: chrome(&req, &admin, "Customers", "customers", env),
         rows: customer_rows(&state, env, "").await?,

@@ -28,6 +28,7 @@ mod rows;
 mod secrets;
 mod sessions;
 mod statements;
+mod webhooks;
 
 pub use migrate::{migrate, SCHEMA_VERSION};
 
@@ -84,6 +85,7 @@ pub struct CqlStore {
     idempotency: idempotency::IdempotencyStatements,
     /// Contracts (issue 14 part 3).
     contracts: contracts::ContractStatements,
+    webhooks: webhooks::WebhookStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -175,6 +177,7 @@ impl CqlStore {
             mail: mail::MailStatements::prepare(&session, prefix).await?,
             idempotency: idempotency::IdempotencyStatements::prepare(&session, prefix).await?,
             contracts: contracts::ContractStatements::prepare(&session, prefix).await?,
+            webhooks: webhooks::WebhookStatements::prepare(&session, prefix).await?,
             jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),

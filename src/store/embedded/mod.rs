@@ -23,6 +23,7 @@ mod mail;
 mod secrets;
 mod sessions;
 mod tables;
+mod webhooks;
 mod writer;
 
 use std::path::Path;
