@@ -95,8 +95,8 @@ impl WebhookSettings {
         within(
             "webhooks.disable_after_hours",
             self.disable_after_hours,
-            1..=8760,
-            "must be 1 to 8760 hours",
+            0..=8760,
+            "must be 0 to 8760 hours",
         )?;
         within(
             "webhooks.rotation_overlap_hours",

@@ -280,7 +280,8 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
     /// Waits between attempts after a failure; after the last one the delivery failed.
     pub retry_schedule_secs: Vec<u64>,
-    /// An endpoint whose deliveries all failed for this long is disabled (admins are mailed).
+    /// An endpoint whose deliveries all failed for this long is disabled (admins are
+    /// mailed); 0 disables it at its first failed attempt.
     pub disable_after_hours: u64,
     /// How long a rotated-out secret keeps signing, beside the new one.
     pub rotation_overlap_hours: u64,

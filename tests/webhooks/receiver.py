@@ -6,7 +6,7 @@ Usage: receiver.py --secrets FILE --log FILE [--status FILE] [--port 0]
   --secrets  signing secrets (whsec_…), one per line; read again for every request, so a
              test can rotate them while the receiver runs
   --log      one JSON line per request: message id, event type, whether the signature
-             verified (and with which secret), whether the library refused the same body
+             verified (with which secrets: verified_by), whether the library refused the same body
              tampered and the same message re-signed with a timestamp 10 minutes old
   --status   a file holding the HTTP status to answer (default 200)
 Prints "LISTENING <port>" once it accepts connections.
@@ -26,7 +26,11 @@ def refused(wh, body, headers):
 
 
 def check(secrets, body, headers):
-    out = {"verified": False, "verified_with": None, "tampered_refused": None, "old_refused": None}
+    out = {"verified": False, "verified_with": None, "verified_by": [],
+           "tampered_refused": None, "old_refused": None}
+    for i, s in enumerate(secrets):
+        if not refused(Webhook(s), body, headers):
+            out["verified_by"].append(i)
     for i, s in enumerate(secrets):
         wh = Webhook(s)
         try:
@@ -69,6 +73,7 @@ def main():
             except ValueError:
                 event = {}
             row = {"id": headers.get("webhook-id"), "type": event.get("type"), "answered": status,
+                   "path": self.path,
                    "environment": event.get("environment"), "data": event.get("data"),
                    "signatures": len(headers.get("webhook-signature", "").split())}
             row.update(check(secrets, body, headers))
