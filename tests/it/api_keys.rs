@@ -47,12 +47,39 @@ fn snapshot(s: &Server, key: &str) -> Value {
         "customers": get("/customers"),
         "settings": get("/production/settings"),
         "keys": get("/api-keys").as_array().map(Vec::len),
+        // What an admin sets (the sender updates failure times on its own).
+        "webhooks": get("/production/webhooks").as_array().map(|l| l.iter().map(|w| {
+            json!([w["id"], w["url"], w["description"], w["events"], w["enabled"], w["secret_hint"]])
+        }).collect::<Vec<_>>()),
     })
 }
 
 #[test]
 fn every_admin_route_needs_its_permission_and_nothing_changes_without_it() {
-    let s = Server::start();
+    // One attempt per webhook delivery, so a retry finds it failed, not being sent.
+    let s = Server::start_with(
+        crate::helpers::Opts::default().env("KEYWARDEN_WEBHOOKS__RETRY_SCHEDULE_SECS", "[]"),
+    );
+    let (hook, _) =
+        crate::hook_receiver::endpoint(&s, "production", "https://hooks.invalid/k", None);
+    assert_eq!(
+        s.admin("POST", &format!("/production/webhooks/{hook}/test"), None)
+            .0,
+        202
+    );
+    let mut delivery = String::new();
+    for _ in 0..300 {
+        let log = crate::hook_receiver::deliveries(&s, "production", &hook);
+        if let Some(d) = log.iter().find(|d| d["status"] == "failed") {
+            delivery = d["id"].as_str().unwrap().to_owned();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !delivery.is_empty(),
+        "the test delivery to hooks.invalid did not fail"
+    );
     let product = s.product("production", "Keys Product");
     let customer = s.customer("keys@example.com");
     let key = s.license("production", 3);
@@ -178,6 +205,54 @@ fn every_admin_route_needs_its_permission_and_nothing_changes_without_it() {
         ("GET", "/production/audit".into(), None, "audit:read"),
         (
             "GET",
+            "/production/webhooks".into(),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "POST",
+            "/production/webhooks".into(),
+            Some(json!({"url": "https://hooks.invalid/second"})),
+            "webhooks:manage",
+        ),
+        (
+            "GET",
+            format!("/production/webhooks/{hook}"),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "PATCH",
+            format!("/production/webhooks/{hook}"),
+            Some(json!({"description": "by key"})),
+            "webhooks:manage",
+        ),
+        (
+            "GET",
+            format!("/production/webhooks/{hook}/deliveries"),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "POST",
+            format!("/production/webhooks/{hook}/deliveries/{delivery}/retry"),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "POST",
+            format!("/production/webhooks/{hook}/test"),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "POST",
+            format!("/production/webhooks/{hook}/rotate-secret"),
+            None,
+            "webhooks:manage",
+        ),
+        (
+            "GET",
             "/production/settings".into(),
             None,
             "settings:manage",
@@ -187,6 +262,12 @@ fn every_admin_route_needs_its_permission_and_nothing_changes_without_it() {
             "/production/settings".into(),
             Some(settings.clone()),
             "settings:manage",
+        ),
+        (
+            "DELETE",
+            format!("/production/webhooks/{hook}"),
+            None,
+            "webhooks:manage",
         ),
         (
             "DELETE",

@@ -267,6 +267,6 @@ fn a_schema_four_keyspace_migrates_to_six_and_keeps_its_data() {
         Some(serde_json::json!({"url": "https://hooks.example.com/keywarden"})),
     );
     assert_eq!(hook.status, 201, "{}", hook.text());
-    let (status, list) = s.admin("GET", "/admin/api/v1/production/webhooks", None);
+    let (status, list) = s.admin("GET", "/production/webhooks", None);
     assert_eq!(status, 200, "{list}");
 }
