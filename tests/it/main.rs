@@ -37,3 +37,4 @@ mod startup;
 mod web;
 mod webhook_delivery;
 mod webhooks;
+mod webhooks_page;

@@ -120,6 +120,11 @@ impl Webhooks {
         self.emit(Some(env), EventType::ActivationFailed, data);
     }
 
+    /// Whether plain-http URLs may be saved (`webhooks.allow_http`), for forms' hints.
+    pub fn allows_http(&self) -> bool {
+        self.settings.allow_http
+    }
+
     /// A new customer (`customer.created`, to endpoints of both environments).
     pub fn customer_created(&self, c: &crate::domain::Customer) {
         let view = crate::app::views::CustomerView::from(c);

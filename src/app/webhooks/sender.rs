@@ -76,13 +76,15 @@ impl Webhooks {
             .iter()
             .find(|e| e.id == claimed.endpoint_id)
             .cloned();
-        let result = match &endpoint {
-            Some(e) if e.enabled => self.post(e, &claimed).await,
-            Some(_) => gone("the endpoint is disabled"),
-            None => gone("the endpoint was deleted"),
+        let next = match &endpoint {
+            Some(e) if e.enabled => {
+                let result = self.post(e, &claimed).await;
+                let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+                claimed.after_attempt(result, &self.schedule(), jitter)
+            }
+            Some(_) => claimed.abandoned(gone("not sent: the endpoint is disabled")),
+            None => claimed.abandoned(gone("not sent: the endpoint was deleted")),
         };
-        let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-        let next = claimed.after_attempt(result, &self.schedule(), jitter);
         let ok = next.status == crate::domain::webhook::DeliveryStatus::Delivered;
         if let Err(e) = self.store.put_delivery(&next, Some(claimed.version)).await {
             tracing::warn!(error = %e, "could not record a webhook attempt; it is tried again when its claim runs out");

@@ -186,6 +186,15 @@ impl Delivery {
         next
     }
 
+    /// An attempt that cannot be made (the endpoint was deleted or disabled):
+    /// recorded, and the delivery failed at once rather than retried.
+    pub fn abandoned(&self, attempt: Attempt) -> Delivery {
+        let mut next = self.after_attempt(attempt, &RetrySchedule(Vec::new()), 0.0);
+        next.status = DeliveryStatus::Failed;
+        next.next_attempt_at = None;
+        next
+    }
+
     /// An admin's retry: due now, with a fresh schedule.
     pub fn retried(&self, now: DateTime<Utc>) -> Delivery {
         Delivery {

@@ -235,3 +235,27 @@ fn the_default_schedule_is_the_documented_one() {
     assert_eq!(waits, vec![5, 300, 1800, 7200, 18000, 36000]);
     assert_eq!(s.wait_after(0, 0.0), None);
 }
+
+#[test]
+fn an_abandoned_delivery_fails_at_once_with_its_reason() {
+    let d = Delivery::new(
+        Uuid::new_v4(),
+        Environment::Production,
+        EventType::WebhookTest,
+        Uuid::new_v4(),
+        "{}".into(),
+        t0(),
+    );
+    let a = Attempt {
+        number: 0,
+        at: t0(),
+        status_code: None,
+        latency_ms: 0,
+        response: "not sent: the endpoint was deleted".into(),
+    };
+    let next = d.abandoned(a);
+    assert_eq!(next.status, DeliveryStatus::Failed);
+    assert_eq!(next.next_attempt_at, None);
+    assert_eq!(next.attempt_count, 1);
+    assert!(!next.is_due(t0() + Duration::days(1)));
+}

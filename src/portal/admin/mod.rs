@@ -23,6 +23,8 @@ pub mod product_files;
 pub mod products;
 pub mod reauth;
 pub mod settings;
+pub mod webhook_detail;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -356,5 +358,23 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
         .route("/token/rotate", web::post().to(admins::rotate_token))
         .route("/api-keys", web::get().to(api_keys::list))
         .route("/api-keys", web::post().to(api_keys::create))
-        .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke));
+        .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
+        .configure(webhook_routes);
+}
+
+/// Webhook endpoints of an environment, each with its delivery log.
+fn webhook_routes(cfg: &mut web::ServiceConfig) {
+    use webhook_detail as d;
+    cfg.route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::create))
+        .route("/webhooks/{id}", web::get().to(d::detail))
+        .route("/webhooks/{id}", web::post().to(d::edit))
+        .route("/webhooks/{id}/toggle", web::post().to(d::toggle))
+        .route("/webhooks/{id}/rotate", web::post().to(d::rotate))
+        .route("/webhooks/{id}/test", web::post().to(d::test))
+        .route("/webhooks/{id}/delete", web::post().to(d::delete))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery}/retry",
+            web::post().to(d::retry),
+        );
 }
