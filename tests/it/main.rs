@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod browser_api_keys;
+mod browser_webhooks;
 mod client_api;
 mod cluster;
 mod concurrency;
