@@ -17,6 +17,7 @@ mod conformance;
 mod contracts;
 mod cql;
 mod customer_portal;
+mod doc_examples;
 mod durability;
 mod faults;
 mod files_mail;
