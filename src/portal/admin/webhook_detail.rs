@@ -70,7 +70,7 @@ impl DeliveryRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin/webhook.html")]
+#[template(path = "admin/webhook_detail.html")]
 struct DetailPage {
     c: Chrome,
     e: EndpointRow,
