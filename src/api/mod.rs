@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod client;
 pub mod codec;
+pub mod openapi;
 
 use std::time::Instant;
 
@@ -49,7 +50,9 @@ fn client_routes(cfg: &mut web::ServiceConfig) {
 /// Mounts the client API, the admin API, metrics and health (startup mounts the portals after it).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     client_routes(cfg);
-    cfg.configure(admin::configure)
+    cfg.route("/admin/api/v1/openapi.json", web::get().to(openapi::json))
+        .route("/admin/api/docs", web::get().to(openapi::docs))
+        .configure(admin::configure)
         .route("/metrics", web::get().to(metrics_text))
         .route("/", web::get().to(home))
         .route("/healthz", web::get().to(healthz))

@@ -18,7 +18,8 @@ use crate::engine::Engine;
 use crate::store::{LicenseQuery, Page, SortField, Store};
 
 /// Query string of listings and exports.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     pub q: Option<String>,

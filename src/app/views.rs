@@ -9,7 +9,7 @@ use crate::domain::status::admin_actions;
 use crate::domain::{Action, Activation, Customer, Environment, License, LicenseStatus};
 
 /// A license as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LicenseView {
     pub key: String,
     pub environment: Environment,
@@ -20,7 +20,9 @@ pub struct LicenseView {
     pub activation_limit: i32,
     pub activations_in_use: usize,
     pub expires_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
     pub feature_flags: Map<String, Value>,
+    #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
     pub eligibility: crate::domain::Eligibility,
     pub flagged: bool,
@@ -62,7 +64,7 @@ impl LicenseView {
 }
 
 /// A customer without the password hash.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub id: Uuid,
     pub email: String,

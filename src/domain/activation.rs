@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Hardware id or domain: the portals show a different icon for each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ActivationKind {
     #[default]
@@ -24,7 +26,7 @@ impl ActivationKind {
 }
 
 /// Deactivated records stay as history; activating again makes a new record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ActivationStatus {
     Active,
@@ -32,9 +34,10 @@ pub enum ActivationStatus {
 }
 
 /// One binding of a device to a license, and its history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Activation {
     pub id: Uuid,
+    #[schema(value_type = String)]
     pub identifier: Identifier,
     pub kind: ActivationKind,
     pub status: ActivationStatus,

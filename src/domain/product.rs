@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// Something a vendor sells; licenses belong to exactly one product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: Uuid,
     pub environment: Environment,
@@ -21,16 +21,20 @@ pub struct Product {
 }
 
 /// A recipe for new licenses: key format plus the defaults they start with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Generator {
     pub id: Uuid,
     pub environment: Environment,
     pub product_id: Uuid,
     pub name: String,
+    /// The key format (prefix, groups, alphabet…).
+    #[schema(value_type = Object)]
     pub format: KeyFormat,
+    #[schema(value_type = i32)]
     pub activation_limit: ActivationLimit,
     /// Days of validity from assignment; None means lifetime.
     pub validity_days: Option<u32>,
+    #[schema(value_type = Object)]
     pub feature_flags: Map<String, Value>,
     pub created_at: DateTime<Utc>,
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The abuse rule; also the per-environment setting kept in the store.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AbuseSettings {
     pub enabled: bool,
@@ -24,7 +24,7 @@ impl Default for AbuseSettings {
 }
 
 /// Grace period and the abuse rule for one environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvSettings {
     pub grace_period_days: u32,

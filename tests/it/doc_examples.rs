@@ -73,6 +73,7 @@ fn the_documented_python_receiver_verifies_a_real_delivery() {
     });
     let line = rx.recv_timeout(Duration::from_secs(30));
     let _ = child.kill();
+    let _ = child.wait();
     let line = line.expect("the documented receiver printed the event");
     assert!(
         line.starts_with("msg_") && line.contains("webhook.test production"),

@@ -29,6 +29,7 @@ mod jobs;
 mod lb;
 mod migrate;
 mod observability;
+mod openapi;
 mod prometheus;
 mod security;
 mod security_more;

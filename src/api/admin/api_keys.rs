@@ -14,7 +14,7 @@ use crate::domain::Environment;
 use crate::error::ApiError;
 
 /// The JSON body of a new key (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyBody {
     name: Option<String>,
@@ -24,7 +24,7 @@ pub struct NewKeyBody {
 }
 
 /// A key as the API shows it (never its token or hash).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct KeyView {
     id: Uuid,
     name: String,
@@ -97,6 +97,16 @@ fn decode(b: NewKeyBody) -> Result<NewApiKey, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/api-keys",
+    tag = "api-keys",
+    operation_id = "create_api_key",
+    summary = "Make an API key (owner token only); the token is in this answer only.",
+    request_body = NewKeyBody,
+    responses((status = 201, description = "the key with its token", body = crate::api::openapi::schemas::NewApiKey)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -110,6 +120,15 @@ pub async fn create(
     Ok(HttpResponse::Created().json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/api-keys",
+    tag = "api-keys",
+    operation_id = "list_api_keys",
+    summary = "Every key, newest first, without tokens.",
+    responses((status = 200, description = "the keys", body = Vec<KeyView>)),
+    security(("bearer" = []))
+)]
 pub async fn list(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let keys = api_keys::list(state.store()).await?;
@@ -117,6 +136,16 @@ pub async fn list(_: AdminToken, state: web::Data<AppState>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(views))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/api/v1/api-keys/{id}",
+    tag = "api-keys",
+    operation_id = "revoke_api_key",
+    summary = "Revoke a key (it stays listed).",
+    params(("id" = uuid::Uuid, Path, description = "API key id")),
+    responses((status = 200, description = "the key, revoked", body = KeyView)),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     t: AdminToken,
     state: web::Data<AppState>,

@@ -15,6 +15,15 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::store::StoreError;
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/backup",
+    tag = "settings",
+    operation_id = "download_backup",
+    summary = "A consistent backup of the whole store (owner token only), for `keywarden restore`.",
+    responses((status = 200, description = "the backup", content_type = "application/msgpack", body = Vec<u8>)),
+    security(("bearer" = []))
+)]
 pub async fn download(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let b = crate::backup::take(state.store()).await?;
     let bytes = rmp_serde::to_vec_named(&b).map_err(|e| ApiError::Internal(e.to_string()))?;

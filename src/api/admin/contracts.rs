@@ -13,7 +13,7 @@ use crate::domain::Environment;
 use crate::error::ApiError;
 
 /// The JSON body of a new contract (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewContractBody {
     api_key_id: Option<Uuid>,
@@ -37,6 +37,16 @@ fn view(c: &Contract) -> ContractView<'_> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/contracts",
+    tag = "api-keys",
+    operation_id = "create_contract",
+    summary = "Limit the licenses one API key may create for one product.",
+    request_body = NewContractBody,
+    responses((status = 201, description = "the contract", body = crate::api::openapi::schemas::ContractDoc)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -64,12 +74,31 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view(&c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/contracts",
+    tag = "api-keys",
+    operation_id = "list_contracts",
+    summary = "Every contract with its usage.",
+    responses((status = 200, description = "the contracts", body = Vec<crate::api::openapi::schemas::ContractDoc>)),
+    security(("bearer" = []))
+)]
 pub async fn list(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let all = contracts::list(state.store()).await?;
     let views: Vec<ContractView> = all.iter().map(view).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/api/v1/contracts/{id}",
+    tag = "api-keys",
+    operation_id = "delete_contract",
+    summary = "Remove a contract.",
+    params(("id" = uuid::Uuid, Path, description = "contract id")),
+    responses((status = 204, description = "deleted")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     t: AdminToken,
     state: web::Data<AppState>,

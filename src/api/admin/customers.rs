@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomerBody {
     email: Option<String>,
@@ -19,6 +19,16 @@ pub struct NewCustomerBody {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/customers",
+    tag = "customers",
+    operation_id = "create_customer",
+    summary = "Create a customer account (mails nothing; invite from the portal).",
+    request_body = NewCustomerBody,
+    responses((status = 201, description = "the customer", body = crate::app::views::CustomerView)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -36,12 +46,31 @@ pub async fn create(
     Ok(HttpResponse::Created().json(CustomerView::from(&customer)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/customers",
+    tag = "customers",
+    operation_id = "list_customers",
+    summary = "Every customer, oldest first.",
+    responses((status = 200, description = "the customers", body = Vec<crate::app::views::CustomerView>)),
+    security(("bearer" = []))
+)]
 pub async fn list(_: AdminToken, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let all = customers::list(state.store()).await?;
     let views: Vec<CustomerView> = all.iter().map(CustomerView::from).collect();
     Ok(HttpResponse::Ok().json(views))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/customers/{id}",
+    tag = "customers",
+    operation_id = "get_customer",
+    summary = "One customer.",
+    params(("id" = uuid::Uuid, Path, description = "customer id")),
+    responses((status = 200, description = "the customer", body = crate::app::views::CustomerView)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,

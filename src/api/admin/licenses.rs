@@ -22,7 +22,7 @@ use crate::app::listing::{self, ListParams};
 use crate::domain::api_key::Caller;
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLicenseBody {
     product_id: Option<Uuid>,
@@ -78,6 +78,17 @@ fn decode_new(n: &NewLicenseBody) -> Result<NewLicense, ApiError> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/licenses",
+    tag = "licenses",
+    operation_id = "create_license",
+    summary = "Create one license (assigned when customer_id is given).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = NewLicenseBody,
+    responses((status = 201, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -111,6 +122,17 @@ async fn create_as(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/licenses/bulk",
+    tag = "licenses",
+    operation_id = "bulk_create_licenses",
+    summary = "Create `count` licenses at once.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = NewLicenseBody,
+    responses((status = 201, description = "the keys made", body = crate::api::openapi::schemas::BulkCreated)),
+    security(("bearer" = []))
+)]
 pub async fn bulk(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -131,6 +153,16 @@ fn query_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
         .map_err(|e| ApiError::bad(format!("bad query string: {e}")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/licenses",
+    tag = "licenses",
+    operation_id = "list_licenses",
+    summary = "Search, filter, sort and page the licenses.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), crate::app::listing::ListParams),
+    responses((status = 200, description = "one page", body = crate::api::openapi::schemas::LicensePage)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -146,6 +178,16 @@ pub async fn list(
 }
 
 /// Writes the filtered list (every page) as CSV or JSON.
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/licenses/export",
+    tag = "licenses",
+    operation_id = "export_licenses",
+    summary = "Every license the filters match, as CSV (default) or JSON (`format=json`).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), crate::app::listing::ListParams),
+    responses((status = 200, description = "the export", content((String = "text/csv"), (Vec<crate::app::views::LicenseView> = "application/json")))),
+    security(("bearer" = []))
+)]
 pub async fn export(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -159,13 +201,24 @@ pub async fn export(
 }
 
 /// Page of `GET …/licenses/{key}/activations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
 
 /// A license's past (deactivated) activations, newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/licenses/{key}/activations",
+    tag = "licenses",
+    operation_id = "license_activation_history",
+    summary = "A license's past (deactivated) activations, newest first.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key"), HistoryParams),
+    responses((status = 200, description = "one page", body = crate::api::openapi::schemas::HistoryPage)),
+    security(("bearer" = []))
+)]
 pub async fn activation_history(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -180,6 +233,16 @@ pub async fn activation_history(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/licenses/{key}",
+    tag = "licenses",
+    operation_id = "get_license",
+    summary = "One license with its activations.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key")),
+    responses((status = 200, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -190,7 +253,7 @@ pub async fn get(
 }
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditBody {
     activation_limit: Option<i64>,
@@ -212,6 +275,17 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/api/v1/{env}/licenses/{key}",
+    tag = "licenses",
+    operation_id = "edit_license",
+    summary = "Change limit, expiry (null: lifetime), flags, metadata or eligibility.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key")),
+    request_body = EditBody,
+    responses((status = 200, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn edit(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -245,6 +319,16 @@ pub async fn edit(
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/api/v1/{env}/licenses/{key}",
+    tag = "licenses",
+    operation_id = "delete_license",
+    summary = "Delete a license (its key answers NOT_FOUND from now on).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key")),
+    responses((status = 204, description = "deleted")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -255,12 +339,23 @@ pub async fn delete(
 }
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     customer_id: Option<Uuid>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/licenses/{key}/assign",
+    tag = "licenses",
+    operation_id = "assign_license",
+    summary = "Give the license to a customer (or another one).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key")),
+    request_body = AssignBody,
+    responses((status = 200, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn assign(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -274,6 +369,16 @@ pub async fn assign(
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/licenses/{key}/actions/{action}",
+    tag = "licenses",
+    operation_id = "license_action",
+    summary = "Suspend, unsuspend, inactivate, reactivate or revoke.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key"), ("action" = String, Path, description = "suspend, unsuspend, inactivate, reactivate or revoke")),
+    responses((status = 200, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn action(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -295,12 +400,23 @@ pub async fn action(
 }
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceBody {
     identifier: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/licenses/{key}/deactivate",
+    tag = "licenses",
+    operation_id = "deactivate_device",
+    summary = "Free a device's slot.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key")),
+    request_body = DeviceBody,
+    responses((status = 200, description = "the license", body = crate::app::views::LicenseView)),
+    security(("bearer" = []))
+)]
 pub async fn deactivate(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -317,13 +433,24 @@ pub async fn deactivate(
 }
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OfflineParams {
     identifier: Option<String>,
 }
 
 /// The signed offline file as a download, for air-gapped customers.
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/licenses/{key}/offline",
+    tag = "licenses",
+    operation_id = "license_offline_file",
+    summary = "The signed offline file of one device, as a download.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("key" = String, Path, description = "the license key"), OfflineParams),
+    responses((status = 200, description = "the signed file", body = Object)),
+    security(("bearer" = []))
+)]
 pub async fn offline(
     _: AdminToken,
     state: web::Data<AppState>,

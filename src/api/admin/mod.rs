@@ -187,6 +187,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/api/v1")
             .wrap(actix_web::middleware::from_fn(idempotent::idempotent))
+            // A query string that does not decode is a JSON 400 like every other refusal.
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| ApiError::bad(format!("bad query string: {e}")).into()),
+            )
             .route("/customers", web::post().to(customers::create))
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))

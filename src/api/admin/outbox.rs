@@ -9,12 +9,23 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 /// `?limit=` (default 200, at most 1000).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
     limit: Option<usize>,
 }
 
 /// The newest mails with their delivery state.
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/outbox",
+    tag = "audit",
+    operation_id = "list_outbox",
+    summary = "The newest mails with their delivery state (tokens masked).",
+    params(OutboxQuery),
+    responses((status = 200, description = "the mails", body = Vec<crate::api::openapi::schemas::OutboxMail>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,

@@ -14,7 +14,7 @@ use crate::domain::ActivationLimit;
 use crate::error::ApiError;
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
     name: Option<String>,
@@ -22,6 +22,17 @@ pub struct NewProduct {
     active: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/products",
+    tag = "products",
+    operation_id = "create_product",
+    summary = "Create a product.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = NewProduct,
+    responses((status = 201, description = "the product", body = crate::domain::Product)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -43,6 +54,16 @@ pub async fn create(
     Ok(HttpResponse::Created().json(p))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/products",
+    tag = "products",
+    operation_id = "list_products",
+    summary = "The environment's products.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    responses((status = 200, description = "the products", body = Vec<crate::domain::Product>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -51,6 +72,16 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(products::list(state.store(), env).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/products/{id}",
+    tag = "products",
+    operation_id = "get_product",
+    summary = "One product.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "product id")),
+    responses((status = 200, description = "the product", body = crate::domain::Product)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -66,7 +97,7 @@ pub async fn get(
 }
 
 /// The JSON body a request sends (unknown fields refused).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewGenerator {
     product_id: Option<Uuid>,
@@ -77,6 +108,17 @@ pub struct NewGenerator {
     feature_flags: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/generators",
+    tag = "products",
+    operation_id = "create_generator",
+    summary = "Create a generator (key format and defaults of new licenses).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = NewGenerator,
+    responses((status = 201, description = "the generator", body = crate::domain::Generator)),
+    security(("bearer" = []))
+)]
 pub async fn create_generator(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -109,6 +151,16 @@ pub async fn create_generator(
     Ok(HttpResponse::Created().json(g))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/generators",
+    tag = "products",
+    operation_id = "list_generators",
+    summary = "The environment's generators.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    responses((status = 200, description = "the generators", body = Vec<crate::domain::Generator>)),
+    security(("bearer" = []))
+)]
 pub async fn list_generators(
     _: AdminToken,
     state: web::Data<AppState>,

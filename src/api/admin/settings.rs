@@ -8,7 +8,8 @@ use crate::app::AppState;
 use crate::domain::EnvSettings;
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     license: Option<String>,
@@ -16,6 +17,16 @@ pub struct AuditParams {
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/audit",
+    tag = "audit",
+    operation_id = "list_audit",
+    summary = "Audit entries, newest first.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), AuditParams),
+    responses((status = 200, description = "the entries", body = Vec<crate::domain::AuditEntry>)),
+    security(("bearer" = []))
+)]
 pub async fn audit(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -36,6 +47,16 @@ pub async fn audit(
     Ok(HttpResponse::Ok().json(entries))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/settings",
+    tag = "settings",
+    operation_id = "get_settings",
+    summary = "Grace period and the abuse rule.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    responses((status = 200, description = "the settings", body = crate::domain::EnvSettings)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -44,6 +65,17 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(crate::app::settings::get(&state.engine, env)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/api/v1/{env}/settings",
+    tag = "settings",
+    operation_id = "put_settings",
+    summary = "Replace the settings.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = crate::domain::EnvSettings,
+    responses((status = 200, description = "the settings", body = crate::domain::EnvSettings)),
+    security(("bearer" = []))
+)]
 pub async fn put(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -55,6 +87,15 @@ pub async fn put(
 }
 
 /// Replaces the admin API token; the new one is shown once, in this answer.
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/token/rotate",
+    tag = "settings",
+    operation_id = "rotate_token",
+    summary = "Replace the owner token (shown once, in this answer); the old one stops working.",
+    responses((status = 200, description = "the new token", body = crate::api::openapi::schemas::NewToken)),
+    security(("bearer" = []))
+)]
 pub async fn rotate_token(
     t: AdminToken,
     state: web::Data<AppState>,

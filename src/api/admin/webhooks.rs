@@ -16,12 +16,24 @@ fn uuid(field: &'static str, raw: &str) -> Result<Uuid, ApiError> {
 }
 
 /// The query of the delivery log.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/webhooks",
+    tag = "webhooks",
+    operation_id = "create_webhook",
+    summary = "Add an endpoint; its signing secret is in this answer only.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    request_body = crate::app::webhooks::NewEndpoint,
+    responses((status = 201, description = "the endpoint with its secret", body = crate::app::webhooks::EndpointView)),
+    security(("bearer" = []))
+)]
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -36,6 +48,16 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/webhooks",
+    tag = "webhooks",
+    operation_id = "list_webhooks",
+    summary = "The environment's endpoints, oldest first.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    responses((status = 200, description = "the endpoints", body = Vec<crate::app::webhooks::EndpointView>)),
+    security(("bearer" = []))
+)]
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -45,6 +67,16 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(all.iter().map(EndpointView::new).collect::<Vec<_>>()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "get_webhook",
+    summary = "One endpoint.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id")),
+    responses((status = 200, description = "the endpoint", body = crate::app::webhooks::EndpointView)),
+    security(("bearer" = []))
+)]
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -59,6 +91,17 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(EndpointView::new(&ep)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/admin/api/v1/{env}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "update_webhook",
+    summary = "Change URL, events, description or enabled.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id")),
+    request_body = crate::app::webhooks::EndpointPatch,
+    responses((status = 200, description = "the endpoint", body = crate::app::webhooks::EndpointView)),
+    security(("bearer" = []))
+)]
 pub async fn update(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -73,6 +116,16 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(EndpointView::new(&ep)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/api/v1/{env}/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "delete_webhook",
+    summary = "Delete an endpoint; nothing more is sent to it.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id")),
+    responses((status = 204, description = "deleted")),
+    security(("bearer" = []))
+)]
 pub async fn delete(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -84,6 +137,16 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    operation_id = "rotate_webhook_secret",
+    summary = "A new signing secret (in this answer only); the old one signs beside it for the overlap.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id")),
+    responses((status = 200, description = "the endpoint with its new secret", body = crate::app::webhooks::EndpointView)),
+    security(("bearer" = []))
+)]
 pub async fn rotate(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -95,6 +158,16 @@ pub async fn rotate(
     Ok(HttpResponse::Ok().json(view))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/webhooks/{id}/test",
+    tag = "webhooks",
+    operation_id = "send_webhook_test",
+    summary = "Queue a webhook.test event for this endpoint.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id")),
+    responses((status = 202, description = "queued", body = crate::api::openapi::schemas::Queued)),
+    security(("bearer" = []))
+)]
 pub async fn test(
     t: AdminToken,
     state: web::Data<AppState>,
@@ -108,6 +181,16 @@ pub async fn test(
     Ok(HttpResponse::Accepted().json(serde_json::json!({"queued": "webhook.test"})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/api/v1/{env}/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "list_webhook_deliveries",
+    summary = "The delivery log, newest first.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id"), LogQuery),
+    responses((status = 200, description = "the deliveries", body = Vec<crate::app::webhooks::DeliveryView>)),
+    security(("bearer" = []))
+)]
 pub async fn deliveries(
     _: AdminToken,
     state: web::Data<AppState>,
@@ -124,6 +207,16 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(ds))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/webhooks/{id}/deliveries/{delivery_id}/retry",
+    tag = "webhooks",
+    operation_id = "retry_webhook_delivery",
+    summary = "Send a delivery again now, with a fresh schedule.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "endpoint id"), ("delivery_id" = uuid::Uuid, Path, description = "delivery id")),
+    responses((status = 202, description = "the delivery, due now", body = crate::app::webhooks::DeliveryView)),
+    security(("bearer" = []))
+)]
 pub async fn retry(
     t: AdminToken,
     state: web::Data<AppState>,

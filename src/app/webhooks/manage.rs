@@ -21,7 +21,7 @@ pub const MAX_ENDPOINTS: usize = 50;
 const MAX_DESCRIPTION: usize = 500;
 
 /// A new endpoint as asked for.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
     pub url: String,
@@ -32,7 +32,7 @@ pub struct NewEndpoint {
 }
 
 /// A change to an endpoint (absent fields stay).
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
     pub url: Option<String>,

@@ -21,7 +21,7 @@ pub(super) fn body(event: EventType, at: DateTime<Utc>, env: Environment, data: 
 }
 
 /// An endpoint as the admin API shows it (its secrets never; a hint of the current one).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: Uuid,
     pub environment: Environment,
@@ -80,7 +80,7 @@ impl EndpointView {
 }
 
 /// A delivery as the delivery log shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub id: Uuid,
     pub message_id: String,

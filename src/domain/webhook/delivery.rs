@@ -19,7 +19,7 @@ pub const KEPT_ATTEMPTS: usize = 12;
 pub const KEPT_RESPONSE_BYTES: usize = 1024;
 
 /// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its (next) attempt.
@@ -41,7 +41,7 @@ impl DeliveryStatus {
 }
 
 /// One try: when, what came back, how long it took.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub number: u32,
     pub at: DateTime<Utc>,

@@ -16,7 +16,7 @@ use super::Environment;
 pub use delivery::{Attempt, Delivery, DeliveryStatus, RetrySchedule};
 
 /// Every event a webhook endpoint may receive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum EventType {
     #[serde(rename = "license.created")]
     LicenseCreated,
