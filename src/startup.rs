@@ -348,6 +348,7 @@ fn print_banner(
     }
     println!("  Customer portal: {base}/portal");
     println!("  Admin API:   {base}/admin/api/v1/production/licenses");
+    println!("  API reference: {base}/admin/api/docs (OpenAPI: {base}/admin/api/v1/openapi.json)");
     println!("  Metrics:     {base}/metrics");
     println!("  Public URL (links in mails): {}", settings.public_base());
     match new_token {

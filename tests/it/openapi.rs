@@ -115,6 +115,8 @@ fn seed(s: &Server) -> Value {
     json!({
         "keys": keys,
         "ids": [product, customer, hook["id"], key["id"]],
+        "products": [product],
+        "customers": [customer],
     })
 }
 
@@ -137,16 +139,24 @@ fn schemathesis_finds_no_server_error_and_no_answer_off_the_document() {
 envs = {{ values = ["production", "staging"] }}
 keys = {{ values = [{keys}] }}
 ids = {{ values = [{ids}] }}
-identifiers = {{ values = ["device-0", "device-1"] }}
+identifiers = {{ values = ["device-0", "device-1", "device-new"] }}
+products = {{ values = [{products}] }}
+customers = {{ values = [{customers}] }}
 
 [parameters]
 "path.env" = {{ dictionary = "envs", probability = 0.9 }}
 "path.key" = {{ dictionary = "keys", probability = 0.6 }}
 "path.id" = {{ dictionary = "ids", probability = 0.6 }}
 "query.identifier" = {{ dictionary = "identifiers", probability = 0.5 }}
+"body.key" = {{ dictionary = "keys", probability = 0.6 }}
+"body.identifier" = {{ dictionary = "identifiers", probability = 0.6 }}
+"body.product_id" = {{ dictionary = "products", probability = 0.6 }}
+"body.customer_id" = {{ dictionary = "customers", probability = 0.6 }}
 "#,
         keys = strings(&seeded["keys"]),
         ids = strings(&seeded["ids"]),
+        products = strings(&seeded["products"]),
+        customers = strings(&seeded["customers"]),
     );
     let config_file = dir.path().join("schemathesis.toml");
     std::fs::write(&config_file, config).unwrap();
