@@ -76,7 +76,7 @@ pub async fn create(
         Err(StoreError::Conflict(_)) => Err(AppError::Conflict(EMAIL_TAKEN.into())),
         Err(e) => Err(e.into()),
         Ok(()) => {
-            hooks.customer_created(&customer);
+            hooks.customer_created(&customer).await;
             Ok(customer)
         }
     }

@@ -69,6 +69,22 @@ fn a_receiver_answering_500_gets_retries_then_a_manual_retry_delivers() {
 }
 
 #[test]
+fn redirects_are_not_followed() {
+    let rx = Receiver::start();
+    rx.answer(302);
+    let s = Server::start_with(loopback().env("KEYWARDEN_WEBHOOKS__RETRY_SCHEDULE_SECS", "[]"));
+    let (id, secret) = endpoint(&s, "production", &rx.url("/moved"), None);
+    rx.trust(&[&secret]);
+    s.admin("POST", &format!("/production/webhooks/{id}/test"), None);
+    let d = wait_delivery(&s, &id, |d| d["status"] == "failed");
+    assert_eq!(d["attempts"][0]["status_code"], 302, "{d}");
+    std::thread::sleep(Duration::from_secs(1));
+    let rows = rx.rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["path"], "/moved");
+}
+
+#[test]
 fn an_endpoint_that_keeps_failing_is_disabled_and_the_admins_are_mailed() {
     let rx = Receiver::start();
     rx.answer(503);

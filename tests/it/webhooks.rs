@@ -258,6 +258,8 @@ fn endpoints_are_checked_changed_disabled_and_deleted() {
         before,
         "a disabled endpoint got a delivery"
     );
+    let (st, v) = s.admin("POST", &format!("/production/webhooks/{id}/test"), None);
+    assert_eq!((st, v["code"].as_str()), (409, Some("CONFLICT")), "{v}");
     // The wrong environment and an unknown id are 404s.
     assert_eq!(
         s.admin("GET", &format!("/staging/webhooks/{id}"), None).0,

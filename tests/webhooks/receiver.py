@@ -8,7 +8,8 @@ Usage: receiver.py --secrets FILE --log FILE [--status FILE] [--port 0]
   --log      one JSON line per request: message id, event type, whether the signature
              verified (with which secrets: verified_by), whether the library refused the same body
              tampered and the same message re-signed with a timestamp 10 minutes old
-  --status   a file holding the HTTP status to answer (default 200)
+  --status   a file holding the HTTP status to answer (default 200; a 3xx points
+             to /redirected)
 Prints "LISTENING <port>" once it accepts connections.
 """
 import argparse, datetime, json, sys, threading
@@ -80,6 +81,8 @@ def main():
             with lock, open(a.log, "a") as f:
                 f.write(json.dumps(row) + "\n")
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("location", "/redirected")
             self.send_header("content-type", "text/plain")
             self.end_headers()
             self.wfile.write(b"ok" if status < 300 else b"receiver says no")

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod contracts;
 pub mod customers;
 pub mod idempotent;
+pub mod license_devices;
 pub mod licenses;
 pub mod outbox;
 pub mod products;
@@ -242,7 +243,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/licenses/{key}", web::delete().to(licenses::delete))
             .route(
                 "/{env}/licenses/{key}/activations",
-                web::get().to(licenses::activation_history),
+                web::get().to(license_devices::activation_history),
             )
             .route(
                 "/{env}/licenses/{key}/assign",
@@ -254,11 +255,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route(
                 "/{env}/licenses/{key}/deactivate",
-                web::post().to(licenses::deactivate),
+                web::post().to(license_devices::deactivate),
             )
             .route(
                 "/{env}/licenses/{key}/offline",
-                web::get().to(licenses::offline),
+                web::get().to(license_devices::offline),
             )
             .route("/{env}/audit", web::get().to(settings::audit))
             .route("/{env}/settings", web::get().to(settings::get))

@@ -177,32 +177,16 @@ impl Webhooks {
         Ok(data)
     }
 
-    /// Writes direct events (refused activations, new customers, tests) as they come.
+    /// Writes queued direct events (refused activations) as they come, in batches.
     pub(super) async fn direct_loop(self: Arc<Self>, mut rx: mpsc::Receiver<Direct>) {
         let mut batch = Vec::new();
         while rx.recv_many(&mut batch, 256).await > 0 {
             let now = Utc::now();
             let endpoints = self.cached();
-            let mut deliveries = Vec::new();
-            for d in batch.drain(..) {
-                let event_id = uuid::Uuid::new_v4();
-                for e in endpoints.iter().filter(|e| {
-                    e.enabled
-                        && d.env.is_none_or(|env| env == e.environment)
-                        && d.only.is_none_or(|id| id == e.id)
-                        && e.wants(d.event)
-                }) {
-                    let payload = body(d.event, now, e.environment, d.data.clone());
-                    deliveries.push(Delivery::new(
-                        e.id,
-                        e.environment,
-                        d.event,
-                        event_id,
-                        payload,
-                        now,
-                    ));
-                }
-            }
+            let deliveries: Vec<Delivery> = batch
+                .drain(..)
+                .flat_map(|d| direct_deliveries(&d, now, &endpoints))
+                .collect();
             match self.store.insert_deliveries(&deliveries).await {
                 Ok(_) => self.wake.notify_one(),
                 Err(e) => {
@@ -211,4 +195,26 @@ impl Webhooks {
             }
         }
     }
+}
+
+/// The deliveries of one direct event: one per enabled endpoint that wants it.
+pub(super) fn direct_deliveries(
+    d: &Direct,
+    now: DateTime<Utc>,
+    endpoints: &[Endpoint],
+) -> Vec<Delivery> {
+    let event_id = uuid::Uuid::new_v4();
+    endpoints
+        .iter()
+        .filter(|e| {
+            e.enabled
+                && d.env.is_none_or(|env| env == e.environment)
+                && d.only.is_none_or(|id| id == e.id)
+                && e.wants(d.event)
+        })
+        .map(|e| {
+            let payload = body(d.event, now, e.environment, d.data.clone());
+            Delivery::new(e.id, e.environment, d.event, event_id, payload, now)
+        })
+        .collect()
 }

@@ -234,9 +234,14 @@ impl Webhooks {
         Ok(EndpointView::with_secret(&stored))
     }
 
-    /// Queues a `webhook.test` event for this endpoint alone.
+    /// Writes a `webhook.test` event for this endpoint alone (409 when it is disabled).
     pub async fn send_test(&self, env: Environment, id: Uuid, by: &str) -> Result<(), AppError> {
         let e = self.get(env, id).await?;
+        if !e.enabled {
+            return Err(AppError::Conflict(
+                "the endpoint is disabled: enable it to send a test event".into(),
+            ));
+        }
         let data = serde_json::json!({"message": "A test event from Keywarden.", "endpoint_id": e.id, "sent_by": by});
         let d = Direct {
             env: Some(env),
@@ -244,10 +249,7 @@ impl Webhooks {
             data,
             only: Some(e.id),
         };
-        self.direct
-            .send(d)
-            .await
-            .map_err(|_| AppError::Internal("the webhook queue is closed".into()))
+        Ok(self.write_now(&d, std::slice::from_ref(&e)).await?)
     }
 
     /// An endpoint's deliveries, newest first.

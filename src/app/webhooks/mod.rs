@@ -125,14 +125,32 @@ impl Webhooks {
         self.settings.allow_http
     }
 
-    /// A new customer (`customer.created`, to endpoints of both environments).
-    pub fn customer_created(&self, c: &crate::domain::Customer) {
-        let view = crate::app::views::CustomerView::from(c);
-        self.emit(
-            None,
-            EventType::CustomerCreated,
-            serde_json::json!({"customer": view}),
-        );
+    /// A new customer (`customer.created`, to endpoints of both environments),
+    /// written before the answer goes out: the customer row is not in an audit log.
+    pub async fn customer_created(&self, c: &crate::domain::Customer) {
+        let d = Direct {
+            env: None,
+            event: EventType::CustomerCreated,
+            data: serde_json::json!({"customer": crate::app::views::CustomerView::from(c)}),
+            only: None,
+        };
+        if let Err(e) = self.write_now(&d, &self.cached()).await {
+            tracing::warn!(error = %e, "customer.created webhook event not written");
+        }
+    }
+
+    /// Writes a direct event's deliveries to `endpoints` now (not through the queue).
+    async fn write_now(
+        &self,
+        d: &Direct,
+        endpoints: &[Endpoint],
+    ) -> Result<(), crate::store::StoreError> {
+        let deliveries = feed::direct_deliveries(d, chrono::Utc::now(), endpoints);
+        if !deliveries.is_empty() {
+            self.store.insert_deliveries(&deliveries).await?;
+            self.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Starts this node's feed and sender (every node runs both: the store
