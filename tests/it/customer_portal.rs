@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 use super::helpers::{activate, Opts, Server};
 use super::web::{input_value, link_in, mails, multipart, Web};
 
-const PW: &str = "customer-password-1";
+pub const PW: &str = "customer-password-1";
 
 /// A customer with a portal password (the admin API takes one for automation).
-fn customer(s: &Server, email: &str, name: &str) -> String {
+pub fn customer(s: &Server, email: &str, name: &str) -> String {
     let (st, c) = s.admin(
         "POST",
         "/customers",
@@ -24,7 +24,7 @@ fn product(s: &Server, env: &str, name: &str) -> String {
     s.product(env, name)
 }
 
-fn license(s: &Server, env: &str, product: &str, customer: &str, extra: Value) -> String {
+pub fn license(s: &Server, env: &str, product: &str, customer: &str, extra: Value) -> String {
     let mut body = json!({ "product_id": product, "customer_id": customer });
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -43,7 +43,7 @@ fn handles(html: &str) -> Vec<String> {
 }
 
 /// The handle of `key` as the customer's list shows it (via the masked key).
-fn handle_of(w: &Web, key: &str) -> String {
+pub fn handle_of(w: &Web, key: &str) -> String {
     let page = w.get(&format!("/portal/licenses?q={key}")).text();
     let h = handles(&page);
     assert_eq!(h.len(), 1, "{key}: {page}");

@@ -30,6 +30,7 @@ mod lb;
 mod migrate;
 mod observability;
 mod openapi;
+mod portal_points;
 mod prometheus;
 mod security;
 mod security_more;

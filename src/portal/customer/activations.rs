@@ -44,6 +44,10 @@ struct ListPage {
     rows: Vec<DeviceRow>,
     q: String,
     status: String,
+    /// The one license shown (its handle), from "Manage this license's devices".
+    license: String,
+    /// That license as the heading names it (product and masked key).
+    license_label: String,
 }
 
 /// Every device on the customer's licenses, filtered by state and identifier.
@@ -60,7 +64,21 @@ pub async fn list(
             PageError::BadRequest("status must be active, deactivated or suspended".into())
         })?),
     };
-    let found = account::devices(me.owner(&state), wanted, &q).await?;
+    let license = query_param(&req, "license");
+    let mut found = account::devices(me.owner(&state), wanted, &q).await?;
+    let mut license_label = String::new();
+    if !license.is_empty() {
+        // Only the customer's own licenses are in `found`: another handle shows nothing.
+        found.retain(|l| l.owned.handle == license);
+        let Some(l) = found.first() else {
+            return Err(PageError::NotFound("no such license of yours".into()));
+        };
+        license_label = format!(
+            "{} {}",
+            l.owned.product_name,
+            format::mask_key(l.owned.license.key.as_str())
+        );
+    }
     let rows = found
         .iter()
         .flat_map(|l| {
@@ -74,6 +92,8 @@ pub async fn list(
         rows,
         q,
         status,
+        license,
+        license_label,
     };
     render(&req, &page)
 }

@@ -1,0 +1,62 @@
+//! Issue 15, points the product pages describe: each test names its item.
+
+use serde_json::json;
+
+use crate::customer_portal::{customer, handle_of, license, PW};
+use crate::helpers::{activate, Server};
+use crate::web::Web;
+
+/// Item 1: "Manage this license's devices" shows that license's devices only,
+/// and another customer's license is not found.
+#[test]
+fn item01_manage_devices_shows_that_license_only() {
+    let s = Server::start();
+    let product = s.product("production", "Devices Product");
+    let me = customer(&s, "dev-owner@example.com", "Owner");
+    let other = customer(&s, "dev-other@example.com", "Other");
+    let mine = license(
+        &s,
+        "production",
+        &product,
+        &me,
+        json!({"activation_limit": 3}),
+    );
+    let second = license(
+        &s,
+        "production",
+        &product,
+        &me,
+        json!({"activation_limit": 3}),
+    );
+    let theirs = license(&s, "production", &product, &other, json!({}));
+    activate(&s, "production", &mine, "laptop-of-mine");
+    activate(&s, "production", &second, "desktop-of-second");
+    activate(&s, "production", &theirs, "their-box");
+    let w = Web::customer(&s, "dev-owner@example.com", PW);
+    let handle = handle_of(&w, &mine);
+    let detail = w.get(&format!("/portal/licenses/{handle}")).text();
+    let link = format!("/portal/activations?license={handle}");
+    assert!(detail.contains(&format!("href=\"{link}\"")), "{detail}");
+    let page = w.get(&link);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("laptop-of-mine"), "{html}");
+    assert!(
+        !html.contains("desktop-of-second"),
+        "another license's device is listed"
+    );
+    assert!(html.contains("id=\"license-filter\""));
+    // The filter keeps the license while searching.
+    let searched = w.get(&format!("{link}&q=laptop")).text();
+    assert!(searched.contains("laptop-of-mine") && !searched.contains("desktop-of-second"));
+    // Every device without the filter; someone else's handle is not found.
+    let all = w.get("/portal/activations").text();
+    assert!(all.contains("laptop-of-mine") && all.contains("desktop-of-second"));
+    let w2 = Web::customer(&s, "dev-other@example.com", PW);
+    let their_handle = handle_of(&w2, &theirs);
+    assert_eq!(
+        w.get(&format!("/portal/activations?license={their_handle}"))
+            .status,
+        404
+    );
+}
