@@ -17,10 +17,11 @@ pub enum Attention {
     /// Inactive: the vendor paused it.
     Paused,
     Expired,
+    Revoked,
     /// Past its expiry date, still working during the grace period.
     InGrace,
-    /// Usable, with every device slot taken.
-    Full,
+    /// Flagged by the vendor's abuse rule (too many refused devices).
+    Flagged,
     /// Runs out within [`SOON`].
     ExpiresSoon,
 }
@@ -35,20 +36,20 @@ pub fn expires_within(license: &License, now: DateTime<Utc>, within: Duration) -
 }
 
 /// The standing problem of one license, if any: a blocking state first
-/// (suspended, paused, expired), then an expiry already passed (grace period),
-/// then a usable license with every slot taken.
+/// (suspended, paused, expired, revoked), then an expiry already passed (grace
+/// period), then an abuse flag. A license with every device slot in use is
+/// normal (one seat, one device), not a problem.
 pub fn problem(license: &License, now: DateTime<Utc>) -> Option<Attention> {
     let l = license;
     match l.status {
         LicenseStatus::Suspended => Some(Attention::Suspended),
         LicenseStatus::Inactive => Some(Attention::Paused),
         LicenseStatus::Expired => Some(Attention::Expired),
+        LicenseStatus::Revoked => Some(Attention::Revoked),
         _ if l.expires_at.is_some_and(|t| t <= now) && l.status.can_expire() => {
             Some(Attention::InGrace)
         }
-        _ if l.status.is_usable() && !l.activation_limit.has_room(l.active_count()) => {
-            Some(Attention::Full)
-        }
+        _ if l.flagged => Some(Attention::Flagged),
         _ => None,
     }
 }
@@ -137,6 +138,11 @@ mod tests {
         l
     }
 
+    fn flagged(mut l: License) -> License {
+        l.flagged = true;
+        l
+    }
+
     #[test]
     fn each_license_has_at_most_one_standing_problem() {
         let now = Utc::now();
@@ -148,10 +154,11 @@ mod tests {
             (S::Expired, 5, 0, Some(-9), Some(Attention::Expired)),
             (S::Active, 2, 2, Some(-1), Some(Attention::InGrace)),
             (S::Assigned, 5, 0, Some(0), Some(Attention::InGrace)),
-            (S::Active, 2, 2, None, Some(Attention::Full)),
+            (S::Active, 2, 2, None, None),
+            (S::Active, 1, 1, None, None),
             (S::Active, 2, 1, Some(3), None),
             (S::Active, -1, 3, None, None),
-            (S::Revoked, 1, 0, Some(-1), None),
+            (S::Revoked, 1, 0, Some(-1), Some(Attention::Revoked)),
             (S::Available, 1, 0, None, None),
         ];
         for (status, limit, used, days, want) in table {
@@ -185,6 +192,7 @@ mod tests {
         let ls = [
             lic(S::Active, 5, 0, Some(3), now),
             lic(S::Suspended, 5, 0, Some(5), now),
+            flagged(lic(S::Active, 1, 1, None, now)),
             lic(S::Active, 1, 1, None, now),
         ];
         let refs: Vec<&License> = ls.iter().collect();
@@ -192,7 +200,7 @@ mod tests {
             attention(&refs, now),
             vec![
                 (1, Attention::Suspended),
-                (2, Attention::Full),
+                (2, Attention::Flagged),
                 (0, Attention::ExpiresSoon),
                 (1, Attention::ExpiresSoon),
             ]

@@ -60,3 +60,51 @@ fn item01_manage_devices_shows_that_license_only() {
         404
     );
 }
+
+/// Item 3: a full one-seat license needs no attention; revoked and flagged ones
+/// do; with many licenses the dashboard lists a few and links to the rest.
+#[test]
+fn item03_account_health_names_real_problems_and_stays_short() {
+    let s = Server::start();
+    let product = s.product("production", "Health Product");
+    let me = customer(&s, "health@example.com", "Health");
+    let mut keys = Vec::new();
+    for i in 0..30 {
+        let key = license(
+            &s,
+            "production",
+            &product,
+            &me,
+            json!({"activation_limit": 1}),
+        );
+        activate(&s, "production", &key, &format!("only-device-{i}"));
+        keys.push(key);
+    }
+    let w = Web::customer(&s, "health@example.com", PW);
+    let dash = w.get("/portal").text();
+    assert!(
+        dash.contains("all your licenses are in good standing"),
+        "30 full one-seat licenses are normal: {dash}"
+    );
+    for key in &keys[..8] {
+        let (st, v) = s.admin(
+            "POST",
+            &format!("/production/licenses/{key}/actions/revoke"),
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+    let dash = w.get("/portal").text();
+    assert!(dash.contains("8 thing(s) need your attention"), "{dash}");
+    assert_eq!(dash.matches("was revoked.").count(), 5, "five shown");
+    assert!(dash.contains("id=\"health-more\">And 3 more"), "{dash}");
+    assert!(dash.contains("id=\"usage-more\">And 17 more"), "{dash}");
+    let rows = dash
+        .split("id=\"usage\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert_eq!(rows.matches("<tr>").count(), 5, "{rows}");
+}

@@ -30,6 +30,10 @@ struct DashboardPage {
     capacity: String,
     expiring_30: usize,
     health: Vec<String>,
+    /// Items of Account health beyond those shown.
+    health_more: usize,
+    soon_more: usize,
+    usage_more: usize,
     by_state: Vec<(&'static str, usize)>,
     soon: Vec<LicenseRow>,
     newest: Vec<LicenseRow>,
@@ -48,9 +52,23 @@ pub async fn page(
     render(&req, &dashboard(&req, &me, &o, now))
 }
 
+/// Rows each list of the dashboard shows; the rest is a link away, so the page
+/// stays short for a customer with thousands of licenses.
+const SHOWN: usize = 5;
+
 fn dashboard(req: &HttpRequest, me: &Me, o: &Overview, now: DateTime<Utc>) -> DashboardPage {
     let mine = &o.licenses;
     let t = &o.totals;
+    let soon: Vec<&OwnedLicense> = mine
+        .iter()
+        .filter(|m| expires_within(&m.license, now, SOON))
+        .collect();
+    // The fullest usable licenses first: the ones close to their limit.
+    let mut usage: Vec<&OwnedLicense> = mine
+        .iter()
+        .filter(|m| m.license.status.is_usable())
+        .collect();
+    usage.sort_by_key(|m| std::cmp::Reverse(use_ratio(m)));
     DashboardPage {
         c: chrome(req, me, "Dashboard", "dashboard"),
         total: t.total,
@@ -63,12 +81,16 @@ fn dashboard(req: &HttpRequest, me: &Me, o: &Overview, now: DateTime<Utc>) -> Da
         health: o
             .attention
             .iter()
+            .take(SHOWN)
             .map(|(i, what)| health_line(&mine[*i], *what))
             .collect(),
+        health_more: o.attention.len().saturating_sub(SHOWN),
         by_state: t.by_state.iter().map(|(s, n)| (s.as_str(), *n)).collect(),
-        soon: rows_where(mine, me.tz, |m| expires_within(&m.license, now, SOON)),
-        newest: mine.iter().take(5).map(|m| row(m, me.tz)).collect(),
-        usage: rows_where(mine, me.tz, |m| m.license.status.is_usable()),
+        soon: soon.iter().take(SHOWN).map(|m| row(m, me.tz)).collect(),
+        soon_more: soon.len().saturating_sub(SHOWN),
+        newest: mine.iter().take(SHOWN).map(|m| row(m, me.tz)).collect(),
+        usage: usage.iter().take(SHOWN).map(|m| row(m, me.tz)).collect(),
+        usage_more: usage.len().saturating_sub(SHOWN),
         activity: o
             .activity
             .iter()
@@ -81,15 +103,14 @@ fn dashboard(req: &HttpRequest, me: &Me, o: &Overview, now: DateTime<Utc>) -> Da
     }
 }
 
-fn rows_where(
-    mine: &[OwnedLicense],
-    tz: chrono_tz::Tz,
-    keep: impl Fn(&OwnedLicense) -> bool,
-) -> Vec<LicenseRow> {
-    mine.iter()
-        .filter(|m| keep(m))
-        .map(|m| row(m, tz))
-        .collect()
+/// Slots in use per thousand (unlimited licenses count as empty).
+fn use_ratio(m: &OwnedLicense) -> u64 {
+    let l = &m.license;
+    if l.activation_limit.is_unlimited() {
+        return 0;
+    }
+    let limit = l.activation_limit.get().max(1) as u64;
+    l.active_count() as u64 * 1000 / limit
 }
 
 fn masked(m: &OwnedLicense) -> String {
@@ -103,8 +124,11 @@ fn health_line(m: &OwnedLicense, what: Attention) -> String {
         Attention::Suspended => format!("{name} is suspended."),
         Attention::Paused => format!("{name} is paused by your vendor."),
         Attention::Expired => format!("{name} has expired."),
+        Attention::Revoked => format!("{name} was revoked."),
         Attention::InGrace => format!("{name} has expired (grace period)."),
-        Attention::Full => format!("{name} has every device slot in use."),
+        Attention::Flagged => format!(
+            "{name} was flagged: many devices were refused. Check that the key has not been shared."
+        ),
         Attention::ExpiresSoon => format!("{name} expires within 7 days."),
     }
 }

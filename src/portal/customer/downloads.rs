@@ -75,10 +75,7 @@ pub async fn list(
     }
     let page = DownloadsPage {
         c: chrome(&req, &me, "Downloads", "downloads"),
-        link_valid: match secs {
-            s if s % 60 == 0 => format!("{} minutes", s / 60),
-            s => format!("{s} seconds"),
-        },
+        link_valid: crate::app::format::span(secs),
         blocked: d.blocked,
         groups: groups
             .into_iter()
