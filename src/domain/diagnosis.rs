@@ -43,6 +43,56 @@ pub fn diagnose(license: &License, now: DateTime<Utc>, grace: Duration) -> Diagn
     }
 }
 
+/// What a code sample for a license does and what it will print: validate a
+/// device that is activated on the license, or, when none is, activate
+/// `new_device` (run again, the same call validates it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamplePlan {
+    pub device: String,
+    pub op: Op,
+    /// The answer the sample gets now.
+    pub expected: Verdict,
+}
+
+/// Plans the code samples of `license` (pure: nothing changes).
+pub fn sample_plan(
+    license: &License,
+    now: DateTime<Utc>,
+    grace: Duration,
+    new_device: &str,
+) -> SamplePlan {
+    if let Some(a) = license.active_activations().next() {
+        let expected = match decide(license, Op::Validate, &a.identifier, now, grace) {
+            Decision::Answer(v) => v,
+            _ => super::verdict::activated(license, now, grace),
+        };
+        return SamplePlan {
+            device: a.identifier.as_str().to_owned(),
+            op: Op::Validate,
+            expected,
+        };
+    }
+    let id = Identifier::parse(new_device).expect("a valid sample identifier");
+    let expected = match decide(license, Op::Activate, &id, now, grace) {
+        Decision::Answer(v) => v,
+        _ => {
+            let mut after = license.clone();
+            after.activations.push(super::Activation::new(
+                id,
+                super::ActivationKind::Hwid,
+                now,
+                None,
+            ));
+            super::verdict::activated(&after, now, grace)
+        }
+    };
+    SamplePlan {
+        device: new_device.to_owned(),
+        op: Op::Activate,
+        expected,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +152,58 @@ mod tests {
             );
             assert_eq!(d.new_device.code, new, "{:?}", l.status);
         }
+    }
+
+    #[test]
+    fn samples_validate_an_activated_device_or_activate_a_new_one() {
+        let now = Utc::now();
+        let grace = Duration::days(7);
+        let table: Vec<(License, &str, Op, VerdictCode)> = vec![
+            (
+                license(S::Active, 2, &["pc"]),
+                "pc",
+                Op::Validate,
+                VerdictCode::Valid,
+            ),
+            (
+                license(S::Assigned, 2, &[]),
+                "ws",
+                Op::Activate,
+                VerdictCode::Valid,
+            ),
+            (
+                license(S::Available, 2, &[]),
+                "ws",
+                Op::Activate,
+                VerdictCode::NotAssigned,
+            ),
+            (
+                license(S::Suspended, 2, &["pc"]),
+                "pc",
+                Op::Validate,
+                VerdictCode::Suspended,
+            ),
+            (
+                license(S::Revoked, 2, &[]),
+                "ws",
+                Op::Activate,
+                VerdictCode::Revoked,
+            ),
+        ];
+        for (l, device, op, code) in table {
+            let plan = sample_plan(&l, now, grace, "ws");
+            assert_eq!(
+                (plan.device.as_str(), plan.op, plan.expected.code),
+                (device, op, code),
+                "{}",
+                l.status
+            );
+        }
+        let fresh = sample_plan(&license(S::Assigned, 2, &[]), now, grace, "ws");
+        assert!(
+            fresh.expected.detail.contains("1 of 2"),
+            "{}",
+            fresh.expected.detail
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! validates the license for a device and prints the verdict code and detail.
 //! The tests run every sample (curl, php-cli, node, python3) against a live server.
 
+use crate::domain::diagnosis::SamplePlan;
+use crate::domain::verdict::Op;
 use crate::domain::Environment;
 
 /// One code sample.
@@ -10,13 +12,13 @@ pub struct Sample {
     pub lang: &'static str,
     /// Tab label.
     pub label: &'static str,
-    /// Name the sample downloads as.
-    pub file_name: &'static str,
+    /// Name the sample downloads as (`validate.py`, `activate.sh`…).
+    pub file_name: String,
     /// The script, ready to run.
     pub code: String,
 }
 
-/// Device identifier the samples use.
+/// Device identifier the samples activate when none is activated yet.
 pub const SAMPLE_DEVICE: &str = "workstation-01";
 
 /// JSON string literal (keys and URLs are plain ASCII, but quote them properly anyway).
@@ -29,32 +31,39 @@ fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The four samples for `key` in `env`, calling the server at `base` (e.g. `http://host:8080`).
-pub fn for_license(base: &str, env: Environment, key: &str) -> Vec<Sample> {
-    let url = format!(
-        "{}/v1/{}/licenses/validate",
-        base.trim_end_matches('/'),
-        env
-    );
-    let title = format!("Validate license {key} for device {SAMPLE_DEVICE} ({env}).");
-    let (url_l, key_l, dev_l) = (lit(&url), lit(key), lit(SAMPLE_DEVICE));
+/// The four samples for `key` in `env` as `plan` says (validate an activated
+/// device, or activate a new one), calling the server at `base` (e.g. `http://host:8080`).
+pub fn for_license(base: &str, env: Environment, key: &str, plan: &SamplePlan) -> Vec<Sample> {
+    let op = if plan.op == Op::Activate {
+        "activate"
+    } else {
+        "validate"
+    };
+    let url = format!("{}/v1/{}/licenses/{op}", base.trim_end_matches('/'), env);
+    let device = plan.device.as_str();
+    let title = if plan.op == Op::Activate {
+        format!("Activate license {key} on device {device} ({env}); run again, it validates.")
+    } else {
+        format!("Validate license {key} for device {device} ({env}).")
+    };
+    let (url_l, key_l, dev_l) = (lit(&url), lit(key), lit(device));
     let script: Literals = (&title, &url_l, &key_l, &dev_l);
     [
-        ("curl", "cURL", "validate.sh", curl(&title, &url, key)),
-        ("php", "PHP", "validate.php", php(script)),
+        ("curl", "cURL", "sh", curl(&title, &url, key, device)),
+        ("php", "PHP", "php", php(script)),
         (
             "javascript",
             "JavaScript (Node 18+)",
-            "validate.mjs",
+            "mjs",
             javascript(script),
         ),
-        ("python", "Python 3", "validate.py", python(script)),
+        ("python", "Python 3", "py", python(script)),
     ]
     .into_iter()
-    .map(|(lang, label, file_name, code)| Sample {
+    .map(|(lang, label, ext, code)| Sample {
         lang,
         label,
-        file_name,
+        file_name: format!("{op}.{ext}"),
         code,
     })
     .collect()
@@ -65,8 +74,8 @@ pub fn for_license(base: &str, env: Environment, key: &str) -> Vec<Sample> {
 type Literals<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 /// A shell script: the request with curl, the JSON answer printed.
-fn curl(title: &str, url: &str, key: &str) -> String {
-    let body = serde_json::json!({ "key": key, "identifier": SAMPLE_DEVICE }).to_string();
+fn curl(title: &str, url: &str, key: &str, device: &str) -> String {
+    let body = serde_json::json!({ "key": key, "identifier": device }).to_string();
     format!(
         "#!/bin/sh\n# {}\ncurl -sS -X POST {} \\\n  -H 'Content-Type: application/json' \\\n  -d {}\necho\n",
         title,
@@ -138,17 +147,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_sample_names_the_key_environment_and_url() {
-        let s = for_license("http://127.0.0.1:9/", Environment::Staging, "AB-CD");
-        assert_eq!(s.len(), 4);
-        for x in &s {
-            assert!(x.code.contains("AB-CD"), "{}", x.lang);
-            assert!(
-                x.code
-                    .contains("http://127.0.0.1:9/v1/staging/licenses/validate"),
-                "{}",
-                x.lang
+    fn every_sample_names_the_key_environment_url_and_device() {
+        let plan = |op, device: &str| SamplePlan {
+            device: device.into(),
+            op,
+            expected: crate::domain::verdict::Verdict::yes(
+                crate::domain::VerdictCode::Valid,
+                "ok".into(),
+            ),
+        };
+        for (op, path, device) in [
+            (Op::Validate, "validate", "pc-7"),
+            (Op::Activate, "activate", SAMPLE_DEVICE),
+        ] {
+            let s = for_license(
+                "http://127.0.0.1:9/",
+                Environment::Staging,
+                "AB-CD",
+                &plan(op, device),
             );
+            assert_eq!(s.len(), 4);
+            for x in &s {
+                assert!(
+                    x.code.contains("AB-CD") && x.code.contains(device),
+                    "{}",
+                    x.lang
+                );
+                let url = format!("http://127.0.0.1:9/v1/staging/licenses/{path}");
+                assert!(x.code.contains(&url), "{}", x.lang);
+                assert!(x.file_name.starts_with(path), "{}", x.file_name);
+            }
         }
         assert_eq!(sh("it's"), "'it'\\''s'");
     }

@@ -693,13 +693,28 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
     )
 }
 
+/// The text of the element with `id` on a page.
+fn text_by_id(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("#{id}")) + marker.len();
+    unescape(&html[start..start + html[start..].find('<').unwrap()])
+}
+
+/// The samples validate a device that is activated on the license, print what
+/// the preview says they will (issue 15 item 2), and run in four languages.
 #[test]
 fn code_samples_run_in_curl_php_node_and_python() {
     let s = Server::start();
     let key = s.license("production", 3);
-    activate(&s, "production", &key, "workstation-01");
+    activate(&s, "production", &key, "laptop-7");
     let w = Web::admin(&s);
     let preview = w.get(&format!("/admin/licenses/{key}")).text();
+    assert!(
+        text_by_id(&preview, "sample-what").contains("device laptop-7"),
+        "{preview}"
+    );
+    assert_eq!(text_by_id(&preview, "sample-expected-code"), "VALID");
+    let detail = text_by_id(&preview, "sample-expected-detail");
     let dir = tempfile::tempdir().unwrap();
     for (lang, program, file) in [
         ("curl", "sh", "validate.sh"),
@@ -710,37 +725,64 @@ fn code_samples_run_in_curl_php_node_and_python() {
         // The page shows the same code the download link gives.
         let r = w.get(&format!("/admin/licenses/{key}/samples/{lang}"));
         assert_eq!(r.status, 200, "{lang}");
+        assert!(
+            r.header("content-disposition").unwrap().contains(file),
+            "{lang}"
+        );
         let code = r.text();
         let marker = format!("id=\"sample-code-{lang}\">");
         let start = preview.find(&marker).unwrap() + marker.len();
         let shown = unescape(&preview[start..start + preview[start..].find("</pre>").unwrap()]);
         assert_eq!(shown, code, "{lang}");
+        assert!(code.contains("laptop-7"), "{lang}");
         let path = dir.path().join(file);
         std::fs::write(&path, &code).unwrap();
         let (ok, out) = run(program, &[path.to_str().unwrap()]);
         if lang == "curl" {
             let v: serde_json::Value =
                 serde_json::from_str(out.trim()).unwrap_or_else(|_| panic!("curl printed {out}"));
-            assert_eq!(v["code"], "VALID", "{out}");
+            assert_eq!(
+                (&v["code"], v["detail"].as_str()),
+                (&json!("VALID"), Some(detail.as_str())),
+                "{out}"
+            );
         } else {
             assert!(ok, "{lang} failed: {out}");
-            assert!(out.starts_with("VALID: "), "{lang}: {out}");
+            assert_eq!(
+                out.trim(),
+                format!("VALID: {detail}"),
+                "{lang}: the answer the preview announced"
+            );
         }
     }
-    // A sample for a device that is not activated reports it (exit code 1).
+    // No device activated: the samples activate one, then validate it when run again.
     let (_, v) = s.client(
         "production",
         "deactivate",
-        json!({"key": key, "identifier": "workstation-01"}),
+        json!({"key": key, "identifier": "laptop-7"}),
     );
     assert_eq!(v["code"], "DEACTIVATED");
-    let code = w
-        .get(&format!("/admin/licenses/{key}/samples/python"))
-        .text();
-    let path = dir.path().join("again.py");
-    std::fs::write(&path, code).unwrap();
+    let preview = w.get(&format!("/admin/licenses/{key}")).text();
+    assert!(text_by_id(&preview, "sample-what").contains("activates device workstation-01"));
+    assert_eq!(text_by_id(&preview, "sample-expected-code"), "VALID");
+    let announced = text_by_id(&preview, "sample-expected-detail");
+    let r = w.get(&format!("/admin/licenses/{key}/samples/python"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("activate.py"));
+    let path = dir.path().join("activate.py");
+    std::fs::write(&path, r.text()).unwrap();
     let (ok, out) = run("python3", &[path.to_str().unwrap()]);
-    assert!(!ok && out.starts_with("NOT_ACTIVATED"), "{out}");
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), format!("VALID: {announced}"));
+    let (ok, again) = run("python3", &[path.to_str().unwrap()]);
+    assert!(ok && again.starts_with("VALID: "), "{again}");
+    assert_eq!(s.get_license("production", &key)["activations_in_use"], 1);
+    // Now the preview's samples validate the device they activated.
+    let preview = w.get(&format!("/admin/licenses/{key}")).text();
+    assert!(text_by_id(&preview, "sample-what")
+        .contains("validates this license for device workstation-01"));
 }
 
 #[test]

@@ -17,6 +17,8 @@ use crate::app::license_preview::{self, LicensePreview};
 use crate::app::licenses;
 use crate::app::offline::offline_file;
 use crate::app::AppState;
+use crate::domain::diagnosis::SamplePlan;
+use crate::domain::verdict::Op;
 use crate::domain::{
     admin_actions_for, Environment, Identifier, License, LicenseKey, LicenseStatus,
 };
@@ -101,12 +103,17 @@ struct PreviewPage {
     samples: Vec<Sample>,
     actions: Vec<(&'static str, &'static str)>,
     can_edit: bool,
-    sample_device: &'static str,
+    /// What the samples do (validate which device, or activate a new one).
+    sample_what: String,
+    /// What they print now: code, then detail.
+    sample_code: &'static str,
+    sample_detail: String,
+    sample_valid: bool,
 }
 
 impl PreviewPage {
     /// The page for what the app read; `samples` call this license.
-    fn new(c: Chrome, p: LicensePreview, samples: Vec<Sample>) -> PreviewPage {
+    fn new(c: Chrome, p: LicensePreview, samples: Vec<Sample>, plan: &SamplePlan) -> PreviewPage {
         let l = &p.license;
         let (expires, expiry_class) = format::expiry(l.expires_at, Utc::now());
         let json = |m: &serde_json::Map<String, serde_json::Value>| {
@@ -149,7 +156,20 @@ impl PreviewPage {
             samples,
             actions: admin_actions_for(l.status),
             can_edit: l.status != LicenseStatus::Revoked,
-            sample_device: samples::SAMPLE_DEVICE,
+            sample_what: if plan.op == Op::Activate {
+                format!(
+                    "No device is activated yet: each activates device {} (run again, it validates) and prints the verdict.",
+                    plan.device
+                )
+            } else {
+                format!(
+                    "Each validates this license for device {}, activated on it, and prints the verdict.",
+                    plan.device
+                )
+            },
+            sample_code: plan.expected.code.as_str(),
+            sample_detail: plan.expected.detail.clone(),
+            sample_valid: plan.expected.valid,
         }
     }
 }
@@ -168,9 +188,15 @@ pub async fn preview(
     let p = license_preview::read(&state.engine, env, &key)
         .await
         .map_err(|e| missing(e, env, &key))?;
-    let samples = samples::for_license(state.config.public_base(), env, p.license.key.as_str());
+    let plan = sample_plan(&p.license, &state, env);
+    let samples = samples::for_license(
+        state.config.public_base(),
+        env,
+        p.license.key.as_str(),
+        &plan,
+    );
     let c = chrome(&req, &admin, "License Preview", "licenses", env);
-    render(&req, &PreviewPage::new(c, p, samples))
+    render(&req, &PreviewPage::new(c, p, samples, &plan))
 }
 
 /// The signed offline validation file, as a download.
@@ -202,6 +228,20 @@ pub async fn offline(
     }
 }
 
+/// What the samples of `license` do and will print now.
+fn sample_plan(
+    license: &crate::domain::License,
+    state: &AppState,
+    env: crate::domain::Environment,
+) -> SamplePlan {
+    crate::domain::diagnosis::sample_plan(
+        license,
+        Utc::now(),
+        state.engine.settings().grace(env),
+        samples::SAMPLE_DEVICE,
+    )
+}
+
 /// One code sample as a file.
 pub async fn sample(
     AdminView { admin, req: _, env }: AdminView,
@@ -211,7 +251,11 @@ pub async fn sample(
     require_recent(&state, &admin, env).await?;
     let (raw, lang) = path.into_inner();
     let key = key_of(&raw)?;
-    let s = samples::for_license(state.config.public_base(), env, key.as_str())
+    let p = license_preview::read(&state.engine, env, &key)
+        .await
+        .map_err(|e| missing(e, env, &key))?;
+    let plan = sample_plan(&p.license, &state, env);
+    let s = samples::for_license(state.config.public_base(), env, key.as_str(), &plan)
         .into_iter()
         .find(|s| s.lang == lang)
         .ok_or_else(|| PageError::NotFound(format!("no {lang} sample")))?;
