@@ -108,3 +108,64 @@ fn item03_account_health_names_real_problems_and_stays_short() {
         .unwrap();
     assert_eq!(rows.matches("<tr>").count(), 5, "{rows}");
 }
+
+/// Item 22: an admin's Deactivate opens a confirmation naming the device and
+/// what happens; only the confirming form (with its CSRF token) deactivates.
+#[test]
+fn item22_deactivating_a_device_asks_first() {
+    let s = Server::start();
+    let key = s.license("production", 3);
+    activate(&s, "production", &key, "build-box");
+    let w = Web::admin(&s);
+    for page in [
+        format!("/admin/licenses/{key}?env=production"),
+        "/admin/activations?env=production".to_string(),
+    ] {
+        let html = w.get(&page).text();
+        let link = format!(
+            "/admin/licenses/{key}/confirm-deactivate?env=production&amp;identifier=build-box"
+        );
+        assert!(html.contains(&link), "{page}: {html}");
+        assert!(
+            !html.contains(&format!("action=\"/admin/licenses/{key}/deactivate\"")),
+            "{page}: a one-click form is left"
+        );
+    }
+    let back = "%2Fadmin%2Factivations%3Fenv%3Dproduction";
+    let confirm = w.get(&format!(
+        "/admin/licenses/{key}/confirm-deactivate?env=production&identifier=build-box&return={back}"
+    ));
+    assert_eq!(confirm.status, 200);
+    let html = confirm.text();
+    assert!(
+        html.contains("Deactivate device build-box?") && html.contains("NOT_ACTIVATED"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/admin/activations?env=production\" id=\"confirm-cancel\""),
+        "{html}"
+    );
+    // Still active until confirmed.
+    assert_eq!(s.get_license("production", &key)["activations_in_use"], 1);
+    let csrf = crate::web::input_value(&html, "csrf").unwrap();
+    let r = w.post(
+        &format!("/admin/licenses/{key}/deactivate"),
+        &[
+            ("csrf", &csrf),
+            ("env", "production"),
+            ("identifier", "build-box"),
+            ("return", "/admin/activations?env=production"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some("/admin/activations?env=production")
+    );
+    assert_eq!(s.get_license("production", &key)["activations_in_use"], 0);
+    // A device that is not active is not offered.
+    let again = w.get(&format!(
+        "/admin/licenses/{key}/confirm-deactivate?env=production&identifier=build-box"
+    ));
+    assert_eq!(again.status, 409);
+}

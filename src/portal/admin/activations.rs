@@ -17,6 +17,8 @@ const PER_PAGE: usize = 50;
 
 pub struct ActivationRow {
     pub identifier: String,
+    /// The identifier as a query value (the confirm link).
+    pub identifier_q: String,
     /// As shown (invisible characters escaped).
     pub shown: String,
     pub kind: &'static str,
@@ -35,6 +37,7 @@ impl ActivationRow {
         let (a, key) = (&h.activation, h.key.as_str());
         ActivationRow {
             identifier: a.identifier.as_str().into(),
+            identifier_q: format::url_encode(a.identifier.as_str()),
             shown: a.identifier.shown(),
             kind: a.kind.as_str(),
             key: key.into(),
@@ -70,7 +73,8 @@ struct ActivationsPage {
     status: String,
     pages: Vec<PageLink>,
     truncated: bool,
-    return_to: String,
+    /// This page as a query value, for the confirm page to come back to.
+    return_q: String,
 }
 
 pub async fn list(
@@ -111,12 +115,12 @@ pub async fn list(
     let pages = pager(page as u32, pages_total, |n| {
         url(&[("page", &n.to_string())])
     });
-    let return_to = url(&[]);
+    let return_q = format::url_encode(&url(&[]));
     render(
         &req,
         &ActivationsPage {
             c: chrome(&req, &admin, "Activations", "activations", env),
-            return_to,
+            return_q,
             rows,
             total,
             q: p.q.unwrap_or_default(),

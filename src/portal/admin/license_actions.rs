@@ -11,6 +11,7 @@ use super::{chrome, redirect, render, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::{format, licenses, AppState};
 use crate::domain::{admin_actions_for, Action, Identifier, License, LicenseStatus};
+use crate::portal::page::query_param;
 use crate::portal::PageError;
 
 /// What one confirmed action does, in plain words. `{n}` in a line is the
@@ -142,6 +143,8 @@ struct ConfirmPage {
     cancel_url: String,
     action: String,
     warn: bool,
+    /// Extra fields the confirming form posts (the device and where to return).
+    hidden: Vec<(&'static str, String)>,
 }
 
 /// Whether `action` may be taken on a license in `status` (delete always may).
@@ -183,6 +186,56 @@ pub async fn confirm(
             action_url: format!("/admin/licenses/{key_q}/do/{action}"),
             cancel_url: format!("/admin/licenses/{key_q}?env={env}"),
             action,
+            hidden: Vec::new(),
+        },
+    )
+}
+
+/// The page that asks before a device is deactivated (issue 15 item 22).
+pub async fn confirm_deactivate(
+    AdminView { admin, req, env }: AdminView,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let l = load(&state, env, &path).await?;
+    let raw = query_param(&req, "identifier");
+    let identifier = Identifier::existing(&raw)
+        .map_err(|e| PageError::BadRequest(format!("device identifier: {e}")))?;
+    if l.find_active(&identifier).is_none() {
+        return Err(PageError::Conflict(format!(
+            "Device {} is not active on this license.",
+            identifier.as_str()
+        )));
+    }
+    let key_q = format::url_encode(l.key.as_str());
+    let back = query_param(&req, "return");
+    let cancel_url = if back.starts_with("/admin") && !back.starts_with("//") {
+        back.clone()
+    } else {
+        format!("/admin/licenses/{key_q}?env={env}")
+    };
+    let shown = identifier.shown();
+    render(
+        &req,
+        &ConfirmPage {
+            c: chrome(&req, &admin, "Confirm", "licenses", env),
+            heading: format!("Deactivate device {shown}?"),
+            warn: false,
+            consequences: vec![
+                format!(
+                    "Its slot on {} is freed at once ({} in use now).",
+                    format::mask_key(l.key.as_str()),
+                    format::activations(l.active_count() as u32, l.activation_limit.get())
+                ),
+                "The software on that device is told NOT_ACTIVATED at its next check and stops working there.".into(),
+                "To use it again, activate it from the software (a slot must be free).".into(),
+            ],
+            button: "Deactivate device".into(),
+            button_class: "danger",
+            action_url: format!("/admin/licenses/{key_q}/deactivate"),
+            cancel_url,
+            action: "deactivate".into(),
+            hidden: vec![("identifier", identifier.as_str().to_owned()), ("return", back)],
         },
     )
 }

@@ -29,6 +29,8 @@ use crate::portal::PageError;
 /// One activation row of the history.
 pub struct DeviceRow {
     pub identifier: String,
+    /// The identifier as a query value (the confirm link).
+    pub identifier_q: String,
     /// As shown (invisible characters escaped).
     pub shown: String,
     pub kind: &'static str,
@@ -46,6 +48,7 @@ pub fn device_rows(l: &License) -> Vec<DeviceRow> {
         .iter()
         .map(|a| DeviceRow {
             identifier: a.identifier.as_str().into(),
+            identifier_q: format::url_encode(a.identifier.as_str()),
             shown: a.identifier.shown(),
             kind: a.kind.as_str(),
             active: a.is_active(),

@@ -301,6 +301,10 @@ fn license_routes(cfg: &mut web::ServiceConfig) {
             web::post().to(license_actions::perform),
         )
         .route(
+            "/licenses/{key}/confirm-deactivate",
+            web::get().to(license_actions::confirm_deactivate),
+        )
+        .route(
             "/licenses/{key}/deactivate",
             web::post().to(license_actions::deactivate),
         );
