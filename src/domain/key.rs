@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod format;
-pub use format::{KeyFormat, CHUNK_CHARSET};
+pub use format::{check_charset, KeyFormat, CHARSETS, CHUNK_CHARSET};
 
 /// Longest key accepted anywhere.
 pub const MAX_KEY_LEN: usize = 128;

@@ -169,3 +169,85 @@ fn item22_deactivating_a_device_asks_first() {
     ));
     assert_eq!(again.status, 409);
 }
+
+/// Item 12: a chunked generator's character set is chosen on the form (a
+/// preset or custom), checked for strength, and its keys use only it; the
+/// Background Jobs page counts queued jobs beside running and failed ones.
+#[test]
+fn item12_generator_character_sets_and_the_queued_count() {
+    let s = Server::start();
+    let product = s.product("production", "Charset Product");
+    let w = Web::admin(&s);
+    let form =
+        |name: &'static str, preset: &'static str, custom: &'static str, segments: &'static str| {
+            vec![
+                ("env", "production"),
+                ("product_id", product.as_str()),
+                ("name", name),
+                ("kind", "chunked"),
+                ("segments", segments),
+                ("segment_len", "4"),
+                ("separator", "-"),
+                ("charset_preset", preset),
+                ("charset_custom", custom),
+                ("activation_limit", "2"),
+            ]
+        };
+    // Too short for hex (3×4 = 12 hex digits = 48 bits), a repeated custom character.
+    let r = w.submit("/admin/generators", &form("Hex short", "hex", "", "3"));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("at least 15 random characters"),
+        "{}",
+        r.text()
+    );
+    let r = w.submit(
+        "/admin/generators",
+        &form("Custom twice", "custom", "ABCA", "8"),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("names a character twice"), "{}", r.text());
+    // Hex 4×4 and a custom set: saved, shown again on the edit form, keys use only them.
+    for (name, preset, custom, chars) in [
+        ("Hex keys", "hex", "", "0123456789ABCDEF"),
+        (
+            "Custom keys",
+            "custom",
+            "ACEFHJKMNPRTWXY3479",
+            "ACEFHJKMNPRTWXY3479",
+        ),
+    ] {
+        let r = w.submit("/admin/generators", &form(name, preset, custom, "4"));
+        assert_eq!(r.status, 303, "{}", r.text());
+        let gen_page = r.header("location").unwrap().to_owned();
+        let gid = gen_page
+            .trim_start_matches("/admin/generators/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let list = w.get("/admin/generators?env=production").text();
+        let shown = if preset == "hex" {
+            "Hexadecimal (0–9, A–F)".to_string()
+        } else {
+            format!("custom: {custom}")
+        };
+        assert!(list.contains(&shown), "{list}");
+        for _ in 0..5 {
+            let (st, l) = s.admin(
+                "POST",
+                "/production/licenses",
+                Some(json!({"product_id": product, "generator_id": gid})),
+            );
+            assert_eq!(st, 201, "{l}");
+            let key = l["key"].as_str().unwrap().replace('-', "");
+            assert_eq!(key.len(), 16, "{key}");
+            assert!(
+                key.chars().all(|c| chars.contains(c)),
+                "{key} outside {chars}"
+            );
+        }
+    }
+    let jobs = w.get("/admin/jobs?env=production").text();
+    assert!(jobs.contains("id=\"jobs-queued\">0<"), "{jobs}");
+}

@@ -56,6 +56,41 @@ fn default_charset() -> String {
 
 /// Upper-case letters and digits without the look-alikes 0/O and 1/I.
 pub const CHUNK_CHARSET: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// The least guessing a chunked key must take: 12 characters of [`CHUNK_CHARSET`].
+const MIN_BITS: f64 = 60.0;
+
+/// The character sets the generator form offers: (name, label, characters).
+pub const CHARSETS: [(&str, &str, &str); 5] = [
+    (
+        "safe",
+        "Letters and digits without look-alikes (0/O, 1/I)",
+        CHUNK_CHARSET,
+    ),
+    (
+        "alnum",
+        "Upper-case letters and digits",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    ),
+    ("upper", "Upper-case letters", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    ("digits", "Digits", "0123456789"),
+    ("hex", "Hexadecimal (0–9, A–F)", "0123456789ABCDEF"),
+];
+
+/// A chunked key's characters: 2–62 distinct ASCII letters and digits.
+pub fn check_charset(charset: &str) -> Result<(), String> {
+    if !charset.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("the character set may hold only letters A–Z, a–z and digits".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if !charset.chars().all(|c| seen.insert(c)) {
+        return Err("the character set names a character twice".into());
+    }
+    if !(2..=62).contains(&charset.len()) {
+        return Err("the character set needs 2 to 62 characters".into());
+    }
+    Ok(())
+}
 const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 const DIGITS: &[u8] = b"0123456789";
 
@@ -84,6 +119,9 @@ impl KeyFormat {
 
     /// Checks that every key this format makes would parse and be long enough to resist guessing.
     pub fn validate(&self) -> Result<(), String> {
+        if let KeyFormat::Chunked { charset, .. } = self {
+            check_charset(charset)?;
+        }
         let sample = self.generate(&mut rand::rngs::OsRng);
         LicenseKey::parse(&sample).map_err(|e| format!("format makes invalid keys: {e}"))?;
         let entropy_chars = match self {
@@ -94,10 +132,16 @@ impl KeyFormat {
                 charset,
                 ..
             } => {
-                if charset.is_empty() || !charset.is_ascii() {
-                    return Err("charset must be non-empty ASCII".into());
+                let chars = usize::from(*segments) * usize::from(*segment_len);
+                let bits = chars as f64 * (charset.len() as f64).log2();
+                if bits < MIN_BITS {
+                    let need = (MIN_BITS / (charset.len() as f64).log2()).ceil();
+                    return Err(format!(
+                        "with {} characters to choose from, a key needs at least {need} random characters",
+                        charset.len()
+                    ));
                 }
-                usize::from(*segments) * usize::from(*segment_len)
+                chars
             }
             KeyFormat::Pattern { pattern, .. } => pattern
                 .chars()
@@ -213,5 +257,46 @@ mod tests {
             charset: CHUNK_CHARSET.into(),
         };
         assert!(spaces.validate().unwrap_err().contains("invalid"));
+    }
+
+    #[test]
+    fn a_character_set_is_checked_and_sets_how_long_a_key_must_be() {
+        let chunked = |charset: &str, segments: u8, len: u8| KeyFormat::Chunked {
+            segments,
+            segment_len: len,
+            separator: "-".into(),
+            prefix: String::new(),
+            suffix: String::new(),
+            charset: charset.into(),
+        };
+        let table: [(&str, u8, u8, Result<(), &str>); 9] = [
+            (CHUNK_CHARSET, 3, 4, Ok(())),
+            ("0123456789", 4, 5, Ok(())),
+            ("0123456789", 3, 5, Err("at least 19 random")),
+            ("0123456789ABCDEF", 3, 5, Ok(())),
+            ("0123456789ABCDEF", 2, 7, Err("at least 15 random")),
+            ("", 4, 5, Err("2 to 62")),
+            ("A", 4, 5, Err("2 to 62")),
+            ("AAB", 4, 5, Err("twice")),
+            ("AB-C", 4, 5, Err("only letters")),
+        ];
+        for (charset, segments, len, want) in table {
+            let got = chunked(charset, segments, len).validate();
+            match want {
+                Ok(()) => assert!(got.is_ok(), "{charset} {segments}x{len}: {got:?}"),
+                Err(part) => assert!(
+                    got.as_ref().is_err_and(|e| e.contains(part)),
+                    "{charset} {segments}x{len}: {got:?}"
+                ),
+            }
+        }
+        for (_, _, chars) in CHARSETS {
+            assert!(check_charset(chars).is_ok(), "{chars}");
+            let key = chunked(chars, 4, 5).generate(&mut rand::rngs::OsRng);
+            assert!(
+                key.replace('-', "").chars().all(|c| chars.contains(c)),
+                "{key}"
+            );
+        }
     }
 }

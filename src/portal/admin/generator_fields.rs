@@ -4,7 +4,7 @@
 
 use crate::app::products::GeneratorInput;
 use crate::domain::fields::{json_object_text, MAX_FEATURE_FLAGS_BYTES};
-use crate::domain::key::KeyFormat;
+use crate::domain::key::{KeyFormat, CHARSETS, CHUNK_CHARSET};
 use crate::domain::{ActivationLimit, Generator};
 use crate::portal::forms::{FieldErrors, Form};
 
@@ -20,6 +20,9 @@ pub struct GeneratorFields {
     pub segments: String,
     pub segment_len: String,
     pub separator: String,
+    /// A name from `CHARSETS`, or "custom" (then `charset_custom` holds the characters).
+    pub charset_preset: String,
+    pub charset_custom: String,
     pub pattern: String,
     pub activation_limit: String,
     pub validity_days: String,
@@ -54,9 +57,16 @@ impl GeneratorFields {
                 separator,
                 prefix,
                 suffix,
-                ..
+                charset,
             } => {
                 v.kind = "chunked".into();
+                match CHARSETS.iter().find(|(_, _, chars)| chars == charset) {
+                    Some((name, _, _)) => v.charset_preset = (*name).into(),
+                    None => {
+                        v.charset_preset = "custom".into();
+                        v.charset_custom = charset.clone();
+                    }
+                }
                 v.segments = segments.to_string();
                 v.segment_len = segment_len.to_string();
                 v.separator = separator.clone();
@@ -79,6 +89,7 @@ impl GeneratorFields {
             segments: "4".into(),
             segment_len: "5".into(),
             separator: "-".into(),
+            charset_preset: "safe".into(),
             activation_limit: "5".into(),
             ..GeneratorFields::default()
         }
@@ -97,6 +108,8 @@ impl GeneratorFields {
             segments: g("segments"),
             segment_len: g("segment_len"),
             separator: f.raw("separator").to_owned(),
+            charset_preset: g("charset_preset"),
+            charset_custom: g("charset_custom"),
             pattern: g("pattern"),
             activation_limit: g("activation_limit"),
             validity_days: g("validity_days"),
@@ -121,13 +134,24 @@ impl GeneratorFields {
                     );
                     return None;
                 };
+                let charset = match self.charset_preset.as_str() {
+                    "" => CHUNK_CHARSET.to_owned(),
+                    "custom" => self.charset_custom.trim().to_owned(),
+                    name => match CHARSETS.iter().find(|(n, _, _)| *n == name) {
+                        Some((_, _, chars)) => (*chars).to_owned(),
+                        None => {
+                            errors.add("format", "Choose a character set from the list.");
+                            return None;
+                        }
+                    },
+                };
                 KeyFormat::Chunked {
                     segments,
                     segment_len,
                     separator: self.separator.clone(),
                     prefix: self.prefix.clone(),
                     suffix: self.suffix.clone(),
-                    charset: crate::domain::key::CHUNK_CHARSET.into(),
+                    charset,
                 }
             }
             "pattern" => KeyFormat::Pattern {

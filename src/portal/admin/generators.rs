@@ -42,6 +42,8 @@ struct GeneratorsPage {
     errors: FieldErrors,
     editing: bool,
     max_bulk: usize,
+    /// The character sets a chunked format may use: (name, label, characters).
+    charsets: &'static [(&'static str, &'static str, &'static str)],
 }
 
 async fn rows(
@@ -89,7 +91,19 @@ async fn rows(
 /// "Chunked 4×5, e.g. ABCDE-…".
 fn describe(f: &KeyFormat) -> String {
     let example = f.generate(&mut rand::rngs::OsRng);
-    format!("{} (e.g. {example})", f.label())
+    match f {
+        KeyFormat::Chunked { charset, .. } => {
+            let set = crate::domain::key::CHARSETS
+                .iter()
+                .find(|(_, _, chars)| chars == charset)
+                .map_or_else(
+                    || format!("custom: {charset}"),
+                    |(_, label, _)| (*label).to_owned(),
+                );
+            format!("{} (e.g. {example}; {set})", f.label())
+        }
+        _ => format!("{} (e.g. {example})", f.label()),
+    }
 }
 
 impl GeneratorsPage {
@@ -111,6 +125,7 @@ impl GeneratorsPage {
             errors,
             editing,
             max_bulk: MAX_BULK,
+            charsets: &crate::domain::key::CHARSETS,
         })
     }
 }

@@ -42,6 +42,8 @@ impl JobRow {
             id: j.id.to_string(),
             title: j.title.clone(),
             state: match j.state {
+                // No node holds it: it waits for one (a node that died, or none free yet).
+                JobState::Running if !j.lease.as_ref().is_some_and(|l| l.until > now) => "queued",
                 JobState::Running => "running",
                 JobState::Done => "done",
                 JobState::Failed(_) => "failed",
@@ -68,6 +70,7 @@ struct JobsPage {
     c: Chrome,
     rows: Vec<JobRow>,
     running: usize,
+    queued: usize,
     failed: usize,
     /// This node's id, to tell which job runs here.
     node: String,
@@ -93,6 +96,7 @@ pub async fn jobs(
         &JobsPage {
             c: chrome(&req, &admin, "Background Jobs", "jobs", env),
             running: rows.iter().filter(|r| r.state == "running").count(),
+            queued: rows.iter().filter(|r| r.state == "queued").count(),
             failed: rows.iter().filter(|r| r.state == "failed").count(),
             rows,
             node,
