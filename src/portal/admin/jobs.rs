@@ -43,7 +43,7 @@ impl JobRow {
             title: j.title.clone(),
             state: match j.state {
                 // No node holds it: it waits for one (a node that died, or none free yet).
-                JobState::Running if !j.lease.as_ref().is_some_and(|l| l.until > now) => "queued",
+                JobState::Running if j.lease.as_ref().is_none_or(|l| l.until <= now) => "queued",
                 JobState::Running => "running",
                 JobState::Done => "done",
                 JobState::Failed(_) => "failed",
