@@ -18,6 +18,7 @@ pub mod files;
 pub mod format;
 pub mod idempotency;
 pub mod jobs;
+pub mod key_mail;
 pub mod legacy_copy;
 pub mod license_preview;
 pub mod licenses;

@@ -32,6 +32,13 @@ pub struct EnvSettings {
     /// Ask for the admin's password again before a license preview shows keys and files.
     #[serde(default)]
     pub reauth_preview: bool,
+    /// Mail the key to the customer when a license is assigned or transferred to them.
+    #[serde(default = "on")]
+    pub mail_key_on_assign: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl EnvSettings {
@@ -79,6 +86,7 @@ mod tests {
             grace_period_days: 7,
             abuse: AbuseSettings::default(),
             reauth_preview: false,
+            mail_key_on_assign: true,
         };
         let with = |f: &dyn Fn(&mut EnvSettings)| {
             let mut s = ok.clone();

@@ -113,6 +113,7 @@ impl Engine {
             grace_period_days: config.licensing.grace_period_days,
             abuse: config.abuse.clone(),
             reauth_preview: false,
+            mail_key_on_assign: true,
         };
         let mut per_env = Vec::new();
         for env in Environment::ALL {

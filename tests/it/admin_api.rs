@@ -380,6 +380,7 @@ fn every_change_writes_an_audit_entry() {
             "license.unsuspend",
             "license.suspend",
             "activation.created",
+            "license.key_mailed",
             "license.created"
         ]
     );

@@ -93,6 +93,7 @@ async fn conformance(store: Arc<dyn Store>) {
         grace_period_days: 3,
         abuse: Default::default(),
         reauth_preview: true,
+        mail_key_on_assign: false,
     };
     store.put_settings(Environment::Staging, &s).await.unwrap();
     assert_eq!(

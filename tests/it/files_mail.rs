@@ -238,6 +238,10 @@ fn cql_a_file_uploaded_on_one_node_downloads_on_the_others_and_a_reset_mail_is_s
     let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
     let email = format!("cy-{}@example.com", super::helpers::uuid_like());
     let cid = customer(a, &email, "Cy");
+    // Only the reset mail goes to the sink: no key mail on assignment.
+    let (_, mut settings) = a.admin("GET", "/production/settings", None);
+    settings["mail_key_on_assign"] = json!(false);
+    assert_eq!(a.admin("PUT", "/production/settings", Some(settings)).0, 200);
     license_for(a, &cid, 1);
     let bytes = payload();
     let (_, products) = a.admin("GET", "/production/products", None);

@@ -251,3 +251,131 @@ fn item12_generator_character_sets_and_the_queued_count() {
     let jobs = w.get("/admin/jobs?env=production").text();
     assert!(jobs.contains("id=\"jobs-queued\">0<"), "{jobs}");
 }
+
+/// The mails sent to `email`, oldest first.
+fn mails_to(s: &Server, email: &str) -> Vec<serde_json::Value> {
+    crate::web::mails(s)
+        .into_iter()
+        .filter(|m| m["to"] == email)
+        .collect()
+}
+
+/// Items 7 and 19: the key is mailed when a license is assigned or transferred
+/// (the outbox keeps it masked; the mail carries it), when an admin resends it,
+/// and not when the environment's setting is off.
+#[test]
+fn item07_item19_the_key_is_mailed_on_assignment_transfer_and_resend() {
+    let s = Server::start();
+    let product = s.product("production", "Mailed Product");
+    let ann = s.customer("ann@example.com");
+    let bob = s.customer("bob@example.com");
+    let (st, l) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product})),
+    );
+    assert_eq!(st, 201, "{l}");
+    let key = l["key"].as_str().unwrap().to_owned();
+    assert!(mails_to(&s, "ann@example.com").is_empty());
+    // Assigned: Ann gets the key.
+    let assign = |who: &str| {
+        let (st, v) = s.admin(
+            "POST",
+            &format!("/production/licenses/{key}/assign"),
+            Some(json!({"customer_id": who})),
+        );
+        assert_eq!(st, 200, "{v}");
+    };
+    assign(&ann);
+    let m = mails_to(&s, "ann@example.com");
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0]["kind"], "license_key");
+    assert!(m[0]["subject"].as_str().unwrap().contains("Mailed Product"));
+    assert!(
+        m[0]["body"].as_str().unwrap().contains(&key),
+        "the mail carries the key"
+    );
+    assert!(
+        !m[0]["outbox_body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&key),
+        "the outbox masks it"
+    );
+    // Assigned again to Ann: nothing new. Transferred to Bob: Bob gets it.
+    assign(&ann);
+    assert_eq!(mails_to(&s, "ann@example.com").len(), 1);
+    assign(&bob);
+    let m = mails_to(&s, "bob@example.com");
+    assert_eq!(m.len(), 1);
+    assert!(m[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("transferred to you"));
+    // Resent from the preview and through the API.
+    let w = Web::admin(&s);
+    let preview = w
+        .get(&format!("/admin/licenses/{key}?env=production"))
+        .text();
+    assert!(preview.contains("id=\"resend-key\""), "{preview}");
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/resend-key"),
+        &[("env", "production")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let (st, v) = s.admin(
+        "POST",
+        &format!("/production/licenses/{key}/resend-key"),
+        None,
+    );
+    assert_eq!(
+        (st, v["mailed_to"].as_str()),
+        (202, Some("bob@example.com")),
+        "{v}"
+    );
+    let m = mails_to(&s, "bob@example.com");
+    assert_eq!(m.len(), 3);
+    assert!(m[2]["body"].as_str().unwrap().contains("again"));
+    let (_, audit) = s.admin(
+        "GET",
+        &format!("/production/audit?license={key}&action=license.key_mailed"),
+        None,
+    );
+    assert_eq!(audit.as_array().unwrap().len(), 4, "{audit}");
+    // An unassigned license has nobody to mail.
+    let (_, free) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product})),
+    );
+    let free = free["key"].as_str().unwrap();
+    assert_eq!(
+        s.admin(
+            "POST",
+            &format!("/production/licenses/{free}/resend-key"),
+            None
+        )
+        .0,
+        409
+    );
+    // Setting off: an assignment mails nothing.
+    let (_, mut settings) = s.admin("GET", "/production/settings", None);
+    assert_eq!(settings["mail_key_on_assign"], true);
+    settings["mail_key_on_assign"] = json!(false);
+    assert_eq!(
+        s.admin("PUT", "/production/settings", Some(settings)).0,
+        200
+    );
+    let before = crate::web::mails(&s).len();
+    let (st, _) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product, "customer_id": ann})),
+    );
+    assert_eq!(st, 201);
+    assert_eq!(
+        crate::web::mails(&s).len(),
+        before,
+        "no mail with the setting off"
+    );
+}

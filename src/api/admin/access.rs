@@ -88,6 +88,11 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ),
     (
         "POST",
+        "/{env}/licenses/{key}/resend-key",
+        Need::Permission(P::LicensesWrite),
+    ),
+    (
+        "POST",
         "/{env}/licenses/{key}/actions/{action}",
         Need::Permission(P::LicensesWrite),
     ),

@@ -100,6 +100,7 @@ pub async fn create(
         ));
     }
     let made = create_as(&t, &state, env, &decode_new(&n)?, 1).await?;
+    super::license_mail::mail_new_owner(&state, env, None, &made[0], &t.actor()).await;
     Ok(HttpResponse::Created().json(LicenseView::new(&made[0], true)))
 }
 
@@ -330,7 +331,9 @@ pub async fn assign(
     let customer_id = b
         .customer_id
         .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
+    let before = licenses::get(&state.engine, env, &key).await?.customer_id;
     let l = licenses::assign(&state.engine, env, &key, customer_id, &t.actor()).await?;
+    super::license_mail::mail_new_owner(&state, env, before, &l, &t.actor()).await;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))
 }
 

@@ -7,6 +7,7 @@ pub mod contracts;
 pub mod customers;
 pub mod idempotent;
 pub mod license_devices;
+pub mod license_mail;
 pub mod licenses;
 pub mod outbox;
 pub mod products;
@@ -248,6 +249,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/{env}/licenses/{key}/assign",
                 web::post().to(licenses::assign),
+            )
+            .route(
+                "/{env}/licenses/{key}/resend-key",
+                web::post().to(license_mail::resend_key),
             )
             .route(
                 "/{env}/licenses/{key}/actions/{action}",

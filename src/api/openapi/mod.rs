@@ -35,7 +35,7 @@ use crate::api::admin;
         admin::licenses::create, admin::licenses::bulk, admin::licenses::list,
         admin::licenses::export, admin::license_devices::activation_history, admin::licenses::get,
         admin::licenses::edit, admin::licenses::delete, admin::licenses::assign,
-        admin::licenses::action, admin::license_devices::deactivate, admin::license_devices::offline,
+        admin::licenses::action, admin::license_mail::resend_key, admin::license_devices::deactivate, admin::license_devices::offline,
         admin::settings::audit, admin::settings::get, admin::settings::put,
         admin::settings::rotate_token, admin::outbox::list, admin::backup::download,
         admin::api_keys::create, admin::api_keys::list, admin::api_keys::revoke,

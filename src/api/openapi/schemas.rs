@@ -200,3 +200,9 @@ pub struct PublicKeyDoc {
     pub public_key: String,
     pub pem: String,
 }
+
+/// Where a key mail went.
+#[derive(Serialize, ToSchema)]
+pub struct KeyMailed {
+    pub mailed_to: String,
+}

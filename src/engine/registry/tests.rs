@@ -25,6 +25,7 @@ fn env() -> crate::domain::EnvSettings {
         grace_period_days: 7,
         abuse: Default::default(),
         reauth_preview: false,
+        mail_key_on_assign: true,
     }
 }
 

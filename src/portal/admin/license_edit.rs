@@ -141,6 +141,16 @@ pub async fn edit(
         }
         Err(e) => return Err(e.into()),
     };
+    crate::app::key_mail::after_owner_change(
+        &state.engine,
+        &state.services.outbox,
+        state.config.public_base(),
+        env,
+        l.customer_id,
+        &after,
+        &admin.who(),
+    )
+    .await;
     Ok(redirect(
         &req,
         &format!(

@@ -141,6 +141,16 @@ pub async fn create(
     let Some(made) = made else {
         return render_invalid(&NewPage::build(&state, &req, &admin, env, v, errors).await?);
     };
+    crate::app::key_mail::after_owner_change(
+        &state.engine,
+        &state.services.outbox,
+        state.config.public_base(),
+        env,
+        None,
+        &made[0],
+        &admin.who(),
+    )
+    .await;
     let key = made[0].key.as_str();
     Ok(redirect(
         &req,

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod license_actions;
 pub mod license_edit;
 pub mod license_fields;
+pub mod license_mail;
 pub mod license_new;
 pub mod license_preview;
 pub mod licenses;
@@ -299,6 +300,10 @@ fn license_routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/licenses/{key}/do/{action}",
             web::post().to(license_actions::perform),
+        )
+        .route(
+            "/licenses/{key}/resend-key",
+            web::post().to(license_mail::resend_key),
         )
         .route(
             "/licenses/{key}/confirm-deactivate",

@@ -18,6 +18,7 @@ pub struct SettingsFields {
     pub window_minutes: String,
     pub auto_suspend: bool,
     pub reauth_preview: bool,
+    pub mail_key_on_assign: bool,
 }
 
 #[derive(Template)]
@@ -36,6 +37,7 @@ fn fields(s: &EnvSettings) -> SettingsFields {
         window_minutes: (s.abuse.window_secs / 60).to_string(),
         auto_suspend: s.abuse.auto_suspend,
         reauth_preview: s.reauth_preview,
+        mail_key_on_assign: s.mail_key_on_assign,
     }
 }
 
@@ -66,6 +68,7 @@ pub async fn save(
         window_minutes: form.get("window_minutes").into(),
         auto_suspend: form.get("auto_suspend") == "on",
         reauth_preview: form.get("reauth_preview") == "on",
+        mail_key_on_assign: form.get("mail_key_on_assign") == "on",
     };
     let mut errors = FieldErrors::default();
     let mut number = |field: &'static str, raw: &str, msg: &str| {
@@ -94,6 +97,7 @@ pub async fn save(
             auto_suspend: v.auto_suspend,
         },
         reauth_preview: v.reauth_preview,
+        mail_key_on_assign: v.mail_key_on_assign,
     };
     for (field, msg) in s.problems() {
         errors.add(form_field(field), msg);
