@@ -241,7 +241,10 @@ fn cql_a_file_uploaded_on_one_node_downloads_on_the_others_and_a_reset_mail_is_s
     // Only the reset mail goes to the sink: no key mail on assignment.
     let (_, mut settings) = a.admin("GET", "/production/settings", None);
     settings["mail_key_on_assign"] = json!(false);
-    assert_eq!(a.admin("PUT", "/production/settings", Some(settings)).0, 200);
+    assert_eq!(
+        a.admin("PUT", "/production/settings", Some(settings)).0,
+        200
+    );
     license_for(a, &cid, 1);
     let bytes = payload();
     let (_, products) = a.admin("GET", "/production/products", None);

@@ -379,3 +379,98 @@ fn item07_item19_the_key_is_mailed_on_assignment_transfer_and_resend() {
         "no mail with the setting off"
     );
 }
+
+/// Item 7: a license assigned to an email with no account makes the customer
+/// and mails an invitation (portal form and API); a bad email changes nothing.
+#[test]
+fn item07_assigning_to_a_new_email_creates_the_customer_and_invites_them() {
+    let s = Server::start();
+    let product = s.product("production", "Invite Product");
+    let (_, free) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product})),
+    );
+    let key = free["key"].as_str().unwrap().to_owned();
+    let w = Web::admin(&s);
+    let edit = w
+        .get(&format!("/admin/licenses/{key}/edit?env=production"))
+        .text();
+    assert!(edit.contains("name=\"customer_email\""), "{edit}");
+    let customers = || {
+        s.admin("GET", "/customers", None)
+            .1
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    // A malformed email: refused on its field, nobody made.
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/edit"),
+        &[
+            ("env", "production"),
+            ("customer_email", "not-an-email"),
+            ("activation_limit", "3"),
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("id=\"error-customer_email\""));
+    assert_eq!(customers(), 0);
+    // A new email: the account is made, invited, the license assigned and its key mailed.
+    let r = w.submit(
+        &format!("/admin/licenses/{key}/edit"),
+        &[
+            ("env", "production"),
+            ("customer_email", "New.Buyer@Example.com"),
+            ("activation_limit", "3"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(customers(), 1);
+    let l = s.get_license("production", &key);
+    assert_eq!(l["status"], "assigned");
+    let m = mails_to(&s, "new.buyer@example.com");
+    let kinds: Vec<&str> = m.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert!(
+        kinds.contains(&"invite") && kinds.contains(&"license_key"),
+        "{kinds:?}"
+    );
+    // The API: an existing email is reused, a new one invited.
+    let (_, other) = s.admin(
+        "POST",
+        "/production/licenses",
+        Some(json!({"product_id": product})),
+    );
+    let other = other["key"].as_str().unwrap().to_owned();
+    let assign = |body: serde_json::Value| {
+        s.admin(
+            "POST",
+            &format!("/production/licenses/{other}/assign"),
+            Some(body),
+        )
+    };
+    let (st, v) = assign(json!({"customer_email": "new.buyer@example.com"}));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["customer_id"], l["customer_id"]);
+    assert_eq!(customers(), 1);
+    let (st, v) = assign(json!({"customer_email": "second@example.com"}));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(customers(), 2);
+    assert!(mails_to(&s, "second@example.com")
+        .iter()
+        .any(|m| m["kind"] == "invite"));
+    let (st, v) =
+        assign(json!({"customer_email": "x@example.com", "customer_id": l["customer_id"]}));
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (400, Some("customer_email")),
+        "{v}"
+    );
+    let (st, v) = assign(json!({"customer_email": "nope"}));
+    assert_eq!(
+        (st, v["field"].as_str()),
+        (400, Some("customer_email")),
+        "{v}"
+    );
+    assert_eq!(customers(), 2);
+}

@@ -10,6 +10,24 @@ use crate::app::licenses;
 use crate::app::AppState;
 use crate::error::ApiError;
 
+/// The customer with `email`, made and mailed an invitation when there is none.
+pub(super) async fn customer_for(state: &AppState, email: &str) -> Result<Uuid, ApiError> {
+    let mailer = crate::app::account::LinkMailer {
+        links: &state.services.links,
+        outbox: &state.services.outbox,
+        base: state.config.public_base(),
+    };
+    let (c, _) = crate::app::customer_invites::find_or_invite(
+        state.store(),
+        &state.passwords,
+        &state.services.webhooks,
+        &mailer,
+        email,
+    )
+    .await?;
+    Ok(c.id)
+}
+
 /// Mails the key to a license's new owner (when the environment's setting says so).
 pub(super) async fn mail_new_owner(
     state: &AppState,

@@ -309,6 +309,9 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     customer_id: Option<Uuid>,
+    /// Instead of `customer_id`: the customer with this email, made and mailed
+    /// an invitation when there is none.
+    customer_email: Option<String>,
 }
 
 #[utoipa::path(
@@ -328,10 +331,36 @@ pub async fn assign(
     LicenseAt { env, key }: LicenseAt,
     Body(b): Body<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let customer_id = b
-        .customer_id
-        .ok_or_else(|| ApiError::field("customer_id", "customer_id is required"))?;
+    let email = match (&b.customer_id, &b.customer_email) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "customer_email",
+                "give customer_id or customer_email, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::field(
+                "customer_id",
+                "customer_id (or customer_email) is required",
+            ))
+        }
+        (_, Some(e)) => Some(crate::app::customer_invites::check_email(
+            e,
+            "customer_email",
+        )?),
+        (Some(_), None) => None,
+    };
     let before = licenses::get(&state.engine, env, &key).await?.customer_id;
+    let customer_id = match (b.customer_id, email) {
+        (Some(id), _) => id,
+        (None, Some(email)) => super::license_mail::customer_for(&state, &email).await?,
+        (None, None) => {
+            return Err(ApiError::field(
+                "customer_id",
+                "customer_id (or customer_email) is required",
+            ))
+        }
+    };
     let l = licenses::assign(&state.engine, env, &key, customer_id, &t.actor()).await?;
     super::license_mail::mail_new_owner(&state, env, before, &l, &t.actor()).await;
     Ok(HttpResponse::Ok().json(LicenseView::new(&l, true)))

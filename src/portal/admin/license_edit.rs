@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::license_fields::{form_errors, LicenseFields};
+use super::license_fields::{check_customer_email, customer_for_email, form_errors, LicenseFields};
 use super::license_new::customer_options;
 use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
@@ -125,13 +125,17 @@ pub async fn edit(
     let mut v = LicenseFields::from_form(&form);
     v.product_id = l.product_id.to_string();
     let mut errors = FieldErrors::default();
-    let (edit, owner) = decode_edit(&v, &mut errors);
+    let (edit, mut owner) = decode_edit(&v, &mut errors);
+    check_customer_email(&v, &mut errors);
     if let Err(AppError::Invalid(e)) = licenses::check_owner(state.store(), &l, owner).await {
         errors.merge(e);
     }
     if !errors.is_empty() {
         let page = EditPage::build(&state, &req, &admin, env, &l, (v, errors)).await?;
         return render_invalid(&page);
+    }
+    if let Some(id) = customer_for_email(&state, &v).await? {
+        owner = Owner::Set(id);
     }
     let after = match licenses::update(&state.engine, env, &key, owner, edit, &admin.who()).await {
         Ok(after) => after,

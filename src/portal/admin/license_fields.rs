@@ -17,6 +17,8 @@ pub struct LicenseFields {
     pub product_id: String,
     pub generator_id: String,
     pub customer_id: String,
+    /// Or a customer's email: a new one gets an account and an invitation.
+    pub customer_email: String,
     pub activation_limit: String,
     pub expires: String,
     pub feature_flags: String,
@@ -43,6 +45,7 @@ impl LicenseFields {
             product_id: f.get("product_id").into(),
             generator_id: f.get("generator_id").into(),
             customer_id: f.get("customer_id").into(),
+            customer_email: f.get("customer_email").trim().into(),
             activation_limit: f.get("activation_limit").into(),
             expires: f.get("expires").into(),
             feature_flags: f.get("feature_flags").into(),
@@ -65,6 +68,7 @@ impl LicenseFields {
             product_id: l.product_id.to_string(),
             generator_id: l.generator_id.map(|g| g.to_string()).unwrap_or_default(),
             customer_id: l.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+            customer_email: String::new(),
             activation_limit: l.activation_limit.get().to_string(),
             expires: l.expires_at.map(format::date).unwrap_or_default(),
             feature_flags: json(&l.feature_flags),
@@ -166,4 +170,43 @@ pub fn uuid(
 pub fn form_errors(mut app: FieldErrors) -> FieldErrors {
     app.rename("expires_at", "expires");
     app
+}
+
+/// Checks the typed customer email (nothing is made yet); a bad one leaves a
+/// message on its field.
+pub fn check_customer_email(v: &LicenseFields, errors: &mut FieldErrors) {
+    if v.customer_email.is_empty() {
+        return;
+    }
+    if let Err(crate::app::error::AppError::Invalid(e)) =
+        crate::app::customer_invites::check_email(&v.customer_email, "customer_email")
+    {
+        errors.merge(e);
+    }
+}
+
+/// The customer the typed email names, made and mailed an invitation when new
+/// (called once the rest of the form is valid); None when no email was typed.
+pub async fn customer_for_email(
+    state: &crate::app::AppState,
+    v: &LicenseFields,
+) -> Result<Option<Uuid>, crate::app::error::AppError> {
+    if v.customer_email.is_empty() {
+        return Ok(None);
+    }
+    let email = crate::app::customer_invites::check_email(&v.customer_email, "customer_email")?;
+    let mailer = crate::app::account::LinkMailer {
+        links: &state.services.links,
+        outbox: &state.services.outbox,
+        base: state.config.public_base(),
+    };
+    let (c, _) = crate::app::customer_invites::find_or_invite(
+        state.store(),
+        &state.passwords,
+        &state.services.webhooks,
+        &mailer,
+        &email,
+    )
+    .await?;
+    Ok(Some(c.id))
 }

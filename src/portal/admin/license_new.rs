@@ -6,7 +6,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use uuid::Uuid;
 
-use super::license_fields::{form_errors, uuid, LicenseFields};
+use super::license_fields::{
+    check_customer_email, customer_for_email, form_errors, uuid, LicenseFields,
+};
 use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::licenses::{self, NewLicense};
@@ -98,7 +100,8 @@ pub async fn create(
     let v = LicenseFields::from_form(&form);
     let mut errors = FieldErrors::default();
     let d = v.decode(&mut errors);
-    let n = NewLicense {
+    check_customer_email(&v, &mut errors);
+    let mut n = NewLicense {
         product_id: uuid(
             &v.product_id,
             "product_id",
@@ -122,6 +125,9 @@ pub async fn create(
         errors.add("generator_id", "Generator is required.");
     }
     let made = if errors.is_empty() {
+        if let Some(id) = customer_for_email(&state, &v).await? {
+            n.customer_id = Some(id);
+        }
         match licenses::create(&state.engine, env, &n, 1, &admin.who()).await {
             Ok(made) => Some(made),
             Err(AppError::Invalid(e)) => {

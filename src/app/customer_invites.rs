@@ -1,0 +1,52 @@
+//! "Assign to an email": the customer with that email, or a new account made
+//! for it and mailed an invitation to set a password (issue 15 item 7). Used
+//! wherever an admin gives a license to someone by email.
+
+use chrono::Utc;
+
+use super::account::{send_password_link, LinkMailer};
+use super::customers::{self, NewCustomer};
+use super::error::AppError;
+use super::links::Purpose;
+use crate::crypto::password::PasswordPool;
+use crate::domain::customer::normalize_email;
+use crate::domain::Customer;
+use crate::store::Store;
+
+/// Checks an email typed for an assignment (pure; nothing is made), naming `field`.
+pub fn check_email(raw: &str, field: &'static str) -> Result<String, AppError> {
+    normalize_email(raw).map_err(|e| AppError::field(field, format!("Email {e}.")))
+}
+
+/// The customer with `email`, or a new one made now and mailed an invitation;
+/// the flag says whether it was made.
+pub async fn find_or_invite(
+    store: &dyn Store,
+    passwords: &PasswordPool,
+    hooks: &super::webhooks::Webhooks,
+    mailer: &LinkMailer<'_>,
+    email: &str,
+) -> Result<(Customer, bool), AppError> {
+    if let Some(c) = store.get_customer_by_email(email).await? {
+        return Ok((c, false));
+    }
+    let n = NewCustomer {
+        email: email.to_owned(),
+        name: String::new(),
+        password: None,
+    };
+    let c = match customers::create(store, passwords, hooks, n).await {
+        Ok(c) => c,
+        // Made by someone else meanwhile: theirs it is.
+        Err(AppError::Conflict(_)) => {
+            return store
+                .get_customer_by_email(email)
+                .await?
+                .map(|c| (c, false))
+                .ok_or_else(|| AppError::Conflict(customers::EMAIL_TAKEN.into()));
+        }
+        Err(e) => return Err(e),
+    };
+    send_password_link(mailer, &c, Purpose::Invite, Utc::now()).await?;
+    Ok((c, true))
+}
