@@ -7,6 +7,7 @@
 
 mod devices;
 mod downloads;
+mod listing;
 mod password;
 mod profile;
 
@@ -24,6 +25,7 @@ use crate::store::AuditQuery;
 
 pub use devices::{deactivate_device, device_to_confirm, devices, Deactivated, LicenseDevices};
 pub use downloads::{downloads, entitled_file, Downloads};
+pub use listing::{OwnedPage, OwnedSummary, PER_PAGE};
 pub use password::{
     change_password, customer_by_email, forgot_password, link_owner, reset_password,
     send_password_link, sign_in, LinkMailer, LinkRefused, NewPassword, Passwords, INVITE_VALID,
@@ -102,35 +104,19 @@ pub async fn licenses(owner: Owner<'_>) -> Result<Vec<OwnedLicense>, AppError> {
     Ok(out)
 }
 
-/// The license behind a handle, only among the owner's own.
+/// The license behind a handle, only among the owner's own (one store read).
 pub async fn license(owner: Owner<'_>, handle: &str) -> Result<OwnedLicense, AppError> {
-    licenses(owner)
-        .await?
-        .into_iter()
-        .find(|m| m.handle == handle)
-        .ok_or_else(|| AppError::NotFound("No such license in your account.".into()))
+    listing::by_handle(owner, handle).await
 }
 
-/// The owner's licenses in `status` (any when `None`) whose key or product
-/// name contains `q` (case-insensitive), and how many licenses they own in all.
-pub async fn search(
+/// One page of My Licenses (see `listing.rs`).
+pub async fn licenses_page(
     owner: Owner<'_>,
     status: Option<LicenseStatus>,
     q: &str,
-) -> Result<(Vec<OwnedLicense>, usize), AppError> {
-    let all = licenses(owner).await?;
-    let total = all.len();
-    let needle = q.to_lowercase();
-    let found = all
-        .into_iter()
-        .filter(|m| status.is_none_or(|s| m.license.status == s))
-        .filter(|m| {
-            needle.is_empty()
-                || m.license.key.as_str().to_lowercase().contains(&needle)
-                || m.product_name.to_lowercase().contains(&needle)
-        })
-        .collect();
-    Ok((found, total))
+    page: usize,
+) -> Result<OwnedPage, AppError> {
+    listing::page(owner, status, q, page).await
 }
 
 /// One of the owner's licenses and what the software would hear about it at

@@ -327,6 +327,20 @@ impl Catalog {
             .collect()
     }
 
+    /// Summaries of one customer's licenses (the customer portal's lists): one
+    /// pass over the customer column, no store read.
+    pub fn summaries_of_customer(&self, env: Environment, customer: Uuid) -> Vec<LicenseSummary> {
+        let side = self.side(env).read();
+        let s = &side.shelf;
+        let Some(c) = s.customers.find(customer) else {
+            return Vec::new();
+        };
+        (0..s.rows())
+            .filter(|r| s.customer[*r as usize] == c && s.is_live(*r))
+            .filter_map(|r| s.summary(r))
+            .collect()
+    }
+
     /// [`Catalog::query`] on the blocking pool, so a large sort never holds up
     /// the worker thread that also answers validations.
     pub async fn query_off_thread(

@@ -30,6 +30,35 @@ pub struct LicenseRow {
     pub added: String,
 }
 
+/// A row of My Licenses from the catalog's summary.
+fn summary_row(m: &account::OwnedSummary, tz: chrono_tz::Tz) -> LicenseRow {
+    let l = &m.summary;
+    let (expires, expiry_class) = match l.expires_at {
+        None => ("Never".to_owned(), "lifetime"),
+        Some(t) => (
+            format::date_in(t, tz),
+            format::expiry(Some(t), Utc::now()).1,
+        ),
+    };
+    let (in_use, limit) = (l.activations_in_use, l.activation_limit);
+    LicenseRow {
+        handle: m.handle.clone(),
+        masked: format::mask_key(l.key.as_str()),
+        product: m.product_name.clone(),
+        env: m.env.as_str(),
+        status: l.status.as_str(),
+        activations: format::activations(in_use, limit),
+        percent: if limit > 0 {
+            (in_use * 100 / limit as u32).min(100)
+        } else {
+            0
+        },
+        expires,
+        expiry_class,
+        added: format::date_in(l.created_at, tz),
+    }
+}
+
 /// How a license is shown in a row, dates in the customer's zone.
 pub fn row(m: &OwnedLicense, tz: chrono_tz::Tz) -> LicenseRow {
     let l = &m.license;
@@ -67,6 +96,12 @@ struct ListPage {
     status: String,
     statuses: Vec<&'static str>,
     total: usize,
+    matched: usize,
+    page: usize,
+    pages: usize,
+    /// Links to the previous and next pages (empty at the ends).
+    prev: String,
+    next: String,
 }
 
 /// My Licenses, searched by key or product and filtered by status.
@@ -81,14 +116,35 @@ pub async fn list(
         "" => None,
         s => Some(s.parse::<LicenseStatus>().map_err(PageError::BadRequest)?),
     };
-    let (found, total) = account::search(me.owner(&state), wanted, &q).await?;
+    let asked: usize = query_param(&req, "page").parse().unwrap_or(1);
+    let p = account::licenses_page(me.owner(&state), wanted, &q, asked).await?;
+    let link = |n: usize| {
+        let n = n.to_string();
+        format!(
+            "/portal/licenses?{}",
+            format::query(&[("q", &q), ("status", &status), ("page", &n)])
+        )
+    };
     let page = ListPage {
         c: chrome(&req, &me, "My Licenses", "licenses"),
-        rows: found.iter().map(|m| row(m, me.tz)).collect(),
+        rows: p.rows.iter().map(|m| summary_row(m, me.tz)).collect(),
+        prev: if p.page > 1 {
+            link(p.page - 1)
+        } else {
+            String::new()
+        },
+        next: if p.page < p.pages {
+            link(p.page + 1)
+        } else {
+            String::new()
+        },
         q,
         status,
         statuses: OWNED_STATES.iter().map(|s| s.as_str()).collect(),
-        total,
+        total: p.total,
+        matched: p.matched,
+        page: p.page,
+        pages: p.pages,
     };
     render(&req, &page)
 }
