@@ -43,6 +43,121 @@ pub async fn devices(
     Ok(out)
 }
 
+/// The devices of the one license behind `handle` (the owner's own only).
+pub async fn devices_of(
+    owner: Owner<'_>,
+    handle: &str,
+    state: Option<DeviceState>,
+    q: &str,
+) -> Result<LicenseDevices, AppError> {
+    let owned = license(owner, handle).await?;
+    let store = owner.engine.store().as_ref();
+    let with_history = !matches!(state, Some(DeviceState::Active | DeviceState::Suspended));
+    let full = if with_history {
+        crate::store::with_history(
+            store,
+            owned.env,
+            owned.license.clone(),
+            crate::store::HISTORY_SHOWN,
+        )
+        .await?
+    } else {
+        owned.license.clone()
+    };
+    let devices = matching(&full, state, &q.trim().to_lowercase());
+    Ok(LicenseDevices { owned, devices })
+}
+
+/// One page of the Activations page: licenses with their matching devices.
+pub struct DevicesPage {
+    pub found: Vec<LicenseDevices>,
+    pub page: usize,
+    pub pages: usize,
+}
+
+/// Licenses per page of the owner's Activations page.
+pub const LICENSES_PER_PAGE: usize = 25;
+
+/// The owner's devices a page at a time. Without a search, the licenses that
+/// have (or had) devices are picked from the catalog's summaries and only the
+/// page's licenses are read; a search reads them all (it must look at every
+/// identifier), and its matches are paged the same way.
+pub async fn devices_page(
+    owner: Owner<'_>,
+    state: Option<DeviceState>,
+    q: &str,
+    page: usize,
+) -> Result<DevicesPage, AppError> {
+    let n = LICENSES_PER_PAGE;
+    if !q.trim().is_empty() {
+        let mut found: Vec<LicenseDevices> = devices(owner, state, q)
+            .await?
+            .into_iter()
+            .filter(|l| !l.devices.is_empty())
+            .collect();
+        let pages = found.len().div_ceil(n).max(1);
+        let page = page.clamp(1, pages);
+        let found = found.drain(..).skip((page - 1) * n).take(n).collect();
+        return Ok(DevicesPage { found, page, pages });
+    }
+    let catalog = owner.engine.catalog();
+    catalog.wait_ready().await;
+    let active_only = matches!(state, Some(DeviceState::Active | DeviceState::Suspended));
+    let mut candidates = Vec::new();
+    for env in crate::domain::Environment::ALL {
+        for s in catalog.summaries_of_customer(env, owner.customer.id) {
+            let has = if active_only {
+                s.activations_in_use > 0
+            } else {
+                s.ever_activated
+            };
+            if has {
+                candidates.push((env, s.key, s.created_at));
+            }
+        }
+    }
+    candidates.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.as_str().cmp(b.1.as_str())));
+    let pages = candidates.len().div_ceil(n).max(1);
+    let page = page.clamp(1, pages);
+    let store = owner.engine.store().as_ref();
+    let mut products = std::collections::HashMap::new();
+    for env in crate::domain::Environment::ALL {
+        for p in store.list_products(env).await? {
+            products.insert(p.id, p.name);
+        }
+    }
+    let mut found = Vec::new();
+    for (env, key, _) in candidates.into_iter().skip((page - 1) * n).take(n) {
+        let Some(l) = store.get_license(env, &key).await? else {
+            continue;
+        };
+        // The catalog may lag a reassignment made on another node: the record decides.
+        if l.customer_id != Some(owner.customer.id) {
+            continue;
+        }
+        let owned = OwnedLicense {
+            env,
+            handle: owner.links.license_handle(env, key.as_str()),
+            product_name: products.get(&l.product_id).cloned().unwrap_or_default(),
+            license: l,
+        };
+        let license = if active_only {
+            owned.license.clone()
+        } else {
+            crate::store::with_history(
+                store,
+                env,
+                owned.license.clone(),
+                crate::store::HISTORY_SHOWN,
+            )
+            .await?
+        };
+        let devices = matching(&license, state, "");
+        found.push(LicenseDevices { owned, devices });
+    }
+    Ok(DevicesPage { found, page, pages })
+}
+
 /// The devices of `license` in `state` whose identifier contains `needle` (lowercase).
 fn matching(
     license: &License,

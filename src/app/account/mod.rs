@@ -23,7 +23,10 @@ use crate::domain::{AuditEntry, Customer, Environment, License, LicenseStatus};
 use crate::engine::Engine;
 use crate::store::AuditQuery;
 
-pub use devices::{deactivate_device, device_to_confirm, devices, Deactivated, LicenseDevices};
+pub use devices::{
+    deactivate_device, device_to_confirm, devices, devices_of, devices_page, Deactivated,
+    DevicesPage, LicenseDevices, LICENSES_PER_PAGE,
+};
 pub use downloads::{downloads, entitled_file, Downloads};
 pub use listing::{OwnedPage, OwnedSummary, PER_PAGE};
 pub use password::{

@@ -48,6 +48,10 @@ struct ListPage {
     license: String,
     /// That license as the heading names it (product and masked key).
     license_label: String,
+    page: usize,
+    pages: usize,
+    prev: String,
+    next: String,
 }
 
 /// Every device on the customer's licenses, filtered by state and identifier.
@@ -65,14 +69,17 @@ pub async fn list(
         })?),
     };
     let license = query_param(&req, "license");
-    let mut found = account::devices(me.owner(&state), wanted, &q).await?;
+    let asked: usize = query_param(&req, "page").parse().unwrap_or(1);
     let mut license_label = String::new();
-    if !license.is_empty() {
-        // Only the customer's own licenses are in `found`: another handle shows nothing.
-        found.retain(|l| l.owned.handle == license);
-        let Some(l) = found.first() else {
-            return Err(PageError::NotFound("no such license of yours".into()));
-        };
+    let (found, page, pages) = if license.is_empty() {
+        let p = account::devices_page(me.owner(&state), wanted, &q, asked).await?;
+        (p.found, p.page, p.pages)
+    } else {
+        // Only the customer's own license: another handle is not found.
+        let one = account::devices_of(me.owner(&state), &license, wanted, &q).await?;
+        (vec![one], 1, 1)
+    };
+    if let Some(l) = found.first().filter(|_| !license.is_empty()) {
         license_label = format!(
             "{} {}",
             l.owned.product_name,
@@ -87,15 +94,34 @@ pub async fn list(
                 .map(|(a, st)| device_row(&l.owned, a, *st, me.tz))
         })
         .collect();
-    let page = ListPage {
+    let link = |n: usize| {
+        let n = n.to_string();
+        format!(
+            "/portal/activations?{}",
+            format::query(&[("q", &q), ("status", &status), ("page", &n)])
+        )
+    };
+    let view = ListPage {
         c: chrome(&req, &me, "Activations", "activations"),
         rows,
+        prev: if page > 1 {
+            link(page - 1)
+        } else {
+            String::new()
+        },
+        next: if page < pages {
+            link(page + 1)
+        } else {
+            String::new()
+        },
+        page,
+        pages,
         q,
         status,
         license,
         license_label,
     };
-    render(&req, &page)
+    render(&req, &view)
 }
 
 fn device_row(m: &OwnedLicense, a: &Activation, st: DeviceState, tz: chrono_tz::Tz) -> DeviceRow {
