@@ -251,3 +251,75 @@ fn item12_generator_character_sets_and_the_queued_count() {
     let jobs = w.get("/admin/jobs?env=production").text();
     assert!(jobs.contains("id=\"jobs-queued\">0<"), "{jobs}");
 }
+
+/// Item 17: License Keys rows are one line (details on hover), a click on a
+/// column header sorts by it (again: the other way), and Previous/Next sit
+/// beside the page numbers.
+#[test]
+fn item17_license_keys_one_line_rows_sortable_headers_and_previous_next() {
+    let s = Server::start();
+    let product = s.product("production", "Table Product");
+    let (st, v) = s.admin(
+        "POST",
+        "/production/licenses/bulk",
+        Some(json!({"product_id": product, "count": 60})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let w = Web::admin(&s);
+    let html = w.get("/admin/licenses?env=production").text();
+    assert!(
+        !html.contains("class=\"sub muted\""),
+        "no stacked product cell"
+    );
+    assert!(
+        html.contains("title=\"Table Product · production · product "),
+        "{html}"
+    );
+    // Sorted by Created, newest first: its header says so and links to oldest first.
+    assert!(html.contains("aria-sort=\"descending\""), "{html}");
+    let key_header = html
+        .split("title=\"Sort by License Key\"")
+        .next()
+        .unwrap()
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(
+        key_header.contains("sort=key") && key_header.contains("order=asc"),
+        "{key_header}"
+    );
+    let by_key = w.get(&key_header).text();
+    let keys: Vec<&str> = by_key
+        .split("<tr data-key=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "ascending by key");
+    assert!(
+        by_key.contains("order=desc") && by_key.contains("▲"),
+        "a second click reverses"
+    );
+    // Previous/Next beside the numbers.
+    assert!(html.contains("id=\"page-next\"") && !html.contains("id=\"page-prev\""));
+    let next = html
+        .split("id=\"page-next\"")
+        .next()
+        .unwrap()
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    let second = w.get(&next).text();
+    assert!(second.contains("id=\"page-prev\""), "{second}");
+}

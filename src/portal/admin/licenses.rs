@@ -83,7 +83,7 @@ pub fn row(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     // Read by `env_of`; named here so `deny_unknown_fields` accepts it.
@@ -149,6 +149,51 @@ pub const SORTS: [(&str, &str); 7] = [
     ("created", "Created"),
 ];
 
+/// A column header that sorts the table: clicked again, it reverses the order.
+pub struct SortHeader {
+    pub label: &'static str,
+    pub url: String,
+    /// ▲ or ▼ on the column the table is sorted by.
+    pub arrow: &'static str,
+    /// `aria-sort` of the column.
+    pub aria: &'static str,
+}
+
+/// The headers of the License Keys table for the listing `lq`, sorted by `sort` in `order`.
+fn sort_headers(lq: &ListQuery, env: Environment, sort: &str, order: &str) -> Vec<SortHeader> {
+    SORTS
+        .iter()
+        .map(|(field, label)| {
+            let current = *field == sort;
+            let next = match (current, order) {
+                (true, "asc") => "desc",
+                (true, _) => "asc",
+                // Newest first when a date column is chosen.
+                (false, _) if matches!(*field, "created" | "expires") => "desc",
+                (false, _) => "asc",
+            };
+            let mut l = lq.clone();
+            l.sort = Some((*field).to_owned());
+            l.order = Some(next.to_owned());
+            l.page = None;
+            SortHeader {
+                label,
+                url: format!("/admin/licenses?{}", l.url_query(env, &[])),
+                arrow: match (current, order) {
+                    (true, "asc") => "▲",
+                    (true, _) => "▼",
+                    _ => "",
+                },
+                aria: match (current, order) {
+                    (true, "asc") => "ascending",
+                    (true, _) => "descending",
+                    _ => "none",
+                },
+            }
+        })
+        .collect()
+}
+
 /// A page link: number (0 = gap) and URL.
 pub struct PageLink {
     pub n: u32,
@@ -196,7 +241,11 @@ struct ListPage {
     products: Vec<(String, String)>,
     statuses: Vec<&'static str>,
     sorts: Vec<(&'static str, &'static str)>,
+    headers: Vec<SortHeader>,
     pages: Vec<PageLink>,
+    /// The previous and next pages (empty at the ends).
+    prev: String,
+    next: String,
     export_csv: String,
     export_json: String,
     suggestions: Vec<String>,
@@ -249,6 +298,18 @@ pub async fn list(
     let pages = pager(q.page, pages_total, |n| {
         format!("/admin/licenses?{}", base(&[("page", &n.to_string())]))
     });
+    let page_url = |n: u32| format!("/admin/licenses?{}", base(&[("page", &n.to_string())]));
+    let prev = if q.page > 1 {
+        page_url(q.page - 1)
+    } else {
+        String::new()
+    };
+    let next = if q.page < pages_total {
+        page_url(q.page + 1)
+    } else {
+        String::new()
+    };
+    let headers = sort_headers(&lq, env, &sort, &order);
     let first = ((q.page - 1) * PER_PAGE) as usize + 1;
     let (product_list, suggestions) = filter_choices(&products, &customers);
     let c = chrome(&req, &admin, "License Keys", "licenses", env);
@@ -268,7 +329,10 @@ pub async fn list(
             products: product_list,
             statuses: LicenseStatus::ALL.iter().map(|s| s.as_str()).collect(),
             sorts: SORTS.to_vec(),
+            headers,
             pages,
+            prev,
+            next,
             export_csv: format!("/admin/licenses/export?{}", base(&[("format", "csv")])),
             export_json: format!("/admin/licenses/export?{}", base(&[("format", "json")])),
             suggestions,
