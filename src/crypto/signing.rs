@@ -40,6 +40,11 @@ impl EnvSigner {
         B64.encode(self.key.verifying_key().as_bytes())
     }
 
+    /// The 32 raw bytes of the public key.
+    pub fn public_key_bytes(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
     /// The public key as a PEM SubjectPublicKeyInfo, for libraries that want one.
     pub fn public_key_pem(&self) -> String {
         // SPKI prefix for Ed25519 (RFC 8410) followed by the 32-byte key.

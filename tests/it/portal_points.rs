@@ -323,3 +323,36 @@ fn item17_license_keys_one_line_rows_sortable_headers_and_previous_next() {
     let second = w.get(&next).text();
     assert!(second.contains("id=\"page-prev\""), "{second}");
 }
+
+/// Item 9 (public key): the Products page offers the environment's
+/// verification key as PEM and as its 32 raw bytes, the same key the client
+/// API publishes; only signed-in admins download it here.
+#[test]
+fn item09_the_verification_key_downloads_as_pem_and_raw() {
+    use base64::Engine as _;
+    let s = Server::start();
+    let w = Web::admin(&s);
+    let page = w.get("/admin/products?env=staging").text();
+    assert!(page.contains("id=\"public-key-pem\"") && page.contains("id=\"public-key-raw\""));
+    for env in ["production", "staging"] {
+        let published =
+            crate::helpers::call(ureq::get(&s.url(&format!("/v1/{env}/public-key"))), None).json();
+        let pem = w.get(&format!("/admin/public-key.pem?env={env}"));
+        assert_eq!(pem.status, 200);
+        assert!(pem.header("content-disposition").unwrap().contains(".pem"));
+        assert_eq!(pem.text(), published["pem"].as_str().unwrap());
+        let raw = w.get(&format!("/admin/public-key.bin?env={env}"));
+        assert_eq!(raw.status, 200);
+        let want = base64::engine::general_purpose::STANDARD
+            .decode(published["public_key"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(raw.body, want);
+        assert_eq!(raw.body.len(), 32);
+    }
+    assert_eq!(w.get("/admin/public-key.der?env=production").status, 404);
+    assert_eq!(
+        Web::portal(&s).get("/admin/public-key.pem").status,
+        303,
+        "sign in first"
+    );
+}

@@ -65,6 +65,7 @@ struct ProductsPage {
     errors: FieldErrors,
     editing: bool,
     public_key: String,
+    key_id: String,
     files: Vec<FileRow>,
     channels: Vec<&'static str>,
     today: String,
@@ -83,6 +84,7 @@ impl ProductsPage {
             errors: FieldErrors::default(),
             editing: false,
             public_key: state.signers.get(env).public_key_pem(),
+            key_id: state.signers.get(env).key_id.clone(),
             files: Vec::new(),
             channels: files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
@@ -178,4 +180,39 @@ pub async fn save(
         "ok",
         &format!("Product {} {done}.", p.name),
     ))
+}
+
+/// The environment's verification key as a file: `.pem` (SubjectPublicKeyInfo)
+/// or `.bin` (the 32 raw Ed25519 bytes), for vendors to embed in their software.
+pub async fn public_key(
+    AdminView { env, .. }: AdminView,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let signer = state.signers.get(env);
+    let name = format!("keywarden-{env}-{}", signer.key_id);
+    let (body, kind, ext) = match path.as_str() {
+        "pem" => (
+            signer.public_key_pem().into_bytes(),
+            "application/x-pem-file",
+            "pem",
+        ),
+        "bin" => (
+            signer.public_key_bytes().to_vec(),
+            "application/octet-stream",
+            "bin",
+        ),
+        _ => {
+            return Err(PageError::NotFound(
+                "no such key format (pem or bin)".into(),
+            ))
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.{ext}\""),
+        ))
+        .body(body))
 }
