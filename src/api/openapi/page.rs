@@ -204,10 +204,14 @@ fn page(doc: &Value) -> DocsPage {
 }
 
 pub fn render() -> HttpResponse {
-    let doc: Value = serde_json::from_str(super::document()).unwrap_or(Value::Null);
-    let html = page(&doc)
-        .render()
-        .unwrap_or_else(|e| format!("<p>the API reference could not be rendered: {e}</p>"));
+    // The document never changes while the process runs: rendered once.
+    static HTML: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let html = HTML.get_or_init(|| {
+        let doc: Value = serde_json::from_str(super::document()).unwrap_or(Value::Null);
+        page(&doc)
+            .render()
+            .unwrap_or_else(|e| format!("<p>the API reference could not be rendered: {e}</p>"))
+    });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -215,5 +219,5 @@ pub fn render() -> HttpResponse {
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
         ))
-        .body(html)
+        .body(html.as_str())
 }

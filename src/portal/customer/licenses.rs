@@ -32,7 +32,22 @@ pub struct LicenseRow {
 
 /// A row of My Licenses from the catalog's summary.
 fn summary_row(m: &account::OwnedSummary, tz: chrono_tz::Tz) -> LicenseRow {
-    let l = &m.summary;
+    row_of(&m.handle, &m.product_name, m.env, &m.summary, tz)
+}
+
+/// How a license is shown in a row, dates in the customer's zone.
+pub fn row(m: &OwnedLicense, tz: chrono_tz::Tz) -> LicenseRow {
+    let summary = crate::engine::catalog::LicenseSummary::from(&m.license);
+    row_of(&m.handle, &m.product_name, m.env, &summary, tz)
+}
+
+fn row_of(
+    handle: &str,
+    product: &str,
+    env: Environment,
+    l: &crate::engine::catalog::LicenseSummary,
+    tz: chrono_tz::Tz,
+) -> LicenseRow {
     let (expires, expiry_class) = match l.expires_at {
         None => ("Never".to_owned(), "lifetime"),
         Some(t) => (
@@ -42,38 +57,10 @@ fn summary_row(m: &account::OwnedSummary, tz: chrono_tz::Tz) -> LicenseRow {
     };
     let (in_use, limit) = (l.activations_in_use, l.activation_limit);
     LicenseRow {
-        handle: m.handle.clone(),
+        handle: handle.to_owned(),
         masked: format::mask_key(l.key.as_str()),
-        product: m.product_name.clone(),
-        env: m.env.as_str(),
-        status: l.status.as_str(),
-        activations: format::activations(in_use, limit),
-        percent: if limit > 0 {
-            (in_use * 100 / limit as u32).min(100)
-        } else {
-            0
-        },
-        expires,
-        expiry_class,
-        added: format::date_in(l.created_at, tz),
-    }
-}
-
-/// How a license is shown in a row, dates in the customer's zone.
-pub fn row(m: &OwnedLicense, tz: chrono_tz::Tz) -> LicenseRow {
-    let l = &m.license;
-    let now = Utc::now();
-    let (expires, expiry_class) = match l.expires_at {
-        None => ("Never".to_owned(), "lifetime"),
-        Some(t) => (format::date_in(t, tz), format::expiry(Some(t), now).1),
-    };
-    let in_use = l.active_count() as u32;
-    let limit = l.activation_limit.get();
-    LicenseRow {
-        handle: m.handle.clone(),
-        masked: format::mask_key(l.key.as_str()),
-        product: m.product_name.clone(),
-        env: m.env.as_str(),
+        product: product.to_owned(),
+        env: env.as_str(),
         status: l.status.as_str(),
         activations: format::activations(in_use, limit),
         percent: if limit > 0 {
