@@ -2,10 +2,11 @@
 //! of create and rotate), their delivery log, retries and test events
 //! (`webhooks:manage`, see `access`).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{ready, Ready};
 use uuid::Uuid;
 
-use super::{env, AdminToken, Body};
+use super::{env, AdminToken, Body, Env};
 use crate::app::webhooks::{DeliveryView, EndpointPatch, EndpointView, NewEndpoint};
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -13,6 +14,27 @@ use crate::error::ApiError;
 fn uuid(field: &'static str, raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
+}
+
+/// The endpoint a route names: `{env}` and `{id}`, both parsed.
+pub struct EndpointAt {
+    env: crate::domain::Environment,
+    id: Uuid,
+}
+
+impl FromRequest for EndpointAt {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let info = req.match_info();
+        ready((|| {
+            Ok(EndpointAt {
+                env: env(info.get("env").unwrap_or(""))?,
+                id: uuid("id", info.get("id").unwrap_or(""))?,
+            })
+        })())
+    }
 }
 
 /// The query of the delivery log.
@@ -37,14 +59,10 @@ pub struct LogQuery {
 pub async fn create(
     t: AdminToken,
     state: web::Data<AppState>,
-    e: web::Path<String>,
+    Env(env): Env,
     Body(n): Body<NewEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
-        .services
-        .webhooks
-        .create(env(&e)?, n, &t.actor())
-        .await?;
+    let view = state.services.webhooks.create(env, n, &t.actor()).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -61,9 +79,9 @@ pub async fn create(
 pub async fn list(
     _: AdminToken,
     state: web::Data<AppState>,
-    e: web::Path<String>,
+    Env(env): Env,
 ) -> Result<HttpResponse, ApiError> {
-    let all = state.services.webhooks.list(env(&e)?).await?;
+    let all = state.services.webhooks.list(env).await?;
     Ok(HttpResponse::Ok().json(all.iter().map(EndpointView::new).collect::<Vec<_>>()))
 }
 
@@ -80,14 +98,9 @@ pub async fn list(
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
-    let ep = state
-        .services
-        .webhooks
-        .get(env(&e)?, uuid("id", &id)?)
-        .await?;
+    let ep = state.services.webhooks.get(env, id).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&ep)))
 }
 
@@ -105,14 +118,11 @@ pub async fn get(
 pub async fn update(
     t: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
     Body(p): Body<EndpointPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
     let hooks = &state.services.webhooks;
-    let ep = hooks
-        .update(env(&e)?, uuid("id", &id)?, p, &t.actor())
-        .await?;
+    let ep = hooks.update(env, id, p, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(EndpointView::new(&ep)))
 }
 
@@ -129,11 +139,10 @@ pub async fn update(
 pub async fn delete(
     t: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
     let hooks = &state.services.webhooks;
-    hooks.delete(env(&e)?, uuid("id", &id)?, &t.actor()).await?;
+    hooks.delete(env, id, &t.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -150,11 +159,10 @@ pub async fn delete(
 pub async fn rotate(
     t: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
     let hooks = &state.services.webhooks;
-    let view = hooks.rotate(env(&e)?, uuid("id", &id)?, &t.actor()).await?;
+    let view = hooks.rotate(env, id, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -171,13 +179,10 @@ pub async fn rotate(
 pub async fn test(
     t: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
     let hooks = &state.services.webhooks;
-    hooks
-        .send_test(env(&e)?, uuid("id", &id)?, &t.actor())
-        .await?;
+    hooks.send_test(env, id, &t.actor()).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({"queued": "webhook.test"})))
 }
 
@@ -194,16 +199,11 @@ pub async fn test(
 pub async fn deliveries(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    EndpointAt { env, id }: EndpointAt,
     q: web::Query<LogQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
     let limit = q.limit.unwrap_or(100);
-    let ds: Vec<DeliveryView> = state
-        .services
-        .webhooks
-        .deliveries(env(&e)?, uuid("id", &id)?, limit)
-        .await?;
+    let ds: Vec<DeliveryView> = state.services.webhooks.deliveries(env, id, limit).await?;
     Ok(HttpResponse::Ok().json(ds))
 }
 
@@ -220,11 +220,11 @@ pub async fn deliveries(
 pub async fn retry(
     t: AdminToken,
     state: web::Data<AppState>,
+    EndpointAt { env, id }: EndpointAt,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id, delivery) = path.into_inner();
-    let (id, delivery) = (uuid("id", &id)?, uuid("delivery_id", &delivery)?);
+    let delivery = uuid("delivery_id", &path.2)?;
     let hooks = &state.services.webhooks;
-    let d = hooks.retry(env(&e)?, id, delivery, &t.actor()).await?;
+    let d = hooks.retry(env, id, delivery, &t.actor()).await?;
     Ok(HttpResponse::Accepted().json(d))
 }
