@@ -7,7 +7,8 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::app::licenses::{make_licenses, Overrides};
-use crate::app::products::create_product;
+use crate::app::products::{create_product, ProductInput};
+use crate::domain::features::{with_defaults, FeatureDef, FeatureKind};
 use crate::domain::{
     Activation, ActivationKind, ActivationStatus, Customer, Environment, Identifier, License,
     LicenseStatus,
@@ -108,6 +109,41 @@ async fn customers(
     Ok((customers, demo_login))
 }
 
+/// The demo products' feature definitions (a third of their licenses are Pro).
+fn demo_features() -> Vec<FeatureDef> {
+    let def =
+        |key: &str, label: &str, kind, default: serde_json::Value, description: &str| FeatureDef {
+            key: key.into(),
+            label: label.into(),
+            kind,
+            default,
+            description: description.into(),
+        };
+    vec![
+        def(
+            "pro",
+            "Pro edition",
+            FeatureKind::Boolean,
+            false.into(),
+            "Unlocks the Pro tools.",
+        ),
+        def(
+            "max_projects",
+            "Projects",
+            FeatureKind::Number,
+            5.into(),
+            "Most open projects.",
+        ),
+        def(
+            "support",
+            "Support plan",
+            FeatureKind::String,
+            "standard".into(),
+            "",
+        ),
+    ]
+}
+
 /// What every demo license is made from, and the sample key found on the way.
 struct Seeding<'a> {
     engine: &'a Engine,
@@ -129,7 +165,13 @@ impl Seeding<'_> {
         desc: &str,
     ) -> Result<usize, StoreError> {
         let store = self.engine.store().as_ref();
-        let product = create_product(store, env, name, desc, true, "demo")
+        let input = ProductInput {
+            name: name.into(),
+            description: desc.into(),
+            active: true,
+            features: demo_features(),
+        };
+        let product = create_product(store, env, &input, "demo")
             .await
             .map_err(store_err)?;
         let generator = store
@@ -147,6 +189,11 @@ impl Seeding<'_> {
             let mut batch = make_licenses(env, &generator, &Overrides::default(), n, self.now);
             for (i, l) in batch.iter_mut().enumerate() {
                 self.shape(l, env, pi, i, *status)?;
+                l.feature_flags = with_defaults(&product.features, &Default::default());
+                if i % 3 == 0 {
+                    l.feature_flags.insert("pro".into(), true.into());
+                    l.feature_flags.insert("max_projects".into(), 50.into());
+                }
             }
             made += batch.len();
             self.engine

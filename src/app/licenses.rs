@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::error::{AppError, FieldErrors};
+use crate::domain::features::{check_flags, with_defaults};
 use crate::domain::{
     Action, ActivationLimit, Environment, Generator, Identifier, License, LicenseKey, Product,
 };
@@ -65,6 +66,14 @@ pub async fn check_new(
             "Expiry date must be in the future (or empty for lifetime).",
         );
     }
+    let mut feature_flags = None;
+    if let (Some(p), Some(g)) = (&product, &generator) {
+        let given = n.feature_flags.as_ref().unwrap_or(&g.feature_flags);
+        match check_flags(&p.features, given) {
+            Ok(()) => feature_flags = Some(with_defaults(&p.features, given)),
+            Err(e) => errors.add("feature_flags", format!("Feature flags: {e}.")),
+        }
+    }
     errors.into_result()?;
     let generator =
         generator.ok_or_else(|| AppError::field("generator_id", "Generator is required."))?;
@@ -74,7 +83,7 @@ pub async fn check_new(
             customer_id: n.customer_id,
             activation_limit: n.activation_limit,
             expires_at: n.expires_at,
-            feature_flags: n.feature_flags.clone(),
+            feature_flags,
             metadata: n.metadata.clone(),
         },
     })
@@ -255,6 +264,9 @@ pub async fn update(
 ) -> Result<License, AppError> {
     let l = get(engine, env, key).await?;
     check_owner(engine.store().as_ref(), &l, owner).await?;
+    if let Some(flags) = &edit.feature_flags {
+        check_product_flags(engine.store().as_ref(), env, l.product_id, flags).await?;
+    }
     if let Owner::Set(c) = owner {
         if Some(c) != l.customer_id {
             assign(engine, env, key, c, who).await?;
@@ -265,6 +277,21 @@ pub async fn update(
         who: who.into(),
     };
     Ok(engine.admin(env, key, change).await?)
+}
+
+/// A license's flags against its product's feature definitions.
+pub async fn check_product_flags(
+    store: &dyn Store,
+    env: Environment,
+    product_id: Uuid,
+    flags: &Map<String, Value>,
+) -> Result<(), AppError> {
+    let defs = match store.get_product(env, product_id).await? {
+        Some(p) => p.features,
+        None => Vec::new(),
+    };
+    check_flags(&defs, flags)
+        .map_err(|e| AppError::field("feature_flags", format!("Feature flags: {e}.")))
 }
 
 /// Assigns a license to an existing customer.

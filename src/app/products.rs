@@ -5,6 +5,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::error::{AppError, FieldErrors};
+use crate::domain::features::{check_definitions, check_flags, FeatureDef};
 use crate::domain::issuing::{valid_validity_days, MAX_VALIDITY_DAYS};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
@@ -15,12 +16,10 @@ use crate::store::Store;
 pub async fn create_product(
     store: &dyn Store,
     env: Environment,
-    name: &str,
-    description: &str,
-    active: bool,
+    input: &ProductInput,
     who: &str,
 ) -> Result<Product, AppError> {
-    let name = check_name(name, 1).map_err(|e| AppError::field("name", format!("Name {e}.")))?;
+    let name = check_product(input)?;
     let now = Utc::now();
     let id = Uuid::new_v4();
     let generator = Generator {
@@ -38,10 +37,11 @@ pub async fn create_product(
         id,
         environment: env,
         name,
-        description: description.trim().chars().take(2000).collect(),
-        active,
+        description: input.description.trim().to_owned(),
+        active: input.active,
         default_generator_id: Some(generator.id),
         created_at: now,
+        features: input.features.clone(),
     };
     store.put_generator(env, &generator).await?;
     let audit = AuditEntry::new(who, "product.created", None, now).detail(product.name.clone());
@@ -55,6 +55,8 @@ pub struct ProductInput {
     pub name: String,
     pub description: String,
     pub active: bool,
+    /// The feature definitions (the whole list: an edit replaces it).
+    pub features: Vec<FeatureDef>,
 }
 
 /// Longest product description, in characters.
@@ -73,6 +75,9 @@ pub fn check_product(input: &ProductInput) -> Result<String, AppError> {
             format!("Description must be at most {MAX_DESCRIPTION} characters."),
         );
     }
+    if let Err(e) = check_definitions(&input.features) {
+        errors.add("features", format!("Features: {e}."));
+    }
     errors.into_result()?;
     Ok(name)
 }
@@ -90,12 +95,14 @@ pub async fn update_product(
     let mut p = get(store, env, id).await?;
     let shown = |p: &Product| {
         let status = if p.active { "active" } else { "inactive" };
-        format!("{} ({status})", p.name)
+        let keys: Vec<&str> = p.features.iter().map(|f| f.key.as_str()).collect();
+        format!("{} ({status}; features: {})", p.name, keys.join(", "))
     };
     let before = shown(&p);
     p.name = name;
     p.description = input.description.clone();
     p.active = input.active;
+    p.features = input.features.clone();
     let audit = AuditEntry::new(who, "product.updated", None, Utc::now()).change(before, shown(&p));
     store.put_product(env, &p, &audit).await?;
     Ok(p)
@@ -211,7 +218,13 @@ pub async fn check_generator(
         .map_err(|e| errors.add("name", format!("Name {e}.")))
         .unwrap_or_default();
     let product_id = existing.as_ref().map(|g| g.product_id).or(input.product_id);
-    check_generator_product(store, env, product_id, existing.is_some(), &mut errors).await?;
+    let product =
+        check_generator_product(store, env, product_id, existing.is_some(), &mut errors).await?;
+    if let Some(p) = &product {
+        if let Err(e) = check_flags(&p.features, &input.feature_flags) {
+            errors.add("feature_flags", format!("Feature flags: {e}."));
+        }
+    }
     if !errors.has("name") && name_taken(store, env, product_id, &name, input.id).await? {
         errors.add("name", "A generator with this name exists for the product.");
     }
@@ -235,17 +248,17 @@ async fn check_generator_product(
     product_id: Option<Uuid>,
     editing: bool,
     errors: &mut FieldErrors,
-) -> Result<(), AppError> {
+) -> Result<Option<Product>, AppError> {
     let Some(id) = product_id else {
         errors.add("product_id", "Product is required.");
-        return Ok(());
+        return Ok(None);
     };
     match store.get_product(env, id).await? {
-        Some(p) if p.active || editing => {}
+        Some(p) if p.active || editing => return Ok(Some(p)),
         Some(_) => errors.add("product_id", "Product must be active."),
         None => errors.add("product_id", "Product must exist in this environment."),
     }
-    Ok(())
+    Ok(None)
 }
 
 async fn name_taken(

@@ -8,6 +8,7 @@ pub mod abuse;
 pub mod activation;
 pub mod device;
 pub mod env;
+pub mod features;
 pub mod fields;
 pub mod key;
 pub mod license;

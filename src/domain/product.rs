@@ -1,5 +1,6 @@
 //! Products and the generators that make their keys.
 
+use super::features::FeatureDef;
 use super::key::KeyFormat;
 use super::{ActivationLimit, Environment};
 use chrono::{DateTime, Utc};
@@ -18,6 +19,10 @@ pub struct Product {
     pub active: bool,
     pub default_generator_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// The flags its licenses may carry (empty: free-form flags). Stored
+    /// products written before definitions existed read as empty.
+    #[serde(default)]
+    pub features: Vec<FeatureDef>,
 }
 
 /// A recipe for new licenses: key format plus the defaults they start with.
@@ -62,5 +67,32 @@ mod tests {
         assert!(check_name("", 1).is_err());
         assert!(check_name("ab", 3).is_err());
         assert!(check_name(&"x".repeat(101), 1).is_err());
+    }
+
+    /// Products stored before feature definitions existed read as having none.
+    #[test]
+    fn a_product_stored_without_features_reads() {
+        #[derive(Serialize)]
+        struct Before {
+            id: Uuid,
+            environment: Environment,
+            name: String,
+            description: String,
+            active: bool,
+            default_generator_id: Option<Uuid>,
+            created_at: DateTime<Utc>,
+        }
+        let old = Before {
+            id: Uuid::new_v4(),
+            environment: Environment::Production,
+            name: "Old".into(),
+            description: String::new(),
+            active: true,
+            default_generator_id: None,
+            created_at: Utc::now(),
+        };
+        let bytes = rmp_serde::to_vec_named(&old).unwrap();
+        let p: Product = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((p.name.as_str(), p.features.len()), ("Old", 0));
     }
 }

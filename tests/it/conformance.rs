@@ -154,6 +154,7 @@ async fn conformance(store: Arc<dyn Store>) {
         active: true,
         default_generator_id: None,
         created_at: now,
+        features: Vec::new(),
     };
     store
         .put_product(

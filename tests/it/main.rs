@@ -20,6 +20,7 @@ mod customer_portal;
 mod doc_examples;
 mod durability;
 mod faults;
+mod features;
 mod files_mail;
 mod grafana;
 mod helpers;

@@ -36,6 +36,11 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         Need::Permission(P::ProductsRead),
     ),
     (
+        "PATCH",
+        "/{env}/products/{id}",
+        Need::Permission(P::ProductsWrite),
+    ),
+    (
         "GET",
         "/{env}/generators",
         Need::Permission(P::ProductsRead),

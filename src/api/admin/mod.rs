@@ -227,6 +227,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/products", web::post().to(products::create))
             .route("/{env}/products", web::get().to(products::list))
             .route("/{env}/products/{id}", web::get().to(products::get))
+            .route("/{env}/products/{id}", web::patch().to(products::update))
             .route(
                 "/{env}/generators",
                 web::post().to(products::create_generator),

@@ -1,13 +1,14 @@
 //! `/admin/api/v1/{env}/products` and `/generators`.
 
-use crate::app::products::{self, create_product, GeneratorInput};
+use crate::app::products::{self, create_product, GeneratorInput, ProductInput};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{env, AdminToken, Body, Env};
+use super::{AdminToken, Body, Env};
 use crate::app::AppState;
+use crate::domain::features::FeatureDef;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
 use crate::domain::key::KeyFormat;
 use crate::domain::ActivationLimit;
@@ -20,6 +21,8 @@ pub struct NewProduct {
     name: Option<String>,
     description: Option<String>,
     active: Option<bool>,
+    /// Feature definitions; on an update the whole list replaces the old one.
+    features: Option<Vec<FeatureDef>>,
 }
 
 #[utoipa::path(
@@ -39,19 +42,64 @@ pub async fn create(
     Env(env): Env,
     Body(n): Body<NewProduct>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = n
-        .name
-        .ok_or_else(|| ApiError::field("name", "name is required"))?;
-    let p = create_product(
-        state.store(),
-        env,
-        &name,
-        n.description.as_deref().unwrap_or(""),
-        n.active.unwrap_or(true),
-        &t.actor(),
-    )
-    .await?;
+    let input = ProductInput {
+        name: n
+            .name
+            .ok_or_else(|| ApiError::field("name", "name is required"))?,
+        description: n.description.unwrap_or_default(),
+        active: n.active.unwrap_or(true),
+        features: n.features.unwrap_or_default(),
+    };
+    let p = create_product(state.store(), env, &input, &t.actor()).await?;
     Ok(HttpResponse::Created().json(p))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/admin/api/v1/{env}/products/{id}",
+    tag = "products",
+    operation_id = "update_product",
+    summary = "Change a product: name, description, status, feature definitions (fields left out stay).",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "product id")),
+    request_body = NewProduct,
+    responses((status = 200, description = "the product", body = crate::domain::Product)),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    t: AdminToken,
+    state: web::Data<AppState>,
+    Env(env): Env,
+    ProductAt(id): ProductAt,
+    Body(n): Body<NewProduct>,
+) -> Result<HttpResponse, ApiError> {
+    let p = products::get(state.store(), env, id).await?;
+    let input = ProductInput {
+        name: n.name.unwrap_or(p.name),
+        description: n.description.unwrap_or(p.description),
+        active: n.active.unwrap_or(p.active),
+        features: n.features.unwrap_or(p.features),
+    };
+    let p = products::update_product(state.store(), env, id, &input, &t.actor()).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// The `{id}` of a product route, a UUID (else a 400 naming the field).
+pub struct ProductAt(pub Uuid);
+
+impl actix_web::FromRequest for ProductAt {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(
+            req.match_info()
+                .get("id")
+                .unwrap_or_default()
+                .parse()
+                .map(ProductAt)
+                .map_err(|_| ApiError::field("id", "id must be a UUID")),
+        )
+    }
 }
 
 #[utoipa::path(
@@ -85,13 +133,9 @@ pub async fn list(
 pub async fn get(
     _: AdminToken,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    Env(env): Env,
+    ProductAt(id): ProductAt,
 ) -> Result<HttpResponse, ApiError> {
-    let (e, id) = path.into_inner();
-    let env = env(&e)?;
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::field("id", "id must be a UUID"))?;
     let p = products::get(state.store(), env, id).await?;
     Ok(HttpResponse::Ok().json(p))
 }

@@ -136,6 +136,7 @@ pub async fn devices_page(
             continue;
         }
         let owned = OwnedLicense {
+            features: Vec::new(),
             env,
             handle: owner.links.license_handle(env, key.as_str()),
             product_name: products.get(&l.product_id).cloned().unwrap_or_default(),

@@ -122,15 +122,16 @@ pub async fn by_handle(owner: Owner<'_>, handle: &str) -> Result<OwnedLicense, A
         if l.customer_id != Some(me) {
             return Err(missing());
         }
-        let product_name = store
+        let (product_name, features) = store
             .get_product(env, l.product_id)
             .await?
-            .map(|p| p.name)
+            .map(|p| (p.name, p.features))
             .unwrap_or_default();
         return Ok(OwnedLicense {
             env,
             handle: handle.to_owned(),
             product_name,
+            features,
             license: l,
         });
     }

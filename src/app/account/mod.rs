@@ -63,6 +63,9 @@ pub struct OwnedLicense {
     pub env: Environment,
     pub license: License,
     pub product_name: String,
+    /// The product's feature definitions, read where a page shows the flags
+    /// (the license details); empty in lists.
+    pub features: Vec<crate::domain::features::FeatureDef>,
     /// Opaque id of the license in portal URLs (keys never appear in them).
     pub handle: String,
 }
@@ -96,6 +99,7 @@ pub async fn licenses(owner: Owner<'_>) -> Result<Vec<OwnedLicense>, AppError> {
                 continue;
             }
             out.push(OwnedLicense {
+                features: Vec::new(),
                 env,
                 handle: owner.links.license_handle(env, l.key.as_str()),
                 product_name: products.get(&l.product_id).cloned().unwrap_or_default(),

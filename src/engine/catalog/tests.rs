@@ -96,6 +96,7 @@ fn names_fixture() -> Fixture {
                 active: true,
                 default_generator_id: None,
                 created_at: now,
+                features: Vec::new(),
             };
             (*id, p)
         })

@@ -3,6 +3,7 @@
 //! page offers (the device's offline file, a code sample). The state actions it
 //! links to are in `license_actions.rs`; the password gate in `reauth.rs`.
 
+use crate::domain::features::labelled;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -100,6 +101,8 @@ struct PreviewPage {
     updated: String,
     validity: String,
     flags: String,
+    /// The flags by their labels (the product's feature definitions).
+    features: Vec<(String, String)>,
     metadata: String,
     devices: Vec<DeviceRow>,
     active_ids: Vec<String>,
@@ -126,7 +129,11 @@ impl PreviewPage {
             c,
             key: l.key.as_str().into(),
             key_q: format::url_encode(l.key.as_str()),
-            product_name: p.product.map(|p| p.name).unwrap_or_default(),
+            product_name: p
+                .product
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
             product_id: l.product_id.to_string(),
             customer: p
                 .customer
@@ -150,6 +157,10 @@ impl PreviewPage {
                 .map(|d| format!("{d} days from assignment"))
                 .unwrap_or_else(|| "Lifetime".into()),
             flags: json(&l.feature_flags),
+            features: labelled(
+                p.product.as_ref().map_or(&[][..], |p| &p.features[..]),
+                &l.feature_flags,
+            ),
             metadata: json(&l.metadata),
             devices: device_rows(&p.with_history),
             active_ids: l

@@ -20,6 +20,7 @@ pub mod license_preview;
 pub mod licenses;
 pub mod login;
 pub mod outbox;
+pub mod product_features;
 pub mod product_files;
 pub mod products;
 pub mod reauth;

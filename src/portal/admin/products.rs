@@ -7,12 +7,14 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::product_features::{feature_rows_from_form, with_blank_rows, FeatureRow};
 use super::product_files::{file_rows, FileRow};
 use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
 use crate::app::error::AppError;
 use crate::app::products::{self, create_product, ProductInput};
 use crate::app::{files, format, AppState};
-use crate::domain::Environment;
+use crate::domain::features::FeatureKind;
+use crate::domain::{Environment, Product};
 use crate::portal::forms::{FieldErrors, Form};
 use crate::portal::PageError;
 
@@ -24,6 +26,8 @@ pub struct ProductRow {
     pub active: bool,
     pub licenses: usize,
     pub created: String,
+    /// The feature labels, comma separated.
+    pub features: String,
 }
 
 /// The product form as typed.
@@ -33,6 +37,8 @@ pub struct ProductFields {
     pub name: String,
     pub description: String,
     pub active: bool,
+    /// The feature rows, then a few blank ones to add more.
+    pub features: Vec<FeatureRow>,
 }
 
 impl ProductFields {
@@ -43,16 +49,37 @@ impl ProductFields {
             name: form.get("name").into(),
             description: form.get("description").into(),
             active: form.get("active") == "on",
+            features: with_blank_rows(feature_rows_from_form(form)),
         }
     }
 
-    /// The form in the app's terms.
-    fn input(&self) -> ProductInput {
-        ProductInput {
+    /// A stored product's fields (with blank feature rows to add more).
+    fn of(p: Product) -> ProductFields {
+        let features = with_blank_rows(p.features.iter().map(FeatureRow::of).collect());
+        ProductFields {
+            id: p.id.to_string(),
+            name: p.name,
+            description: p.description,
+            active: p.active,
+            features,
+        }
+    }
+
+    /// The form in the app's terms; a feature row that does not read is a
+    /// message for the features field.
+    fn input(&self) -> Result<ProductInput, String> {
+        let features = self
+            .features
+            .iter()
+            .filter(|r| !r.is_blank())
+            .map(FeatureRow::def)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ProductInput {
             name: self.name.clone(),
             description: self.description.clone(),
             active: self.active,
-        }
+            features,
+        })
     }
 }
 
@@ -69,6 +96,7 @@ struct ProductsPage {
     files: Vec<FileRow>,
     channels: Vec<&'static str>,
     today: String,
+    kinds: [FeatureKind; 3],
 }
 
 impl ProductsPage {
@@ -79,6 +107,7 @@ impl ProductsPage {
             rows: rows(state, env).await?,
             v: ProductFields {
                 active: true,
+                features: with_blank_rows(Vec::new()),
                 ..ProductFields::default()
             },
             errors: FieldErrors::default(),
@@ -88,6 +117,7 @@ impl ProductsPage {
             files: Vec::new(),
             channels: files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
+            kinds: FeatureKind::ALL,
         })
     }
 }
@@ -101,6 +131,12 @@ async fn rows(state: &AppState, env: Environment) -> Result<Vec<ProductRow>, Pag
         .map(|p| ProductRow {
             id: p.id.to_string(),
             licenses: st.by_product.get(&p.id).copied().unwrap_or(0),
+            features: p
+                .features
+                .iter()
+                .map(|f| f.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             name: p.name,
             description: p.description,
             active: p.active,
@@ -131,12 +167,7 @@ pub async fn edit_page(
     let title = format!("Product: {}", p.name);
     let mut page =
         ProductsPage::build(&state, chrome(&req, &admin, title, "products", env), env).await?;
-    page.v = ProductFields {
-        id: p.id.to_string(),
-        name: p.name,
-        description: p.description,
-        active: p.active,
-    };
+    page.v = ProductFields::of(p);
     page.editing = true;
     page.files = file_rows(&state.services.files, env, id).await?;
     render(&req, &page)
@@ -150,9 +181,12 @@ pub async fn save(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let v = ProductFields::from_form(&form);
-    let input = v.input();
-    let name = match products::check_product(&input) {
-        Ok(name) => name,
+    let checked = v
+        .input()
+        .map_err(|e| AppError::field("features", format!("Features: {e}.")))
+        .and_then(|input| products::check_product(&input).map(|_| input));
+    let input = match checked {
+        Ok(input) => input,
         Err(AppError::Invalid(errors)) => {
             let c = chrome(&req, &admin, "Products", "products", env);
             let mut page = ProductsPage::build(&state, c, env).await?;
@@ -165,7 +199,7 @@ pub async fn save(
     };
     let store = state.store();
     let (p, done) = if v.id.is_empty() {
-        let p = create_product(store, env, &name, &v.description, v.active, &admin.who()).await?;
+        let p = create_product(store, env, &input, &admin.who()).await?;
         (p, "created with a default generator")
     } else {
         let id: Uuid =

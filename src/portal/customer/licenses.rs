@@ -2,6 +2,7 @@
 //! filter, and the details page (license.html: masked key with copy,
 //! entitlements, Validation Status).
 
+use crate::domain::features::labelled;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
@@ -194,11 +195,7 @@ fn detail_page(
         },
         api_url,
         eligibility: l.eligibility.describe(),
-        features: l
-            .feature_flags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect(),
+        features: labelled(&m.features, &l.feature_flags),
         devices_code: devices
             .map(|v| v.code.as_str().to_owned())
             .unwrap_or_default(),
