@@ -117,6 +117,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     let store = open_store(&settings).await?;
     crate::metrics::metrics().init_store(store.backend());
     let signers = Arc::new(crate::app::secrets::load_signers(store.as_ref()).await?);
+    crate::app::secrets::spawn_refresh(store.clone(), signers.clone());
     let (token_hash, new_token) = admin_token(store.as_ref()).await?;
     let (admins, first_admin) = admin_accounts(store.as_ref()).await?;
     let engine = Engine::new(store.clone(), &settings).await?;

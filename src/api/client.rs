@@ -133,7 +133,8 @@ fn respond<T: Serialize>(
     let mut resp = HttpResponse::Ok();
     resp.content_type(p.format_out.content_type());
     if let Some(nonce) = &p.nonce {
-        let signer = state.signers.get(p.env);
+        let keys = state.signers.get(p.env);
+        let signer = keys.current();
         resp.insert_header((SIGNATURE_HEADER, signer.sign_response(&body, nonce)));
         resp.insert_header((KEY_ID_HEADER, signer.key_id.as_str()));
         metrics().signed_responses.inc();
@@ -297,22 +298,56 @@ struct PublicKey<'a> {
     /// Base64 of the 32 raw key bytes.
     public_key: String,
     pem: String,
+    keys: Vec<PublishedKey<'a>>,
 }
 
-/// The environment's response-signing public key, for clients to pin.
+#[derive(Serialize)]
+struct PublishedKey<'a> {
+    key_id: &'a str,
+    public_key: String,
+    pem: String,
+    status: &'static str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retired_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The environment's public keys, for clients to pin: the current one at the
+/// top level (as before rotation existed) and every key still valid in `keys`.
+/// Short-lived in caches: a client meeting an unknown key id fetches it again.
 pub async fn public_key(
     state: web::Data<AppState>,
     env: Environment,
 ) -> Result<HttpResponse, ApiError> {
-    let s = state.signers.get(env);
+    let ring = state.signers.get(env);
+    let s = ring.current();
+    let keys = ring
+        .published(chrono::Utc::now())
+        .map(|k| PublishedKey {
+            key_id: &k.signer.key_id,
+            public_key: k.signer.public_key_b64(),
+            pem: k.signer.public_key_pem(),
+            status: if k.retired_at.is_some() {
+                "retired"
+            } else {
+                "current"
+            },
+            created_at: k.created_at,
+            retired_at: k.retired_at,
+            verify_until: k.verify_until(),
+        })
+        .collect();
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .json(PublicKey {
             environment: env,
             algorithm: "Ed25519",
             key_id: &s.key_id,
             public_key: s.public_key_b64(),
             pem: s.public_key_pem(),
+            keys,
         }))
 }
 

@@ -31,7 +31,7 @@ pub async fn offline_file(
         return Ok((v, None));
     }
     let file = offline::issue(
-        signers.get(env),
+        signers.get(env).current(),
         &license,
         identifier,
         settings.grace_period_days,

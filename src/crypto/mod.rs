@@ -1,5 +1,6 @@
 //! Signatures clients can check: signed answers and offline license files.
 
+pub mod keyring;
 pub mod offline;
 pub mod signing;
 

@@ -1,5 +1,5 @@
-//! One Ed25519 key per environment (generated at first start and kept in the
-//! store by `app::secrets`).
+//! Ed25519 signing: one key signs per environment at a time (its ring, with
+//! the keys a rotation retired, is `keyring.rs`; kept in the store by `app::secrets`).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -7,6 +7,11 @@ use ed25519_dalek::hazmat::{raw_sign_byupdate, ExpandedSecretKey};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256, Sha512};
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use super::keyring::{EnvKeys, StoredRing};
 use crate::domain::Environment;
 
 /// The signing key of one environment and its public identity.
@@ -21,7 +26,7 @@ pub struct EnvSigner {
 }
 
 impl EnvSigner {
-    fn new(key: SigningKey) -> Self {
+    pub fn new(key: SigningKey) -> Self {
         let digest = Sha256::digest(key.verifying_key().as_bytes());
         EnvSigner {
             key_id: hex::encode(&digest[..8]),
@@ -83,27 +88,38 @@ impl EnvSigner {
     }
 }
 
-/// Both environments' signers.
+/// Both environments' key rings, swapped whole when a rotation is read (on
+/// this node at once, on the others by `app::secrets::refresh`).
 pub struct Signers {
-    production: EnvSigner,
-    staging: EnvSigner,
+    production: ArcSwap<EnvKeys>,
+    staging: ArcSwap<EnvKeys>,
 }
 
 impl Signers {
-    /// The signers of both environments (their keys are kept in the store; see
+    /// The signers of both environments from their stored rings (see
     /// `app::secrets::load_signers`).
-    pub fn new(production: SigningKey, staging: SigningKey) -> Signers {
+    pub fn new(production: &StoredRing, staging: &StoredRing) -> Signers {
         Signers {
-            production: EnvSigner::new(production),
-            staging: EnvSigner::new(staging),
+            production: ArcSwap::from_pointee(EnvKeys::from_ring(production)),
+            staging: ArcSwap::from_pointee(EnvKeys::from_ring(staging)),
         }
     }
 
-    pub fn get(&self, env: Environment) -> &EnvSigner {
+    fn slot(&self, env: Environment) -> &ArcSwap<EnvKeys> {
         match env {
             Environment::Production => &self.production,
             Environment::Staging => &self.staging,
         }
+    }
+
+    /// The environment's keys as they are now (`.current()` signs).
+    pub fn get(&self, env: Environment) -> arc_swap::Guard<Arc<EnvKeys>> {
+        self.slot(env).load()
+    }
+
+    /// Takes a ring read from the store.
+    pub fn replace(&self, env: Environment, ring: &StoredRing) {
+        self.slot(env).store(Arc::new(EnvKeys::from_ring(ring)));
     }
 }
 

@@ -264,6 +264,9 @@ pub trait Store:
     /// Stores `value` unless a secret of that name exists; returns the one kept.
     async fn put_secret_if_absent(&self, name: &str, value: &[u8]) -> Result<Vec<u8>, StoreError>;
     async fn put_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Replaces a secret only if it still holds `old` (a rotation racing
+    /// another node's loses); whether it was replaced.
+    async fn swap_secret(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
 
     /// Changes (licenses, settings, admin accounts) other nodes made at or after
     /// `since`, for the change-log reader.

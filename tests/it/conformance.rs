@@ -83,6 +83,15 @@ async fn conformance(store: Arc<dyn Store>) {
     );
     store.put_secret(&name, b"three").await.unwrap();
     assert_eq!(store.get_secret(&name).await.unwrap().unwrap(), b"three");
+    // A swap happens only from the value it expects.
+    assert!(!store.swap_secret(&name, b"two", b"four").await.unwrap());
+    assert_eq!(store.get_secret(&name).await.unwrap().unwrap(), b"three");
+    assert!(store.swap_secret(&name, b"three", b"four").await.unwrap());
+    assert_eq!(store.get_secret(&name).await.unwrap().unwrap(), b"four");
+    assert!(!store
+        .swap_secret(&format!("absent.{tag}"), b"x", b"y")
+        .await
+        .unwrap());
     assert_eq!(
         store.get_secret(&format!("none.{tag}")).await.unwrap(),
         None

@@ -27,6 +27,7 @@ mod helpers;
 mod hook_receiver;
 mod idempotency;
 mod jobs;
+mod key_rotation;
 mod lb;
 mod migrate;
 mod observability;

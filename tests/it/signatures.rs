@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::helpers::{activate, send_bytes, Server};
 
 /// Asks Python's `cryptography` whether `signature` is valid for `message`.
-fn python_verifies(pem: &str, message: &[u8], signature_b64: &str) -> bool {
+pub fn python_verifies(pem: &str, message: &[u8], signature_b64: &str) -> bool {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/verify_ed25519.py");
     let mut child = Command::new("python3")
         .arg(script)

@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/customers", Need::Permission(P::CustomersWrite)),
     ("GET", "/customers/{id}", Need::Permission(P::CustomersRead)),
     ("POST", "/token/rotate", Need::Owner),
+    ("POST", "/{env}/signing-keys/rotate", Need::Owner),
     ("GET", "/backup", Need::Owner),
     ("GET", "/api-keys", Need::Owner),
     ("POST", "/api-keys", Need::Owner),

@@ -198,6 +198,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))
             .route("/token/rotate", web::post().to(settings::rotate_token))
+            .route(
+                "/{env}/signing-keys/rotate",
+                web::post().to(settings::rotate_signing_key),
+            )
             .route("/api-keys", web::get().to(api_keys::list))
             .route("/api-keys", web::post().to(api_keys::create))
             .route("/api-keys/{id}", web::delete().to(api_keys::revoke))

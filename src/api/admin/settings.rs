@@ -104,3 +104,25 @@ pub async fn rotate_token(
         crate::app::tokens::rotate(state.store(), &state.admin_token_hash, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "token": token })))
 }
+
+/// Makes a new current signing key for the environment; the old one keeps
+/// verifying offline files until they expire (see `GET /v1/{env}/public-key`).
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/signing-keys/rotate",
+    tag = "settings",
+    operation_id = "rotate_signing_key",
+    summary = "Rotate the environment's Ed25519 signing key; the old key stays published until the offline files it signed expire.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging")),
+    responses((status = 200, description = "the new current key id", body = crate::api::openapi::schemas::RotatedKey)),
+    security(("bearer" = []))
+)]
+pub async fn rotate_signing_key(
+    t: AdminToken,
+    state: web::Data<AppState>,
+    Env(env): Env,
+) -> Result<HttpResponse, ApiError> {
+    let key_id =
+        crate::app::secrets::rotate(state.store(), &state.signers, env, &t.actor()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "key_id": key_id })))
+}

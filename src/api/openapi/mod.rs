@@ -37,7 +37,7 @@ use crate::api::admin;
         admin::licenses::edit, admin::licenses::delete, admin::licenses::assign,
         admin::licenses::action, admin::license_mail::resend_key, admin::license_devices::deactivate, admin::license_devices::offline,
         admin::settings::audit, admin::settings::get, admin::settings::put,
-        admin::settings::rotate_token, admin::outbox::list, admin::backup::download,
+        admin::settings::rotate_token, admin::settings::rotate_signing_key, admin::outbox::list, admin::backup::download,
         admin::api_keys::create, admin::api_keys::list, admin::api_keys::revoke,
         admin::contracts::create, admin::contracts::list, admin::contracts::delete,
         admin::webhooks::create, admin::webhooks::list, admin::webhooks::get,

@@ -199,6 +199,32 @@ pub struct PublicKeyDoc {
     /// Base64 of the 32 raw key bytes.
     pub public_key: String,
     pub pem: String,
+    /// Every key a client may meet: the current one (signs now), then keys a
+    /// rotation retired, until the offline files they signed have expired.
+    pub keys: Vec<PublishedKeyDoc>,
+}
+
+/// One key of the list.
+#[derive(Serialize, ToSchema)]
+pub struct PublishedKeyDoc {
+    pub key_id: String,
+    pub public_key: String,
+    pub pem: String,
+    #[schema(example = "current")]
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Absent for the current key.
+    #[schema(required = false)]
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Absent for the current key.
+    #[schema(required = false)]
+    pub verify_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The key a signing-key rotation made current.
+#[derive(Serialize, ToSchema)]
+pub struct RotatedKey {
+    pub key_id: String,
 }
 
 /// Where a key mail went.

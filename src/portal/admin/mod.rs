@@ -320,6 +320,7 @@ fn license_routes(cfg: &mut web::ServiceConfig) {
 fn product_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/products", web::get().to(products::list))
         .route("/public-key.{format}", web::get().to(products::public_key))
+        .route("/signing-keys/rotate", web::post().to(products::rotate_key))
         .route("/products", web::post().to(products::save))
         .route("/products/{id}", web::get().to(products::edit_page))
         .route(

@@ -93,6 +93,7 @@ struct ProductsPage {
     editing: bool,
     public_key: String,
     key_id: String,
+    keys: Vec<KeyRow>,
     files: Vec<FileRow>,
     channels: Vec<&'static str>,
     today: String,
@@ -112,8 +113,9 @@ impl ProductsPage {
             },
             errors: FieldErrors::default(),
             editing: false,
-            public_key: state.signers.get(env).public_key_pem(),
-            key_id: state.signers.get(env).key_id.clone(),
+            public_key: state.signers.get(env).current().public_key_pem(),
+            key_id: state.signers.get(env).current().key_id.clone(),
+            keys: key_rows(state, env),
             files: Vec::new(),
             channels: files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
@@ -216,6 +218,49 @@ pub async fn save(
     ))
 }
 
+/// One signing key as the Products page lists it.
+pub struct KeyRow {
+    pub key_id: String,
+    pub current: bool,
+    pub created: String,
+    pub verify_until: String,
+}
+
+fn key_rows(state: &AppState, env: Environment) -> Vec<KeyRow> {
+    state
+        .signers
+        .get(env)
+        .published(Utc::now())
+        .map(|k| KeyRow {
+            key_id: k.signer.key_id.clone(),
+            current: k.retired_at.is_none(),
+            created: format::time(k.created_at),
+            verify_until: k.verify_until().map(format::time).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Rotates the environment's signing key (the old one keeps verifying the
+/// offline files it signed until they expire).
+pub async fn rotate_key(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    ManageForm { env, .. }: ManageForm,
+) -> Result<HttpResponse, PageError> {
+    let to = format!("/admin/products?env={env}");
+    match crate::app::secrets::rotate(state.store(), &state.signers, env, &admin.who()).await {
+        Ok(id) => Ok(redirect(
+            &req,
+            &to,
+            "ok",
+            &format!("Signing key rotated: {id} signs from now on; the previous key keeps verifying the offline files it signed until they expire."),
+        )),
+        Err(AppError::Conflict(why)) => Ok(redirect(&req, &to, "error", &why)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The environment's verification key as a file: `.pem` (SubjectPublicKeyInfo)
 /// or `.bin` (the 32 raw Ed25519 bytes), for vendors to embed in their software.
 pub async fn public_key(
@@ -223,7 +268,8 @@ pub async fn public_key(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let signer = state.signers.get(env);
+    let keys = state.signers.get(env);
+    let signer = keys.current();
     let name = format!("keywarden-{env}-{}", signer.key_id);
     let (body, kind, ext) = match path.as_str() {
         "pem" => (

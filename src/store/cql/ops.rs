@@ -305,6 +305,11 @@ impl Store for CqlStore {
             .await
     }
 
+    async fn swap_secret(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        self.timed("put_secret", self.cas_secret(name, old, new))
+            .await
+    }
+
     async fn changes_since(
         &self,
         env: Environment,

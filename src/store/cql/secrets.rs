@@ -3,7 +3,7 @@
 
 use futures_util::TryStreamExt;
 
-use super::rows::blobs;
+use super::rows::{applied, blobs};
 use super::{corrupt, down, CqlStore};
 use crate::store::StoreError;
 
@@ -34,6 +34,19 @@ impl CqlStore {
         self.exec(&self.global.secret_put_if_absent, (name, value))
             .await?;
         Ok(())
+    }
+
+    /// Replaces `name`'s value if it is still `expected` (a lightweight transaction).
+    pub(super) async fn cas_secret(
+        &self,
+        name: &str,
+        expected: &[u8],
+        value: &[u8],
+    ) -> Result<bool, StoreError> {
+        let r = self
+            .execute(&self.global.secret_swap, (value, name, expected))
+            .await?;
+        applied(r)
     }
 
     pub(super) async fn write_secret(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -25,6 +25,7 @@ pub struct GlobalStatements {
     pub secret_all: PreparedStatement,
     pub secret_put: PreparedStatement,
     pub secret_put_if_absent: PreparedStatement,
+    pub secret_swap: PreparedStatement,
     pub admin_all: PreparedStatement,
     pub admin_insert: PreparedStatement,
     pub admin_update: PreparedStatement,
@@ -64,6 +65,11 @@ impl GlobalStatements {
             secret_put_if_absent: prep(
                 s,
                 format!("INSERT INTO {ks}.secrets (name, value) VALUES (?, ?) IF NOT EXISTS"),
+            )
+            .await?,
+            secret_swap: prep(
+                s,
+                format!("UPDATE {ks}.secrets SET value = ? WHERE name = ? IF value = ?"),
             )
             .await?,
             admin_all: prep(s, format!("SELECT version, body FROM {ks}.admins")).await?,

@@ -386,4 +386,12 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+
+    async fn swap_secret(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        let (name, old, new) = (name.to_owned(), old.to_vec(), new.to_vec());
+        self.write("put_secret", self.global_writer(), move |txn| {
+            secrets::swap(txn, &name, &old, &new)
+        })
+        .await
+    }
 }

@@ -49,3 +49,22 @@ pub(super) fn put(txn: &WriteTransaction, name: &str, value: &[u8]) -> Result<()
     t.insert(name, value).map_err(unavailable)?;
     Ok(())
 }
+
+/// Replaces `name`'s value if it is still `old`; whether it did.
+pub(super) fn swap(
+    txn: &WriteTransaction,
+    name: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool, StoreError> {
+    let mut t = txn.open_table(SECRETS).map_err(unavailable)?;
+    let current = t
+        .get(name)
+        .map_err(unavailable)?
+        .map(|g| g.value().to_vec());
+    if current.as_deref() != Some(old) {
+        return Ok(false);
+    }
+    t.insert(name, new).map_err(unavailable)?;
+    Ok(true)
+}
