@@ -7,6 +7,7 @@
 //! another one takes the job over once the lease runs out and finishes it without
 //! making a key twice. Every node polls for such jobs every `jobs.poll_secs`.
 
+pub mod revoke;
 mod run;
 
 use std::collections::HashSet;
@@ -162,6 +163,30 @@ impl Jobs {
             overrides: r.overrides,
         };
         let job = Job::new(r.env, r.title, r.who, r.count, spec, lease, now);
+        self.launch(store, job).await
+    }
+
+    /// Records a kill-switch job over `total` licenses of `product_id`, leased to this node.
+    pub async fn start_revoke(
+        &self,
+        store: &dyn Store,
+        env: Environment,
+        product_id: Uuid,
+        title: String,
+        total: u32,
+        who: String,
+    ) -> Result<Job, AppError> {
+        let now = Utc::now();
+        let lease = Lease {
+            node: self.shared.node.clone(),
+            until: now + self.shared.lease(),
+        };
+        let job = Job::revoking(env, product_id, title, who, total, lease, now);
+        self.launch(store, job).await
+    }
+
+    /// Inserts a new job, wakes this node's runner, trims the list.
+    async fn launch(&self, store: &dyn Store, job: Job) -> Result<Job, AppError> {
         let job = store.insert_job(&job).await?;
         self.wake(job.id);
         if let Err(e) = prune(store).await {

@@ -20,6 +20,7 @@ pub mod format;
 pub mod idempotency;
 pub mod jobs;
 pub mod key_mail;
+pub mod kill_switch;
 pub mod legacy_copy;
 pub mod license_preview;
 pub mod licenses;

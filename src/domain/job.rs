@@ -35,6 +35,16 @@ pub struct GenerationSpec {
     pub overrides: Overrides,
 }
 
+/// What a job does. Rows written before kill switches existed read as `Generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum JobTask {
+    /// Bulk key generation from `spec`.
+    #[default]
+    Generate,
+    /// The kill switch: revoke every license of a product, step by step.
+    RevokeProduct { product_id: Uuid },
+}
+
 /// One job's row. Its size does not grow with the keys it makes: the keys of
 /// each step are their own record ([`JobStep`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,7 +63,11 @@ pub struct Job {
     /// How many times a node began running it (start, takeover, retry).
     pub attempts: u32,
     pub finished_at: Option<DateTime<Utc>>,
-    pub spec: GenerationSpec,
+    /// What a generation makes (None for other tasks).
+    #[serde(default)]
+    pub spec: Option<GenerationSpec>,
+    #[serde(default)]
+    pub task: JobTask,
     /// Moves on every write; every write is conditional on it.
     pub version: u64,
     pub lease: Option<Lease>,
@@ -104,7 +118,37 @@ impl Job {
             state: JobState::Running,
             attempts: 1,
             finished_at: None,
-            spec,
+            spec: Some(spec),
+            task: JobTask::Generate,
+            version: 0,
+            lease: Some(lease),
+        }
+    }
+
+    /// A new running kill-switch job over the `total` revocable licenses of `product_id`.
+    pub fn revoking(
+        env: Environment,
+        product_id: Uuid,
+        title: String,
+        who: String,
+        total: u32,
+        lease: Lease,
+        now: DateTime<Utc>,
+    ) -> Job {
+        Job {
+            id: Uuid::new_v4(),
+            env,
+            title,
+            who,
+            created_at: now,
+            total,
+            done: 0,
+            step: 0,
+            state: JobState::Running,
+            attempts: 1,
+            finished_at: None,
+            spec: None,
+            task: JobTask::RevokeProduct { product_id },
             version: 0,
             lease: Some(lease),
         }
@@ -163,7 +207,7 @@ impl Job {
     /// The job after a step that made `made` keys: the next step is due.
     pub fn advanced(&self, made: u32) -> Job {
         Job {
-            done: (self.done + made).min(self.total),
+            done: self.done.saturating_add(made).min(self.total),
             step: self.step + 1,
             ..self.clone()
         }

@@ -28,6 +28,7 @@ mod hook_receiver;
 mod idempotency;
 mod jobs;
 mod key_rotation;
+mod kill_switch;
 mod lb;
 mod migrate;
 mod observability;

@@ -42,6 +42,11 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         Need::Permission(P::ProductsWrite),
     ),
     (
+        "POST",
+        "/{env}/products/{id}/revoke-all",
+        Need::Permission(P::LicensesWrite),
+    ),
+    (
         "GET",
         "/{env}/generators",
         Need::Permission(P::ProductsRead),

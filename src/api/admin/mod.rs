@@ -233,6 +233,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{env}/products/{id}", web::get().to(products::get))
             .route("/{env}/products/{id}", web::patch().to(products::update))
             .route(
+                "/{env}/products/{id}/revoke-all",
+                web::post().to(products::revoke_all),
+            )
+            .route(
                 "/{env}/generators",
                 web::post().to(products::create_generator),
             )

@@ -212,3 +212,45 @@ pub async fn list_generators(
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(products::list_generators(state.store(), env).await?))
 }
+
+/// The kill switch's body: the product's name, typed to confirm.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeAll {
+    confirm: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/admin/api/v1/{env}/products/{id}/revoke-all",
+    tag = "products",
+    operation_id = "revoke_all_licenses",
+    summary = "Kill switch: make the product inactive and revoke every one of its licenses in a background job. `confirm` must be the product's name.",
+    params(("env" = crate::domain::Environment, Path, description = "production or staging"), ("id" = uuid::Uuid, Path, description = "product id")),
+    request_body = RevokeAll,
+    responses((status = 202, description = "the job started", body = crate::api::openapi::schemas::JobStarted)),
+    security(("bearer" = []))
+)]
+pub async fn revoke_all(
+    t: AdminToken,
+    state: web::Data<AppState>,
+    Env(env): Env,
+    ProductAt(id): ProductAt,
+    Body(b): Body<RevokeAll>,
+) -> Result<HttpResponse, ApiError> {
+    let confirm = b.confirm.unwrap_or_default();
+    let job = crate::app::kill_switch::revoke_all(
+        &state.engine,
+        &state.services.jobs,
+        env,
+        id,
+        &confirm,
+        &t.actor(),
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "job_id": job.id,
+        "title": job.title,
+        "total": job.total,
+    })))
+}

@@ -30,7 +30,7 @@ use crate::api::admin;
         client_ops::activate, client_ops::validate, client_ops::heartbeat,
         client_ops::deactivate, client_ops::offline, client_ops::public_key,
         admin::customers::create, admin::customers::list, admin::customers::get,
-        admin::products::create, admin::products::list, admin::products::get, admin::products::update,
+        admin::products::create, admin::products::list, admin::products::get, admin::products::update, admin::products::revoke_all,
         admin::products::create_generator, admin::products::list_generators,
         admin::licenses::create, admin::licenses::bulk, admin::licenses::list,
         admin::licenses::export, admin::license_devices::activation_history, admin::licenses::get,

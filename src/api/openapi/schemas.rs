@@ -221,6 +221,15 @@ pub struct PublishedKeyDoc {
     pub verify_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// A background job started (its progress is on the Background Jobs page).
+#[derive(Serialize, ToSchema)]
+pub struct JobStarted {
+    pub job_id: uuid::Uuid,
+    pub title: String,
+    /// Licenses the job will go through.
+    pub total: u32,
+}
+
 /// The key a signing-key rotation made current.
 #[derive(Serialize, ToSchema)]
 pub struct RotatedKey {

@@ -16,7 +16,10 @@ use uuid::Uuid;
 use super::{Shared, CHUNK, KEEP, MAX_LOCAL};
 use crate::app::error::AppError;
 use crate::domain::issuing::{fresh_keys, licenses_from_keys};
-use crate::domain::job::{made_by_step, GenerationSpec, Job, JobState, JobStep};
+use futures_util::future::Either;
+
+use super::revoke::revoke_step;
+use crate::domain::job::{made_by_step, GenerationSpec, Job, JobState, JobStep, JobTask};
 use crate::domain::{Environment, License, LicenseKey};
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
@@ -25,7 +28,7 @@ use crate::store::{Store, StoreError};
 const CHECKS_AT_ONCE: usize = 32;
 
 /// Why a step did not finish.
-enum Stop {
+pub(super) enum Stop {
     /// Another node holds the job now (or this node cannot tell): leave it.
     LeaseLost,
     /// The step cannot be done: the job fails with this message.
@@ -154,15 +157,28 @@ async fn leased_step(
     job: &mut Job,
     n: u32,
 ) -> Result<u32, Stop> {
-    let work = step(
-        engine.clone(),
-        job.id,
-        job.step,
-        job.env,
-        job.spec.clone(),
-        job.who.clone(),
-        n,
-    );
+    let work = match (job.task, job.spec.clone()) {
+        (JobTask::RevokeProduct { product_id }, _) => Either::Right(revoke_step(
+            engine.clone(),
+            job.env,
+            product_id,
+            job.who.clone(),
+            n,
+            job.total - job.done.min(job.total),
+        )),
+        (JobTask::Generate, Some(spec)) => Either::Left(step(
+            engine.clone(),
+            job.id,
+            job.step,
+            job.env,
+            spec,
+            job.who.clone(),
+            n,
+        )),
+        (JobTask::Generate, None) => {
+            return Err(Stop::Failed("the job has no keys to make".into()))
+        }
+    };
     tokio::pin!(work);
     let third = shared.settings().lease_secs.max(3) * 1000 / 3;
     let mut tick = tokio::time::interval(Duration::from_millis(third));

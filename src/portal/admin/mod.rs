@@ -324,6 +324,10 @@ fn product_routes(cfg: &mut web::ServiceConfig) {
         .route("/products", web::post().to(products::save))
         .route("/products/{id}", web::get().to(products::edit_page))
         .route(
+            "/products/{id}/revoke-all",
+            web::post().to(products::revoke_all),
+        )
+        .route(
             "/products/{id}/files",
             web::post().to(product_files::upload),
         )

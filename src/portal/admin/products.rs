@@ -98,6 +98,8 @@ struct ProductsPage {
     channels: Vec<&'static str>,
     today: String,
     kinds: [FeatureKind; 3],
+    /// Licenses the kill switch would revoke (on the edit page).
+    revocable: u64,
 }
 
 impl ProductsPage {
@@ -120,6 +122,7 @@ impl ProductsPage {
             channels: files::CHANNELS.to_vec(),
             today: Utc::now().date_naive().to_string(),
             kinds: FeatureKind::ALL,
+            revocable: 0,
         })
     }
 }
@@ -171,6 +174,7 @@ pub async fn edit_page(
         ProductsPage::build(&state, chrome(&req, &admin, title, "products", env), env).await?;
     page.v = ProductFields::of(p);
     page.editing = true;
+    page.revocable = crate::app::kill_switch::revocable_count(&state.engine, env, id).await?;
     page.files = file_rows(&state.services.files, env, id).await?;
     render(&req, &page)
 }
@@ -216,6 +220,47 @@ pub async fn save(
         "ok",
         &format!("Product {} {done}.", p.name),
     ))
+}
+
+/// The kill switch: once the product's name is typed, the product becomes
+/// inactive and a job revokes all its licenses (progress on Background Jobs).
+pub async fn revoke_all(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    ManageForm { form, env }: ManageForm,
+) -> Result<HttpResponse, PageError> {
+    let id: Uuid = path
+        .parse()
+        .map_err(|_| PageError::NotFound("no such product".into()))?;
+    let started = crate::app::kill_switch::revoke_all(
+        &state.engine,
+        &state.services.jobs,
+        env,
+        id,
+        form.get("confirm"),
+        &admin.who(),
+    )
+    .await;
+    match started {
+        Ok(job) => Ok(redirect(
+            &req,
+            &format!("/admin/jobs?env={env}"),
+            "ok",
+            &format!(
+                "{}: {} licenses; the product is now inactive.",
+                job.title, job.total
+            ),
+        )),
+        Err(AppError::Invalid(errors)) => Ok(redirect(
+            &req,
+            &format!("/admin/products/{id}?env={env}"),
+            "error",
+            errors.get("confirm"),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// One signing key as the Products page lists it.

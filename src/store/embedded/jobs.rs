@@ -212,7 +212,7 @@ mod tests {
     async fn the_first_plan_of_a_step_is_kept_and_deleting_a_job_drops_its_steps() {
         let (_dir, s) = store();
         let j = s.insert_job(&job("a", 15)).await.unwrap();
-        let g = &j.spec.generator;
+        let g = &j.spec.as_ref().unwrap().generator;
         let first = JobStep {
             at: Utc::now(),
             keys: fresh_keys(g, 5, &mut rand::rngs::OsRng),
