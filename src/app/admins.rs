@@ -11,7 +11,7 @@ use super::sessions::Sessions;
 use crate::crypto::password::{self, PasswordPool};
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
-use crate::domain::{AdminUser, Role};
+use crate::domain::{AdminUser, AuditEntry, Role};
 use crate::store::Store;
 
 /// What the directory, the store and the sessions of the admin portal are.
@@ -57,7 +57,7 @@ fn refused(e: DirectoryError) -> AppError {
 }
 
 /// Adds an admin: name, a valid and unused email, a role, a strong password.
-pub async fn add(a: &Accounts<'_>, n: NewAdmin) -> Result<AdminUser, AppError> {
+pub async fn add(a: &Accounts<'_>, n: NewAdmin, who: &str) -> Result<AdminUser, AppError> {
     let mut errors = FieldErrors::default();
     let name = check_name(&n.name, 1)
         .map_err(|e| errors.add("name", format!("Name {e}.")))
@@ -89,7 +89,24 @@ pub async fn add(a: &Accounts<'_>, n: NewAdmin) -> Result<AdminUser, AppError> {
         .upsert(a.store, user.clone())
         .await
         .map_err(refused)?;
+    audit(a, who, "admin.created", &user, None).await?;
     Ok(user)
+}
+
+/// Records a change to an admin account in both environments' logs.
+async fn audit(
+    a: &Accounts<'_>,
+    who: &str,
+    action: &str,
+    user: &AdminUser,
+    before: Option<String>,
+) -> Result<(), AppError> {
+    let now = format!("{} ({})", user.name, user.role.as_str());
+    let mut entry = AuditEntry::new(who, action, None, Utc::now()).detail(user.email.clone());
+    if let Some(b) = before {
+        entry = entry.change(b, now);
+    }
+    super::audit::record_global(a.store, &entry).await
 }
 
 /// Changes an admin. A new password or fewer rights end that admin's other
@@ -99,11 +116,13 @@ pub async fn update(
     id: Uuid,
     c: AdminChanges,
     keep: Option<&str>,
+    who: &str,
 ) -> Result<AdminUser, AppError> {
     let mut user = a
         .directory
         .by_id(id)
         .ok_or_else(|| AppError::NotFound("No such admin.".into()))?;
+    let before = format!("{} ({})", user.name, user.role.as_str());
     if let Some(v) = c.version {
         user.version = v;
     }
@@ -125,6 +144,12 @@ pub async fn update(
     if !c.password.is_empty() || user.role != Role::Full {
         a.sessions.end_all_of(a.store, id, keep).await?;
     }
+    let action = if c.password.is_empty() {
+        "admin.updated"
+    } else {
+        "admin.password_changed"
+    };
+    audit(a, who, action, &user, Some(before)).await?;
     Ok(user)
 }
 
@@ -135,6 +160,7 @@ pub async fn remove(
     id: Uuid,
     acting: Uuid,
     seen: Option<u64>,
+    who: &str,
 ) -> Result<AdminUser, AppError> {
     if id == acting {
         return Err(AppError::Conflict(
@@ -147,5 +173,6 @@ pub async fn remove(
         .await
         .map_err(refused)?;
     a.sessions.end_all_of(a.store, id, None).await?;
+    audit(a, who, "admin.removed", &gone, None).await?;
     Ok(gone)
 }

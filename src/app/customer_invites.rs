@@ -34,6 +34,7 @@ pub async fn find_or_invite(
         email: email.to_owned(),
         name: String::new(),
         password: None,
+        by: "system (invited when a license was assigned)".into(),
     };
     let c = match customers::create(store, passwords, hooks, n).await {
         Ok(c) => c,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::error::{AppError, FieldErrors};
 use crate::crypto::password::{self, PasswordPool};
 use crate::domain::customer::normalize_email;
-use crate::domain::Customer;
+use crate::domain::{AuditEntry, Customer};
 use crate::store::{Store, StoreError};
 
 /// What an admin asks for when creating a customer.
@@ -17,6 +17,8 @@ pub struct NewCustomer {
     pub name: String,
     /// Usually none: the customer sets one through the emailed link.
     pub password: Option<String>,
+    /// Who asks (for the audit log); empty means `system`.
+    pub by: String,
 }
 
 /// The refusal for an email that already has an account.
@@ -76,6 +78,18 @@ pub async fn create(
         Err(StoreError::Conflict(_)) => Err(AppError::Conflict(EMAIL_TAKEN.into())),
         Err(e) => Err(e.into()),
         Ok(()) => {
+            let by = if n.by.is_empty() {
+                "system"
+            } else {
+                n.by.as_str()
+            };
+            let entry = AuditEntry::new(by, "customer.created", None, customer.created_at).detail(
+                match customer.name.as_str() {
+                    "" => customer.email.clone(),
+                    name => format!("{name} <{}>", customer.email),
+                },
+            );
+            super::audit::record_global(store, &entry).await?;
             hooks.customer_created(&customer).await;
             Ok(customer)
         }
@@ -90,10 +104,20 @@ fn invalid(e: AppError) -> FieldErrors {
 }
 
 /// Renames a customer (the email is the sign-in identity and stays).
-pub async fn rename(store: &dyn Store, id: Uuid, name: &str) -> Result<Customer, AppError> {
+pub async fn rename(
+    store: &dyn Store,
+    id: Uuid,
+    name: &str,
+    who: &str,
+) -> Result<Customer, AppError> {
     let mut c = get(store, id).await?;
+    let before = c.name.clone();
     c.name = check_name(name)?;
     store.update_customer(&c).await?;
+    let entry = AuditEntry::new(who, "customer.updated", None, Utc::now())
+        .change(before, &c.name)
+        .detail(c.email.clone());
+    super::audit::record_global(store, &entry).await?;
     Ok(c)
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::error::AppError;
 use super::files::{FileMeta, FileStore, CHANNELS};
 use crate::domain::file::{Chunker, CHUNK_SIZE};
-use crate::domain::Environment;
+use crate::domain::{AuditEntry, Environment};
 use crate::store::Store;
 
 /// An upload streamed into the store's chunks: its name as sent, the file id
@@ -133,6 +133,7 @@ pub async fn add_product_file(
     product_id: Uuid,
     d: &FileDescription,
     file: Option<&Received>,
+    who: &str,
 ) -> Result<FileMeta, AppError> {
     super::products::get(store, env, product_id).await?;
     let file = file
@@ -140,6 +141,7 @@ pub async fn add_product_file(
         .ok_or_else(|| AppError::field("file", "Choose a non-empty file to upload."))?;
     let meta = describe(env, product_id, d, file)?;
     files.commit(&meta).await?;
+    audit_file(store, who, "file.uploaded", &meta).await?;
     Ok(meta)
 }
 
@@ -204,10 +206,12 @@ fn base_name(sent: &str) -> String {
 
 /// Removes a product's file; NOT_FOUND unless the file belongs to that product in `env`.
 pub async fn remove_product_file(
+    store: &dyn Store,
     files: &FileStore,
     env: Environment,
     product_id: Uuid,
     id: Uuid,
+    who: &str,
 ) -> Result<FileMeta, AppError> {
     let meta = files
         .get(id)
@@ -215,7 +219,22 @@ pub async fn remove_product_file(
         .filter(|m| m.product_id == product_id && m.env == env)
         .ok_or_else(|| AppError::NotFound("No such file.".into()))?;
     files.remove(&meta).await?;
+    audit_file(store, who, "file.removed", &meta).await?;
     Ok(meta)
+}
+
+/// Records an upload or a removal in the file's environment's log.
+async fn audit_file(
+    store: &dyn Store,
+    who: &str,
+    action: &str,
+    meta: &FileMeta,
+) -> Result<(), AppError> {
+    let entry = AuditEntry::new(who, action, None, Utc::now()).detail(format!(
+        "{} {} ({}, product {})",
+        meta.file_name, meta.version, meta.channel, meta.product_id
+    ));
+    Ok(store.append_audit(meta.env, &entry).await?)
 }
 
 #[cfg(test)]

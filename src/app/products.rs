@@ -166,6 +166,8 @@ pub struct GeneratorInput {
     pub activation_limit: ActivationLimit,
     pub validity_days: Option<u32>,
     pub feature_flags: serde_json::Map<String, serde_json::Value>,
+    /// Who asks (for the audit log).
+    pub who: String,
 }
 
 /// Creates or edits a generator: name 3–100 characters and unique within the
@@ -197,9 +199,20 @@ pub async fn save_generator(
         activation_limit: input.activation_limit,
         validity_days: input.validity_days,
         feature_flags: input.feature_flags,
-        created_at: existing.map(|g| g.created_at).unwrap_or_else(Utc::now),
+        created_at: existing
+            .as_ref()
+            .map(|g| g.created_at)
+            .unwrap_or_else(Utc::now),
     };
     store.put_generator(env, &g).await?;
+    let action = if existing.is_some() {
+        "generator.updated"
+    } else {
+        "generator.created"
+    };
+    let audit = AuditEntry::new(input.who.as_str(), action, None, Utc::now())
+        .detail(format!("{} ({})", g.name, g.id));
+    store.append_audit(env, &audit).await?;
     Ok(g)
 }
 

@@ -51,3 +51,113 @@ impl AuditEntry {
         self
     }
 }
+
+/// Who made a change, by kind: how the audit log's "Who" column and its CSV name them.
+pub fn actor_kind(actor: &str) -> (&'static str, &str) {
+    if let Some(email) = actor.strip_prefix("admin:") {
+        ("admin", email)
+    } else if let Some(email) = actor.strip_prefix("customer:") {
+        ("customer", email)
+    } else if let Some(key) = actor.strip_prefix("api-key:") {
+        ("API key", key)
+    } else if actor == "admin-api" {
+        ("API key", "owner token")
+    } else if actor == "client" {
+        ("client", "client API")
+    } else if actor.contains('@') {
+        ("admin", actor)
+    } else {
+        ("system", actor)
+    }
+}
+
+/// Words in an action that mark it for attention (the log's "warning" level).
+const WARNING_WORDS: [&str; 11] = [
+    "revoke",
+    "suspend",
+    "delete",
+    "remove",
+    "flag",
+    "abuse",
+    "deactivat",
+    "inactivate",
+    "rotated",
+    "disabled",
+    "failed",
+];
+
+/// The log's level of an action: `warning` for what takes something away or
+/// stops it working, `info` for the rest.
+pub fn level(action: &str) -> &'static str {
+    if action.contains("unsuspend") || action.contains("reactivate") {
+        "info"
+    } else if WARNING_WORDS.iter().any(|w| action.contains(w)) {
+        "warning"
+    } else {
+        "info"
+    }
+}
+
+/// What an entry is about: its license, else the kind named by its action.
+pub fn resource(e: &AuditEntry) -> String {
+    match &e.license_key {
+        Some(k) => format!("license {k}"),
+        None => e
+            .action
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .replace('_', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_named_by_kind() {
+        let table = [
+            ("admin:ann@example.com", ("admin", "ann@example.com")),
+            ("customer:cy@example.com", ("customer", "cy@example.com")),
+            ("api-key:ci (kw_ab12)", ("API key", "ci (kw_ab12)")),
+            ("admin-api", ("API key", "owner token")),
+            ("client", ("client", "client API")),
+            ("old@example.com", ("admin", "old@example.com")),
+            ("system", ("system", "system")),
+            ("demo", ("system", "demo")),
+        ];
+        for (actor, want) in table {
+            assert_eq!(actor_kind(actor), want, "{actor}");
+        }
+    }
+
+    #[test]
+    fn levels_and_resources_follow_the_action() {
+        let table = [
+            ("license.revoke", "warning"),
+            ("product.revoke_all", "warning"),
+            ("license.suspend", "warning"),
+            ("activation.deactivated", "warning"),
+            ("customer.deleted", "warning"),
+            ("file.removed", "warning"),
+            ("signing_key.rotated", "warning"),
+            ("license.created", "info"),
+            ("license.unsuspend", "info"),
+            ("license.reactivate", "info"),
+            ("settings.updated", "info"),
+        ];
+        for (action, want) in table {
+            assert_eq!(level(action), want, "{action}");
+        }
+        let now = chrono::Utc::now();
+        assert_eq!(
+            resource(&AuditEntry::new("x", "license.created", Some("K-1"), now)),
+            "license K-1"
+        );
+        assert_eq!(
+            resource(&AuditEntry::new("x", "signing_key.rotated", None, now)),
+            "signing key"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! (embedded on one machine, ScyllaDB for clusters). Each method maps onto the
 //! tables of `schema.cql`; none is a generic key-value call.
 
+mod audit_query;
 mod change_log;
 mod contracts;
 pub mod cql;
@@ -16,6 +17,7 @@ mod query;
 mod sessions;
 mod webhooks;
 
+pub use audit_query::{AuditCursor, AuditQuery};
 pub use change_log::{Change, ChangeKind};
 pub use contracts::ContractRows;
 pub(crate) use error::observe;
@@ -70,30 +72,6 @@ pub struct SeenAt {
     pub key: LicenseKey,
     pub identifier: Identifier,
     pub at: DateTime<Utc>,
-}
-
-/// A filter over the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    pub license_key: Option<String>,
-    pub action: Option<String>,
-    pub limit: usize,
-}
-
-impl AuditQuery {
-    /// How many entries to return: `limit`, or 100 when it is 0.
-    pub(crate) fn wanted(&self) -> usize {
-        if self.limit == 0 {
-            100
-        } else {
-            self.limit
-        }
-    }
-
-    /// Whether `e` passes the action filter.
-    pub(crate) fn keeps(&self, e: &AuditEntry) -> bool {
-        self.action.as_ref().is_none_or(|a| &e.action == a)
-    }
 }
 
 /// Everything Keywarden persists. Writes return only after the backend committed.

@@ -11,7 +11,7 @@ use keywarden::domain::{
     Generator, Identifier, License, LicenseKey, LicenseStatus, Product, Role,
 };
 use keywarden::store::{
-    AuditQuery, LicenseQuery, LicenseWrite, SeenAt, SortField, Store, StoreError,
+    AuditCursor, AuditQuery, LicenseQuery, LicenseWrite, SeenAt, SortField, Store, StoreError,
 };
 use uuid::Uuid;
 
@@ -435,6 +435,7 @@ async fn conformance(store: Arc<dyn Store>) {
                 license_key: Some(ls[0].key.to_string()),
                 action: None,
                 limit: 10,
+                ..AuditQuery::default()
             },
         )
         .await
@@ -451,6 +452,7 @@ async fn conformance(store: Arc<dyn Store>) {
                 license_key: Some(ls[0].key.to_string()),
                 action: Some("license.created".into()),
                 limit: 10,
+                ..AuditQuery::default()
             },
         )
         .await
@@ -463,6 +465,7 @@ async fn conformance(store: Arc<dyn Store>) {
                 license_key: None,
                 action: Some("license.suspend".into()),
                 limit: 1000,
+                ..AuditQuery::default()
             },
         )
         .await
@@ -470,6 +473,66 @@ async fn conformance(store: Arc<dyn Store>) {
     assert!(recent
         .iter()
         .any(|e| e.license_key.as_deref() == Some(ls[0].key.as_str())));
+
+    // Paging by cursor, a date range, an actor, an action family.
+    let base = now + Duration::seconds(30);
+    let actor = format!("Pager-{tag}@example.com");
+    for i in 0..5 {
+        let action = if i % 2 == 0 {
+            "customer.created"
+        } else {
+            "customer.updated"
+        };
+        store
+            .append_audit(
+                env,
+                &AuditEntry::new(actor.clone(), action, None, base + Duration::seconds(i)),
+            )
+            .await
+            .unwrap();
+    }
+    let who = Some(format!("pager-{tag}"));
+    let page = |before: Option<AuditCursor>| AuditQuery {
+        actor: who.clone(),
+        before,
+        limit: 2,
+        ..AuditQuery::default()
+    };
+    let secs = |es: &[AuditEntry]| -> Vec<i64> {
+        es.iter().map(|e| (e.at - base).num_seconds()).collect()
+    };
+    let p1 = store.list_audit(env, &page(None)).await.unwrap();
+    assert_eq!(secs(&p1), [4, 3]);
+    let p2 = store
+        .list_audit(env, &page(Some(AuditCursor::of(&p1[1]))))
+        .await
+        .unwrap();
+    assert_eq!(secs(&p2), [2, 1]);
+    let p3 = store
+        .list_audit(env, &page(Some(AuditCursor::of(&p2[1]))))
+        .await
+        .unwrap();
+    assert_eq!(secs(&p3), [0]);
+    let ranged = AuditQuery {
+        actor: who.clone(),
+        from: Some(base + Duration::seconds(2)),
+        before: Some(AuditCursor::at(base + Duration::seconds(4))),
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    assert_eq!(secs(&store.list_audit(env, &ranged).await.unwrap()), [3, 2]);
+    let family = AuditQuery {
+        actor: who.clone(),
+        action: Some("customer.".into()),
+        limit: 100,
+        ..AuditQuery::default()
+    };
+    assert_eq!(store.list_audit(env, &family).await.unwrap().len(), 5);
+    let exact = AuditQuery {
+        action: Some("customer.updated".into()),
+        ..family.clone()
+    };
+    assert_eq!(secs(&store.list_audit(env, &exact).await.unwrap()), [3, 1]);
 
     // Delete.
     let bye = AuditEntry::new("test", "license.deleted", Some(ls[4].key.as_str()), now);

@@ -5,6 +5,7 @@ mod admin_api;
 mod admin_portal;
 mod api_keys;
 mod api_keys_page;
+mod audit_log;
 mod backup;
 mod bad_input;
 mod browser;

@@ -30,7 +30,7 @@ pub struct NewCustomerBody {
     security(("bearer" = []))
 )]
 pub async fn create(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Body(n): Body<NewCustomerBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -40,6 +40,7 @@ pub async fn create(
             .ok_or_else(|| ApiError::field("email", "email is required"))?,
         name: n.name.unwrap_or_default(),
         password: n.password,
+        by: t.actor(),
     };
     let customer =
         customers::create(state.store(), &state.passwords, &state.services.webhooks, n).await?;

@@ -164,7 +164,7 @@ pub struct NewGenerator {
     security(("bearer" = []))
 )]
 pub async fn create_generator(
-    _: AdminToken,
+    t: AdminToken,
     state: web::Data<AppState>,
     Env(env): Env,
     Body(n): Body<NewGenerator>,
@@ -190,6 +190,7 @@ pub async fn create_generator(
         activation_limit,
         validity_days: n.validity_days,
         feature_flags,
+        who: t.actor(),
     };
     let g = products::save_generator(state.store(), env, input).await?;
     Ok(HttpResponse::Created().json(g))

@@ -12,8 +12,19 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
+    /// One license key, exactly.
     license: Option<String>,
+    /// An action, or a family ending in `.` (`customer.`).
     action: Option<String>,
+    /// Part of who did it (`admin:ann@example.com`, `api-key:…`, `system`).
+    actor: Option<String>,
+    /// First day (UTC, `YYYY-MM-DD`), inclusive.
+    from: Option<String>,
+    /// Last day (UTC, `YYYY-MM-DD`), inclusive.
+    to: Option<String>,
+    /// Where the previous page stopped: its `X-Next-Before` header.
+    before: Option<String>,
+    /// Entries per page (1–999, default 100).
     limit: Option<usize>,
 }
 
@@ -22,7 +33,7 @@ pub struct AuditParams {
     path = "/admin/api/v1/{env}/audit",
     tag = "audit",
     operation_id = "list_audit",
-    summary = "Audit entries, newest first.",
+    summary = "Audit entries, newest first; when there are older ones, `X-Next-Before` names the next page's `before`.",
     params(("env" = crate::domain::Environment, Path, description = "production or staging"), AuditParams),
     responses((status = 200, description = "the entries", body = Vec<crate::domain::AuditEntry>)),
     security(("bearer" = []))
@@ -33,18 +44,36 @@ pub async fn audit(
     Env(env): Env,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
+    use crate::app::audit::{cursor_text, page, parse_cursor, AuditFilter};
     let p = web::Query::<AuditParams>::from_query(req.query_string())
-        .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?;
-    let (license, action) = (p.license.as_deref(), p.action.as_deref());
-    let entries = crate::app::audit::list(
-        state.store(),
-        env,
-        license.unwrap_or(""),
-        action.unwrap_or(""),
-        p.limit.unwrap_or(100),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(entries))
+        .map_err(|e| ApiError::bad(format!("bad query string: {e}")))?
+        .into_inner();
+    let day = |field: &'static str, v: Option<String>| match v.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ApiError::field(field, format!("{field} must be a date (YYYY-MM-DD)"))),
+    };
+    let f = AuditFilter {
+        license: p.license.unwrap_or_default(),
+        action: p.action.unwrap_or_default(),
+        actor: p.actor.unwrap_or_default(),
+        from: day("from", p.from)?,
+        to: day("to", p.to)?,
+    };
+    let before =
+        match p.before.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(parse_cursor(&s).ok_or_else(|| {
+                ApiError::field("before", "before must be an X-Next-Before value")
+            })?),
+        };
+    let (entries, next) = page(state.store(), env, &f, before, p.limit.unwrap_or(100)).await?;
+    let mut resp = HttpResponse::Ok();
+    if let Some(c) = next {
+        resp.insert_header(("X-Next-Before", cursor_text(&c)));
+    }
+    Ok(resp.json(entries))
 }
 
 #[utoipa::path(

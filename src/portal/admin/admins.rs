@@ -129,7 +129,7 @@ pub async fn save(
             version: form.get("version").parse().ok(),
         };
         let keep = (id == admin.user.id).then_some(admin.session.id.as_str());
-        let user = admins::update(&accounts(&state), id, changes, keep).await?;
+        let user = admins::update(&accounts(&state), id, changes, keep, &admin.who()).await?;
         return Ok(redirect(
             &req,
             &format!("/admin/admins?env={env}"),
@@ -148,7 +148,7 @@ pub async fn save(
         role,
         password: form.raw("password").into(),
     };
-    match admins::add(&accounts(&state), n).await {
+    match admins::add(&accounts(&state), n, &admin.who()).await {
         Ok(user) => Ok(redirect(
             &req,
             &format!("/admin/admins?env={env}"),
@@ -173,7 +173,7 @@ pub async fn delete(
         .parse()
         .map_err(|_| PageError::NotFound("no such admin".into()))?;
     let seen = form.get("version").parse().ok();
-    let gone = admins::remove(&accounts(&state), id, admin.user.id, seen).await?;
+    let gone = admins::remove(&accounts(&state), id, admin.user.id, seen, &admin.who()).await?;
     Ok(redirect(
         &req,
         &format!("/admin/admins?env={env}"),

@@ -86,6 +86,7 @@ pub async fn create(
         email: form.get("email").into(),
         name: form.get("name").into(),
         password: None,
+        by: admin.who(),
     };
     let errors =
         match customers::create(state.store(), &state.passwords, &state.services.webhooks, n).await
@@ -223,7 +224,7 @@ pub async fn edit(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let cust = load(&state, &path).await?;
-    match customers::rename(state.store(), cust.id, form.get("name")).await {
+    match customers::rename(state.store(), cust.id, form.get("name"), &admin.who()).await {
         Ok(cust) => Ok(redirect(
             &req,
             &format!("/admin/customers/{}?env={env}", cust.id),

@@ -212,6 +212,7 @@ impl GeneratorFields {
             activation_limit: limit,
             validity_days,
             feature_flags,
+            who: String::new(),
         }
     }
 }

@@ -196,7 +196,10 @@ pub async fn save(
         v.kind = keep.kind;
     }
     let mut errors = FieldErrors::default();
-    let input = v.decode(existing.is_some(), &mut errors);
+    let input = GeneratorInput {
+        who: admin.who(),
+        ..v.decode(existing.is_some(), &mut errors)
+    };
     let g = match submit(state.store(), env, input, errors.is_empty()).await {
         Ok(g) => g,
         Err(AppError::Invalid(e)) => {

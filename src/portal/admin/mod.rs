@@ -361,7 +361,8 @@ fn generator_routes(cfg: &mut web::ServiceConfig) {
 /// What happened: activations and the audit log.
 fn record_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/activations", web::get().to(activations::list))
-        .route("/audit", web::get().to(audit::list));
+        .route("/audit", web::get().to(audit::list))
+        .route("/audit/export", web::get().to(audit::export));
 }
 
 /// Settings, admin accounts and the API token.

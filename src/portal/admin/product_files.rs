@@ -165,8 +165,16 @@ async fn finish_upload(
         released: get("released"),
     };
     let files = &state.services.files;
-    let meta =
-        product_files::add_product_file(state.store(), files, env, product_id, &d, file).await?;
+    let meta = product_files::add_product_file(
+        state.store(),
+        files,
+        env,
+        product_id,
+        &d,
+        file,
+        &admin.who(),
+    )
+    .await?;
     Ok(redirect(
         req,
         &format!("/admin/products/{product_id}?env={env}"),
@@ -182,6 +190,7 @@ async fn finish_upload(
 
 /// Removes one of a product's files.
 pub async fn delete_file(
+    admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -198,8 +207,15 @@ pub async fn delete_file(
         .ok()
         .filter(|p| p.to_string() == product)
         .ok_or_else(|| PageError::NotFound("No such file.".into()))?;
-    let meta =
-        product_files::remove_product_file(&state.services.files, env, product_id, id).await?;
+    let meta = product_files::remove_product_file(
+        state.store(),
+        &state.services.files,
+        env,
+        product_id,
+        id,
+        &admin.who(),
+    )
+    .await?;
     Ok(redirect(
         &req,
         &format!("/admin/products/{product}?env={env}"),

@@ -6,7 +6,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::tables::{decode, encode, unavailable, AUDIT, AUDIT_BY_LICENSE, META};
 use crate::domain::AuditEntry;
-use crate::store::{AuditQuery, StoreError};
+use crate::store::{AuditCursor, AuditQuery, StoreError};
 
 /// An audit entry ready to write: its key, bytes and license.
 pub(super) struct AuditRow {
@@ -16,8 +16,13 @@ pub(super) struct AuditRow {
 }
 
 fn audit_key(e: &AuditEntry) -> String {
-    let nanos = e.at.timestamp_nanos_opt().unwrap_or_default().max(0);
-    format!("{nanos:020}-{}", e.id)
+    cursor_key(&AuditCursor::of(e))
+}
+
+/// The key of the position `c` (keys sort as the log's order).
+fn cursor_key(c: &AuditCursor) -> String {
+    let nanos = c.at.timestamp_nanos_opt().unwrap_or_default().max(0);
+    format!("{nanos:020}-{}", c.id)
 }
 
 /// Encodes an entry before the transaction (off the blocking thread's critical part).
@@ -68,12 +73,18 @@ pub(super) fn backfill_index(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Entries matching `q`, newest first.
+/// Entries matching `q`, newest first: a range of the log (or of one
+/// license's index) read backwards from `q.before`, stopping at `q.from`.
 pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let t = txn.open_table(AUDIT).map_err(unavailable)?;
+    let end = q.before.as_ref().map(cursor_key);
     let mut out = Vec::new();
+    // Whether to read on.
     let mut take = |e: AuditEntry| {
+        if q.past_start(&e) {
+            return false;
+        }
         if q.keeps(&e) {
             out.push(e);
         }
@@ -82,7 +93,11 @@ pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
     if let Some(license) = &q.license_key {
         // One license's history: a range of the index, newest first.
         let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
-        let (lo, hi) = (format!("{license}\u{1}"), format!("{license}\u{2}"));
+        let lo = format!("{license}\u{1}");
+        let hi = match &end {
+            Some(k) => index_key(license, k),
+            None => format!("{license}\u{2}"),
+        };
         for row in ix
             .range(lo.as_str()..hi.as_str())
             .map_err(unavailable)?
@@ -97,7 +112,11 @@ pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
             }
         }
     } else {
-        for row in t.iter().map_err(unavailable)?.rev() {
+        let rows = match &end {
+            Some(k) => t.range(..k.as_str()).map_err(unavailable)?,
+            None => t.iter().map_err(unavailable)?,
+        };
+        for row in rows.rev() {
             let (_, v) = row.map_err(unavailable)?;
             if !take(decode(v.value())?) {
                 break;
