@@ -31,6 +31,12 @@ pub struct ListParams {
     pub page: Option<u32>,
     pub per_page: Option<u32>,
     pub format: Option<String>,
+    /// First day of an expiry window (`YYYY-MM-DD`, UTC), inclusive.
+    pub expires_from: Option<String>,
+    /// Last day of an expiry window, inclusive.
+    pub expires_to: Option<String>,
+    /// Created within this many days (1–3650).
+    pub created_within: Option<u32>,
 }
 
 impl ListParams {
@@ -67,7 +73,34 @@ impl ListParams {
             Some("desc") => true,
             Some(_) => return Err(AppError::field("order", "order must be asc or desc")),
         };
+        let day = |field: &'static str, o: &Option<String>, next: bool| {
+            nonempty(o)
+                .map(|s| {
+                    chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| if next { d.succ_opt() } else { Some(d) })
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|t| t.and_utc())
+                        .ok_or_else(|| {
+                            AppError::field(field, format!("{field} must be a date (YYYY-MM-DD)"))
+                        })
+                })
+                .transpose()
+        };
+        let created_after = match self.created_within {
+            None => None,
+            Some(d @ 1..=3650) => Some(Utc::now() - chrono::Duration::days(i64::from(d))),
+            Some(_) => {
+                return Err(AppError::field(
+                    "created_within",
+                    "created_within must be 1 to 3650 days",
+                ))
+            }
+        };
         Ok(LicenseQuery {
+            expires_after: day("expires_from", &self.expires_from, false)?,
+            expires_before: day("expires_to", &self.expires_to, true)?,
+            created_after,
             search: nonempty(&self.q),
             product_id: uuid("product_id", &self.product_id)?,
             status,

@@ -33,6 +33,12 @@ pub struct LicenseQuery {
     pub product_id: Option<Uuid>,
     pub status: Option<LicenseStatus>,
     pub customer_id: Option<Uuid>,
+    /// Expiring at or after this time (lifetime licenses never match a window).
+    pub expires_after: Option<DateTime<Utc>>,
+    /// Expiring strictly before this time.
+    pub expires_before: Option<DateTime<Utc>>,
+    /// Created at or after this time.
+    pub created_after: Option<DateTime<Utc>>,
     pub sort: SortField,
     pub descending: bool,
     /// 1-based.
@@ -47,6 +53,9 @@ impl Default for LicenseQuery {
             product_id: None,
             status: None,
             customer_id: None,
+            expires_after: None,
+            expires_before: None,
+            created_after: None,
             sort: SortField::Created,
             descending: true,
             page: 1,
@@ -139,9 +148,21 @@ impl LicenseQuery {
         })
     }
 
+    /// Whether a license's dates fall in the query's windows (one rule for
+    /// the backends' listing and the catalog).
+    pub fn in_windows(&self, expires: Option<DateTime<Utc>>, created: DateTime<Utc>) -> bool {
+        let expiry = match (self.expires_after, self.expires_before) {
+            (None, None) => true,
+            (after, before) => expires
+                .is_some_and(|t| after.is_none_or(|a| t >= a) && before.is_none_or(|b| t < b)),
+        };
+        expiry && self.created_after.is_none_or(|a| created >= a)
+    }
+
     /// Whether a row passes the filters and the search `needle` (lower-case).
     fn keeps<T: Listed>(&self, l: &T, names: &Names, needle: Option<&str>) -> bool {
-        self.product_id.is_none_or(|p| l.product_id() == p)
+        self.in_windows(l.expires_at(), l.created_at())
+            && self.product_id.is_none_or(|p| l.product_id() == p)
             && self.status.is_none_or(|s| l.status() == s)
             && self.customer_id.is_none_or(|c| l.customer_id() == Some(c))
             && needle.is_none_or(|n| {
@@ -240,5 +261,44 @@ impl Names {
     /// The row's customer (name, email), if it has a known one.
     fn customer<T: Listed>(&self, l: &T) -> Option<&(String, String)> {
         l.customer_id().and_then(|c| self.customers.get(&c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn date_windows_keep_what_falls_inside_and_lifetime_only_without_an_expiry_window() {
+        let now = Utc::now();
+        let h = |n: i64| now + Duration::hours(n);
+        let q = LicenseQuery {
+            expires_after: Some(h(0)),
+            expires_before: Some(h(10)),
+            created_after: Some(h(-5)),
+            ..LicenseQuery::default()
+        };
+        let table = [
+            (Some(h(0)), h(0), true),
+            (Some(h(9)), h(-5), true),
+            (Some(h(10)), h(0), false),
+            (Some(h(-1)), h(0), false),
+            (None, h(0), false),
+            (Some(h(5)), h(-6), false),
+        ];
+        for (expires, created, want) in table {
+            assert_eq!(
+                q.in_windows(expires, created),
+                want,
+                "{expires:?} {created}"
+            );
+        }
+        assert!(LicenseQuery::default().in_windows(None, h(-1000)));
+        let created_only = LicenseQuery {
+            created_after: Some(h(-5)),
+            ..LicenseQuery::default()
+        };
+        assert!(created_only.in_windows(None, h(-1)));
     }
 }

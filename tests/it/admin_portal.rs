@@ -581,7 +581,7 @@ fn actions_follow_the_state_machine_and_refuse_the_rest() {
     for a in ["license.suspend", "license.revoke", "license.deleted"] {
         assert!(audit.contains(a), "{a}");
     }
-    assert!(audit.contains("admin:admin@test.local"));
+    assert!(audit.contains("<span class=\"muted\">admin</span> admin@test.local"));
     // Unknown action and unknown key.
     assert_eq!(
         w.get(&format!("/admin/licenses/{free}/confirm/explode"))

@@ -35,6 +35,10 @@ struct Prepared {
     /// Per interned product / customer: place of its lower-cased name.
     product_rank: Vec<u32>,
     customer_rank: Vec<u32>,
+    /// Whether a date window is set (else rows skip the date check).
+    windows: bool,
+    /// The date windows (the query's own rule decides).
+    q: LicenseQuery,
 }
 
 /// Ranks of `names` (equal names share a rank; `None`, "no name", is always 0).
@@ -106,6 +110,13 @@ impl Prepared {
             customer_hit,
             product_rank: ranks(&pnames),
             customer_rank: ranks(&cnames),
+            windows: q.expires_after.is_some()
+                || q.expires_before.is_some()
+                || q.created_after.is_some(),
+            q: LicenseQuery {
+                search: None,
+                ..q.clone()
+            },
         })
     }
 
@@ -113,7 +124,8 @@ impl Prepared {
     fn keeps(&self, s: &Shelf, row: u32) -> bool {
         let r = row as usize;
         let c = s.customer[r];
-        self.product.is_none_or(|p| s.product[r] == p)
+        (!self.windows || self.q.in_windows(s.expires_at(row), s.created_at(row)))
+            && self.product.is_none_or(|p| s.product[r] == p)
             && self.status.is_none_or(|st| s.status[r] == st)
             && self.customer.is_none_or(|want| c == want)
             && self.needle.as_deref().is_none_or(|n| {

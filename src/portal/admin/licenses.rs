@@ -96,6 +96,9 @@ struct ListQuery {
     order: Option<String>,
     page: Option<u32>,
     format: Option<String>,
+    expires_from: Option<String>,
+    expires_to: Option<String>,
+    created_within: Option<String>,
 }
 
 impl ListQuery {
@@ -104,6 +107,14 @@ impl ListQuery {
             q: self.q.clone(),
             product_id: self.product_id.clone(),
             status: self.status.clone(),
+            expires_from: self.expires_from.clone(),
+            expires_to: self.expires_to.clone(),
+            // "Any" is empty; anything else that is not a number is refused.
+            created_within: self
+                .created_within
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse().unwrap_or(u32::MAX)),
             sort: self.sort.clone(),
             order: self.order.clone(),
             page: self.page,
@@ -119,11 +130,19 @@ impl ListQuery {
         let v = |o: &Option<String>| o.clone().unwrap_or_default();
         let (q, product, status) = (v(&self.q), v(&self.product_id), v(&self.status));
         let (sort, order) = (v(&self.sort), v(&self.order));
+        let (ef, et, cw) = (
+            v(&self.expires_from),
+            v(&self.expires_to),
+            v(&self.created_within),
+        );
         let mut pairs = vec![
             ("env", env.as_str()),
             ("q", q.as_str()),
             ("product_id", product.as_str()),
             ("status", status.as_str()),
+            ("expires_from", ef.as_str()),
+            ("expires_to", et.as_str()),
+            ("created_within", cw.as_str()),
             ("sort", sort.as_str()),
             ("order", order.as_str()),
         ];
@@ -236,6 +255,9 @@ struct ListPage {
     q: String,
     product_id: String,
     status: String,
+    expires_from: String,
+    expires_to: String,
+    created_within: String,
     sort: String,
     order: String,
     products: Vec<(String, String)>,
@@ -324,6 +346,9 @@ pub async fn list(
             q: s(&lq.q),
             product_id: s(&lq.product_id),
             status: s(&lq.status),
+            expires_from: s(&lq.expires_from),
+            expires_to: s(&lq.expires_to),
+            created_within: s(&lq.created_within),
             sort,
             order,
             products: product_list,
