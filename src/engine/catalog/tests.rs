@@ -179,11 +179,20 @@ fn arb_query() -> impl Strategy<Value = LicenseQuery> {
             proptest::option::of(0usize..7),
         ),
         (0usize..7, any::<bool>(), 1u32..6, 1u32..40),
+        (
+            proptest::option::of(-3i64..4),
+            proptest::option::of(-3i64..4),
+            proptest::option::of(0i64..5),
+        ),
     )
         .prop_map(
-            move |(search, (p, c, s), (sort, descending, page, per_page))| {
+            move |(search, (p, c, s), (sort, descending, page, per_page), (ea, eb, ca))| {
                 let (pids, cids, _, _) = names_fixture();
+                let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
                 LicenseQuery {
+                    expires_after: ea.map(|d| base + chrono::Duration::days(d)),
+                    expires_before: eb.map(|d| base + chrono::Duration::days(d)),
+                    created_after: ca.map(|h| base + chrono::Duration::hours(h)),
                     search: search.map(str::to_owned),
                     product_id: p.map(|i| pids[i]),
                     customer_id: c.and_then(|i| cids.get(i).copied()),
