@@ -16,8 +16,14 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
 
-  // Keyboard: "/" focuses search, Escape closes dropdowns / cancels a confirmation page.
+  // Keyboard: Ctrl/Cmd+K opens the global search, "/" focuses the page's search,
+  // Escape closes dropdowns / cancels a confirmation page.
   document.addEventListener("keydown", function (e) {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "k" || e.key === "K")) {
+      var box = document.getElementById("global-search-input");
+      if (box) { e.preventDefault(); box.focus(); box.select(); }
+      return;
+    }
     if (e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey && !isTyping(e.target)) {
       var search = document.getElementById("search");
       if (search) { e.preventDefault(); search.focus(); }
@@ -87,5 +93,79 @@
   // Job progress pages: poll by reloading while the server says the job is running.
   if (document.querySelector('meta[name="refresh-while-running"]')) {
     setTimeout(function () { window.location.reload(); }, 1500);
+  }
+
+  // Global search: live hits under the box (the form itself works without script).
+  var gsInput = document.getElementById("global-search-input");
+  var gsHits = document.getElementById("global-search-hits");
+  if (gsInput && gsHits && window.fetch) {
+    var gsTimer = null, gsSeq = 0, gsActive = -1;
+    var gsLinks = function () { return gsHits.querySelectorAll("a"); };
+    var gsMark = function (i) {
+      var links = gsLinks();
+      links.forEach(function (a, j) { a.classList.toggle("active", j === i); });
+      gsActive = i;
+    };
+    var gsClose = function () { gsHits.hidden = true; gsActive = -1; };
+    var gsRender = function (data) {
+      gsHits.textContent = "";
+      var groups = [["License keys", data.licenses], ["Customers", data.customers], ["Products", data.products]];
+      var any = false;
+      groups.forEach(function (g) {
+        if (!g[1] || !g[1].length) return;
+        any = true;
+        var h = document.createElement("div");
+        h.className = "hits-label";
+        h.textContent = g[0];
+        gsHits.appendChild(h);
+        g[1].forEach(function (hit) {
+          var a = document.createElement("a");
+          a.href = hit.url;
+          var t = document.createElement("strong");
+          t.textContent = hit.title;
+          var d = document.createElement("span");
+          d.className = "muted";
+          d.textContent = " " + hit.detail;
+          a.appendChild(t);
+          a.appendChild(d);
+          gsHits.appendChild(a);
+        });
+      });
+      if (!any) {
+        var none = document.createElement("div");
+        none.className = "muted hits-none";
+        none.textContent = "No matches";
+        gsHits.appendChild(none);
+      }
+      gsHits.hidden = false;
+      gsActive = -1;
+    };
+    gsInput.addEventListener("input", function () {
+      clearTimeout(gsTimer);
+      var q = gsInput.value.trim();
+      if (q.length < 2) { gsClose(); return; }
+      gsTimer = setTimeout(function () {
+        var seq = ++gsSeq;
+        fetch(gsInput.dataset.json + "&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) { if (data && seq === gsSeq) gsRender(data); })
+          .catch(function () {});
+      }, 150);
+    });
+    gsInput.addEventListener("keydown", function (e) {
+      var links = gsLinks();
+      if (e.key === "ArrowDown" && links.length) {
+        e.preventDefault(); gsMark(Math.min(gsActive + 1, links.length - 1));
+      } else if (e.key === "ArrowUp" && links.length) {
+        e.preventDefault(); gsMark(Math.max(gsActive - 1, 0));
+      } else if (e.key === "Enter" && gsActive >= 0 && links[gsActive]) {
+        e.preventDefault(); window.location.href = links[gsActive].href;
+      } else if (e.key === "Escape") {
+        gsClose(); gsInput.blur();
+      }
+    });
+    document.addEventListener("click", function (e) {
+      if (!gsHits.contains(e.target) && e.target !== gsInput) gsClose();
+    });
   }
 })();

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod error;
 pub mod files;
 pub mod format;
+pub mod global_search;
 pub mod idempotency;
 pub mod jobs;
 pub mod key_mail;

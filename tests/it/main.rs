@@ -24,6 +24,7 @@ mod durability;
 mod faults;
 mod features;
 mod files_mail;
+mod global_search;
 mod grafana;
 mod helpers;
 mod hook_receiver;

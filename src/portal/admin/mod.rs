@@ -24,6 +24,7 @@ pub mod product_features;
 pub mod product_files;
 pub mod products;
 pub mod reauth;
+pub mod search;
 pub mod settings;
 pub mod webhook_detail;
 pub mod webhooks;
@@ -361,6 +362,8 @@ fn generator_routes(cfg: &mut web::ServiceConfig) {
 /// What happened: activations and the audit log.
 fn record_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/activations", web::get().to(activations::list))
+        .route("/search", web::get().to(search::page))
+        .route("/search.json", web::get().to(search::json))
         .route("/audit", web::get().to(audit::list))
         .route("/audit/export", web::get().to(audit::export));
 }
