@@ -168,6 +168,9 @@ pub const STORE_OPS: &[&str] = &[
     "webhook_cursor",
     "put_webhook_cursor",
     "audit_between",
+    // issue 15 item 8: daily counts
+    "add_counts",
+    "read_counts",
 ];
 
 /// The `method` label: one of the standard methods, or `other` for anything a

@@ -133,7 +133,16 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     portal.follow_admin_changes(engine.clone());
     portal.alerts.start(engine.clone(), portal.outbox.clone());
     portal.webhooks.start(engine.clone(), portal.outbox.clone());
-    let state = app_state(&settings, &engine, signers, token_hash, portal);
+    let traffic = Arc::new(crate::app::traffic::DailyTraffic::default());
+    traffic.clone().spawn_flusher(store.clone());
+    let state = app_state(
+        &settings,
+        &engine,
+        signers,
+        token_hash,
+        portal,
+        traffic.clone(),
+    );
     // Background jobs run on this (background) thread, never on an HTTP worker.
     state.services.jobs.start(engine.clone(), &settings.jobs);
     crate::app::reminders::spawn(
@@ -154,6 +163,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     server.await?;
     tracing::info!("shutting down: flushing heartbeats");
     engine.heartbeats().flush_all(store.as_ref()).await;
+    traffic.flush(store.as_ref()).await;
     Ok(())
 }
 
@@ -256,6 +266,7 @@ fn app_state(
     signers: Arc<crate::crypto::Signers>,
     token_hash: [u8; 32],
     portal: Arc<Services>,
+    traffic: Arc<crate::app::traffic::DailyTraffic>,
 ) -> web::Data<AppState> {
     let attempts = Arc::new(crate::attempts::Attempts::new(&settings.limits));
     attempts.clone().spawn_pruner(Duration::from_secs(60));
@@ -269,6 +280,7 @@ fn app_state(
         services: portal,
         attempts,
         token_attempts,
+        traffic,
         passwords: crate::crypto::password::PasswordPool::new(
             settings.limits.password_hash_concurrency,
             settings.limits.password_hash_queue,

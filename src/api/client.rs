@@ -168,6 +168,11 @@ pub async fn handle(
     let new_device = outcome
         .as_ref()
         .is_some_and(|o| crate::domain::verdict::is_new_activation(&o.verdict));
+    match op {
+        Op::Validate | Op::Heartbeat => state.traffic.validation(p.env, answer.valid),
+        Op::Activate if new_device => state.traffic.activation(p.env),
+        _ => {}
+    }
     if op == Op::Activate && new_device {
         // Off the answer's path: the owner's alert mail, if they want it.
         state

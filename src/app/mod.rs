@@ -39,6 +39,7 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod tokens;
+pub mod traffic;
 pub mod views;
 pub mod webhooks;
 

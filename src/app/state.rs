@@ -26,6 +26,8 @@ pub struct AppState {
     pub token_attempts: Arc<crate::attempts::Attempts>,
     /// Where argon2 runs: off the request threads, bounded.
     pub passwords: crate::crypto::password::PasswordPool,
+    /// Client traffic per day, for the dashboard (flushed to the store).
+    pub traffic: Arc<crate::app::traffic::DailyTraffic>,
 }
 
 impl AppState {

@@ -30,6 +30,8 @@ pub(crate) use query::contains_folded;
 pub use query::{LicenseQuery, Listed, Page, SortField, MAX_PER_PAGE};
 pub use sessions::{Portal, SessionRow, SessionRows};
 pub use webhooks::WebhookRows;
+pub mod counts;
+pub use counts::{CountRows, DayCounts};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -84,6 +86,7 @@ pub trait Store:
     + IdempotencyRows
     + ContractRows
     + WebhookRows
+    + CountRows
     + Send
     + Sync
     + 'static

@@ -11,7 +11,8 @@ use keywarden::domain::{
     Generator, Identifier, License, LicenseKey, LicenseStatus, Product, Role,
 };
 use keywarden::store::{
-    AuditCursor, AuditQuery, LicenseQuery, LicenseWrite, SeenAt, SortField, Store, StoreError,
+    AuditCursor, AuditQuery, DayCounts, LicenseQuery, LicenseWrite, SeenAt, SortField, Store,
+    StoreError,
 };
 use uuid::Uuid;
 
@@ -473,6 +474,38 @@ async fn conformance(store: Arc<dyn Store>) {
     assert!(recent
         .iter()
         .any(|e| e.license_key.as_deref() == Some(ls[0].key.as_str())));
+
+    // Traffic counts add up per hour and environment, and read back by range.
+    let hour = (now + Duration::days(400))
+        .naive_utc()
+        .date()
+        .and_hms_opt(3, 0, 0)
+        .unwrap();
+    let c = |a, v, f| DayCounts {
+        activations: a,
+        validations: v,
+        failed_validations: f,
+    };
+    store.add_counts(env, hour, c(1, 10, 2)).await.unwrap();
+    store.add_counts(env, hour, c(2, 5, 0)).await.unwrap();
+    store
+        .add_counts(env, hour + Duration::hours(1), c(0, 1, 1))
+        .await
+        .unwrap();
+    store
+        .add_counts(Environment::Staging, hour, c(9, 9, 9))
+        .await
+        .unwrap();
+    let read = store
+        .read_counts(env, hour, hour + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        read,
+        vec![(hour, c(3, 15, 2)), (hour + Duration::hours(1), c(0, 1, 1))]
+    );
+    let only_first = store.read_counts(env, hour, hour).await.unwrap();
+    assert_eq!(only_first.len(), 1);
 
     // Paging by cursor, a date range, an actor, an action family.
     let base = now + Duration::seconds(30);

@@ -197,11 +197,12 @@ fn a_schema_three_keyspace_migrates_to_four_and_keeps_its_data() {
     assert_eq!(w.get("/admin/outbox").status, 200);
 }
 
-/// A keyspace of an earlier release (schema 4: no idempotency, contracts or
-/// webhook tables) is refused by `serve` until `migrate` adds the tables; its
-/// licenses are kept, and `Idempotency-Key` and webhook endpoints work on it.
+/// A keyspace of an earlier release (schema 4: no idempotency, contracts,
+/// webhook or traffic-count tables) is refused by `serve` until `migrate` adds
+/// the tables; its licenses are kept, and `Idempotency-Key`, webhook endpoints
+/// and the dashboard's traffic counts work on it.
 #[test]
-fn a_schema_four_keyspace_migrates_to_six_and_keeps_its_data() {
+fn a_schema_four_keyspace_migrates_to_seven_and_keeps_its_data() {
     let prefix = actix_rt::System::new().block_on(cql::fresh_prefix());
     let first = crate::helpers::Server::start_with(crate::cluster::cql_opts(&prefix, &cql::node()));
     let kept = first.license("production", 3);
@@ -219,6 +220,7 @@ fn a_schema_four_keyspace_migrates_to_six_and_keeps_its_data() {
             format!("DROP TABLE {g}.webhook_pending"),
             format!("DROP TABLE {g}.webhook_log"),
             format!("DROP TABLE {g}.webhook_cursors"),
+            format!("DROP TABLE {g}.traffic_counts"),
             format!("UPDATE {g}.schema_version SET version = 4 WHERE id = 'schema'"),
         ] {
             let mut tries = 0;
@@ -269,4 +271,9 @@ fn a_schema_four_keyspace_migrates_to_six_and_keeps_its_data() {
     assert_eq!(hook.status, 201, "{}", hook.text());
     let (status, list) = s.admin("GET", "/production/webhooks", None);
     assert_eq!(status, 200, "{list}");
+    // The dashboard reads the traffic counts table the migration made.
+    let w = crate::web::Web::admin(&s);
+    let dash = w.get("/admin?env=production");
+    assert_eq!(dash.status, 200, "{}", dash.text());
+    assert!(dash.text().contains("id=\"activations-today\""));
 }

@@ -6,13 +6,17 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{chrome, render, AdminView, Chrome};
+use crate::app::traffic::{self, TrafficSummary};
 use crate::app::{audit, format, products, AppState};
+use crate::domain::audit_text::sentence;
 use crate::domain::{AuditEntry, LicenseStatus, Product};
 use crate::engine::catalog::Stats;
 use crate::portal::PageError;
 
 /// Audit entries the recent-activity list shows.
 const RECENT_EVENTS: usize = 10;
+/// Products the "top products" list shows.
+const TOP_PRODUCTS: usize = 5;
 
 /// One bar of the chart.
 pub struct Bar {
@@ -29,7 +33,50 @@ pub struct Event {
     pub key: String,
     pub key_q: String,
     pub actor: String,
-    pub change: String,
+    /// What happened, as a sentence.
+    pub sentence: String,
+}
+
+/// One day of the 7-day chart: activations and validations side by side,
+/// each scaled to its own week's peak.
+pub struct DayBars {
+    pub label: String,
+    pub x: u32,
+    pub act: u64,
+    pub act_h: u32,
+    pub val: u64,
+    pub val_h: u32,
+}
+
+/// The week's bars, oldest first.
+fn week(t: &TrafficSummary) -> Vec<DayBars> {
+    let peak_a = t
+        .days
+        .iter()
+        .map(|d| d.1.activations)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let peak_v = t
+        .days
+        .iter()
+        .map(|d| d.1.validations)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let h = |v: u64, peak: u64| ((v as f64 / peak as f64) * 110.0).round() as u32;
+    t.days
+        .iter()
+        .enumerate()
+        .map(|(i, (day, c))| DayBars {
+            label: day.format("%a %d").to_string(),
+            x: i as u32 * 84 + 10,
+            act: c.activations,
+            act_h: h(c.activations, peak_a),
+            val: c.validations,
+            val_h: h(c.validations, peak_v),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -48,6 +95,8 @@ struct DashboardPage {
     bars: Vec<Bar>,
     per_minute_now: u64,
     peak: u64,
+    traffic: TrafficSummary,
+    week: Vec<DayBars>,
 }
 
 /// Chart geometry: 30 bars in a 600×140 box.
@@ -75,6 +124,7 @@ impl Event {
     /// An audit entry as the recent-activity list shows it.
     fn new(e: AuditEntry) -> Event {
         Event {
+            sentence: sentence(&e),
             at: format::time(e.at),
             action: e.action,
             key_q: e
@@ -84,11 +134,6 @@ impl Event {
                 .unwrap_or_default(),
             key: e.license_key.unwrap_or_default(),
             actor: e.actor,
-            change: match (e.before, e.after) {
-                (Some(b), Some(a)) if !b.is_empty() => format!("{b} → {a}"),
-                (_, Some(a)) => a,
-                _ => String::new(),
-            },
         }
     }
 }
@@ -106,6 +151,7 @@ fn by_product(products: &[Product], st: &Stats) -> Vec<(String, String, usize)> 
         })
         .collect();
     rows.sort_by(|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+    rows.truncate(TOP_PRODUCTS);
     rows
 }
 
@@ -118,6 +164,7 @@ impl DashboardPage {
         products: &[Product],
         events: Vec<Event>,
         per_minute: &[u64],
+        traffic: TrafficSummary,
     ) -> DashboardPage {
         let (bars, peak) = bars(per_minute);
         let count = |s: &LicenseStatus| st.by_status.get(s).copied().unwrap_or(0);
@@ -138,6 +185,8 @@ impl DashboardPage {
             per_minute_now: per_minute.last().copied().unwrap_or(0),
             bars,
             peak,
+            week: week(&traffic),
+            traffic,
         }
     }
 }
@@ -158,8 +207,9 @@ pub async fn page(
         .map(Event::new)
         .collect();
     let per_minute = state.services.rates.per_minute(env, 30, now);
+    let traffic = traffic::summary(store, env).await?;
     let c = chrome(&req, &admin, "Dashboard", "dashboard", env);
-    let page = DashboardPage::new(c, st, &products, events, &per_minute);
+    let page = DashboardPage::new(c, st, &products, events, &per_minute, traffic);
     render(&req, &page)
 }
 

@@ -13,8 +13,9 @@ use crate::store::StoreError;
 /// transactions; the old `portal.admins` secret is copied into it at start).
 /// Version 4 added portal sessions, jobs, file chunks and the outbox (any node
 /// serves any request).
-/// Version 5 added idempotency records and contracts; version 6 the webhook tables.
-pub const SCHEMA_VERSION: i32 = 6;
+/// Version 5 added idempotency records and contracts; version 6 the webhook
+/// tables; version 7 the daily counts.
+pub const SCHEMA_VERSION: i32 = 7;
 
 const SCHEMA: &str = include_str!("../../../schema.cql");
 

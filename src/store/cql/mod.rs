@@ -12,6 +12,7 @@ mod admins;
 mod audit;
 mod changes;
 mod contracts;
+mod counts;
 mod customers;
 mod files;
 mod history;
@@ -86,6 +87,8 @@ pub struct CqlStore {
     /// Contracts (issue 14 part 3).
     contracts: contracts::ContractStatements,
     webhooks: webhooks::WebhookStatements,
+    /// Daily counts (issue 15 item 8).
+    counts: counts::CountStatements,
     /// This process's id in the change log, so it skips its own changes.
     pub node_id: String,
 }
@@ -178,6 +181,7 @@ impl CqlStore {
             idempotency: idempotency::IdempotencyStatements::prepare(&session, prefix).await?,
             contracts: contracts::ContractStatements::prepare(&session, prefix).await?,
             webhooks: webhooks::WebhookStatements::prepare(&session, prefix).await?,
+            counts: counts::CountStatements::prepare(&session, prefix).await?,
             jobs: jobs::JobStatements::prepare(&session, prefix).await?,
             session,
             node_id: uuid::Uuid::new_v4().to_string(),

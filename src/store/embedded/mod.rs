@@ -12,6 +12,7 @@ mod admins;
 mod audit;
 mod calls;
 mod contracts;
+mod counts;
 mod customers;
 mod files;
 mod format;
