@@ -37,6 +37,7 @@ mod lb;
 mod migrate;
 mod observability;
 mod openapi;
+mod phone_width;
 mod portal_mail;
 mod portal_points;
 mod portal_scale;
