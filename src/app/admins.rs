@@ -84,12 +84,32 @@ pub async fn add(a: &Accounts<'_>, n: NewAdmin, who: &str) -> Result<AdminUser, 
         created_at: Utc::now(),
         last_sign_in: None,
         version: 0,
+        theme: Default::default(),
     };
     a.directory
         .upsert(a.store, user.clone())
         .await
         .map_err(refused)?;
     audit(a, who, "admin.created", &user, None).await?;
+    Ok(user)
+}
+
+/// Sets an admin's own colour theme (no audit entry: it changes nothing of theirs
+/// that others rely on).
+pub async fn set_theme(
+    a: &Accounts<'_>,
+    id: Uuid,
+    theme: crate::domain::theme::Theme,
+) -> Result<AdminUser, AppError> {
+    let mut user = a
+        .directory
+        .by_id(id)
+        .ok_or_else(|| AppError::NotFound("No such admin.".into()))?;
+    user.theme = theme;
+    a.directory
+        .upsert(a.store, user.clone())
+        .await
+        .map_err(refused)?;
     Ok(user)
 }
 

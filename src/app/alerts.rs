@@ -113,7 +113,8 @@ async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
         let Some(c) = owner else {
             continue;
         };
-        if !c.notify_activations {
+        let mandatory = engine.settings().get(a.env).security_alerts_mandatory;
+        if !c.notify_activations && !mandatory {
             continue;
         }
         let body = format!(

@@ -58,6 +58,9 @@ pub struct AdminUser {
     /// Records of the old one-list format have none and read as 0.
     #[serde(default)]
     pub version: u64,
+    /// The portal's colour theme.
+    #[serde(default)]
+    pub theme: super::theme::Theme,
 }
 
 /// Why an admin list change is refused.

@@ -24,6 +24,9 @@ pub struct Customer {
     pub notify_activations: bool,
     #[serde(default)]
     pub last_sign_in: Option<DateTime<Utc>>,
+    /// The portal's colour theme.
+    #[serde(default)]
+    pub theme: super::theme::Theme,
 }
 
 fn utc() -> String {
@@ -47,6 +50,7 @@ impl Customer {
             notify_expiry: true,
             notify_activations: true,
             last_sign_in: None,
+            theme: Default::default(),
         }
     }
 }

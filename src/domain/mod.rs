@@ -14,6 +14,7 @@ pub mod key;
 pub mod license;
 pub mod status;
 pub mod text;
+pub mod theme;
 pub mod verdict;
 
 pub use activation::{Activation, ActivationKind, ActivationStatus};

@@ -35,6 +35,10 @@ pub struct EnvSettings {
     /// Mail the key to the customer when a license is assigned or transferred to them.
     #[serde(default = "on")]
     pub mail_key_on_assign: bool,
+    /// Security alerts (a new device on a license) go to every owner, even one
+    /// who turned them off in the customer portal.
+    #[serde(default)]
+    pub security_alerts_mandatory: bool,
 }
 
 fn on() -> bool {

@@ -114,6 +114,7 @@ impl Engine {
             abuse: config.abuse.clone(),
             reauth_preview: false,
             mail_key_on_assign: true,
+            security_alerts_mandatory: false,
         };
         let mut per_env = Vec::new();
         for env in Environment::ALL {

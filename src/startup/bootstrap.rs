@@ -96,6 +96,7 @@ pub(super) async fn admin_accounts(
         created_at: chrono::Utc::now(),
         last_sign_in: None,
         version: 0,
+        theme: Default::default(),
     };
     match dir.upsert(store, user).await {
         Ok(()) => Ok((dir, Some((email, shown)))),

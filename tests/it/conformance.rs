@@ -104,6 +104,7 @@ async fn conformance(store: Arc<dyn Store>) {
         abuse: Default::default(),
         reauth_preview: true,
         mail_key_on_assign: false,
+        security_alerts_mandatory: true,
     };
     store.put_settings(Environment::Staging, &s).await.unwrap();
     assert_eq!(
@@ -699,6 +700,7 @@ fn admin_row(email: &str, role: Role) -> AdminUser {
         created_at: Utc::now(),
         last_sign_in: None,
         version: 0,
+        theme: Default::default(),
     }
 }
 

@@ -118,5 +118,24 @@ async fn ctrl_k_searches_from_any_page_in_a_real_browser() {
         .unwrap();
     wait_url(&c, &format!("/admin/licenses/{key}")).await;
     shot(&c, &shots, "01-opened-license").await;
+    // Item 13: the dark theme, chosen on Settings, applies on Save.
+    c.goto(&format!("{base}/admin/settings")).await.unwrap();
+    crate::browser::choose(&c, "#theme", "dark").await;
+    let bg = "return getComputedStyle(document.body).backgroundColor";
+    assert_eq!(
+        c.execute(bg, vec![]).await.unwrap(),
+        json!("rgb(244, 245, 247)"),
+        "not before Save"
+    );
+    crate::browser::click(&c, "#appearance-save").await;
+    wait_url(&c, "/admin/settings").await;
+    c.goto(&format!("{base}/admin")).await.unwrap();
+    assert_eq!(
+        c.execute(bg, vec![]).await.unwrap(),
+        json!("rgb(11, 18, 32)")
+    );
+    shot(&c, &shots, "02-dashboard-dark").await;
+    c.goto(&format!("{base}/admin/licenses")).await.unwrap();
+    shot(&c, &shots, "03-license-keys-dark").await;
     c.close().await.unwrap();
 }

@@ -48,6 +48,7 @@ mod sessions;
 mod signatures;
 mod smtp_sink;
 mod startup;
+mod themes;
 mod web;
 mod webhook_delivery;
 mod webhooks;

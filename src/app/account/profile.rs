@@ -3,6 +3,7 @@
 
 use crate::app::error::{AppError, FieldErrors};
 use crate::app::sessions::{Session, Sessions};
+use crate::domain::theme::Theme;
 use crate::domain::Customer;
 use crate::store::Store;
 
@@ -26,6 +27,8 @@ pub struct ProfileChanges<'a> {
     pub timezone: &'a str,
     pub notify_expiry: bool,
     pub notify_activations: bool,
+    /// `system`, `light` or `dark`.
+    pub theme: &'a str,
 }
 
 impl ProfileChanges<'_> {
@@ -38,6 +41,9 @@ impl ProfileChanges<'_> {
         }
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
             errors.add("timezone", "Choose a timezone from the list.");
+        }
+        if Theme::parse(self.theme).is_none() {
+            errors.add("theme", "Choose system, light or dark.");
         }
         errors.into_result()
     }
@@ -56,6 +62,7 @@ pub async fn save_profile(
     c.timezone = changes.timezone.to_owned();
     c.notify_expiry = changes.notify_expiry;
     c.notify_activations = changes.notify_activations;
+    c.theme = Theme::parse(changes.theme).unwrap_or_default();
     store.update_customer(&c).await?;
     Ok(c)
 }

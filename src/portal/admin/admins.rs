@@ -205,3 +205,24 @@ pub async fn rotate_token(
     );
     render(&req, &p)
 }
+
+/// The signed-in admin's own theme (any role may choose theirs; CSRF checked).
+pub async fn appearance(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let form = crate::portal::forms::read(&req, body).await?;
+    admin.check(&form)?;
+    let theme = crate::domain::theme::Theme::parse(form.get("theme"))
+        .ok_or_else(|| PageError::BadRequest("theme must be system, light or dark".into()))?;
+    admins::set_theme(&accounts(&state), admin.user.id, theme).await?;
+    let env = super::env_of(&req)?;
+    Ok(redirect(
+        &req,
+        &format!("/admin/settings?env={env}"),
+        "ok",
+        &format!("Theme set to {}.", theme.as_str()),
+    ))
+}

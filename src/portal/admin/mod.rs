@@ -166,6 +166,8 @@ pub struct Chrome {
     pub role: &'static str,
     pub can_manage: bool,
     pub csrf: String,
+    /// `system`, `light` or `dark`: the page's `data-theme`.
+    pub theme: &'static str,
     pub flash_kind: String,
     pub flash_text: String,
 }
@@ -208,6 +210,7 @@ pub fn chrome(
         role: admin.user.role.as_str(),
         can_manage: admin.user.role.can_manage(),
         csrf: admin.session.csrf.clone(),
+        theme: admin.user.theme.as_str(),
         flash_kind,
         flash_text,
     }
@@ -372,6 +375,7 @@ fn record_routes(cfg: &mut web::ServiceConfig) {
 fn account_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(settings::page))
         .route("/settings", web::post().to(settings::save))
+        .route("/appearance", web::post().to(admins::appearance))
         .route("/admins", web::get().to(admins::list))
         .route("/admins", web::post().to(admins::save))
         .route("/admins/{id}/delete", web::post().to(admins::delete))

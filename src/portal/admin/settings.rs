@@ -19,6 +19,7 @@ pub struct SettingsFields {
     pub auto_suspend: bool,
     pub reauth_preview: bool,
     pub mail_key_on_assign: bool,
+    pub security_alerts_mandatory: bool,
 }
 
 #[derive(Template)]
@@ -38,6 +39,7 @@ fn fields(s: &EnvSettings) -> SettingsFields {
         auto_suspend: s.abuse.auto_suspend,
         reauth_preview: s.reauth_preview,
         mail_key_on_assign: s.mail_key_on_assign,
+        security_alerts_mandatory: s.security_alerts_mandatory,
     }
 }
 
@@ -69,6 +71,7 @@ pub async fn save(
         auto_suspend: form.get("auto_suspend") == "on",
         reauth_preview: form.get("reauth_preview") == "on",
         mail_key_on_assign: form.get("mail_key_on_assign") == "on",
+        security_alerts_mandatory: form.get("security_alerts_mandatory") == "on",
     };
     let mut errors = FieldErrors::default();
     let mut number = |field: &'static str, raw: &str, msg: &str| {
@@ -98,6 +101,7 @@ pub async fn save(
         },
         reauth_preview: v.reauth_preview,
         mail_key_on_assign: v.mail_key_on_assign,
+        security_alerts_mandatory: v.security_alerts_mandatory,
     };
     for (field, msg) in s.problems() {
         errors.add(form_field(field), msg);

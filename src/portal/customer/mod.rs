@@ -140,6 +140,8 @@ pub struct PChrome {
     pub email: String,
     pub csrf: String,
     pub tz: String,
+    /// `system`, `light` or `dark`: the page's `data-theme`.
+    pub theme: &'static str,
     pub flash_kind: String,
     pub flash_text: String,
 }
@@ -155,6 +157,7 @@ pub fn chrome(req: &HttpRequest, me: &Me, title: impl Into<String>, nav: &'stati
         email: me.customer.email.clone(),
         csrf: me.session.csrf.clone(),
         tz: me.customer.timezone.clone(),
+        theme: me.customer.theme.as_str(),
         flash_kind,
         flash_text,
     }

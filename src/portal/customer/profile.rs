@@ -2,6 +2,8 @@
 //! preferences, and the password change (current password required; other
 //! sessions end).
 
+use crate::domain::theme::Theme;
+use crate::domain::Environment;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -26,14 +28,30 @@ struct ProfilePage {
     zones: Vec<&'static str>,
     notify_expiry: bool,
     notify_activations: bool,
+    /// The vendor sends security alerts to everyone (the toggle cannot stop them).
+    alerts_mandatory: bool,
+    theme: &'static str,
+    themes: [Theme; 3],
     errors: FieldErrors,
+}
+
+/// Whether either environment makes security alerts mandatory.
+fn alerts_mandatory(state: &AppState) -> bool {
+    Environment::ALL
+        .iter()
+        .any(|e| state.engine.settings().get(*e).security_alerts_mandatory)
 }
 
 fn zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect()
 }
 
-fn page_for(req: &HttpRequest, me: &Me, errors: FieldErrors) -> ProfilePage {
+fn page_for(
+    req: &HttpRequest,
+    me: &Me,
+    errors: FieldErrors,
+    alerts_mandatory: bool,
+) -> ProfilePage {
     let c = &me.customer;
     ProfilePage {
         c: chrome(req, me, "Profile & Settings", "profile"),
@@ -48,6 +66,9 @@ fn page_for(req: &HttpRequest, me: &Me, errors: FieldErrors) -> ProfilePage {
         zones: zones(),
         notify_expiry: c.notify_expiry,
         notify_activations: c.notify_activations,
+        alerts_mandatory,
+        theme: c.theme.as_str(),
+        themes: Theme::ALL,
         errors,
     }
 }
@@ -56,19 +77,30 @@ fn page_for(req: &HttpRequest, me: &Me, errors: FieldErrors) -> ProfilePage {
 fn answer<T>(
     req: &HttpRequest,
     me: &Me,
+    state: &AppState,
     result: Result<T, AppError>,
     done: &str,
 ) -> Result<HttpResponse, PageError> {
     match result {
         Ok(_) => Ok(redirect(req, "/portal/profile", "ok", done)),
-        Err(AppError::Invalid(errors)) => render_invalid(&page_for(req, me, errors)),
+        Err(AppError::Invalid(errors)) => {
+            render_invalid(&page_for(req, me, errors, alerts_mandatory(state)))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The profile and the password form.
-pub async fn page(me: Me, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    render(&req, &page_for(&req, &me, FieldErrors::default()))
+pub async fn page(
+    me: Me,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let mandatory = alerts_mandatory(&state);
+    render(
+        &req,
+        &page_for(&req, &me, FieldErrors::default(), mandatory),
+    )
 }
 
 /// Name, timezone and notifications; nothing applies until Save.
@@ -84,10 +116,11 @@ pub async fn save(
         timezone: form.get("timezone"),
         notify_expiry: form.get("notify_expiry") == "on",
         notify_activations: form.get("notify_activations") == "on",
+        theme: form.get("theme"),
     };
     let store = state.store();
     let saved = account::save_profile(store, &me.customer, changes).await;
-    answer(&req, &me, saved, "Settings saved.")
+    answer(&req, &me, &state, saved, "Settings saved.")
 }
 
 /// A new password, with the current one (checked and counted like a sign-in).
@@ -115,6 +148,7 @@ pub async fn change_password(
     answer(
         &req,
         &me,
+        &state,
         changed,
         "Password changed. Your other sessions were signed out.",
     )
