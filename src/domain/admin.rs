@@ -120,6 +120,7 @@ mod tests {
             created_at: Utc::now(),
             last_sign_in: None,
             version: 0,
+            theme: Default::default(),
         }
     }
 

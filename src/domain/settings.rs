@@ -91,6 +91,7 @@ mod tests {
             abuse: AbuseSettings::default(),
             reauth_preview: false,
             mail_key_on_assign: true,
+            security_alerts_mandatory: false,
         };
         let with = |f: &dyn Fn(&mut EnvSettings)| {
             let mut s = ok.clone();
