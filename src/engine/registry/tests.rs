@@ -26,6 +26,7 @@ fn env() -> crate::domain::EnvSettings {
         abuse: Default::default(),
         reauth_preview: false,
         mail_key_on_assign: true,
+        security_alerts_mandatory: false,
     }
 }
 
