@@ -27,7 +27,7 @@ pub struct ProfileChanges<'a> {
     pub timezone: &'a str,
     pub notify_expiry: bool,
     pub notify_activations: bool,
-    /// `system`, `light` or `dark`.
+    /// `system`, `light` or `dark`; empty keeps the current one.
     pub theme: &'a str,
 }
 
@@ -42,7 +42,7 @@ impl ProfileChanges<'_> {
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
             errors.add("timezone", "Choose a timezone from the list.");
         }
-        if Theme::parse(self.theme).is_none() {
+        if !self.theme.is_empty() && Theme::parse(self.theme).is_none() {
             errors.add("theme", "Choose system, light or dark.");
         }
         errors.into_result()
@@ -62,7 +62,9 @@ pub async fn save_profile(
     c.timezone = changes.timezone.to_owned();
     c.notify_expiry = changes.notify_expiry;
     c.notify_activations = changes.notify_activations;
-    c.theme = Theme::parse(changes.theme).unwrap_or_default();
+    if let Some(t) = Theme::parse(changes.theme) {
+        c.theme = t;
+    }
     store.update_customer(&c).await?;
     Ok(c)
 }
