@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use uuid::Uuid;
 
+use super::license_query::{list_query, ListQuery};
 use super::{chrome, env_of, render, Admin, AdminView, Chrome};
 use crate::app::format;
-use crate::app::listing::{self, ListParams};
+use crate::app::listing;
 use crate::app::AppState;
 use crate::domain::admin_actions_for;
 use crate::domain::{Customer, Environment, LicenseStatus, Product};
@@ -81,80 +81,6 @@ pub fn row(
         actions: admin_actions_for(l.status),
         can_edit: l.status != LicenseStatus::Revoked,
     }
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    // Read by `env_of`; named here so `deny_unknown_fields` accepts it.
-    #[allow(dead_code)]
-    env: Option<String>,
-    q: Option<String>,
-    product_id: Option<String>,
-    status: Option<String>,
-    sort: Option<String>,
-    order: Option<String>,
-    page: Option<u32>,
-    format: Option<String>,
-    expires_from: Option<String>,
-    expires_to: Option<String>,
-    created_within: Option<String>,
-}
-
-impl ListQuery {
-    fn params(&self) -> ListParams {
-        ListParams {
-            q: self.q.clone(),
-            product_id: self.product_id.clone(),
-            status: self.status.clone(),
-            expires_from: self.expires_from.clone(),
-            expires_to: self.expires_to.clone(),
-            // "Any" is empty; anything else that is not a number is refused.
-            created_within: self
-                .created_within
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse().unwrap_or(u32::MAX)),
-            sort: self.sort.clone(),
-            order: self.order.clone(),
-            page: self.page,
-            per_page: Some(PER_PAGE),
-            ..ListParams::default()
-        }
-    }
-}
-
-impl ListQuery {
-    /// This listing's query string (filters, sort) plus `extra`, for links that keep them.
-    fn url_query(&self, env: Environment, extra: &[(&str, &str)]) -> String {
-        let v = |o: &Option<String>| o.clone().unwrap_or_default();
-        let (q, product, status) = (v(&self.q), v(&self.product_id), v(&self.status));
-        let (sort, order) = (v(&self.sort), v(&self.order));
-        let (ef, et, cw) = (
-            v(&self.expires_from),
-            v(&self.expires_to),
-            v(&self.created_within),
-        );
-        let mut pairs = vec![
-            ("env", env.as_str()),
-            ("q", q.as_str()),
-            ("product_id", product.as_str()),
-            ("status", status.as_str()),
-            ("expires_from", ef.as_str()),
-            ("expires_to", et.as_str()),
-            ("created_within", cw.as_str()),
-            ("sort", sort.as_str()),
-            ("order", order.as_str()),
-        ];
-        pairs.extend_from_slice(extra);
-        format::query(&pairs)
-    }
-}
-
-fn list_query(req: &HttpRequest) -> Result<ListQuery, PageError> {
-    web::Query::<ListQuery>::from_query(req.query_string())
-        .map(web::Query::into_inner)
-        .map_err(|e| PageError::BadRequest(format!("bad query string: {e}")))
 }
 
 /// The seven sort fields of the sort modal.

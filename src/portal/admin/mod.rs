@@ -17,6 +17,7 @@ pub mod license_fields;
 pub mod license_mail;
 pub mod license_new;
 pub mod license_preview;
+mod license_query;
 pub mod licenses;
 pub mod login;
 pub mod outbox;
@@ -24,6 +25,7 @@ pub mod product_features;
 pub mod product_files;
 pub mod products;
 pub mod reauth;
+mod routes;
 pub mod search;
 pub mod settings;
 pub mod webhook_detail;
@@ -247,158 +249,4 @@ pub fn form_env(form: &Form) -> Result<Environment, PageError> {
     }
 }
 
-/// Mounts `/admin/…`: the dashboard, then each page family's routes. Order
-/// matters only where paths overlap (`/licenses/new` before `/licenses/{key}`).
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/admin")
-            .wrap(super::security_headers())
-            .route("", web::get().to(dashboard::page))
-            .route("/", web::get().to(dashboard::page))
-            .configure(auth_routes)
-            .configure(license_routes)
-            .configure(product_routes)
-            .configure(customer_routes)
-            .configure(generator_routes)
-            .configure(record_routes)
-            .configure(account_routes),
-    );
-}
-
-/// Signing in and out, and confirming it is you (the password gate).
-fn auth_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/login", web::get().to(login::login_page))
-        .route("/login", web::post().to(login::login))
-        .route("/logout", web::post().to(login::logout))
-        .route("/reauth", web::post().to(reauth::reauth))
-        .route(
-            "/licenses/{key}/reauth",
-            web::post().to(reauth::reauth_license),
-        );
-}
-
-/// Licenses: list and export, create, preview and its downloads, edit, the
-/// confirmed actions and freeing a device.
-fn license_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/licenses", web::get().to(licenses::list))
-        .route("/licenses/export", web::get().to(licenses::export))
-        .route("/licenses/new", web::get().to(license_new::new_page))
-        .route("/licenses/new", web::post().to(license_new::create))
-        .route("/licenses/{key}", web::get().to(license_preview::preview))
-        .route(
-            "/licenses/{key}/offline",
-            web::get().to(license_preview::offline),
-        )
-        .route(
-            "/licenses/{key}/samples/{lang}",
-            web::get().to(license_preview::sample),
-        )
-        .route(
-            "/licenses/{key}/edit",
-            web::get().to(license_edit::edit_page),
-        )
-        .route("/licenses/{key}/edit", web::post().to(license_edit::edit))
-        .route(
-            "/licenses/{key}/confirm/{action}",
-            web::get().to(license_actions::confirm),
-        )
-        .route(
-            "/licenses/{key}/do/{action}",
-            web::post().to(license_actions::perform),
-        )
-        .route(
-            "/licenses/{key}/resend-key",
-            web::post().to(license_mail::resend_key),
-        )
-        .route(
-            "/licenses/{key}/confirm-deactivate",
-            web::get().to(license_actions::confirm_deactivate),
-        )
-        .route(
-            "/licenses/{key}/deactivate",
-            web::post().to(license_actions::deactivate),
-        );
-}
-
-/// Products and their files.
-fn product_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/products", web::get().to(products::list))
-        .route("/public-key.{format}", web::get().to(products::public_key))
-        .route("/signing-keys/rotate", web::post().to(products::rotate_key))
-        .route("/products", web::post().to(products::save))
-        .route("/products/{id}", web::get().to(products::edit_page))
-        .route(
-            "/products/{id}/revoke-all",
-            web::post().to(products::revoke_all),
-        )
-        .route(
-            "/products/{id}/files",
-            web::post().to(product_files::upload),
-        )
-        .route(
-            "/products/{id}/files/{file}/delete",
-            web::post().to(product_files::delete_file),
-        );
-}
-
-/// Customers, their invitations and the outbox the mails wait in.
-fn customer_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/customers", web::get().to(customers::list))
-        .route("/customers", web::post().to(customers::create))
-        .route("/customers/{id}", web::get().to(customers::detail))
-        .route("/customers/{id}", web::post().to(customers::edit))
-        .route("/customers/{id}/invite", web::post().to(outbox::invite))
-        .route("/outbox", web::get().to(outbox::list));
-}
-
-/// Generators, their bulk jobs and the Background Jobs page.
-fn generator_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/generators", web::get().to(generators::list))
-        .route("/generators", web::post().to(generators::save))
-        .route("/generators/{id}", web::get().to(generators::edit_page))
-        .route("/generators/{id}/bulk", web::post().to(generators::bulk))
-        .route("/jobs", web::get().to(jobs::jobs))
-        .route("/jobs/{id}/retry", web::post().to(jobs::retry))
-        .route("/jobs/{id}/delete", web::post().to(jobs::delete_job));
-}
-
-/// What happened: activations and the audit log.
-fn record_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/activations", web::get().to(activations::list))
-        .route("/search", web::get().to(search::page))
-        .route("/search.json", web::get().to(search::json))
-        .route("/audit", web::get().to(audit::list))
-        .route("/audit/export", web::get().to(audit::export));
-}
-
-/// Settings, admin accounts and the API token.
-fn account_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/settings", web::get().to(settings::page))
-        .route("/settings", web::post().to(settings::save))
-        .route("/appearance", web::post().to(admins::appearance))
-        .route("/admins", web::get().to(admins::list))
-        .route("/admins", web::post().to(admins::save))
-        .route("/admins/{id}/delete", web::post().to(admins::delete))
-        .route("/token/rotate", web::post().to(admins::rotate_token))
-        .route("/api-keys", web::get().to(api_keys::list))
-        .route("/api-keys", web::post().to(api_keys::create))
-        .route("/api-keys/{id}/revoke", web::post().to(api_keys::revoke))
-        .configure(webhook_routes);
-}
-
-/// Webhook endpoints of an environment, each with its delivery log.
-fn webhook_routes(cfg: &mut web::ServiceConfig) {
-    use webhook_detail as d;
-    cfg.route("/webhooks", web::get().to(webhooks::list))
-        .route("/webhooks", web::post().to(webhooks::create))
-        .route("/webhooks/{id}", web::get().to(d::detail))
-        .route("/webhooks/{id}", web::post().to(d::edit))
-        .route("/webhooks/{id}/toggle", web::post().to(d::toggle))
-        .route("/webhooks/{id}/rotate", web::post().to(d::rotate))
-        .route("/webhooks/{id}/test", web::post().to(d::test))
-        .route("/webhooks/{id}/delete", web::post().to(d::delete))
-        .route(
-            "/webhooks/{id}/deliveries/{delivery}/retry",
-            web::post().to(d::retry),
-        );
-}
+pub use routes::configure;
