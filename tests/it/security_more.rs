@@ -254,7 +254,7 @@ fn item10_no_portal_input_answers_a_server_error() {
     let mut tried = 0;
     let mut failures = Vec::new();
     for (prefix, web, file) in [
-        ("/admin", &admin, "src/portal/admin/mod.rs"),
+        ("/admin", &admin, "src/portal/admin/routes.rs"),
         ("/portal", &cust, "src/portal/customer/mod.rs"),
     ] {
         let src =
