@@ -7,13 +7,12 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::error::AppError;
-use super::jobs::revoke::revocable;
+use super::jobs::revoke::{revocable, revocable_query};
 use super::jobs::Jobs;
 use super::products::{self, ProductInput};
 use crate::domain::job::Job;
 use crate::domain::{AuditEntry, Environment};
 use crate::engine::Engine;
-use crate::store::{LicenseQuery, SortField};
 
 /// How many of the product's licenses can still be revoked, by this node's
 /// catalog (counted on the blocking pool: a scan of every license).
@@ -29,14 +28,7 @@ pub async fn revocable_count(
         revocable()
             .into_iter()
             .map(|status| {
-                let q = LicenseQuery {
-                    product_id: Some(product_id),
-                    status: Some(status),
-                    sort: SortField::Key,
-                    page: 1,
-                    per_page: 1,
-                    ..LicenseQuery::default()
-                };
+                let q = revocable_query(product_id, status, 1);
                 catalog.query(env, &q, &products, &customers).total
             })
             .sum::<u64>()

@@ -80,7 +80,8 @@ pub async fn rotate(
             "The signing keys changed meanwhile (another rotation); reload.".into(),
         ));
     }
-    let old_id = signers.get(env).current().key_id.clone();
+    // The ids as the store had them: this node's copy may be behind another node's rotation.
+    let old_id = EnvKeys::from_ring(&ring).current().key_id.clone();
     signers.replace(env, &next);
     let new_id = signers.get(env).current().key_id.clone();
     let audit = AuditEntry::new(who, "signing_key.rotated", None, Utc::now())

@@ -82,6 +82,39 @@ pub struct JobStep {
     pub keys: Vec<LicenseKey>,
 }
 
+/// What every new job is started with, whatever its task.
+struct JobHead {
+    env: Environment,
+    title: String,
+    who: String,
+    total: u32,
+    lease: Lease,
+    now: DateTime<Utc>,
+}
+
+impl JobHead {
+    /// A running job leased to the node that starts it.
+    fn running(self, task: JobTask, spec: Option<GenerationSpec>) -> Job {
+        Job {
+            id: Uuid::new_v4(),
+            env: self.env,
+            title: self.title,
+            who: self.who,
+            created_at: self.now,
+            total: self.total,
+            done: 0,
+            step: 0,
+            state: JobState::Running,
+            attempts: 1,
+            finished_at: None,
+            spec,
+            task,
+            version: 0,
+            lease: Some(self.lease),
+        }
+    }
+}
+
 /// Why a job cannot do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JobError {
@@ -106,23 +139,15 @@ impl Job {
         lease: Lease,
         now: DateTime<Utc>,
     ) -> Job {
-        Job {
-            id: Uuid::new_v4(),
+        let head = JobHead {
             env,
             title,
             who,
-            created_at: now,
             total,
-            done: 0,
-            step: 0,
-            state: JobState::Running,
-            attempts: 1,
-            finished_at: None,
-            spec: Some(spec),
-            task: JobTask::Generate,
-            version: 0,
-            lease: Some(lease),
-        }
+            lease,
+            now,
+        };
+        head.running(JobTask::Generate, Some(spec))
     }
 
     /// A new running kill-switch job over the `total` revocable licenses of `product_id`.
@@ -135,23 +160,15 @@ impl Job {
         lease: Lease,
         now: DateTime<Utc>,
     ) -> Job {
-        Job {
-            id: Uuid::new_v4(),
+        let head = JobHead {
             env,
             title,
             who,
-            created_at: now,
             total,
-            done: 0,
-            step: 0,
-            state: JobState::Running,
-            attempts: 1,
-            finished_at: None,
-            spec: None,
-            task: JobTask::RevokeProduct { product_id },
-            version: 0,
-            lease: Some(lease),
-        }
+            lease,
+            now,
+        };
+        head.running(JobTask::RevokeProduct { product_id }, None)
     }
 
     /// Progress for the bar (100 for an empty job).

@@ -120,6 +120,12 @@ pub async fn json_body<T: DeserializeOwned>(
     codec::decode(codec::Format::Json, &body)
 }
 
+/// A path segment that must be a UUID (a 400 naming `field` otherwise).
+pub fn uuid(field: &'static str, raw: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
+}
+
 /// Parses the `{env}` path segment.
 pub fn env(raw: &str) -> Result<Environment, ApiError> {
     raw.parse().map_err(ApiError::bad)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{AdminToken, Body, Env};
+use super::{uuid, AdminToken, Body, Env};
 use crate::app::AppState;
 use crate::domain::features::FeatureDef;
 use crate::domain::fields::{json_object, MAX_FEATURE_FLAGS_BYTES};
@@ -92,12 +92,7 @@ impl actix_web::FromRequest for ProductAt {
 
     fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         std::future::ready(
-            req.match_info()
-                .get("id")
-                .unwrap_or_default()
-                .parse()
-                .map(ProductAt)
-                .map_err(|_| ApiError::field("id", "id must be a UUID")),
+            uuid("id", req.match_info().get("id").unwrap_or_default()).map(ProductAt),
         )
     }
 }

@@ -6,15 +6,10 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, Ready};
 use uuid::Uuid;
 
-use super::{env, AdminToken, Body, Env};
+use super::{env, uuid, AdminToken, Body, Env};
 use crate::app::webhooks::{DeliveryView, EndpointPatch, EndpointView, NewEndpoint};
 use crate::app::AppState;
 use crate::error::ApiError;
-
-fn uuid(field: &'static str, raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::field(field, format!("{field} must be a UUID")))
-}
 
 /// The endpoint a route names: `{env}` and `{id}`, both parsed.
 pub struct EndpointAt {

@@ -24,6 +24,18 @@ pub fn revocable() -> Vec<LicenseStatus> {
         .collect()
 }
 
+/// The catalog query of `product_id`'s licenses in `status`, `n` per page.
+pub fn revocable_query(product_id: Uuid, status: LicenseStatus, n: u32) -> LicenseQuery {
+    LicenseQuery {
+        product_id: Some(product_id),
+        status: Some(status),
+        sort: SortField::Key,
+        page: 1,
+        per_page: n,
+        ..LicenseQuery::default()
+    }
+}
+
 /// Up to `n` keys of `product_id` that can still be revoked, by this node's catalog.
 pub fn revocable_keys(
     engine: &Engine,
@@ -34,14 +46,7 @@ pub fn revocable_keys(
     let (products, customers) = (HashMap::new(), HashMap::new());
     let mut keys = Vec::new();
     for status in revocable() {
-        let q = LicenseQuery {
-            product_id: Some(product_id),
-            status: Some(status),
-            sort: SortField::Key,
-            page: 1,
-            per_page: n,
-            ..LicenseQuery::default()
-        };
+        let q = revocable_query(product_id, status, n);
         let page = engine.catalog().query(env, &q, &products, &customers);
         keys.extend(page.items.into_iter().map(|s| s.key));
         if keys.len() >= n as usize {
