@@ -110,6 +110,8 @@ pub const STORE_OPS: &[&str] = &[
     "get_session",
     "get_settings",
     "insert_customer",
+    "change_customer_email",
+    "delete_customer",
     "insert_job",
     "insert_licenses",
     "licenses_due_for_expiry",

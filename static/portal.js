@@ -168,4 +168,64 @@
       if (!gsHits.contains(e.target) && e.target !== gsInput) gsClose();
     });
   }
+
+  // Customer picker: a search box beside the customer select that finds any of
+  // the customers (the select itself only holds the chosen one), so the page
+  // stays small however many customers there are.
+  var pickFind = document.getElementById("customer_find");
+  var pickSelect = document.getElementById("customer_id");
+  var pickList = document.getElementById("customer_found");
+  if (pickFind && pickSelect && pickList && window.fetch) {
+    pickFind.parentNode.hidden = false;
+    var pickTimer = null, pickSeq = 0;
+    var choose = function (id, label) {
+      var opt = Array.prototype.find.call(pickSelect.options, function (o) { return o.value === id; });
+      if (!opt) { opt = new Option(label, id); pickSelect.appendChild(opt); }
+      pickSelect.value = id;
+      pickFind.value = "";
+      pickList.hidden = true;
+      pickSelect.dispatchEvent(new Event("change", { bubbles: true }));
+    };
+    var pickRender = function (choices) {
+      pickList.textContent = "";
+      choices.forEach(function (c) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "picker-choice";
+        b.setAttribute("role", "option");
+        b.dataset.id = c.id;
+        b.textContent = c.label;
+        b.addEventListener("click", function () { choose(c.id, c.label); });
+        pickList.appendChild(b);
+      });
+      if (!choices.length) {
+        var none = document.createElement("div");
+        none.className = "muted hits-none";
+        none.textContent = "No customer matches; type their email below to create one.";
+        pickList.appendChild(none);
+      }
+      pickList.hidden = false;
+    };
+    pickFind.addEventListener("input", function () {
+      clearTimeout(pickTimer);
+      var q = pickFind.value.trim();
+      if (q.length < 2) { pickList.hidden = true; return; }
+      pickTimer = setTimeout(function () {
+        var seq = ++pickSeq;
+        fetch(pickFind.dataset.json + "&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (data) { if (data && seq === pickSeq) pickRender(data); })
+          .catch(function () {});
+      }, 150);
+    });
+    pickFind.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        var first = pickList.querySelector("button.picker-choice");
+        if (first && !pickList.hidden) first.click();
+      } else if (e.key === "Escape") {
+        pickList.hidden = true;
+      }
+    });
+  }
 })();

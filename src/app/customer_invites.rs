@@ -11,7 +11,6 @@ use super::links::Purpose;
 use crate::crypto::password::PasswordPool;
 use crate::domain::customer::normalize_email;
 use crate::domain::Customer;
-use crate::store::Store;
 
 /// Checks an email typed for an assignment (pure; nothing is made), naming `field`.
 pub fn check_email(raw: &str, field: &'static str) -> Result<String, AppError> {
@@ -21,12 +20,13 @@ pub fn check_email(raw: &str, field: &'static str) -> Result<String, AppError> {
 /// The customer with `email`, or a new one made now and mailed an invitation;
 /// the flag says whether it was made.
 pub async fn find_or_invite(
-    store: &dyn Store,
+    engine: &crate::engine::Engine,
     passwords: &PasswordPool,
     hooks: &super::webhooks::Webhooks,
     mailer: &LinkMailer<'_>,
     email: &str,
 ) -> Result<(Customer, bool), AppError> {
+    let store = engine.store().as_ref();
     if let Some(c) = store.get_customer_by_email(email).await? {
         return Ok((c, false));
     }
@@ -36,7 +36,7 @@ pub async fn find_or_invite(
         password: None,
         by: "system (invited when a license was assigned)".into(),
     };
-    let c = match customers::create(store, passwords, hooks, n).await {
+    let c = match customers::create(engine, passwords, hooks, n).await {
         Ok(c) => c,
         // Made by someone else meanwhile: theirs it is.
         Err(AppError::Conflict(_)) => {

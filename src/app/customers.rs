@@ -8,6 +8,8 @@ use super::error::{AppError, FieldErrors};
 use crate::crypto::password::{self, PasswordPool};
 use crate::domain::customer::normalize_email;
 use crate::domain::{AuditEntry, Customer};
+pub use crate::engine::customer_book::CustomerFilter;
+use crate::engine::Engine;
 use crate::store::{Store, StoreError};
 
 /// What an admin asks for when creating a customer.
@@ -39,7 +41,7 @@ pub fn check_name(raw: &str) -> Result<String, AppError> {
 
 /// Creates a customer; a taken email is a `Conflict` (emails are unique, case-insensitively).
 pub async fn create(
-    store: &dyn Store,
+    engine: &Engine,
     passwords: &PasswordPool,
     hooks: &crate::app::webhooks::Webhooks,
     n: NewCustomer,
@@ -57,6 +59,7 @@ pub async fn create(
         }
     }
     errors.into_result()?;
+    let store = engine.store().as_ref();
     if store.get_customer_by_email(&email).await?.is_some() {
         return Err(AppError::Conflict(EMAIL_TAKEN.into()));
     }
@@ -78,6 +81,7 @@ pub async fn create(
         Err(StoreError::Conflict(_)) => Err(AppError::Conflict(EMAIL_TAKEN.into())),
         Err(e) => Err(e.into()),
         Ok(()) => {
+            engine.customers().changed();
             let by = if n.by.is_empty() {
                 "system"
             } else {
@@ -105,15 +109,17 @@ fn invalid(e: AppError) -> FieldErrors {
 
 /// Renames a customer (the email is the sign-in identity and stays).
 pub async fn rename(
-    store: &dyn Store,
+    engine: &Engine,
     id: Uuid,
     name: &str,
     who: &str,
 ) -> Result<Customer, AppError> {
+    let store = engine.store().as_ref();
     let mut c = get(store, id).await?;
     let before = c.name.clone();
     c.name = check_name(name)?;
     store.update_customer(&c).await?;
+    engine.customers().changed();
     let entry = AuditEntry::new(who, "customer.updated", None, Utc::now())
         .change(before, &c.name)
         .detail(c.email.clone());
@@ -129,23 +135,49 @@ pub async fn get(store: &dyn Store, id: Uuid) -> Result<Customer, AppError> {
         .ok_or_else(|| AppError::NotFound("No such customer.".into()))
 }
 
-/// Every customer, by name.
-pub async fn list(store: &dyn Store) -> Result<Vec<Customer>, AppError> {
-    let mut all = store.list_customers().await?;
-    all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.email.cmp(&b.email)));
-    Ok(all)
+/// Every customer, by name (the admin API's whole list).
+pub async fn list(engine: &Engine) -> Result<Vec<Customer>, AppError> {
+    let book = engine.customers().snapshot(engine.store().as_ref()).await?;
+    Ok(book.matching(&CustomerFilter::default(), 0, usize::MAX).0)
 }
 
 /// Most customers one search shows.
 pub const SEARCH_LIMIT: usize = 500;
 
 /// Customers whose email or name contains `q` (case-insensitive), by name, at most [`SEARCH_LIMIT`].
-pub async fn search(store: &dyn Store, q: &str) -> Result<Vec<Customer>, AppError> {
-    let needle = q.to_lowercase();
-    let mut found = list(store).await?;
-    found.retain(|c| {
-        needle.is_empty() || c.email.contains(&needle) || c.name.to_lowercase().contains(&needle)
-    });
-    found.truncate(SEARCH_LIMIT);
-    Ok(found)
+pub async fn search(engine: &Engine, q: &str) -> Result<Vec<Customer>, AppError> {
+    let f = CustomerFilter {
+        q: q.into(),
+        status: None,
+    };
+    let book = engine.customers().snapshot(engine.store().as_ref()).await?;
+    Ok(book.matching(&f, 0, SEARCH_LIMIT).0)
+}
+
+/// Customers a page shows, and how many match.
+pub struct CustomerPage {
+    pub items: Vec<Customer>,
+    pub total: usize,
+}
+
+/// One page (1-based, `per_page` rows) of the customers `f` keeps, by name.
+pub async fn page(
+    engine: &Engine,
+    f: &CustomerFilter,
+    page: usize,
+    per_page: usize,
+) -> Result<CustomerPage, AppError> {
+    let book = engine.customers().snapshot(engine.store().as_ref()).await?;
+    let skip = page.saturating_sub(1).saturating_mul(per_page);
+    let (items, total) = book.matching(f, skip, per_page);
+    Ok(CustomerPage { items, total })
+}
+
+/// Most customers a picker offers at once.
+pub const PICK_LIMIT: usize = 10;
+
+/// The customers a picker offers for what was typed (name or email).
+pub async fn pick(engine: &Engine, q: &str) -> Result<Vec<Customer>, AppError> {
+    let book = engine.customers().snapshot(engine.store().as_ref()).await?;
+    Ok(book.pick(q, PICK_LIMIT))
 }

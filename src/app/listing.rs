@@ -15,7 +15,7 @@ use crate::app::views::SummaryView;
 use crate::domain::{Customer, Environment, LicenseStatus, Product};
 use crate::engine::catalog::{LicenseSummary, Progress};
 use crate::engine::Engine;
-use crate::store::{LicenseQuery, Page, SortField, Store};
+use crate::store::{LicenseQuery, Page, SortField};
 
 /// Query string of listings and exports.
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -118,14 +118,15 @@ pub type Names<T> = std::sync::Arc<HashMap<Uuid, T>>;
 
 /// Products and customers by id, for name search and sort (API and portal).
 pub async fn names(
-    store: &dyn Store,
+    engine: &Engine,
     env: Environment,
 ) -> Result<(Names<Product>, Names<Customer>), AppError> {
+    let store = engine.store().as_ref();
     let products = store.list_products(env).await?;
-    let customers = store.list_customers().await?;
+    let customers = engine.customers().snapshot(store).await?;
     Ok((
         std::sync::Arc::new(products.into_iter().map(|p| (p.id, p)).collect()),
-        std::sync::Arc::new(customers.into_iter().map(|c| (c.id, c)).collect()),
+        customers.by_id.clone(),
     ))
 }
 
@@ -154,7 +155,7 @@ pub async fn page_now(
     q: LicenseQuery,
 ) -> Result<Listing, AppError> {
     let indexing = engine.catalog().progress(env);
-    let (products, customers) = names(engine.store().as_ref(), env).await?;
+    let (products, customers) = names(engine, env).await?;
     let page = engine
         .catalog()
         .query_off_thread(env, q, products.clone(), customers.clone())
@@ -201,7 +202,7 @@ pub async fn export(
     engine.catalog().wait_ready().await;
     q.page = 1;
     q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(engine.store().as_ref(), env).await?;
+    let (products, customers) = names(engine, env).await?;
     let mut all = Vec::new();
     loop {
         let page = engine

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod contracts;
+pub mod customer_admin;
 pub mod customer_invites;
 pub mod customers;
 pub mod devices;

@@ -71,6 +71,9 @@ pub struct CustomerView {
     pub name: String,
     pub has_password: bool,
     pub created_at: DateTime<Utc>,
+    /// `active`, `invited` (no password yet) or `disabled`.
+    pub status: &'static str,
+    pub last_sign_in: Option<DateTime<Utc>>,
 }
 
 impl From<&Customer> for CustomerView {
@@ -81,6 +84,8 @@ impl From<&Customer> for CustomerView {
             name: c.name.clone(),
             has_password: c.password_hash.is_some(),
             created_at: c.created_at,
+            status: c.status().as_str(),
+            last_sign_in: c.last_sign_in,
         }
     }
 }

@@ -27,6 +27,43 @@ pub struct Customer {
     /// The portal's colour theme.
     #[serde(default)]
     pub theme: super::theme::Theme,
+    /// Set by an admin: the account cannot sign in (its licenses keep working).
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// Where an account stands, as the Customers page shows and filters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerStatus {
+    /// Has a password and may sign in.
+    Active,
+    /// Created by an admin or an assignment; no password set yet.
+    Invited,
+    /// An admin disabled sign-in.
+    Disabled,
+}
+
+impl CustomerStatus {
+    /// Every status, in the order the filter lists them.
+    pub const ALL: [CustomerStatus; 3] = [
+        CustomerStatus::Active,
+        CustomerStatus::Invited,
+        CustomerStatus::Disabled,
+    ];
+
+    /// The word in URLs and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::Invited => "invited",
+            CustomerStatus::Disabled => "disabled",
+        }
+    }
+
+    /// The status a word names.
+    pub fn parse(word: &str) -> Option<CustomerStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
 }
 
 fn utc() -> String {
@@ -38,6 +75,24 @@ fn yes() -> bool {
 }
 
 impl Customer {
+    /// Disabled wins over everything; otherwise a password makes an account active.
+    pub fn status(&self) -> CustomerStatus {
+        match (self.disabled, self.password_hash.is_some()) {
+            (true, _) => CustomerStatus::Disabled,
+            (false, true) => CustomerStatus::Active,
+            (false, false) => CustomerStatus::Invited,
+        }
+    }
+
+    /// The name, or the email for an account without one.
+    pub fn label(&self) -> &str {
+        if self.name.is_empty() {
+            &self.email
+        } else {
+            &self.name
+        }
+    }
+
     /// A new account with the default preferences and no password yet.
     pub fn new(email: String, name: String, now: DateTime<Utc>) -> Customer {
         Customer {
@@ -51,6 +106,7 @@ impl Customer {
             notify_activations: true,
             last_sign_in: None,
             theme: Default::default(),
+            disabled: false,
         }
     }
 }
@@ -77,6 +133,26 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_follows_disabled_then_password() {
+        let now = Utc::now();
+        let mut c = Customer::new("a@b.co".into(), String::new(), now);
+        let table = [
+            (false, None, CustomerStatus::Invited),
+            (false, Some("h"), CustomerStatus::Active),
+            (true, None, CustomerStatus::Disabled),
+            (true, Some("h"), CustomerStatus::Disabled),
+        ];
+        for (disabled, hash, want) in table {
+            c.disabled = disabled;
+            c.password_hash = hash.map(String::from);
+            assert_eq!(c.status(), want, "{disabled} {hash:?}");
+            assert_eq!(CustomerStatus::parse(want.as_str()), Some(want));
+        }
+        assert_eq!(CustomerStatus::parse("gone"), None);
+        assert_eq!(c.label(), "a@b.co");
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

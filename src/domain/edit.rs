@@ -32,11 +32,30 @@ pub struct LicenseEdit {
 /// the admin API and both portals ask for these, the engine commits them.
 #[derive(Debug, Clone)]
 pub enum AdminChange {
-    Action { action: Action, who: String },
-    Edit { edit: LicenseEdit, who: String },
-    Assign { customer_id: Uuid, who: String },
-    Deactivate { identifier: Identifier, who: String },
-    Delete { who: String },
+    Action {
+        action: Action,
+        who: String,
+    },
+    Edit {
+        edit: LicenseEdit,
+        who: String,
+    },
+    Assign {
+        customer_id: Uuid,
+        who: String,
+    },
+    Deactivate {
+        identifier: Identifier,
+        who: String,
+    },
+    Delete {
+        who: String,
+    },
+    /// The owner's account was deleted: the license keeps its state and devices
+    /// and shows as unassigned.
+    Disown {
+        who: String,
+    },
 }
 
 /// Why an admin change was refused; a refused change changes nothing.
@@ -92,6 +111,13 @@ impl AdminChange {
                 })?;
                 AuditEntry::new(who.as_str(), "activation.deactivated", key, now)
                     .detail(identifier.to_string())
+            }
+            AdminChange::Disown { who } => {
+                next.customer_id = None;
+                next.touch(now);
+                let before = license.customer_id.map(|c| c.to_string());
+                AuditEntry::new(who.as_str(), "license.unassigned", key, now)
+                    .change(before.unwrap_or_default(), "")
             }
             AdminChange::Delete { who } => {
                 AuditEntry::new(who.as_str(), "license.deleted", key, now)

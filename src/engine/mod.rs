@@ -9,6 +9,7 @@ pub mod actor;
 pub mod catalog;
 pub mod changes;
 pub mod client_ip;
+pub mod customer_book;
 pub mod heartbeats;
 mod limits;
 pub mod registry;
@@ -77,6 +78,7 @@ pub struct Engine {
     unknown_key_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Bumped when the change log says another node wrote an admin row.
     admin_changes: tokio::sync::watch::Sender<u64>,
+    customers: customer_book::CustomerBook,
 }
 
 /// A configured rate or burst as a quota needs it: 0 counts as 1, so a limit set
@@ -95,6 +97,11 @@ impl Engine {
     /// The per-node summaries behind search, filters, sorts and paging.
     pub fn catalog(&self) -> &Arc<catalog::Catalog> {
         &self.catalog
+    }
+
+    /// Every customer account, for lists, pickers and names.
+    pub fn customers(&self) -> &customer_book::CustomerBook {
+        &self.customers
     }
 
     /// Client contacts waiting to be written (flushed by the sweeper and at shutdown).
@@ -152,6 +159,7 @@ impl Engine {
             settings,
             unknown_key_limiter: RateLimiter::keyed(ip_quota),
             admin_changes: tokio::sync::watch::Sender::new(0),
+            customers: Default::default(),
         }))
     }
 

@@ -32,6 +32,8 @@ pub use sessions::{Portal, SessionRow, SessionRows};
 pub use webhooks::WebhookRows;
 pub mod counts;
 pub use counts::{CountRows, DayCounts};
+pub mod customer_rows;
+pub use customer_rows::CustomerRows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -87,6 +89,7 @@ pub trait Store:
     + ContractRows
     + WebhookRows
     + CountRows
+    + CustomerRows
     + Send
     + Sync
     + 'static

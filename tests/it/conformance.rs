@@ -155,6 +155,62 @@ async fn conformance(store: Arc<dyn Store>) {
         .unwrap()
         .iter()
         .any(|x| x.id == c.id));
+    // Email change moves the index; a taken email changes nothing; delete frees it.
+    let other = Customer::new(format!("{tag}-other@example.com"), "Other".into(), now);
+    store.insert_customer(&other).await.unwrap();
+    let moved = Customer {
+        email: format!("{tag}-moved@example.com"),
+        ..renamed.clone()
+    };
+    store.change_customer_email(&moved, &c.email).await.unwrap();
+    assert!(store
+        .get_customer_by_email(&c.email)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .get_customer_by_email(&moved.email)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        c.id
+    );
+    let taken = Customer {
+        email: other.email.clone(),
+        ..moved.clone()
+    };
+    assert!(matches!(
+        store.change_customer_email(&taken, &moved.email).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_customer(c.id).await.unwrap().unwrap().email,
+        moved.email
+    );
+    assert_eq!(
+        store
+            .get_customer_by_email(&other.email)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        other.id
+    );
+    store.delete_customer(&other).await.unwrap();
+    assert!(store.get_customer(other.id).await.unwrap().is_none());
+    assert!(store
+        .get_customer_by_email(&other.email)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(matches!(
+        store.delete_customer(&other).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let again = Customer::new(other.email.clone(), "Again".into(), now);
+    store.insert_customer(&again).await.unwrap();
 
     // Products and generators.
     let p = Product {

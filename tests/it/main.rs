@@ -18,6 +18,7 @@ mod conformance;
 mod contracts;
 mod cql;
 mod customer_portal;
+mod customers_admin;
 mod dashboard;
 mod date_filters;
 mod doc_examples;

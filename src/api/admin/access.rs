@@ -15,6 +15,16 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/customers", Need::Permission(P::CustomersRead)),
     ("POST", "/customers", Need::Permission(P::CustomersWrite)),
     ("GET", "/customers/{id}", Need::Permission(P::CustomersRead)),
+    (
+        "PATCH",
+        "/customers/{id}",
+        Need::Permission(P::CustomersWrite),
+    ),
+    (
+        "DELETE",
+        "/customers/{id}",
+        Need::Permission(P::CustomersWrite),
+    ),
     ("POST", "/token/rotate", Need::Owner),
     ("POST", "/{env}/signing-keys/rotate", Need::Owner),
     ("GET", "/backup", Need::Owner),

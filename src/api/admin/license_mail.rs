@@ -18,7 +18,7 @@ pub(super) async fn customer_for(state: &AppState, email: &str) -> Result<Uuid, 
         base: state.config.public_base(),
     };
     let (c, _) = crate::app::customer_invites::find_or_invite(
-        state.store(),
+        &state.engine,
         &state.passwords,
         &state.services.webhooks,
         &mailer,

@@ -203,6 +203,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/customers", web::post().to(customers::create))
             .route("/customers", web::get().to(customers::list))
             .route("/customers/{id}", web::get().to(customers::get))
+            .route("/customers/{id}", web::patch().to(customers::update))
+            .route("/customers/{id}", web::delete().to(customers::delete))
             .route("/token/rotate", web::post().to(settings::rotate_token))
             .route(
                 "/{env}/signing-keys/rotate",

@@ -7,14 +7,17 @@ use crate::domain::theme::Theme;
 use crate::domain::Customer;
 use crate::store::Store;
 
-/// The customer a session belongs to; a session whose account is gone ends
-/// here, so the next request signs in again.
+/// The customer a session belongs to; a session whose account is gone (or
+/// disabled by an admin) ends here, so the next request signs in again.
 pub async fn signed_in(
     store: &dyn Store,
     sessions: &Sessions,
     session: &Session,
 ) -> Result<Option<Customer>, AppError> {
-    let found = store.get_customer(session.subject).await?;
+    let found = store
+        .get_customer(session.subject)
+        .await?
+        .filter(|c| !c.disabled);
     if found.is_none() {
         sessions.end(store, &session.id).await?;
     }

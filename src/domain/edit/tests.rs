@@ -105,6 +105,7 @@ const ROWS: &[Row] = &[
     ("deactivate an unknown device", |_| deactivate("elsewhere"),
         "activation.deactivated", [FIELD, FIELD, FIELD, FIELD, FIELD, FIELD, FIELD]),
     ("delete", |_| AdminChange::Delete { who: WHO.into() }, "license.deleted", [AV, AS, AC, SU, IN, EX, RE]),
+    ("owner's account deleted", |_| AdminChange::Disown { who: WHO.into() }, "license.unassigned", [AV, AS, AC, SU, IN, EX, RE]),
 ];
 
 /// A license as it is in `status`: devices only once it was activated, an

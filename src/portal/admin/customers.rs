@@ -1,31 +1,35 @@
-//! Customers: list, create, and a customer's page (edit, their licenses, their devices).
+//! Customers: the paged, searchable list with status and last sign-in, the
+//! create form, and the picker's JSON (customer_page.rs is one customer).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
-use uuid::Uuid;
 
-use super::license_preview::{device_rows, DeviceRow};
-use super::licenses::{row, Row};
+use super::licenses::{pager, PageLink};
 use super::{chrome, redirect, render, render_invalid, Admin, AdminView, Chrome, ManageForm};
+use crate::app::customers::CustomerFilter;
 use crate::app::customers::{self, NewCustomer};
 use crate::app::error::AppError;
 use crate::app::format;
-use crate::app::listing::names;
 use crate::app::AppState;
-use crate::domain::{Customer, Environment};
+use crate::domain::customer::CustomerStatus;
+use crate::domain::Environment;
 use crate::portal::forms::FieldErrors;
 use crate::portal::page::query_param;
 use crate::portal::PageError;
-use crate::store::LicenseQuery;
 
 pub struct CustomerRow {
     pub id: String,
     pub name: String,
     pub email: String,
+    pub status: &'static str,
     pub licenses: usize,
+    pub last_sign_in: String,
     pub joined: String,
 }
+
+/// Rows per page of the Customers page.
+const PER_PAGE: usize = 50;
 
 #[derive(Template)]
 #[template(path = "admin/customers.html")]
@@ -33,47 +37,114 @@ struct CustomersPage {
     c: Chrome,
     rows: Vec<CustomerRow>,
     q: String,
+    status: String,
+    statuses: [&'static str; 3],
+    total: usize,
+    first: usize,
+    pages: Vec<PageLink>,
+    prev: String,
+    next: String,
     name: String,
     email: String,
     errors: FieldErrors,
 }
 
-async fn customer_rows(
+/// What the list shows: search, status and page from the query string.
+struct ListParams {
+    q: String,
+    status: String,
+    page: usize,
+}
+
+impl ListParams {
+    fn of(req: &HttpRequest) -> ListParams {
+        ListParams {
+            q: query_param(req, "q").chars().take(200).collect(),
+            status: query_param(req, "status"),
+            page: query_param(req, "page").parse().unwrap_or(1).max(1),
+        }
+    }
+
+    fn url(&self, env: Environment, page: usize) -> String {
+        let mut url = format!("/admin/customers?env={env}");
+        for (k, v) in [("q", &self.q), ("status", &self.status)] {
+            if !v.is_empty() {
+                url.push_str(&format!("&{k}={}", format::url_encode(v)));
+            }
+        }
+        if page > 1 {
+            url.push_str(&format!("&page={page}"));
+        }
+        url
+    }
+}
+
+async fn list_page(
     state: &AppState,
+    req: &HttpRequest,
+    admin: &Admin,
     env: Environment,
-    q: &str,
-) -> Result<Vec<CustomerRow>, PageError> {
+    p: ListParams,
+    form: (String, String, FieldErrors),
+) -> Result<CustomersPage, PageError> {
+    let status = match p.status.as_str() {
+        "" => None,
+        s => Some(
+            CustomerStatus::parse(s)
+                .ok_or_else(|| PageError::BadRequest(format!("no status “{s}”")))?,
+        ),
+    };
+    let f = CustomerFilter {
+        q: p.q.clone(),
+        status,
+    };
+    let found = customers::page(&state.engine, &f, p.page, PER_PAGE).await?;
     state.engine.catalog().wait_ready().await;
-    let st = state.engine.catalog().stats(env, Utc::now());
-    let list = customers::search(state.store(), q).await?;
-    Ok(list
+    let st = state
+        .engine
+        .catalog()
+        .stats_off_thread(env, Utc::now())
+        .await?;
+    let rows = found
+        .items
         .into_iter()
         .map(|c| CustomerRow {
             id: c.id.to_string(),
             licenses: st.by_customer.get(&c.id).copied().unwrap_or(0),
+            status: c.status().as_str(),
+            last_sign_in: c.last_sign_in.map(format::time).unwrap_or_default(),
+            joined: format::date(c.created_at),
             name: c.name,
             email: c.email,
-            joined: format::date(c.created_at),
         })
-        .collect())
+        .collect();
+    let page_count = found.total.div_ceil(PER_PAGE).max(1);
+    let page = p.page.min(page_count);
+    let link = |n: usize| if n == 0 { String::new() } else { p.url(env, n) };
+    Ok(CustomersPage {
+        c: chrome(req, admin, "Customers", "customers", env),
+        rows,
+        total: found.total,
+        first: (page - 1) * PER_PAGE + 1,
+        pages: pager(page as u32, page_count as u32, |n| p.url(env, n as usize)),
+        prev: link(page.saturating_sub(1)),
+        next: link(if page < page_count { page + 1 } else { 0 }),
+        statuses: CustomerStatus::ALL.map(CustomerStatus::as_str),
+        q: p.q,
+        status: p.status,
+        name: form.0,
+        email: form.1,
+        errors: form.2,
+    })
 }
 
 pub async fn list(
     AdminView { admin, req, env }: AdminView,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let q = query_param(&req, "q");
-    render(
-        &req,
-        &CustomersPage {
-            c: chrome(&req, &admin, "Customers", "customers", env),
-            rows: customer_rows(&state, env, &q).await?,
-            q,
-            name: String::new(),
-            email: String::new(),
-            errors: FieldErrors::default(),
-        },
-    )
+    let p = ListParams::of(&req);
+    let blank = (String::new(), String::new(), FieldErrors::default());
+    render(&req, &list_page(&state, &req, &admin, env, p, blank).await?)
 }
 
 pub async fn create(
@@ -89,7 +160,7 @@ pub async fn create(
         by: admin.who(),
     };
     let errors =
-        match customers::create(state.store(), &state.passwords, &state.services.webhooks, n).await
+        match customers::create(&state.engine, &state.passwords, &state.services.webhooks, n).await
         {
             Ok(c) => {
                 return Ok(redirect(
@@ -103,138 +174,36 @@ pub async fn create(
             Err(AppError::Conflict(m)) => FieldErrors::one_message("email", m),
             Err(e) => return Err(e.into()),
         };
-    render_invalid(&CustomersPage {
-        c: chrome(&req, &admin, "Customers", "customers", env),
-        rows: customer_rows(&state, env, "").await?,
-        q: String::new(),
-        name: form.get("name").into(),
-        email: form.get("email").into(),
-        errors,
-    })
+    let p = ListParams::of(&req);
+    let kept = (form.get("name").into(), form.get("email").into(), errors);
+    render_invalid(&list_page(&state, &req, &admin, env, p, kept).await?)
 }
 
-/// One device on the customer's page, with the license it belongs to.
-pub struct CustomerDevice {
-    pub key: String,
-    pub key_q: String,
-    pub d: DeviceRow,
-}
-
-#[derive(Template)]
-#[template(path = "admin/customer.html")]
-struct CustomerPage {
-    c: Chrome,
+/// One picker choice.
+#[derive(serde::Serialize)]
+struct Choice {
     id: String,
-    name: String,
+    label: String,
     email: String,
-    joined: String,
-    has_password: bool,
-    rows: Vec<Row>,
-    devices: Vec<CustomerDevice>,
-    errors: FieldErrors,
-    return_to: String,
 }
 
-async fn load(state: &AppState, raw: &str) -> Result<Customer, PageError> {
-    let id: Uuid = raw
-        .parse()
-        .map_err(|_| PageError::NotFound("no such customer".into()))?;
-    Ok(customers::get(state.store(), id).await?)
-}
-
-async fn customer_page(
-    state: &AppState,
-    req: &HttpRequest,
-    admin: &Admin,
-    env: Environment,
-    cust: Customer,
-    errors: FieldErrors,
-) -> Result<CustomerPage, PageError> {
-    let (products, customers) = names(state.store(), env).await?;
-    let q = LicenseQuery {
-        customer_id: Some(cust.id),
-        per_page: 500,
-        ..LicenseQuery::default()
-    };
-    state.engine.catalog().wait_ready().await;
-    let page = state.engine.catalog().query(env, &q, &products, &customers);
-    let now = Utc::now();
-    let rows = page
-        .items
-        .iter()
-        .map(|l| row(l, env, &products, &customers, now))
+/// `/admin/customers/pick.json?q=`: at most ten customers for a picker
+/// (exact email first), searched in the node's customer book.
+pub async fn pick(
+    AdminView { req, .. }: AdminView,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let q: String = query_param(&req, "q").chars().take(200).collect();
+    let found = customers::pick(&state.engine, &q).await?;
+    let choices: Vec<Choice> = found
+        .into_iter()
+        .map(|c| Choice {
+            id: c.id.to_string(),
+            label: format!("{} <{}>", c.label(), c.email),
+            email: c.email,
+        })
         .collect();
-    let mut devices = Vec::new();
-    for s in page.items.iter().filter(|s| s.ever_activated) {
-        let found = match crate::app::licenses::get_with_history(&state.engine, env, &s.key).await {
-            Err(AppError::NotFound(_)) => None,
-            r => Some(r?),
-        };
-        if let Some(l) = found {
-            for d in device_rows(&l) {
-                devices.push(CustomerDevice {
-                    key: l.key.as_str().into(),
-                    key_q: format::url_encode(l.key.as_str()),
-                    d,
-                });
-            }
-        }
-    }
-    Ok(CustomerPage {
-        c: chrome(
-            req,
-            admin,
-            format!("Customer: {}", cust.name),
-            "customers",
-            env,
-        ),
-        id: cust.id.to_string(),
-        return_to: format!("/admin/customers/{}?env={env}", cust.id),
-        name: cust.name,
-        email: cust.email,
-        joined: format::time(cust.created_at),
-        has_password: cust.password_hash.is_some(),
-        rows,
-        devices,
-        errors,
-    })
-}
-
-pub async fn detail(
-    AdminView { admin, req, env }: AdminView,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, PageError> {
-    if let Some(gate) =
-        super::reauth::reauth_gate(&state, &admin, &req, env, "the customer's page").await
-    {
-        return gate;
-    }
-    let cust = load(&state, &path).await?;
-    let page = customer_page(&state, &req, &admin, env, cust, FieldErrors::default()).await?;
-    render(&req, &page)
-}
-
-/// Renames a customer (the email is the sign-in identity and stays).
-pub async fn edit(
-    admin: Admin,
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    ManageForm { form, env }: ManageForm,
-) -> Result<HttpResponse, PageError> {
-    let cust = load(&state, &path).await?;
-    match customers::rename(state.store(), cust.id, form.get("name"), &admin.who()).await {
-        Ok(cust) => Ok(redirect(
-            &req,
-            &format!("/admin/customers/{}?env={env}", cust.id),
-            "ok",
-            "Customer saved.",
-        )),
-        Err(AppError::Invalid(errors)) => {
-            let page = customer_page(&state, &req, &admin, env, cust, errors).await?;
-            render_invalid(&page)
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(choices))
 }

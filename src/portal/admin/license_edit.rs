@@ -43,9 +43,9 @@ impl EditPage {
             key_q: format::url_encode(l.key.as_str()),
             product_name: product.map(|p| p.name).unwrap_or_default(),
             status: l.status.as_str(),
+            customers: customer_options(state, &v.customer_id).await?,
             v,
             errors,
-            customers: customer_options(state).await?,
         })
     }
 }

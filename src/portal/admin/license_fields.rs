@@ -201,7 +201,7 @@ pub async fn customer_for_email(
         base: state.config.public_base(),
     };
     let (c, _) = crate::app::customer_invites::find_or_invite(
-        state.store(),
+        &state.engine,
         &state.passwords,
         &state.services.webhooks,
         &mailer,

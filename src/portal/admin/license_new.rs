@@ -53,6 +53,7 @@ impl NewPage {
             })
             .collect();
         Ok(NewPage {
+            customers: customer_options(state, &v.customer_id).await?,
             c: chrome(req, admin, "Create License", "licenses", env),
             v,
             errors,
@@ -61,18 +62,25 @@ impl NewPage {
                 .map(|p| (p.id.to_string(), p.name.clone(), p.active))
                 .collect(),
             generators,
-            customers: customer_options(state).await?,
         })
     }
 }
 
-/// The customers to choose from, as (id, "name <email>").
-pub async fn customer_options(state: &AppState) -> Result<Vec<(String, String)>, PageError> {
-    Ok(customers::list(state.store())
-        .await?
-        .iter()
-        .map(|c| (c.id.to_string(), format!("{} <{}>", c.name, c.email)))
-        .collect())
+/// The select's choices besides "not assigned": only the chosen customer,
+/// as (id, "name <email>"). Others are found with the picker (a search of
+/// the customer book), so the page stays small with 100,000 customers.
+pub async fn customer_options(
+    state: &AppState,
+    chosen: &str,
+) -> Result<Vec<(String, String)>, PageError> {
+    let Ok(id) = chosen.parse::<Uuid>() else {
+        return Ok(Vec::new());
+    };
+    Ok(match customers::get(state.store(), id).await {
+        Ok(c) => vec![(c.id.to_string(), format!("{} <{}>", c.name, c.email))],
+        Err(AppError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    })
 }
 
 pub async fn new_page(

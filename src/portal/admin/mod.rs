@@ -6,6 +6,8 @@ pub mod activations;
 pub mod admins;
 pub mod api_keys;
 pub mod audit;
+pub mod customer_delete;
+pub mod customer_page;
 pub mod customers;
 pub mod dashboard;
 pub mod generator_fields;

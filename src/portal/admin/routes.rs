@@ -102,8 +102,21 @@ fn product_routes(cfg: &mut web::ServiceConfig) {
 fn customer_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/customers", web::get().to(customers::list))
         .route("/customers", web::post().to(customers::create))
-        .route("/customers/{id}", web::get().to(customers::detail))
-        .route("/customers/{id}", web::post().to(customers::edit))
+        .route("/customers/pick.json", web::get().to(customers::pick))
+        .route("/customers/{id}", web::get().to(customer_page::detail))
+        .route("/customers/{id}", web::post().to(customer_page::edit))
+        .route(
+            "/customers/{id}/access",
+            web::post().to(customer_page::access),
+        )
+        .route(
+            "/customers/{id}/delete",
+            web::get().to(customer_delete::confirm),
+        )
+        .route(
+            "/customers/{id}/delete",
+            web::post().to(customer_delete::delete),
+        )
         .route("/customers/{id}/invite", web::post().to(outbox::invite))
         .route("/outbox", web::get().to(outbox::list));
 }

@@ -72,6 +72,16 @@ pub async fn login(
             notice: String::new(),
         });
     };
+    if customer.disabled {
+        return public_page(&req, StatusCode::FORBIDDEN, |csrf| LoginPage {
+            csrf,
+            next,
+            email,
+            error: "This account is disabled. Contact the vendor's support to have it enabled."
+                .into(),
+            notice: String::new(),
+        });
+    }
     let sessions = &state.services.customer_sessions;
     let session = account::sign_in(store, sessions, customer, Utc::now()).await?;
     Ok(HttpResponse::SeeOther()

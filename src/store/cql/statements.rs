@@ -21,6 +21,8 @@ pub struct GlobalStatements {
     pub customer_all: PreparedStatement,
     pub email_claim: PreparedStatement,
     pub email_get: PreparedStatement,
+    pub email_release: PreparedStatement,
+    pub customer_delete: PreparedStatement,
     pub secret_get: PreparedStatement,
     pub secret_all: PreparedStatement,
     pub secret_put: PreparedStatement,
@@ -55,6 +57,12 @@ impl GlobalStatements {
                 format!("SELECT id FROM {ks}.customers_by_email WHERE email = ?"),
             )
             .await?,
+            email_release: prep(
+                s,
+                format!("DELETE FROM {ks}.customers_by_email WHERE email = ? IF id = ?"),
+            )
+            .await?,
+            customer_delete: prep(s, format!("DELETE FROM {ks}.customers WHERE id = ?")).await?,
             secret_get: prep(s, format!("SELECT value FROM {ks}.secrets WHERE name = ?")).await?,
             secret_all: prep(s, format!("SELECT name, value FROM {ks}.secrets")).await?,
             secret_put: prep(

@@ -54,3 +54,73 @@ pub(super) fn by_email(db: &Database, email: &str) -> Result<Option<Customer>, S
         None => Ok(None),
     }
 }
+
+/// Writes the record under its new email and moves the index, in one transaction.
+pub(super) fn change_email(
+    txn: &WriteTransaction,
+    c: &Customer,
+    old_email: &str,
+) -> Result<(), StoreError> {
+    let id = c.id.to_string();
+    let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+    let holder = by_email
+        .get(c.email.as_str())
+        .map_err(unavailable)?
+        .map(|g| g.value().to_owned());
+    if holder.is_some_and(|h| h != id) {
+        return Err(StoreError::email_taken(&c.email));
+    }
+    update(txn, c)?;
+    let held_old = by_email
+        .get(old_email)
+        .map_err(unavailable)?
+        .is_some_and(|g| g.value() == id);
+    if held_old && old_email != c.email {
+        by_email.remove(old_email).map_err(unavailable)?;
+    }
+    by_email
+        .insert(c.email.as_str(), id.as_str())
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Removes the record and, when it still points at this customer, the email.
+pub(super) fn delete(txn: &WriteTransaction, c: &Customer) -> Result<(), StoreError> {
+    let id = c.id.to_string();
+    let mut by_email = txn.open_table(CUSTOMERS_BY_EMAIL).map_err(unavailable)?;
+    let ours = by_email
+        .get(c.email.as_str())
+        .map_err(unavailable)?
+        .is_some_and(|g| g.value() == id);
+    if ours {
+        by_email.remove(c.email.as_str()).map_err(unavailable)?;
+    }
+    let mut t = txn.open_table(CUSTOMERS).map_err(unavailable)?;
+    if t.remove(id.as_str()).map_err(unavailable)?.is_none() {
+        return Err(StoreError::NotFound(format!("no customer {id}")));
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl crate::store::CustomerRows for super::EmbeddedStore {
+    async fn change_customer_email(
+        &self,
+        customer: &Customer,
+        old_email: &str,
+    ) -> Result<(), StoreError> {
+        let (c, old) = (customer.clone(), old_email.to_owned());
+        self.write("change_customer_email", self.global_writer(), move |txn| {
+            change_email(txn, &c, &old)
+        })
+        .await
+    }
+
+    async fn delete_customer(&self, customer: &Customer) -> Result<(), StoreError> {
+        let c = customer.clone();
+        self.write("delete_customer", self.global_writer(), move |txn| {
+            delete(txn, &c)
+        })
+        .await
+    }
+}
