@@ -48,7 +48,7 @@ pub async fn hash_password(pool: &PasswordPool, p: &str) -> Result<String, AppEr
         .map_err(AppError::Internal)
 }
 
-fn refused(e: DirectoryError) -> AppError {
+pub(super) fn refused(e: DirectoryError) -> AppError {
     match e {
         DirectoryError::Rule(r) => AppError::Conflict(format!("{r}.")),
         DirectoryError::Conflict => AppError::Conflict(CHANGED_ELSEWHERE.into()),
@@ -85,6 +85,7 @@ pub async fn add(a: &Accounts<'_>, n: NewAdmin, who: &str) -> Result<AdminUser, 
         last_sign_in: None,
         version: 0,
         theme: Default::default(),
+        second_factor: None,
     };
     a.directory
         .upsert(a.store, user.clone())

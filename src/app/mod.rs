@@ -41,6 +41,7 @@ pub mod settings;
 pub mod state;
 pub mod tokens;
 pub mod traffic;
+pub mod two_factor;
 pub mod views;
 pub mod webhooks;
 

@@ -3,6 +3,7 @@
 pub mod keyring;
 pub mod offline;
 pub mod signing;
+pub mod totp;
 
 pub use signing::{EnvSigner, Signers};
 pub mod password;

@@ -61,6 +61,16 @@ pub struct AdminUser {
     /// The portal's colour theme.
     #[serde(default)]
     pub theme: super::theme::Theme,
+    /// TOTP two-factor sign-in, when the admin set it up.
+    #[serde(default)]
+    pub second_factor: Option<super::second_factor::SecondFactor>,
+}
+
+impl AdminUser {
+    /// Whether signing in asks for a code after the password.
+    pub fn two_factor_on(&self) -> bool {
+        self.second_factor.as_ref().is_some_and(|f| f.is_on())
+    }
 }
 
 /// Why an admin list change is refused.
@@ -121,6 +131,7 @@ mod tests {
             last_sign_in: None,
             version: 0,
             theme: Default::default(),
+            second_factor: None,
         }
     }
 

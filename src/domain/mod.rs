@@ -30,6 +30,7 @@ pub mod product;
 pub use audit::AuditEntry;
 pub use customer::Customer;
 pub use product::{Generator, Product};
+pub mod second_factor;
 pub mod settings;
 pub use settings::EnvSettings;
 pub mod admin;

@@ -39,6 +39,10 @@ pub struct EnvSettings {
     /// who turned them off in the customer portal.
     #[serde(default)]
     pub security_alerts_mandatory: bool,
+    /// Every admin must sign in with a second factor (read from production's
+    /// settings only: admin accounts serve both environments).
+    #[serde(default)]
+    pub admin_two_factor_required: bool,
 }
 
 fn on() -> bool {
@@ -92,6 +96,7 @@ mod tests {
             reauth_preview: false,
             mail_key_on_assign: true,
             security_alerts_mandatory: false,
+            admin_two_factor_required: false,
         };
         let with = |f: &dyn Fn(&mut EnvSettings)| {
             let mut s = ok.clone();

@@ -122,6 +122,7 @@ impl Engine {
             reauth_preview: false,
             mail_key_on_assign: true,
             security_alerts_mandatory: false,
+            admin_two_factor_required: false,
         };
         let mut per_env = Vec::new();
         for env in Environment::ALL {

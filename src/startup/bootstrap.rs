@@ -97,6 +97,7 @@ pub(super) async fn admin_accounts(
         last_sign_in: None,
         version: 0,
         theme: Default::default(),
+        second_factor: None,
     };
     match dir.upsert(store, user).await {
         Ok(()) => Ok((dir, Some((email, shown)))),

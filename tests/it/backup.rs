@@ -152,6 +152,7 @@ async fn a_backup_keeps_the_admin_rows_and_an_old_one_its_admin_list() {
         last_sign_in: None,
         version: 0,
         theme: Default::default(),
+        second_factor: None,
     };
     let emails = |mut v: Vec<AdminUser>| {
         v.sort_by(|a, b| a.email.cmp(&b.email));

@@ -318,6 +318,17 @@ pub async fn admin_lifecycle(s: &Server, shots: &str) {
     // Assign it to a customer through Edit.
     click(&c, "#action-edit").await;
     wait_url(&c, "/edit").await;
+    // The picker: type part of the email, take the choice it offers.
+    fill(&c, "#customer_find", "john@").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !text_of(&c, "#customer_found")
+        .await
+        .contains("john@example.com")
+    {
+        assert!(Instant::now() < deadline, "the picker offered nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(&c, "#customer_found button.picker-choice").await;
     choose(&c, "#customer_id", &john).await;
     click(&c, "#save-license").await;
     wait_url(&c, &format!("/admin/licenses/{key}?")).await;

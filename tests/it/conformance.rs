@@ -105,6 +105,7 @@ async fn conformance(store: Arc<dyn Store>) {
         reauth_preview: true,
         mail_key_on_assign: false,
         security_alerts_mandatory: true,
+        admin_two_factor_required: true,
     };
     store.put_settings(Environment::Staging, &s).await.unwrap();
     assert_eq!(
@@ -757,6 +758,7 @@ fn admin_row(email: &str, role: Role) -> AdminUser {
         last_sign_in: None,
         version: 0,
         theme: Default::default(),
+        second_factor: None,
     }
 }
 

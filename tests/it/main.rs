@@ -50,6 +50,7 @@ mod signatures;
 mod smtp_sink;
 mod startup;
 mod themes;
+mod two_factor;
 mod web;
 mod webhook_delivery;
 mod webhooks;

@@ -27,6 +27,7 @@ fn env() -> crate::domain::EnvSettings {
         reauth_preview: false,
         mail_key_on_assign: true,
         security_alerts_mandatory: false,
+        admin_two_factor_required: false,
     }
 }
 

@@ -25,6 +25,7 @@ pub struct AdminRow {
     pub created: String,
     pub last_sign_in: String,
     pub is_me: bool,
+    pub two_factor: bool,
 }
 
 /// The add form as typed.
@@ -53,6 +54,7 @@ fn rows(state: &AppState, me: Uuid) -> Vec<AdminRow> {
             id: a.id.to_string(),
             version: a.version,
             is_me: a.id == me,
+            two_factor: a.two_factor_on(),
             name: a.name,
             email: a.email,
             role: a.role.as_str(),
@@ -100,7 +102,7 @@ pub async fn list(
     render(&req, &p)
 }
 
-fn accounts(state: &AppState) -> Accounts<'_> {
+pub(super) fn accounts(state: &AppState) -> Accounts<'_> {
     Accounts {
         store: state.store(),
         directory: &state.services.admins,
@@ -224,5 +226,30 @@ pub async fn appearance(
         &format!("/admin/settings?env={env}"),
         "ok",
         &format!("Theme set to {}.", theme.as_str()),
+    ))
+}
+
+/// Clears another admin's second factor (a lost phone): their sessions end,
+/// they sign in with the password alone and set it up again.
+pub async fn reset_two_factor(
+    admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    ManageForm { env, .. }: ManageForm,
+) -> Result<HttpResponse, PageError> {
+    let id: Uuid = path
+        .parse()
+        .map_err(|_| PageError::NotFound("no such admin".into()))?;
+    let a = accounts(&state);
+    let user = crate::app::two_factor::reset(&a, id, &admin.who()).await?;
+    Ok(redirect(
+        &req,
+        &format!("/admin/admins?env={env}"),
+        "ok",
+        &format!(
+            "Two-factor sign-in of {} reset; their sessions ended.",
+            user.email
+        ),
     ))
 }

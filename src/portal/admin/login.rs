@@ -13,7 +13,7 @@ use crate::portal::signin;
 use crate::portal::PageError;
 
 /// Pre-session CSRF cookie of the sign-in form (double submit).
-const LOGIN_CSRF: &str = "kw_login";
+pub(super) const LOGIN_CSRF: &str = "kw_login";
 
 #[derive(Template)]
 #[template(path = "admin/login.html")]
@@ -24,7 +24,7 @@ struct LoginPage {
     error: String,
 }
 
-fn safe_next(next: &str) -> String {
+pub(super) fn safe_next(next: &str) -> String {
     crate::portal::page::safe_next(next, "/admin")
 }
 
@@ -97,6 +97,21 @@ pub async fn login(
             },
         );
     };
+    if user.two_factor_on() {
+        return Ok(super::login_code::ask_for_code(&state, &req, &user, &next));
+    }
+    start_session(&state, &req, &mut user, &next).await
+}
+
+/// Starts the admin's session (the password, and the code when asked for,
+/// were right) and goes on to `next`.
+pub(super) async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &mut crate::domain::AdminUser,
+    next: &str,
+) -> Result<HttpResponse, PageError> {
+    let portal = &state.services;
     let store = state.store();
     let session = portal.admin_sessions.start(store, user.id).await?;
     user.last_sign_in = Some(Utc::now());
@@ -106,8 +121,9 @@ pub async fn login(
     tracing::info!(admin = %user.email, "admin signed in");
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, next))
-        .cookie(cookie(&req, COOKIE, COOKIE_PATH, session.id.clone()))
+        .cookie(cookie(req, COOKIE, COOKIE_PATH, session.id.clone()))
         .cookie(removal(LOGIN_CSRF, COOKIE_PATH))
+        .cookie(removal(super::login_code::CODE_COOKIE, COOKIE_PATH))
         .finish())
 }
 

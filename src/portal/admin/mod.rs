@@ -22,6 +22,7 @@ pub mod license_preview;
 mod license_query;
 pub mod licenses;
 pub mod login;
+pub mod login_code;
 pub mod outbox;
 pub mod product_features;
 pub mod product_files;
@@ -30,6 +31,7 @@ pub mod reauth;
 mod routes;
 pub mod search;
 pub mod settings;
+pub mod two_factor;
 pub mod webhook_detail;
 pub mod webhooks;
 
@@ -83,6 +85,17 @@ async fn signed_in_admin(req: &HttpRequest) -> Result<Admin, PageError> {
         .admins
         .by_id(session.subject)
         .ok_or_else(sign_in)?;
+    let path = req.path();
+    let exempt = path.starts_with("/admin/two-factor") || path == "/admin/logout";
+    let required = state
+        .engine
+        .settings()
+        .get(Environment::Production)
+        .admin_two_factor_required;
+    if required && !user.two_factor_on() && !exempt {
+        // Settings require a second factor: set it up before anything else.
+        return Err(PageError::sign_in(req, "/admin/two-factor"));
+    }
     Ok(Admin { user, session })
 }
 

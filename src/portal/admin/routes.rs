@@ -26,6 +26,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn auth_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login::login_page))
         .route("/login", web::post().to(login::login))
+        .route("/login/code", web::get().to(login_code::page))
+        .route("/login/code", web::post().to(login_code::submit))
+        .route("/two-factor", web::get().to(two_factor::page))
+        .route("/two-factor/setup", web::post().to(two_factor::setup))
+        .route("/two-factor/confirm", web::post().to(two_factor::confirm))
+        .route("/two-factor/recovery", web::post().to(two_factor::recovery))
+        .route("/two-factor/off", web::post().to(two_factor::turn_off))
         .route("/logout", web::post().to(login::logout))
         .route("/reauth", web::post().to(reauth::reauth))
         .route(
@@ -149,6 +156,10 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
         .route("/admins", web::get().to(admins::list))
         .route("/admins", web::post().to(admins::save))
         .route("/admins/{id}/delete", web::post().to(admins::delete))
+        .route(
+            "/admins/{id}/two-factor/reset",
+            web::post().to(admins::reset_two_factor),
+        )
         .route("/token/rotate", web::post().to(admins::rotate_token))
         .route("/api-keys", web::get().to(api_keys::list))
         .route("/api-keys", web::post().to(api_keys::create))

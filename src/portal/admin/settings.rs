@@ -20,6 +20,7 @@ pub struct SettingsFields {
     pub reauth_preview: bool,
     pub mail_key_on_assign: bool,
     pub security_alerts_mandatory: bool,
+    pub admin_two_factor_required: bool,
 }
 
 #[derive(Template)]
@@ -40,6 +41,7 @@ fn fields(s: &EnvSettings) -> SettingsFields {
         reauth_preview: s.reauth_preview,
         mail_key_on_assign: s.mail_key_on_assign,
         security_alerts_mandatory: s.security_alerts_mandatory,
+        admin_two_factor_required: s.admin_two_factor_required,
     }
 }
 
@@ -72,6 +74,7 @@ pub async fn save(
         reauth_preview: form.get("reauth_preview") == "on",
         mail_key_on_assign: form.get("mail_key_on_assign") == "on",
         security_alerts_mandatory: form.get("security_alerts_mandatory") == "on",
+        admin_two_factor_required: form.get("admin_two_factor_required") == "on",
     };
     let mut errors = FieldErrors::default();
     let mut number = |field: &'static str, raw: &str, msg: &str| {
@@ -102,6 +105,7 @@ pub async fn save(
         reauth_preview: v.reauth_preview,
         mail_key_on_assign: v.mail_key_on_assign,
         security_alerts_mandatory: v.security_alerts_mandatory,
+        admin_two_factor_required: v.admin_two_factor_required,
     };
     for (field, msg) in s.problems() {
         errors.add(form_field(field), msg);
