@@ -170,6 +170,8 @@ impl Seeding<'_> {
             description: desc.into(),
             active: true,
             features: demo_features(),
+            renew_url: format!("https://store.example.com/renew/{}", pi + 1),
+            buy_url: String::new(),
         };
         let product = create_product(store, env, &input, "demo")
             .await

@@ -213,9 +213,12 @@ async fn open_portal(
     store: &Arc<dyn Store>,
     admins: AdminDirectory,
 ) -> Result<Arc<Services>, StartError> {
+    let branding = Arc::new(crate::app::branding::BrandingCell::load(store.as_ref()).await?);
+    branding.spawn_refresh(store.clone());
     let outbox = Arc::new(
         crate::app::mail::Outbox::open(settings, store.clone())
-            .map_err(|e| std::io::Error::other(e.to_string()))?,
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .with_branding(branding.clone()),
     );
     let files = crate::app::files::FileStore::new(store.clone(), &settings.store.data_dir);
     files_and_mail_tasks(settings, store, &outbox, &files).await;
@@ -230,6 +233,7 @@ async fn open_portal(
         files,
         links,
         crate::app::webhooks::Webhooks::new(store.clone(), &settings.webhooks),
+        branding,
     ));
     portal.rates.clone().spawn_sampler();
     Ok(portal)

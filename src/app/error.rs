@@ -33,6 +33,11 @@ impl FieldErrors {
         self.0.iter().any(|(f, _)| *f == field)
     }
 
+    /// Every message, in the order recorded.
+    pub fn messages(&self) -> Vec<&str> {
+        self.0.iter().map(|(_, m)| m.as_str()).collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

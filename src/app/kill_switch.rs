@@ -61,10 +61,8 @@ pub async fn revoke_all(
     }
     if p.active {
         let input = ProductInput {
-            name: p.name.clone(),
-            description: p.description.clone(),
             active: false,
-            features: p.features.clone(),
+            ..ProductInput::of(&p)
         };
         products::update_product(store, env, product_id, &input, who).await?;
     }

@@ -9,6 +9,7 @@ pub mod admins;
 pub mod alerts;
 pub mod api_keys;
 pub mod audit;
+pub mod branding;
 pub mod contracts;
 pub mod customer_admin;
 pub mod customer_invites;

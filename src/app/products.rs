@@ -42,6 +42,8 @@ pub async fn create_product(
         default_generator_id: Some(generator.id),
         created_at: now,
         features: input.features.clone(),
+        renew_url: input.renew_url.trim().to_owned(),
+        buy_url: input.buy_url.trim().to_owned(),
     };
     store.put_generator(env, &generator).await?;
     let audit = AuditEntry::new(who, "product.created", None, now).detail(product.name.clone());
@@ -57,6 +59,23 @@ pub struct ProductInput {
     pub active: bool,
     /// The feature definitions (the whole list: an edit replaces it).
     pub features: Vec<FeatureDef>,
+    /// `http(s)://` addresses, or empty.
+    pub renew_url: String,
+    pub buy_url: String,
+}
+
+impl ProductInput {
+    /// A stored product's fields, to change some of them.
+    pub fn of(p: &Product) -> ProductInput {
+        ProductInput {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            active: p.active,
+            features: p.features.clone(),
+            renew_url: p.renew_url.clone(),
+            buy_url: p.buy_url.clone(),
+        }
+    }
 }
 
 /// Longest product description, in characters.
@@ -74,6 +93,12 @@ pub fn check_product(input: &ProductInput) -> Result<String, AppError> {
             "description",
             format!("Description must be at most {MAX_DESCRIPTION} characters."),
         );
+    }
+    for (field, url) in [("renew_url", &input.renew_url), ("buy_url", &input.buy_url)] {
+        let url = url.trim();
+        if !url.is_empty() && !crate::domain::branding::is_web_url(url) {
+            errors.add(field, "The address must start with https:// (or http://).");
+        }
     }
     if let Err(e) = check_definitions(&input.features) {
         errors.add("features", format!("Features: {e}."));
@@ -103,6 +128,8 @@ pub async fn update_product(
     p.description = input.description.clone();
     p.active = input.active;
     p.features = input.features.clone();
+    p.renew_url = input.renew_url.trim().to_owned();
+    p.buy_url = input.buy_url.trim().to_owned();
     let audit = AuditEntry::new(who, "product.updated", None, Utc::now()).change(before, shown(&p));
     store.put_product(env, &p, &audit).await?;
     Ok(p)

@@ -21,6 +21,8 @@ pub struct Services {
     pub alerts: alerts::ActivationAlerts,
     /// Webhook endpoints, their feed and sender.
     pub webhooks: Arc<webhooks::Webhooks>,
+    /// The vendor's name, logo, colour and support contact.
+    pub branding: Arc<super::branding::BrandingCell>,
 }
 
 impl Services {
@@ -31,6 +33,7 @@ impl Services {
         files: files::FileStore,
         links: links::LinkKey,
         webhooks: Arc<webhooks::Webhooks>,
+        branding: Arc<super::branding::BrandingCell>,
     ) -> Services {
         Services {
             admin_sessions: crate::app::sessions::Sessions::new(
@@ -52,6 +55,7 @@ impl Services {
             alerts: alerts::ActivationAlerts::default(),
             key_uses: api_keys::UseLog::default(),
             webhooks,
+            branding,
         }
     }
 }

@@ -25,6 +25,7 @@ pub use status::{admin_actions_for, Action, LicenseStatus, TransitionError};
 pub use verdict::{Verdict, VerdictCode};
 pub mod audit;
 pub mod audit_text;
+pub mod branding;
 pub mod customer;
 pub mod product;
 pub use audit::AuditEntry;

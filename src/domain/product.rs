@@ -23,6 +23,12 @@ pub struct Product {
     /// products written before definitions existed read as empty.
     #[serde(default)]
     pub features: Vec<FeatureDef>,
+    /// Where an owner renews an expiring or expired license (empty: none).
+    #[serde(default)]
+    pub renew_url: String,
+    /// Where an owner buys a new license when there is no renewal page.
+    #[serde(default)]
+    pub buy_url: String,
 }
 
 /// A recipe for new licenses: key format plus the defaults they start with.
@@ -94,5 +100,91 @@ mod tests {
         let bytes = rmp_serde::to_vec_named(&old).unwrap();
         let p: Product = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!((p.name.as_str(), p.features.len()), ("Old", 0));
+    }
+}
+
+/// A link an owner sees to pay for more time: "Renew" (the product's renewal
+/// page) or "Buy" (its store page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub label: &'static str,
+    pub url: String,
+}
+
+/// How long before the expiry an owner is offered a renewal.
+pub const OFFER_DAYS: i64 = 30;
+
+impl Product {
+    /// The offer on a license of this product in `status` expiring at
+    /// `expires_at`: only when it expired, or expires within [`OFFER_DAYS`]
+    /// (a revoked or lifetime license gets none).
+    pub fn offer_for(
+        &self,
+        status: super::LicenseStatus,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Offer> {
+        use super::LicenseStatus as S;
+        let due = match (status, expires_at) {
+            (S::Revoked, _) | (_, None) => false,
+            (S::Expired, Some(_)) => true,
+            (_, Some(t)) => t <= now + chrono::Duration::days(OFFER_DAYS),
+        };
+        let (label, url) = match (self.renew_url.trim(), self.buy_url.trim()) {
+            ("", "") => return None,
+            ("", buy) => ("Buy", buy),
+            (renew, _) => ("Renew", renew),
+        };
+        due.then(|| Offer {
+            label,
+            url: url.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod offer_tests {
+    use super::*;
+    use crate::domain::LicenseStatus as S;
+    use chrono::Duration;
+
+    #[test]
+    fn offers_follow_state_expiry_and_the_urls_set() {
+        let now = Utc::now();
+        let mut p = Product {
+            id: Uuid::nil(),
+            environment: crate::domain::Environment::Production,
+            name: "P".into(),
+            description: String::new(),
+            active: true,
+            default_generator_id: None,
+            created_at: now,
+            features: Vec::new(),
+            renew_url: "https://s.test/renew".into(),
+            buy_url: "https://s.test/buy".into(),
+        };
+        let soon = Some(now + Duration::days(10));
+        let later = Some(now + Duration::days(60));
+        let past = Some(now - Duration::days(1));
+        let table = [
+            (S::Active, soon, Some("Renew")),
+            (S::Active, later, None),
+            (S::Active, None, None),
+            (S::Expired, past, Some("Renew")),
+            (S::Suspended, soon, Some("Renew")),
+            (S::Revoked, past, None),
+        ];
+        for (status, exp, want) in table {
+            assert_eq!(
+                p.offer_for(status, exp, now).map(|o| o.label),
+                want,
+                "{status:?}"
+            );
+        }
+        p.renew_url.clear();
+        let o = p.offer_for(S::Expired, past, now).unwrap();
+        assert_eq!((o.label, o.url.as_str()), ("Buy", "https://s.test/buy"));
+        p.buy_url.clear();
+        assert_eq!(p.offer_for(S::Expired, past, now), None);
     }
 }

@@ -3,6 +3,7 @@
 //! forms, page errors and the stylesheet.
 
 pub mod admin;
+pub mod brand;
 pub mod customer;
 pub mod error;
 pub mod forms;
@@ -51,6 +52,7 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/portal.css", web::get().to(css))
         .route("/static/portal.js", web::get().to(js))
+        .route("/branding/logo", web::get().to(admin::branding::logo))
         .configure(admin::configure)
         .configure(customer::configure);
 }

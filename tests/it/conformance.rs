@@ -223,6 +223,8 @@ async fn conformance(store: Arc<dyn Store>) {
         default_generator_id: None,
         created_at: now,
         features: Vec::new(),
+        renew_url: "https://store.example.com/renew".into(),
+        buy_url: String::new(),
     };
     store
         .put_product(

@@ -8,6 +8,7 @@ mod api_keys_page;
 mod audit_log;
 mod backup;
 mod bad_input;
+mod branding;
 mod browser;
 mod browser_api_keys;
 mod browser_webhooks;

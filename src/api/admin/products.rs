@@ -23,6 +23,10 @@ pub struct NewProduct {
     active: Option<bool>,
     /// Feature definitions; on an update the whole list replaces the old one.
     features: Option<Vec<FeatureDef>>,
+    /// Where owners renew an expiring or expired license (`https://…`, or "" for none).
+    renew_url: Option<String>,
+    /// Where owners buy a new one when there is no renewal page.
+    buy_url: Option<String>,
 }
 
 #[utoipa::path(
@@ -49,6 +53,8 @@ pub async fn create(
         description: n.description.unwrap_or_default(),
         active: n.active.unwrap_or(true),
         features: n.features.unwrap_or_default(),
+        renew_url: n.renew_url.unwrap_or_default(),
+        buy_url: n.buy_url.unwrap_or_default(),
     };
     let p = create_product(state.store(), env, &input, &t.actor()).await?;
     Ok(HttpResponse::Created().json(p))
@@ -78,6 +84,8 @@ pub async fn update(
         description: n.description.unwrap_or(p.description),
         active: n.active.unwrap_or(p.active),
         features: n.features.unwrap_or(p.features),
+        renew_url: n.renew_url.unwrap_or(p.renew_url),
+        buy_url: n.buy_url.unwrap_or(p.buy_url),
     };
     let p = products::update_product(state.store(), env, id, &input, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(p))

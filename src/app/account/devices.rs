@@ -140,6 +140,7 @@ pub async fn devices_page(
             env,
             handle: owner.links.license_handle(env, key.as_str()),
             product_name: products.get(&l.product_id).cloned().unwrap_or_default(),
+            offer: None,
             license: l,
         };
         let license = if active_only {

@@ -18,6 +18,8 @@ pub struct OwnedSummary {
     pub summary: LicenseSummary,
     pub product_name: String,
     pub handle: String,
+    /// "Renew" or "Buy", when the license expires soon or expired.
+    pub offer: Option<crate::domain::product::Offer>,
 }
 
 /// One page of the owner's licenses.
@@ -59,16 +61,19 @@ pub async fn page(
             .list_products(env)
             .await?
             .into_iter()
-            .map(|p| (p.id, p.name))
+            .map(|p| (p.id, p))
             .collect();
         for s in summaries {
-            let product_name = products.get(&s.product_id).cloned().unwrap_or_default();
+            let product = products.get(&s.product_id);
+            let product_name = product.map(|p| p.name.clone()).unwrap_or_default();
+            let offer =
+                product.and_then(|p| p.offer_for(s.status, s.expires_at, chrono::Utc::now()));
             let keep = status.is_none_or(|st| s.status == st)
                 && (needle.is_empty()
                     || s.key.as_str().to_lowercase().contains(&needle)
                     || product_name.to_lowercase().contains(&needle));
             if keep {
-                all.push((env, s, product_name));
+                all.push((env, s, product_name, offer));
             }
         }
     }
@@ -81,7 +86,8 @@ pub async fn page(
     let pages = matched.div_ceil(PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     let mut rows = Vec::new();
-    for (env, s, product_name) in all.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE) {
+    for (env, s, product_name, offer) in all.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE)
+    {
         // The catalog may lag a reassignment made on another node: the record decides.
         match store.get_license(env, &s.key).await? {
             Some(l) if l.customer_id == Some(me) => rows.push(OwnedSummary {
@@ -89,6 +95,7 @@ pub async fn page(
                 handle: owner.links.license_handle(env, s.key.as_str()),
                 summary: crate::engine::catalog::LicenseSummary::from(&l),
                 product_name,
+                offer,
             }),
             _ => {}
         }
@@ -122,16 +129,17 @@ pub async fn by_handle(owner: Owner<'_>, handle: &str) -> Result<OwnedLicense, A
         if l.customer_id != Some(me) {
             return Err(missing());
         }
-        let (product_name, features) = store
-            .get_product(env, l.product_id)
-            .await?
-            .map(|p| (p.name, p.features))
-            .unwrap_or_default();
+        let product = store.get_product(env, l.product_id).await?;
+        let offer = product
+            .as_ref()
+            .and_then(|p| p.offer_for(l.status, l.expires_at, chrono::Utc::now()));
+        let (product_name, features) = product.map(|p| (p.name, p.features)).unwrap_or_default();
         return Ok(OwnedLicense {
             env,
             handle: handle.to_owned(),
             product_name,
             features,
+            offer,
             license: l,
         });
     }

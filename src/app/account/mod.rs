@@ -68,6 +68,8 @@ pub struct OwnedLicense {
     pub features: Vec<crate::domain::features::FeatureDef>,
     /// Opaque id of the license in portal URLs (keys never appear in them).
     pub handle: String,
+    /// "Renew" or "Buy", when the license expires soon or expired.
+    pub offer: Option<crate::domain::product::Offer>,
 }
 
 /// The owner's licenses in both environments, newest first. Read from the
@@ -88,7 +90,7 @@ pub async fn licenses(owner: Owner<'_>) -> Result<Vec<OwnedLicense>, AppError> {
             .list_products(env)
             .await?
             .into_iter()
-            .map(|p| (p.id, p.name))
+            .map(|p| (p.id, p))
             .collect();
         for key in keys {
             let Some(l) = store.get_license(env, &key).await? else {
@@ -98,11 +100,13 @@ pub async fn licenses(owner: Owner<'_>) -> Result<Vec<OwnedLicense>, AppError> {
             if l.customer_id != Some(me) {
                 continue;
             }
+            let product = products.get(&l.product_id);
             out.push(OwnedLicense {
                 features: Vec::new(),
                 env,
                 handle: owner.links.license_handle(env, l.key.as_str()),
-                product_name: products.get(&l.product_id).cloned().unwrap_or_default(),
+                product_name: product.map(|p| p.name.clone()).unwrap_or_default(),
+                offer: product.and_then(|p| p.offer_for(l.status, l.expires_at, Utc::now())),
                 license: l,
             });
         }

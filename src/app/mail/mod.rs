@@ -78,6 +78,8 @@ pub struct Outbox {
     node: String,
     /// `mail.retry_base_secs`: the first retry's wait, doubled per failure.
     retry_base_secs: u64,
+    /// The vendor's name and support contact, added to the end of every mail.
+    branding: Option<Arc<crate::app::branding::BrandingCell>>,
     /// Once-only tags known taken (bounded; forgotten after a day), so the
     /// reminder loop does not ask the store every round.
     known_tags: moka::sync::Cache<String, ()>,
@@ -113,6 +115,7 @@ impl Outbox {
             smtp,
             node: Uuid::new_v4().to_string(),
             retry_base_secs: m.retry_base_secs.max(1),
+            branding: None,
             known_tags: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(86_400))
@@ -141,6 +144,12 @@ impl Outbox {
     /// inside `body`, or "") reaches only the recipient: the outbox record shows
     /// it masked. A non-empty `tag` is sent once across every node: `None`
     /// when a mail with that tag was queued before.
+    /// Every mail from now on ends with the branding's footer.
+    pub fn with_branding(mut self, b: Arc<crate::app::branding::BrandingCell>) -> Outbox {
+        self.branding = Some(b);
+        self
+    }
+
     pub async fn send(
         &self,
         to: &str,
@@ -151,6 +160,8 @@ impl Outbox {
         secret: &str,
     ) -> Result<Option<MailRecord>, MailError> {
         let (id, at) = (Uuid::new_v4(), Utc::now());
+        let footer = self.branding.as_ref().map(|b| b.get().mail_footer());
+        let body = &format!("{body}{}", footer.unwrap_or_default());
         if !tag.is_empty() {
             if self.known_tags.contains_key(tag) || !self.store.claim_mail_tag(tag, id).await? {
                 self.known_tags.insert(tag.to_owned(), ());

@@ -97,6 +97,8 @@ fn names_fixture() -> Fixture {
                 default_generator_id: None,
                 created_at: now,
                 features: Vec::new(),
+                renew_url: String::new(),
+                buy_url: String::new(),
             };
             (*id, p)
         })

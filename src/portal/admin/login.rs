@@ -22,6 +22,7 @@ struct LoginPage {
     next: String,
     email: String,
     error: String,
+    brand: crate::portal::brand::Brand,
 }
 
 pub(super) fn safe_next(next: &str) -> String {
@@ -53,6 +54,7 @@ pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
         &req,
         200,
         LoginPage {
+            brand: crate::portal::brand::Brand::of(&req, "Keywarden"),
             csrf: random_token(),
             next: safe_next(&next),
             email: String::new(),
@@ -90,6 +92,7 @@ pub async fn login(
             &req,
             401,
             LoginPage {
+                brand: crate::portal::brand::Brand::of(&req, "Keywarden"),
                 csrf: random_token(),
                 next,
                 email,

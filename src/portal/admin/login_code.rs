@@ -33,6 +33,7 @@ struct CodePage {
     csrf: String,
     next: String,
     error: String,
+    brand: crate::portal::brand::Brand,
 }
 
 /// Sends an admin whose password was right on to the code page.
@@ -63,6 +64,7 @@ fn code_page(
 ) -> Result<HttpResponse, PageError> {
     let csrf = random_token();
     let html = CodePage {
+        brand: crate::portal::brand::Brand::of(req, "Keywarden"),
         csrf: csrf.clone(),
         next,
         error,

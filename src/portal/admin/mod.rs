@@ -6,6 +6,7 @@ pub mod activations;
 pub mod admins;
 pub mod api_keys;
 pub mod audit;
+pub mod branding;
 pub mod customer_delete;
 pub mod customer_page;
 pub mod customers;
@@ -187,6 +188,7 @@ pub struct Chrome {
     pub theme: &'static str,
     pub flash_kind: String,
     pub flash_text: String,
+    pub brand: crate::portal::brand::Brand,
 }
 
 impl Chrome {
@@ -230,6 +232,7 @@ pub fn chrome(
         theme: admin.user.theme.as_str(),
         flash_kind,
         flash_text,
+        brand: crate::portal::brand::Brand::of(req, "Keywarden"),
     }
 }
 

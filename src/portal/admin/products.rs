@@ -39,6 +39,8 @@ pub struct ProductFields {
     pub active: bool,
     /// The feature rows, then a few blank ones to add more.
     pub features: Vec<FeatureRow>,
+    pub renew_url: String,
+    pub buy_url: String,
 }
 
 impl ProductFields {
@@ -50,6 +52,8 @@ impl ProductFields {
             description: form.get("description").into(),
             active: form.get("active") == "on",
             features: with_blank_rows(feature_rows_from_form(form)),
+            renew_url: form.get("renew_url").into(),
+            buy_url: form.get("buy_url").into(),
         }
     }
 
@@ -62,6 +66,8 @@ impl ProductFields {
             description: p.description,
             active: p.active,
             features,
+            renew_url: p.renew_url,
+            buy_url: p.buy_url,
         }
     }
 
@@ -79,6 +85,8 @@ impl ProductFields {
             description: self.description.clone(),
             active: self.active,
             features,
+            renew_url: self.renew_url.clone(),
+            buy_url: self.buy_url.clone(),
         })
     }
 }

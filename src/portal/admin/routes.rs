@@ -153,6 +153,12 @@ fn account_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(settings::page))
         .route("/settings", web::post().to(settings::save))
         .route("/appearance", web::post().to(admins::appearance))
+        .route("/branding", web::post().to(branding::save))
+        .route("/branding/logo", web::post().to(branding::upload_logo))
+        .route(
+            "/branding/logo/remove",
+            web::post().to(branding::remove_logo),
+        )
         .route("/admins", web::get().to(admins::list))
         .route("/admins", web::post().to(admins::save))
         .route("/admins/{id}/delete", web::post().to(admins::delete))

@@ -29,6 +29,8 @@ struct SettingsPage {
     c: Chrome,
     v: SettingsFields,
     errors: FieldErrors,
+    /// Settings → Branding as stored (global).
+    b: std::sync::Arc<crate::domain::branding::Branding>,
 }
 
 fn fields(s: &EnvSettings) -> SettingsFields {
@@ -53,6 +55,7 @@ pub async fn page(
         &req,
         &SettingsPage {
             c: chrome(&req, &admin, "Settings", "settings", env),
+            b: state.services.branding.get(),
             v: fields(&state.engine.settings().get(env)),
             errors: FieldErrors::default(),
         },
@@ -113,6 +116,7 @@ pub async fn save(
     if !errors.is_empty() {
         return render_invalid(&SettingsPage {
             c: chrome(&req, &admin, "Settings", "settings", env),
+            b: state.services.branding.get(),
             v,
             errors,
         });

@@ -29,17 +29,30 @@ pub struct LicenseRow {
     pub expires: String,
     pub expiry_class: &'static str,
     pub added: String,
+    /// "Renew" or "Buy" with its link, or empty labels.
+    pub offer_label: &'static str,
+    pub offer_url: String,
 }
 
 /// A row of My Licenses from the catalog's summary.
 fn summary_row(m: &account::OwnedSummary, tz: chrono_tz::Tz) -> LicenseRow {
-    row_of(&m.handle, &m.product_name, m.env, &m.summary, tz)
+    row_of(&m.handle, &m.product_name, m.env, &m.summary, tz).with_offer(m.offer.as_ref())
+}
+
+impl LicenseRow {
+    fn with_offer(mut self, o: Option<&crate::domain::product::Offer>) -> LicenseRow {
+        if let Some(o) = o {
+            self.offer_label = o.label;
+            self.offer_url = o.url.clone();
+        }
+        self
+    }
 }
 
 /// How a license is shown in a row, dates in the customer's zone.
 pub fn row(m: &OwnedLicense, tz: chrono_tz::Tz) -> LicenseRow {
     let summary = crate::engine::catalog::LicenseSummary::from(&m.license);
-    row_of(&m.handle, &m.product_name, m.env, &summary, tz)
+    row_of(&m.handle, &m.product_name, m.env, &summary, tz).with_offer(m.offer.as_ref())
 }
 
 fn row_of(
@@ -72,6 +85,8 @@ fn row_of(
         expires,
         expiry_class,
         added: format::date_in(l.created_at, tz),
+        offer_label: "",
+        offer_url: String::new(),
     }
 }
 

@@ -21,6 +21,7 @@ struct LoginPage {
     email: String,
     error: String,
     notice: String,
+    brand: crate::portal::brand::Brand,
 }
 
 fn safe_next(next: &str) -> String {
@@ -35,6 +36,7 @@ pub async fn login_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     };
     let next = safe_next(&query_param(&req, "next"));
     public_page(&req, StatusCode::OK, |csrf| LoginPage {
+        brand: crate::portal::brand::Brand::of(&req, "License portal"),
         csrf,
         next,
         email: String::new(),
@@ -65,6 +67,7 @@ pub async fn login(
     .await?;
     let Some(customer) = found.filter(|_| ok) else {
         return public_page(&req, StatusCode::UNAUTHORIZED, |csrf| LoginPage {
+            brand: crate::portal::brand::Brand::of(&req, "License portal"),
             csrf,
             next,
             email,
@@ -74,6 +77,7 @@ pub async fn login(
     };
     if customer.disabled {
         return public_page(&req, StatusCode::FORBIDDEN, |csrf| LoginPage {
+            brand: crate::portal::brand::Brand::of(&req, "License portal"),
             csrf,
             next,
             email,

@@ -144,6 +144,7 @@ pub struct PChrome {
     pub theme: &'static str,
     pub flash_kind: String,
     pub flash_text: String,
+    pub brand: super::brand::Brand,
 }
 
 /// The frame for `me`'s page titled `title`, with `nav` marked current and
@@ -160,6 +161,7 @@ pub fn chrome(req: &HttpRequest, me: &Me, title: impl Into<String>, nav: &'stati
         theme: me.customer.theme.as_str(),
         flash_kind,
         flash_text,
+        brand: super::brand::Brand::of(req, "License portal"),
     }
 }
 

@@ -23,6 +23,7 @@ use crate::portal::PageError;
 struct ForgotPage {
     csrf: String,
     sent: bool,
+    brand: crate::portal::brand::Brand,
 }
 
 #[derive(Template)]
@@ -33,6 +34,7 @@ struct PasswordPage {
     purpose: String,
     email: String,
     error: String,
+    brand: crate::portal::brand::Brand,
 }
 
 /// What a password-link mail needs, from the app state.
@@ -57,6 +59,7 @@ pub async fn send_password_link(
 /// The forgotten-password form.
 pub async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, PageError> {
     public_page(&req, StatusCode::OK, |csrf| ForgotPage {
+        brand: crate::portal::brand::Brand::of(&req, "License portal"),
         csrf,
         sent: false,
     })
@@ -76,7 +79,11 @@ pub async fn forgot(
     let store = state.store();
     account::forgot_password(store, &mailer(&state), form.get("email"), Utc::now()).await?;
     // The same answer whether or not the account exists.
-    public_page(&req, StatusCode::OK, |csrf| ForgotPage { csrf, sent: true })
+    public_page(&req, StatusCode::OK, |csrf| ForgotPage {
+        brand: crate::portal::brand::Brand::of(&req, "License portal"),
+        csrf,
+        sent: true,
+    })
 }
 
 fn purpose_of(s: &str) -> Result<Purpose, PageError> {
@@ -110,6 +117,7 @@ pub async fn password_page(
     let purpose = query_param(&req, "purpose");
     let c = link_owner(&state, &token, &purpose).await?;
     public_page(&req, StatusCode::OK, |csrf| PasswordPage {
+        brand: crate::portal::brand::Brand::of(&req, "License portal"),
         csrf,
         token,
         purpose,
@@ -143,6 +151,7 @@ pub async fn set_password(
                 .map(|(_, m)| m.to_owned())
                 .unwrap_or_default();
             public_page(&req, StatusCode::BAD_REQUEST, |csrf| PasswordPage {
+                brand: crate::portal::brand::Brand::of(&req, "License portal"),
                 csrf,
                 token,
                 purpose,
