@@ -7,8 +7,9 @@ use crate::domain::{Activation, Environment, LicenseKey};
 use crate::engine::Engine;
 use uuid::Uuid;
 
-/// The most licenses one search reads (the page says when it stopped there).
-pub const SCAN_LIMIT: usize = 5_000;
+/// The most licenses one page of the search reads; the next page goes on
+/// from where it stopped, so every binding is reachable a page at a time.
+pub const SCAN_STEP: usize = 2_000;
 
 /// Which bindings a search wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,23 +46,39 @@ pub struct DeviceHit {
     pub activation: Activation,
 }
 
+/// One page of bindings, and where the next one starts.
+pub struct DevicePage {
+    pub hits: Vec<DeviceHit>,
+    /// Licenses with devices in all (this node's catalog).
+    pub licenses: usize,
+    /// The position (in licenses, newest first) this page started at.
+    pub from: usize,
+    /// Where the next page starts; `None` at the end.
+    pub next: Option<usize>,
+}
+
 /// Bindings whose identifier contains `q` (case-insensitive), newest license
-/// first; `true` when the scan stopped at [`SCAN_LIMIT`] licenses.
+/// first, from the `from`-th license with devices on: whole licenses are read
+/// until `want` bindings are found or [`SCAN_STEP`] licenses were read.
 pub async fn search(
     engine: &Engine,
     env: Environment,
     q: &str,
     state: DeviceState,
-) -> Result<(Vec<DeviceHit>, bool), AppError> {
+    from: usize,
+    want: usize,
+) -> Result<DevicePage, AppError> {
     let q = q.trim().to_lowercase();
     let store = engine.store().as_ref();
     engine.catalog().wait_ready().await;
     let candidates = engine.catalog().with_devices(env, |s| {
         state != DeviceState::Active || s.activations_in_use > 0
     });
-    let truncated = candidates.len() > SCAN_LIMIT;
     let mut hits = Vec::new();
-    for s in candidates.iter().take(SCAN_LIMIT) {
+    let mut at = from.min(candidates.len());
+    while at < candidates.len() && at - from < SCAN_STEP && hits.len() < want {
+        let s = &candidates[at];
+        at += 1;
         let Some(l) = store.get_license(env, &s.key).await? else {
             continue;
         };
@@ -82,5 +99,10 @@ pub async fn search(
             }
         }
     }
-    Ok((hits, truncated))
+    Ok(DevicePage {
+        hits,
+        licenses: candidates.len(),
+        from,
+        next: (at < candidates.len()).then_some(at),
+    })
 }

@@ -4,6 +4,7 @@
 //! audit entry and event happens in one place; `src/layers.rs` tracks what
 //! still points the wrong way.
 
+pub mod abuse_cases;
 pub mod account;
 pub mod admins;
 pub mod alerts;

@@ -26,6 +26,10 @@ pub struct LicenseView {
     pub metadata: Map<String, Value>,
     pub eligibility: crate::domain::Eligibility,
     pub flagged: bool,
+    /// The latest abuse case: severity, refused devices, review status and note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub abuse_case: Option<crate::domain::abuse_case::AbuseCase>,
     pub ever_activated: bool,
     pub version: u64,
     pub created_at: DateTime<Utc>,
@@ -52,6 +56,7 @@ impl LicenseView {
             feature_flags: l.feature_flags.clone(),
             metadata: l.metadata.clone(),
             flagged: l.flagged,
+            abuse_case: l.abuse_case.clone(),
             ever_activated: l.ever_activated,
             eligibility: l.eligibility.clone(),
             version: l.version,

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::abuse_case::{AbuseCase, AbuseEvent};
 use super::settings::AbuseSettings;
 use super::{Action, AuditEntry, License};
 
@@ -12,9 +13,23 @@ use super::{Action, AuditEntry, License};
 pub fn abuse_fired(
     license: &License,
     rule: &AbuseSettings,
-    distinct: usize,
+    events: Vec<AbuseEvent>,
     now: DateTime<Utc>,
 ) -> (License, AuditEntry, &'static str) {
+    let distinct = events.len();
+    if license.has_open_case() {
+        let mut next = license.clone();
+        if let Some(case) = next.abuse_case.as_mut() {
+            case.grow(events, rule.threshold);
+        }
+        next.touch(now);
+        let total = next.abuse_case.as_ref().map_or(0, |c| c.distinct);
+        let audit = AuditEntry::new("system", "abuse_case.updated", Some(next.key.as_str()), now)
+            .detail(format!(
+                "{total} distinct devices refused for the activation limit in all"
+            ));
+        return (next, audit, "updated");
+    }
     let mut next = license.clone();
     let (action, outcome) = if rule.auto_suspend && next.apply(Action::Suspend, now).is_ok() {
         ("license.auto_suspended", "suspended")
@@ -23,6 +38,13 @@ pub fn abuse_fired(
         next.touch(now);
         ("license.abuse_flagged", "flagged")
     };
+    next.abuse_case = Some(AbuseCase::open(
+        events,
+        distinct,
+        rule.threshold,
+        outcome,
+        now,
+    ));
     let audit = AuditEntry::new("system", action, Some(next.key.as_str()), now)
         .change(license.status, next.status)
         .detail(format!(
@@ -37,6 +59,15 @@ mod tests {
     use super::*;
     use crate::domain::license::fixtures::license;
     use crate::domain::LicenseStatus as S;
+
+    fn events(n: usize) -> Vec<AbuseEvent> {
+        (0..n)
+            .map(|i| AbuseEvent {
+                at: Utc::now(),
+                identifier: crate::domain::Identifier::parse(&format!("d{i}")).unwrap(),
+            })
+            .collect()
+    }
 
     fn rule(auto_suspend: bool) -> AbuseSettings {
         AbuseSettings {
@@ -57,8 +88,10 @@ mod tests {
         let now = Utc::now();
         for (status, auto, after, flagged, outcome) in rows {
             let before = license(status, 1, &["a"]);
-            let (next, audit, got) = abuse_fired(&before, &rule(auto), 6, now);
+            let (next, audit, got) = abuse_fired(&before, &rule(auto), events(6), now);
             assert_eq!((next.status, next.flagged, got), (after, flagged, outcome));
+            let case = next.abuse_case.as_ref().expect("a case opens");
+            assert_eq!((case.distinct, case.outcome.as_str()), (6, outcome));
             assert_eq!(next.version, before.version + 1);
             assert_eq!(audit.actor, "system");
             assert_eq!(audit.before, Some(status.to_string()));
@@ -69,7 +102,7 @@ mod tests {
     #[test]
     fn the_audit_entry_says_why() {
         let before = license(S::Active, 1, &["a"]);
-        let (_, audit, _) = abuse_fired(&before, &rule(false), 6, Utc::now());
+        let (_, audit, _) = abuse_fired(&before, &rule(false), events(6), Utc::now());
         assert_eq!(audit.action, "license.abuse_flagged");
         assert_eq!(
             audit.detail,

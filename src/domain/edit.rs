@@ -56,6 +56,12 @@ pub enum AdminChange {
     Disown {
         who: String,
     },
+    /// An admin reviews the license's open abuse case (the flag goes either way).
+    ReviewCase {
+        decision: super::abuse_case::Decision,
+        note: String,
+        who: String,
+    },
 }
 
 /// Why an admin change was refused; a refused change changes nothing.
@@ -119,6 +125,11 @@ impl AdminChange {
                 AuditEntry::new(who.as_str(), "license.unassigned", key, now)
                     .change(before.unwrap_or_default(), "")
             }
+            AdminChange::ReviewCase {
+                decision,
+                note,
+                who,
+            } => review_case(license, &mut next, *decision, note, who, now)?,
             AdminChange::Delete { who } => {
                 AuditEntry::new(who.as_str(), "license.deleted", key, now)
                     .change(license.status, "deleted")
@@ -126,6 +137,40 @@ impl AdminChange {
         };
         Ok((next, entry))
     }
+}
+
+/// Reviews `next`'s open case; a confirmation may suspend or revoke in the
+/// same change (refused, with nothing changed, where the state machine says no).
+fn review_case(
+    license: &License,
+    next: &mut License,
+    decision: super::abuse_case::Decision,
+    note: &str,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<AuditEntry, EditError> {
+    use super::abuse_case::Decision;
+    let case = next
+        .abuse_case
+        .as_mut()
+        .ok_or_else(|| FieldError::new("abuse_case", "this license has no abuse case"))?;
+    case.review(decision, note, who, now)
+        .map_err(|e| FieldError::new("abuse_case", e.to_string()))?;
+    next.flagged = false;
+    let action = match decision {
+        Decision::Dismiss => "abuse_case.dismissed".to_owned(),
+        Decision::Confirm(None) => "abuse_case.confirmed".to_owned(),
+        Decision::Confirm(Some(a)) => {
+            next.apply(a, now)?;
+            format!("abuse_case.confirmed_{a}")
+        }
+    };
+    next.touch(now);
+    Ok(
+        AuditEntry::new(who, action, Some(license.key.as_str()), now)
+            .change(license.status, next.status)
+            .detail(note.trim()),
+    )
 }
 
 impl LicenseEdit {

@@ -96,6 +96,7 @@ fn one(
         metadata: o.metadata.clone(),
         ever_activated: false,
         flagged: false,
+        abuse_case: None,
         version: 0,
         created_at: now,
         updated_at: now,

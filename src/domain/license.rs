@@ -93,6 +93,9 @@ pub struct License {
     pub ever_activated: bool,
     /// Set by the abuse rule when auto-suspend is off.
     pub flagged: bool,
+    /// The latest abuse case (open until an admin reviews it).
+    #[serde(default)]
+    pub abuse_case: Option<super::abuse_case::AbuseCase>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -103,6 +106,13 @@ pub struct License {
 }
 
 impl License {
+    /// Whether an abuse case waits for an admin's review.
+    pub fn has_open_case(&self) -> bool {
+        self.abuse_case
+            .as_ref()
+            .is_some_and(|c| c.status == super::abuse_case::CaseStatus::Open)
+    }
+
     /// The active bindings (deactivated history excluded).
     pub fn active_activations(&self) -> impl Iterator<Item = &Activation> {
         self.activations.iter().filter(|a| a.is_active())
@@ -229,6 +239,7 @@ pub(crate) mod fixtures {
             metadata: Map::new(),
             ever_activated: !active.is_empty(),
             flagged: false,
+            abuse_case: None,
             version: 1,
             created_at: now,
             updated_at: now,

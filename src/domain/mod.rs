@@ -5,6 +5,7 @@
 //! exhaustively with tables.
 
 pub mod abuse;
+pub mod abuse_case;
 pub mod activation;
 pub mod device;
 pub mod env;

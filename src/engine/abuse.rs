@@ -5,6 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::AbuseSettings;
+use crate::domain::abuse_case::AbuseEvent;
 use crate::domain::Identifier;
 
 /// Refusals within the rule's window, oldest first. Pure: time is passed in.
@@ -24,6 +25,17 @@ impl AbuseWindow {
         now: DateTime<Utc>,
         rule: &AbuseSettings,
     ) -> Option<usize> {
+        self.refused_events(identifier, now, rule).map(|e| e.len())
+    }
+
+    /// Records a refusal; over the threshold, the distinct devices refused in
+    /// the window (each at its latest refusal, oldest first).
+    pub fn refused_events(
+        &mut self,
+        identifier: Identifier,
+        now: DateTime<Utc>,
+        rule: &AbuseSettings,
+    ) -> Option<Vec<AbuseEvent>> {
         if !rule.enabled {
             return None;
         }
@@ -36,7 +48,22 @@ impl AbuseWindow {
         }
         self.refusals.push_back((now, identifier));
         let distinct: HashSet<&Identifier> = self.refusals.iter().map(|(_, i)| i).collect();
-        (distinct.len() > rule.threshold as usize).then_some(distinct.len())
+        if distinct.len() <= rule.threshold as usize {
+            return None;
+        }
+        let mut seen = HashSet::new();
+        let mut events: Vec<AbuseEvent> = self
+            .refusals
+            .iter()
+            .rev()
+            .filter(|(_, i)| seen.insert(i.clone()))
+            .map(|(at, i)| AbuseEvent {
+                at: *at,
+                identifier: i.clone(),
+            })
+            .collect();
+        events.reverse();
+        Some(events)
     }
 
     /// Forgets every refusal.

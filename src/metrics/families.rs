@@ -169,10 +169,10 @@ pub(super) fn abuse(r: &Registry) -> (IntCounterVec, IntCounterVec) {
     let abuse = counter(
         r,
         "keywarden_abuse_events_total",
-        "Abuse rule hits by outcome (flagged or suspended)",
+        "Abuse rule hits by outcome (flagged, suspended, or updated: an open case grew)",
         &["outcome"],
     );
-    for outcome in ["flagged", "suspended"] {
+    for outcome in ["flagged", "suspended", "updated"] {
         abuse.with_label_values(&[outcome]);
     }
     (rate_limited, abuse)

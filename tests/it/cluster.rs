@@ -182,6 +182,7 @@ fn a_key_created_elsewhere_stops_being_not_found_within_five_seconds() {
             metadata: Default::default(),
             ever_activated: false,
             flagged: false,
+            abuse_case: None,
             version: 1,
             created_at: now,
             updated_at: now,

@@ -58,6 +58,7 @@ fn fresh_license(product: Uuid, customer: Option<Uuid>, n: usize) -> License {
         metadata: Default::default(),
         ever_activated: false,
         flagged: false,
+        abuse_case: None,
         version: 1,
         created_at: now + Duration::milliseconds(n as i64),
         updated_at: now,

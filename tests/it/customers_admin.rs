@@ -320,3 +320,57 @@ async fn the_picker_assigns_a_customer_in_a_real_browser() {
     shot(&c, &shots, "02-customers-dark").await;
     c.close().await.unwrap();
 }
+
+/// Item 24: the admin customer page pages that customer's licenses, and the
+/// Activations page reaches every binding a page at a time.
+#[test]
+fn the_customer_page_and_activations_page_reach_everything_a_page_at_a_time() {
+    let s = Server::start();
+    let product = s.product("production", "Paged Product");
+    let id = customer(&s, "many@example.com", "Many Licenses");
+    let mut keys = Vec::new();
+    for _ in 0..30 {
+        let key = license(&s, "production", &product, &id, json!({}));
+        activate(&s, "production", &key, "box-1");
+        keys.push(key);
+    }
+    for _ in 0..30 {
+        let key = s.license("production", 1);
+        activate(&s, "production", &key, "other-box");
+    }
+    let admin = Web::admin(&s);
+    let rows = |html: &str| {
+        html.matches("<td class=\"mono\"><a href=\"/admin/licenses/")
+            .count()
+    };
+    let first = admin.get(&format!("/admin/customers/{id}")).text();
+    assert!(
+        first.contains("id=\"customer-license-total\">(30)"),
+        "{first}"
+    );
+    assert_eq!(rows(&first), 25);
+    assert!(first.contains("id=\"page-next\""));
+    let second = admin.get(&format!("/admin/customers/{id}?page=2")).text();
+    assert_eq!(rows(&second), 5);
+    // Activations: 60 licenses with a device each, 50 bindings a page.
+    let count = |html: &str| {
+        let t = &html[html.find("id=\"activations\"").unwrap()..];
+        t[..t.find("</table>").unwrap()].matches("<tr>").count() - 1
+    };
+    let page = admin.get("/admin/activations").text();
+    assert_eq!(count(&page), 50);
+    assert!(page.contains("licenses 1–50 of the 60"), "{page}");
+    let next = &page[page
+        .find("id=\"page-next\"")
+        .map(|i| page[..i].rfind("href=\"").unwrap() + 6)
+        .unwrap()..];
+    let next = crate::web::unescape(&next[..next.find('"').unwrap()]);
+    let older = admin.get(&next).text();
+    assert_eq!(count(&older), 10);
+    assert!(!older.contains("id=\"page-next\""));
+    assert!(older.contains("id=\"page-first\""));
+    let mut seen: Vec<String> = keys.clone();
+    seen.sort();
+    let found = admin.get("/admin/activations?q=box-1").text();
+    assert_eq!(count(&found), 30, "a search pages the same way");
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real `keywarden` binary, the real embedded store, over HTTP.
 
 mod abuse;
+mod abuse_cases;
 mod admin_api;
 mod admin_portal;
 mod api_keys;

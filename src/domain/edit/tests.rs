@@ -105,6 +105,9 @@ const ROWS: &[Row] = &[
     ("deactivate an unknown device", |_| deactivate("elsewhere"),
         "activation.deactivated", [FIELD, FIELD, FIELD, FIELD, FIELD, FIELD, FIELD]),
     ("delete", |_| AdminChange::Delete { who: WHO.into() }, "license.deleted", [AV, AS, AC, SU, IN, EX, RE]),
+    // A license without an open case has nothing to review.
+    ("review an abuse case", |_| AdminChange::ReviewCase { decision: crate::domain::abuse_case::Decision::Dismiss, note: String::new(), who: WHO.into() },
+        "abuse_case.dismissed", [FIELD, FIELD, FIELD, FIELD, FIELD, FIELD, FIELD]),
     ("owner's account deleted", |_| AdminChange::Disown { who: WHO.into() }, "license.unassigned", [AV, AS, AC, SU, IN, EX, RE]),
 ];
 

@@ -9,6 +9,7 @@ use super::commit::commit_client_change;
 use super::messages::{AbuseTriggered, ActivationRequest, ClientChange, Outcome};
 use super::LicenseActor;
 use crate::domain::abuse::abuse_fired;
+use crate::domain::abuse_case::CaseStatus;
 use crate::domain::verdict::{self, Op};
 use crate::domain::{Activation, AuditEntry, License, LicenseStatus, Verdict, VerdictCode};
 use crate::engine::EngineError;
@@ -101,10 +102,17 @@ impl Handler<ClientChange> for LicenseActor {
                 if op == Op::Activate && verdict.code == VerdictCode::LimitReached {
                     let rule = act.shared.settings.get(act.env).abuse;
                     let window = act.abuse.get_or_insert_with(Box::default);
-                    if let Some(distinct) = window.refused(identifier, Utc::now(), &rule) {
+                    if let Some(events) = window.refused_events(identifier, Utc::now(), &rule) {
                         let l = &act.resident.view().license;
-                        if !l.flagged && l.status != LicenseStatus::Suspended {
-                            ctx.notify(AbuseTriggered { distinct });
+                        let first = !l.flagged && l.status != LicenseStatus::Suspended;
+                        let grows = l.abuse_case.as_ref().is_some_and(|c| {
+                            c.status == CaseStatus::Open
+                                && events
+                                    .iter()
+                                    .any(|e| c.events.iter().all(|x| x.identifier != e.identifier))
+                        });
+                        if first || grows {
+                            ctx.notify(AbuseTriggered { events });
                         }
                     }
                 }
@@ -119,7 +127,7 @@ impl Handler<AbuseTriggered> for LicenseActor {
 
     fn handle(&mut self, msg: AbuseTriggered, _: &mut Self::Context) -> Self::Result {
         let rule = self.shared.settings.get(self.env).abuse;
-        let (next, audit, outcome) = abuse_fired(&self.license(), &rule, msg.distinct, Utc::now());
+        let (next, audit, outcome) = abuse_fired(&self.license(), &rule, msg.events, Utc::now());
         let store = self.shared.store.clone();
         let env = self.env;
         let expected = self.version();

@@ -60,5 +60,6 @@ pub struct Stop;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(super) struct AbuseTriggered {
-    pub distinct: usize,
+    /// The distinct devices refused within the window.
+    pub events: Vec<crate::domain::abuse_case::AbuseEvent>,
 }

@@ -8,6 +8,7 @@
 
 mod arena;
 pub mod load;
+mod lists;
 mod orders;
 mod search;
 mod shelf;
@@ -38,6 +39,9 @@ pub struct LicenseSummary {
     pub ever_activated: bool,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Whether an abuse case waits for review (the Abuse Cases page, the dashboard).
+    #[serde(skip)]
+    pub case_open: bool,
 }
 
 impl From<&License> for LicenseSummary {
@@ -52,6 +56,7 @@ impl From<&License> for LicenseSummary {
             ever_activated: l.ever_activated || !l.activations.is_empty(),
             expires_at: l.expires_at,
             created_at: l.created_at,
+            case_open: l.has_open_case(),
         }
     }
 }
@@ -274,23 +279,6 @@ impl Catalog {
         st.by_product = counted(&s.products, per_product);
         st.by_customer = counted(&s.customers, per_customer);
         st
-    }
-
-    /// Licenses that ever had a device, newest first, optionally only those matching `keep`.
-    pub fn with_devices(
-        &self,
-        env: Environment,
-        keep: impl Fn(&LicenseSummary) -> bool,
-    ) -> Vec<LicenseSummary> {
-        let side = self.side(env).read();
-        let s = &side.shelf;
-        let mut v: Vec<LicenseSummary> = (0..s.rows())
-            .filter(|r| s.is_live(*r) && s.ever_activated[*r as usize])
-            .filter_map(|r| s.summary(r))
-            .filter(|l| keep(l))
-            .collect();
-        v.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.key.cmp(&b.key)));
-        v
     }
 
     /// Assigned licenses that can still expire and do so within `within`:

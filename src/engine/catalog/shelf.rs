@@ -28,6 +28,8 @@ pub(super) struct Shelf {
     /// Index into [`LicenseStatus::ALL`], or [`DEAD`].
     pub(super) status: Vec<u8>,
     pub(super) ever_activated: Vec<bool>,
+    /// An abuse case waits for review.
+    pub(super) open_case: Vec<bool>,
     pub(super) limit: Vec<i32>,
     pub(super) in_use: Vec<u32>,
     pub(super) created: Vec<i64>,
@@ -105,6 +107,7 @@ impl Shelf {
         self.customer[r] = l.customer_id.map_or(NONE, |c| self.customers.intern(c));
         self.status[r] = status_code(l.status);
         self.ever_activated[r] = l.ever_activated || !l.activations.is_empty();
+        self.open_case[r] = l.has_open_case();
         self.limit[r] = l.activation_limit.get();
         self.in_use[r] = l.active_count() as u32;
         self.created[r] = l.created_at.timestamp();
@@ -122,6 +125,7 @@ impl Shelf {
         self.customer.push(NONE);
         self.status.push(DEAD);
         self.ever_activated.push(false);
+        self.open_case.push(false);
         self.limit.push(0);
         self.in_use.push(0);
         self.created.push(0);
@@ -155,6 +159,7 @@ impl Shelf {
             activation_limit: self.limit[r],
             activations_in_use: self.in_use[r],
             ever_activated: self.ever_activated[r],
+            case_open: self.open_case[r],
             expires_at: self.expires_at(row),
             created_at: self.created_at(row),
         })
@@ -192,6 +197,7 @@ impl Shelf {
         self.customer.push(from.customer[r]);
         self.status.push(from.status[r]);
         self.ever_activated.push(from.ever_activated[r]);
+        self.open_case.push(from.open_case[r]);
         self.limit.push(from.limit[r]);
         self.in_use.push(from.in_use[r]);
         self.created.push(from.created[r]);
@@ -207,6 +213,7 @@ impl Shelf {
         self.customer.reserve(n);
         self.status.reserve(n);
         self.ever_activated.reserve(n);
+        self.open_case.reserve(n);
         self.limit.reserve(n);
         self.in_use.reserve(n);
         self.created.reserve(n);
@@ -223,6 +230,7 @@ impl Shelf {
         self.customer.shrink_to_fit();
         self.status.shrink_to_fit();
         self.ever_activated.shrink_to_fit();
+        self.open_case.shrink_to_fit();
         self.limit.shrink_to_fit();
         self.in_use.shrink_to_fit();
         self.created.shrink_to_fit();

@@ -1,11 +1,11 @@
 //! Activations: every device binding of the environment, newest license first,
-//! with identifier search, status filter and deactivation.
+//! with identifier search, status filter and deactivation; a page reads a
+//! bounded number of licenses and the next goes on from there.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::licenses::{pager, PageLink};
 use super::{chrome, render, AdminView, Chrome};
 use crate::app::devices::{self, DeviceHit, DeviceState};
 use crate::app::format;
@@ -60,7 +60,8 @@ struct Params {
     env: Option<String>,
     q: Option<String>,
     status: Option<String>,
-    page: Option<usize>,
+    /// Where the page starts (licenses with devices, newest first).
+    from: Option<usize>,
 }
 
 #[derive(Template)]
@@ -68,11 +69,14 @@ struct Params {
 struct ActivationsPage {
     c: Chrome,
     rows: Vec<ActivationRow>,
-    total: usize,
+    /// Licenses with devices, and which of them this page covers (1-based).
+    licenses: usize,
+    first: usize,
+    last: usize,
     q: String,
     status: String,
-    pages: Vec<PageLink>,
-    truncated: bool,
+    next: String,
+    first_url: String,
     /// This page as a query value, for the confirm page to come back to.
     return_q: String,
 }
@@ -93,18 +97,12 @@ pub async fn list(
         .map(|p| (p.id, p.name))
         .collect();
     let q = p.q.as_deref().unwrap_or("");
-    let (hits, truncated) = devices::search(&state.engine, env, q, filter).await?;
-    let all: Vec<ActivationRow> = hits
+    let from = p.from.unwrap_or(0);
+    let found = devices::search(&state.engine, env, q, filter, from, PER_PAGE).await?;
+    let rows: Vec<ActivationRow> = found
+        .hits
         .iter()
         .map(|h| ActivationRow::new(h, products.get(&h.product_id).cloned().unwrap_or_default()))
-        .collect();
-    let total = all.len();
-    let pages_total = total.div_ceil(PER_PAGE).max(1) as u32;
-    let page = p.page.unwrap_or(1).clamp(1, pages_total as usize);
-    let rows: Vec<ActivationRow> = all
-        .into_iter()
-        .skip((page - 1) * PER_PAGE)
-        .take(PER_PAGE)
         .collect();
     let url = |extra: &[(&str, &str)]| {
         let q = p.q.as_deref().unwrap_or("");
@@ -112,21 +110,30 @@ pub async fn list(
         pairs.extend_from_slice(extra);
         format!("/admin/activations?{}", format::query(&pairs))
     };
-    let pages = pager(page as u32, pages_total, |n| {
-        url(&[("page", &n.to_string())])
-    });
-    let return_q = format::url_encode(&url(&[]));
+    let next = found
+        .next
+        .map(|n| url(&[("from", &n.to_string())]))
+        .unwrap_or_default();
+    let last = found.next.unwrap_or(found.licenses);
+    let here = match from {
+        0 => url(&[]),
+        n => url(&[("from", &n.to_string())]),
+    };
+    let return_q = format::url_encode(&here);
+    let first_url = if from > 0 { url(&[]) } else { String::new() };
     render(
         &req,
         &ActivationsPage {
             c: chrome(&req, &admin, "Activations", "activations", env),
             return_q,
             rows,
-            total,
-            q: p.q.unwrap_or_default(),
-            status,
-            pages,
-            truncated,
+            licenses: found.licenses,
+            first: (from + 1).min(last.max(1)),
+            last,
+            q: p.q.clone().unwrap_or_default(),
+            status: status.clone(),
+            next,
+            first_url,
         },
     )
 }

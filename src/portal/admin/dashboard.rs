@@ -97,6 +97,8 @@ struct DashboardPage {
     peak: u64,
     traffic: TrafficSummary,
     week: Vec<DayBars>,
+    /// Abuse cases waiting for review.
+    open_cases: usize,
 }
 
 /// Chart geometry: 30 bars in a 600×140 box.
@@ -187,6 +189,7 @@ impl DashboardPage {
             peak,
             week: week(&traffic),
             traffic,
+            open_cases: 0,
         }
     }
 }
@@ -209,7 +212,8 @@ pub async fn page(
     let per_minute = state.services.rates.per_minute(env, 30, now);
     let traffic = traffic::summary(store, env).await?;
     let c = chrome(&req, &admin, "Dashboard", "dashboard", env);
-    let page = DashboardPage::new(c, st, &products, events, &per_minute, traffic);
+    let mut page = DashboardPage::new(c, st, &products, events, &per_minute, traffic);
+    page.open_cases = crate::app::abuse_cases::open_count(&state.engine, env).await;
     render(&req, &page)
 }
 

@@ -2,6 +2,7 @@
 //! and actors as the admin API. Every page needs a session; every form post
 //! checks the session's CSRF token first and, for writes, the admin's role.
 
+pub mod abuse;
 pub mod activations;
 pub mod admins;
 pub mod api_keys;

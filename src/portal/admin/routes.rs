@@ -107,6 +107,8 @@ fn product_routes(cfg: &mut web::ServiceConfig) {
 
 /// Customers, their invitations and the outbox the mails wait in.
 fn customer_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/abuse", web::get().to(abuse::page))
+        .route("/abuse/{key}/review", web::post().to(abuse::review));
     cfg.route("/customers", web::get().to(customers::list))
         .route("/customers", web::post().to(customers::create))
         .route("/customers/pick.json", web::get().to(customers::pick))

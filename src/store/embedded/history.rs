@@ -176,6 +176,7 @@ mod tests {
             metadata: Default::default(),
             ever_activated: true,
             flagged: false,
+            abuse_case: None,
             version: 7,
             created_at: now,
             updated_at: now,
