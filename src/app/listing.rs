@@ -234,6 +234,23 @@ pub async fn export(
     })
 }
 
+/// The chosen licenses as CSV (the License Keys page's "Export selected").
+pub async fn export_selection(
+    engine: &Engine,
+    env: Environment,
+    keys: &[crate::domain::LicenseKey],
+) -> Result<Export, AppError> {
+    engine.catalog().wait_ready().await;
+    let (products, customers) = names(engine, env).await?;
+    let chosen = engine.catalog().summaries_of(env, keys);
+    let stamp = Utc::now().format("%Y%m%d-%H%M%S");
+    Ok(Export {
+        filename: format!("licenses-{env}-selected-{stamp}.csv"),
+        content_type: "text/csv; charset=utf-8",
+        body: csv(&chosen, &products, &customers).map_err(|e| AppError::Internal(e.to_string()))?,
+    })
+}
+
 const CSV_HEADER: [&str; 9] = [
     "key",
     "product",

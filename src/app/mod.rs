@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod branding;
+pub mod bulk;
 pub mod contracts;
 pub mod customer_admin;
 pub mod customer_invites;

@@ -32,6 +32,18 @@ impl Form {
         self.0.contains_key(name)
     }
 
+    /// The rest of each field name that starts with `prefix` (checkbox lists
+    /// like `k:<key>`), sorted.
+    pub fn suffixes(&self, prefix: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .0
+            .keys()
+            .filter_map(|k| k.strip_prefix(prefix).map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    }
+
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Form {
         Form(pairs.into_iter().collect())
     }

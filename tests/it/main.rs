@@ -13,6 +13,7 @@ mod branding;
 mod browser;
 mod browser_api_keys;
 mod browser_webhooks;
+mod bulk;
 mod client_api;
 mod cluster;
 mod concurrency;

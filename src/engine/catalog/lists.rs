@@ -37,3 +37,16 @@ impl Catalog {
         v
     }
 }
+
+impl Catalog {
+    /// The summaries of `keys` this node knows, in the order given (unknown or
+    /// deleted keys are left out).
+    pub fn summaries_of(&self, env: Environment, keys: &[LicenseKey]) -> Vec<LicenseSummary> {
+        let side = self.side(env).read();
+        let s = &side.shelf;
+        keys.iter()
+            .filter_map(|k| s.find(k.as_str()))
+            .filter_map(|r| s.summary(r))
+            .collect()
+    }
+}

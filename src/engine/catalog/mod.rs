@@ -7,8 +7,8 @@
 //! writes. Compact columns ([`shelf`]): about 80 bytes a license.
 
 mod arena;
-pub mod load;
 mod lists;
+pub mod load;
 mod orders;
 mod search;
 mod shelf;

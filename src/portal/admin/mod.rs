@@ -16,6 +16,7 @@ pub mod generator_fields;
 pub mod generators;
 pub mod jobs;
 pub mod license_actions;
+pub mod license_bulk;
 pub mod license_edit;
 pub mod license_fields;
 pub mod license_mail;

@@ -45,6 +45,8 @@ fn auth_routes(cfg: &mut web::ServiceConfig) {
 /// confirmed actions and freeing a device.
 fn license_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/licenses", web::get().to(licenses::list))
+        .route("/licenses/bulk", web::post().to(license_bulk::start))
+        .route("/licenses/bulk/apply", web::post().to(license_bulk::apply))
         .route("/licenses/export", web::get().to(licenses::export))
         .route("/licenses/new", web::get().to(license_new::new_page))
         .route("/licenses/new", web::post().to(license_new::create))
