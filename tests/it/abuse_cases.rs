@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::browser::{browser, chromedriver, fill, screenshot_dir, shot, wait_url};
-use crate::helpers::{activate, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
+use crate::helpers::{activate, Server};
 use crate::web::Web;
 
 /// Threshold 3: four refused devices open a low case; four more make it high.
@@ -144,16 +144,13 @@ fn cases_open_with_severity_and_devices_and_reviews_act_once() {
         .get("/admin/abuse")
         .text()
         .contains("No abuse case waits"));
-    let (_, audit) = s.admin("GET", "/production/audit?action=abuse_case.", None);
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["action"].as_str())
-        .collect();
-    assert!(actions.contains(&"abuse_case.dismissed"), "{actions:?}");
+    let actions = crate::helpers::audit_actions(&s, "production", "abuse_case.");
     assert!(
-        actions.contains(&"abuse_case.confirmed_suspend"),
+        actions.iter().any(|x| x == "abuse_case.dismissed"),
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|x| x == "abuse_case.confirmed_suspend"),
         "{actions:?}"
     );
     // The case survives a restart (it is on the license's record).
@@ -173,12 +170,7 @@ async fn the_abuse_cases_page_in_a_real_browser() {
     let c = browser(&driver, downloads.path()).await;
     let shots = screenshot_dir("admin-abuse");
     let base = s.base.clone();
-    c.goto(&format!("{base}/admin/abuse")).await.unwrap();
-    wait_url(&c, "/admin/login").await;
-    fill(&c, "#email", ADMIN_EMAIL).await;
-    fill(&c, "#password", ADMIN_PASSWORD).await;
-    crate::browser::click(&c, "#sign-in").await;
-    wait_url(&c, "/admin/abuse").await;
+    crate::browser::sign_in_admin(&c, &base, "/admin/abuse").await;
     shot(&c, &shots, "00-open-case").await;
     fill(&c, &format!("#note-{key}"), "confirmed with the customer").await;
     crate::browser::click(&c, "button[value=confirm_revoke]").await;

@@ -693,3 +693,14 @@ pub async fn customer_flow(s: &Server, shots: &str) {
     assert_eq!(text_of(&c, "#total-licenses").await, "3");
     c.close().await.unwrap();
 }
+
+/// Opens `path` (an admin page), signs in as the test server's admin on the
+/// page it is sent to, and waits to be back on `path`.
+pub async fn sign_in_admin(c: &Client, base: &str, path: &str) {
+    c.goto(&format!("{base}{path}")).await.unwrap();
+    wait_url(c, "/admin/login").await;
+    fill(c, "#email", ADMIN_EMAIL).await;
+    fill(c, "#password", ADMIN_PASSWORD).await;
+    click(c, "#sign-in").await;
+    wait_url(c, path).await;
+}

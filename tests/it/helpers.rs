@@ -349,3 +349,16 @@ pub fn activate(s: &Server, env: &str, key: &str, identifier: &str) -> Value {
     assert_eq!(st, 200, "{v}");
     v
 }
+
+/// The actions of `env`'s audit entries that `filter` (an action or a family
+/// like `customer.`) keeps, newest first.
+pub fn audit_actions(s: &Server, env: &str, filter: &str) -> Vec<String> {
+    let (st, audit) = s.admin("GET", &format!("/{env}/audit?action={filter}"), None);
+    assert_eq!(st, 200, "{audit}");
+    audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect()
+}

@@ -2,31 +2,16 @@
 //! licenses (they stay, unassigned), then the delete itself.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{chrome, redirect, render, Admin, AdminView, Chrome, ManageForm};
+use super::license_actions::ConfirmPage;
+use super::{chrome, redirect, render, Admin, AdminView, ManageForm};
 use crate::app::customer_admin;
 use crate::app::customers;
 use crate::app::AppState;
 use crate::domain::Environment;
 use crate::portal::PageError;
-
-#[derive(Template)]
-#[template(path = "admin/confirm.html")]
-struct ConfirmPage {
-    c: Chrome,
-    heading: String,
-    consequences: Vec<String>,
-    button: String,
-    button_class: &'static str,
-    action_url: String,
-    cancel_url: String,
-    action: String,
-    warn: bool,
-    hidden: Vec<(&'static str, String)>,
-}
 
 fn id_of(raw: &str) -> Result<Uuid, PageError> {
     raw.parse()

@@ -131,20 +131,21 @@ fn consequences(action: &str, l: &License) -> (String, Vec<String>, String, &'st
     )
 }
 
+/// The confirmation dialog every admin page that asks first renders.
 #[derive(Template)]
 #[template(path = "admin/confirm.html")]
-struct ConfirmPage {
-    c: Chrome,
-    heading: String,
-    consequences: Vec<String>,
-    button: String,
-    button_class: &'static str,
-    action_url: String,
-    cancel_url: String,
-    action: String,
-    warn: bool,
+pub(super) struct ConfirmPage {
+    pub c: Chrome,
+    pub heading: String,
+    pub consequences: Vec<String>,
+    pub button: String,
+    pub button_class: &'static str,
+    pub action_url: String,
+    pub cancel_url: String,
+    pub action: String,
+    pub warn: bool,
     /// Extra fields the confirming form posts (the device and where to return).
-    hidden: Vec<(&'static str, String)>,
+    pub hidden: Vec<(&'static str, String)>,
 }
 
 /// Whether `action` may be taken on a license in `status` (delete always may).
