@@ -184,3 +184,44 @@ async fn the_abuse_cases_page_in_a_real_browser() {
     c.close().await.unwrap();
     assert_eq!(s.get_license("production", &key)["status"], "revoked");
 }
+
+#[test]
+fn the_admin_api_lists_and_reviews_cases() {
+    let s = Server::start();
+    rule(&s);
+    let key = flagged_license(&s, 4);
+    case_of(&s, &key);
+    let r = s.admin_raw("GET", "/production/abuse-cases", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-total-count"), Some("1"));
+    let list = r.json();
+    assert_eq!(list[0]["key"], json!(key));
+    assert_eq!(list[0]["abuse_case"]["severity"], "low");
+    let path = format!("/production/licenses/{key}/abuse-case/review");
+    let (st, e) = s.admin("POST", &path, Some(json!({"decision": "ban"})));
+    assert_eq!(st, 400, "{e}");
+    let (st, e) = s.admin(
+        "POST",
+        &path,
+        Some(json!({"decision": "dismiss", "extra": 1})),
+    );
+    assert_eq!(st, 400, "{e}");
+    let (st, l) = s.admin(
+        "POST",
+        &path,
+        Some(json!({"decision": "confirm_revoke", "note": "resold"})),
+    );
+    assert_eq!(st, 200, "{l}");
+    assert_eq!(l["status"], "revoked");
+    assert_eq!(l["abuse_case"]["status"], "confirmed");
+    let (st, _) = s.admin("POST", &path, Some(json!({"decision": "dismiss"})));
+    assert_eq!(st, 400, "reviewed once");
+    let (_, list) = s.admin("GET", "/production/abuse-cases", None);
+    assert_eq!(list, json!([]));
+    let (st, _) = s.admin(
+        "POST",
+        "/production/licenses/NOPE-NOPE-NOPE/abuse-case/review",
+        Some(json!({"decision": "dismiss"})),
+    );
+    assert_eq!(st, 404);
+}

@@ -128,6 +128,16 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         Need::Permission(P::LicensesRead),
     ),
     (
+        "GET",
+        "/{env}/abuse-cases",
+        Need::Permission(P::LicensesRead),
+    ),
+    (
+        "POST",
+        "/{env}/licenses/{key}/abuse-case/review",
+        Need::Permission(P::LicensesWrite),
+    ),
+    (
         "POST",
         "/{env}/webhooks",
         Need::Permission(P::WebhooksManage),

@@ -1,5 +1,6 @@
 //! The admin REST API: everything the admin portal does, as JSON, behind a bearer token.
 
+pub mod abuse_cases;
 pub mod access;
 pub mod api_keys;
 pub mod backup;
@@ -282,6 +283,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/{env}/licenses/{key}/offline",
                 web::get().to(license_devices::offline),
+            )
+            .route("/{env}/abuse-cases", web::get().to(abuse_cases::list))
+            .route(
+                "/{env}/licenses/{key}/abuse-case/review",
+                web::post().to(abuse_cases::review),
             )
             .route("/{env}/audit", web::get().to(settings::audit))
             .route("/{env}/settings", web::get().to(settings::get))

@@ -31,6 +31,7 @@ use crate::api::admin;
         client_ops::deactivate, client_ops::offline, client_ops::public_key,
         admin::customers::create, admin::customers::list, admin::customers::get,
         admin::customers::update, admin::customers::delete,
+        admin::abuse_cases::list, admin::abuse_cases::review,
         admin::products::create, admin::products::list, admin::products::get, admin::products::update, admin::products::revoke_all,
         admin::products::create_generator, admin::products::list_generators,
         admin::licenses::create, admin::licenses::bulk, admin::licenses::list,
