@@ -169,6 +169,17 @@
     });
   }
 
+  // License Keys: a box in the header ticks every row of the page (the rows'
+  // own boxes work without script).
+  var selectPage = document.getElementById("select-page");
+  if (selectPage) {
+    selectPage.hidden = false;
+    var rowBoxes = function () { return document.querySelectorAll('input[type=checkbox][form="bulk-form"]'); };
+    selectPage.addEventListener("change", function () {
+      rowBoxes().forEach(function (b) { b.checked = selectPage.checked; });
+    });
+  }
+
   // Customer picker: a search box beside the customer select that finds any of
   // the customers (the select itself only holds the chosen one), so the page
   // stays small however many customers there are.

@@ -125,3 +125,46 @@ fn ticked_rows_are_exported_suspended_revoked_and_assigned() {
     let (_, audit) = s.admin("GET", "/production/audit?action=license.suspend", None);
     assert_eq!(audit.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bulk_bar_in_a_real_browser() {
+    let s = Server::start();
+    let keys: Vec<String> = (0..4).map(|_| s.license("production", 2)).collect();
+    for k in &keys {
+        activate(&s, "production", k, "box");
+    }
+    let driver = crate::browser::chromedriver();
+    let downloads = tempfile::tempdir().unwrap();
+    let c = crate::browser::browser(&driver, downloads.path()).await;
+    let shots = crate::browser::screenshot_dir("admin-bulk");
+    let base = s.base.clone();
+    crate::browser::sign_in_admin(&c, &base, "/admin/licenses").await;
+    // The header box ticks the whole page.
+    crate::browser::click(&c, "#select-page").await;
+    let ticked = c
+        .execute(
+            "return document.querySelectorAll('input[form=\"bulk-form\"]:checked').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticked, json!(4));
+    crate::browser::shot(&c, &shots, "00-selected").await;
+    crate::browser::choose(&c, "#bulk-action", "suspend").await;
+    crate::browser::click(&c, "#bulk-apply").await;
+    crate::browser::wait_url(&c, "/admin/licenses/bulk").await;
+    assert!(crate::browser::text_of(&c, "#confirm-heading")
+        .await
+        .contains("Suspend 4 license(s)?"));
+    crate::browser::shot(&c, &shots, "01-confirm").await;
+    crate::browser::click(&c, "#confirm-bulk").await;
+    crate::browser::wait_url(&c, "/admin/licenses?").await;
+    assert!(crate::browser::text_of(&c, "#flash")
+        .await
+        .contains("4 license(s) suspended."));
+    crate::browser::shot(&c, &shots, "02-done").await;
+    c.close().await.unwrap();
+    for k in &keys {
+        assert_eq!(s.get_license("production", k)["status"], "suspended");
+    }
+}
