@@ -8,6 +8,19 @@ use super::abuse_case::{AbuseCase, AbuseEvent};
 use super::settings::AbuseSettings;
 use super::{Action, AuditEntry, License};
 
+/// Whether a firing of the rule changes the license: it is neither flagged
+/// nor suspended yet (a case opens), or its open case has not seen one of
+/// these devices (the case grows). Otherwise the firing is already on record.
+pub fn abuse_due(license: &License, events: &[AbuseEvent]) -> bool {
+    let first = !license.flagged && license.status != super::LicenseStatus::Suspended;
+    first
+        || license.has_open_case()
+            && license
+                .abuse_case
+                .as_ref()
+                .is_some_and(|c| c.has_new(events))
+}
+
 /// The license after the abuse rule fired, the audit entry that says why, and
 /// what was done (`"suspended"` or `"flagged"`, as metrics and logs name it).
 pub fn abuse_fired(
@@ -97,6 +110,20 @@ mod tests {
             assert_eq!(audit.before, Some(status.to_string()));
             assert_eq!(audit.after, Some(after.to_string()));
         }
+    }
+
+    #[test]
+    fn a_firing_is_due_once_then_only_for_new_devices() {
+        let fresh = license(S::Active, 1, &["a"]);
+        assert!(abuse_due(&fresh, &events(4)));
+        let (flagged, _, _) = abuse_fired(&fresh, &rule(false), events(4), Utc::now());
+        assert!(!abuse_due(&flagged, &events(4)), "the same devices again");
+        assert!(
+            abuse_due(&flagged, &events(5)),
+            "a new device grows the case"
+        );
+        let (suspended, _, _) = abuse_fired(&fresh, &rule(true), events(4), Utc::now());
+        assert!(!abuse_due(&suspended, &events(4)));
     }
 
     #[test]

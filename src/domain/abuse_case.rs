@@ -152,7 +152,7 @@ impl AbuseCase {
     pub fn grow(&mut self, events: Vec<AbuseEvent>, threshold: u32) -> bool {
         let mut added = 0;
         for e in events {
-            if !self.events.iter().any(|x| x.identifier == e.identifier) {
+            if self.has_new(std::slice::from_ref(&e)) {
                 added += 1;
                 self.events.push(e);
             }
@@ -162,6 +162,13 @@ impl AbuseCase {
         self.distinct += added;
         self.severity = Severity::of(self.distinct, threshold);
         added > 0
+    }
+
+    /// Whether any of `events` is a device this case has not recorded.
+    pub fn has_new(&self, events: &[AbuseEvent]) -> bool {
+        events
+            .iter()
+            .any(|e| self.events.iter().all(|x| x.identifier != e.identifier))
     }
 
     /// Records a review; only an open case can be reviewed.

@@ -20,8 +20,9 @@ pub const FRESH: Duration = Duration::from_secs(10);
 /// Every customer at one moment, by id and in display order.
 pub struct Snapshot {
     pub by_id: Arc<HashMap<Uuid, Customer>>,
-    /// Ids by name (case-folded), then email.
-    order: Vec<Uuid>,
+    /// (case-folded name, id) by that name, then email: searches compare
+    /// without folding each name again.
+    order: Vec<(String, Uuid)>,
 }
 
 /// Which customers a list shows.
@@ -33,11 +34,9 @@ pub struct CustomerFilter {
 }
 
 impl CustomerFilter {
-    fn keeps(&self, needle: &str, c: &Customer) -> bool {
+    fn keeps(&self, needle: &str, folded_name: &str, c: &Customer) -> bool {
         self.status.is_none_or(|s| c.status() == s)
-            && (needle.is_empty()
-                || c.email.contains(needle)
-                || c.name.to_lowercase().contains(needle))
+            && (needle.is_empty() || c.email.contains(needle) || folded_name.contains(needle))
     }
 }
 
@@ -50,7 +49,7 @@ impl Snapshot {
             .collect();
         keyed.sort_unstable();
         Snapshot {
-            order: keyed.into_iter().map(|(_, _, id)| id).collect(),
+            order: keyed.into_iter().map(|(name, _, id)| (name, id)).collect(),
             by_id: Arc::new(all.into_iter().map(|c| (c.id, c)).collect()),
         }
     }
@@ -65,14 +64,21 @@ impl Snapshot {
         self.order.is_empty()
     }
 
+    /// Each customer with its folded name, in display order.
+    fn in_order(&self) -> impl Iterator<Item = (&str, &Customer)> {
+        self.order
+            .iter()
+            .filter_map(|(name, id)| Some((name.as_str(), self.by_id.get(id)?)))
+    }
+
     /// The matching customers in display order: `skip` of them left out, at
     /// most `take` returned, and how many match in all.
     pub fn matching(&self, f: &CustomerFilter, skip: usize, take: usize) -> (Vec<Customer>, usize) {
         let needle = f.q.trim().to_lowercase();
         let mut total = 0;
         let mut out = Vec::new();
-        for c in self.order.iter().filter_map(|id| self.by_id.get(id)) {
-            if !f.keeps(&needle, c) {
+        for (name, c) in self.in_order() {
+            if !f.keeps(&needle, name, c) {
                 continue;
             }
             if total >= skip && out.len() < take {
@@ -104,13 +110,8 @@ impl Snapshot {
             status: None,
         };
         let mut best: Vec<(u8, usize, &Customer)> = Vec::new();
-        for (i, c) in self
-            .order
-            .iter()
-            .filter_map(|id| self.by_id.get(id))
-            .enumerate()
-        {
-            if f.keeps(&needle, c) {
+        for (i, (name, c)) in self.in_order().enumerate() {
+            if f.keeps(&needle, name, c) {
                 best.push((rank(c), i, c));
                 if best.len() > limit * 4 {
                     best.sort_unstable_by_key(|b| (b.0, b.1));

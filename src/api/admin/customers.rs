@@ -2,7 +2,6 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::views::CustomerView;
 use super::{AdminToken, Body};
@@ -126,7 +125,7 @@ pub async fn update(
     id: web::Path<String>,
     Body(p): Body<CustomerPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::uuid("id", &id)?;
     let e = CustomerEdit {
         name: p.name,
         email: p.email,
@@ -152,15 +151,10 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::uuid("id", &id)?;
     let sessions = &state.services.customer_sessions;
     let n = customer_admin::delete(&state.engine, sessions, id, &t.actor()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id, "licenses_unassigned": n })))
-}
-
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::field("id", "id must be a UUID"))
 }
 
 #[utoipa::path(
@@ -178,7 +172,7 @@ pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
+    let id = super::uuid("id", &id)?;
     let c = customers::get(state.store(), id).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(&c)))
 }

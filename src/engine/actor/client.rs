@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use super::commit::commit_client_change;
 use super::messages::{AbuseTriggered, ActivationRequest, ClientChange, Outcome};
 use super::LicenseActor;
-use crate::domain::abuse::abuse_fired;
-use crate::domain::abuse_case::CaseStatus;
+use crate::domain::abuse::{abuse_due, abuse_fired};
 use crate::domain::verdict::{self, Op};
-use crate::domain::{Activation, AuditEntry, License, LicenseStatus, Verdict, VerdictCode};
+use crate::domain::{Activation, AuditEntry, License, Verdict, VerdictCode};
 use crate::engine::EngineError;
 use crate::metrics::metrics;
 use crate::store::LicenseWrite;
@@ -103,15 +102,7 @@ impl Handler<ClientChange> for LicenseActor {
                     let rule = act.shared.settings.get(act.env).abuse;
                     let window = act.abuse.get_or_insert_with(Box::default);
                     if let Some(events) = window.refused_events(identifier, Utc::now(), &rule) {
-                        let l = &act.resident.view().license;
-                        let first = !l.flagged && l.status != LicenseStatus::Suspended;
-                        let grows = l.abuse_case.as_ref().is_some_and(|c| {
-                            c.status == CaseStatus::Open
-                                && events
-                                    .iter()
-                                    .any(|e| c.events.iter().all(|x| x.identifier != e.identifier))
-                        });
-                        if first || grows {
+                        if abuse_due(&act.resident.view().license, &events) {
                             ctx.notify(AbuseTriggered { events });
                         }
                     }

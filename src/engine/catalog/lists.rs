@@ -13,8 +13,7 @@ impl Catalog {
         let s = &side.shelf;
         let mut v: Vec<(DateTime<Utc>, LicenseKey)> = (0..s.rows())
             .filter(|r| s.is_live(*r) && s.open_case[*r as usize])
-            .filter_map(|r| s.summary(r))
-            .map(|l| (l.created_at, l.key))
+            .filter_map(|r| Some((s.created_at(r), LicenseKey::parse(s.keys.get(r)).ok()?)))
             .collect();
         v.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         v.into_iter().map(|(_, k)| k).collect()

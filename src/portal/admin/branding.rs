@@ -14,6 +14,9 @@ use crate::domain::branding::{Branding, Logo, LOGO_TYPES, MAX_LOGO_BYTES};
 use crate::portal::forms::Form;
 use crate::portal::PageError;
 
+/// Fields the logo form sends (csrf, logo), with room to spare.
+const MAX_FIELDS: usize = 8;
+
 fn back(req: &HttpRequest, kind: &str, text: &str) -> HttpResponse {
     redirect(req, "/admin/settings?env=production#branding", kind, text)
 }
@@ -76,7 +79,12 @@ pub async fn upload_logo(
     let bad = |m: String| PageError::BadRequest(m);
     let mut csrf = String::new();
     let mut logo = None;
+    let mut fields = 0;
     while let Some(item) = payload.next().await {
+        fields += 1;
+        if fields > MAX_FIELDS {
+            return Err(bad("too many form fields".into()));
+        }
         let mut field = item.map_err(|e| bad(format!("could not read the upload: {e}")))?;
         let name = field.name().unwrap_or("").to_owned();
         let mut buf = Vec::new();

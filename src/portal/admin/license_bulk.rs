@@ -122,11 +122,8 @@ pub async fn apply(
         "suspend" => BulkAction::Suspend,
         "revoke" => BulkAction::Revoke,
         "assign" => {
-            let v = super::license_fields::LicenseFields {
-                customer_email: form.get("customer_email").into(),
-                ..Default::default()
-            };
-            let id = super::license_fields::customer_for_email(&state, &v)
+            let email = form.get("customer_email");
+            let id = super::license_fields::customer_for_email(&state, email)
                 .await?
                 .ok_or_else(|| PageError::BadRequest("Assign needs the customer's email".into()))?;
             BulkAction::Assign(id)

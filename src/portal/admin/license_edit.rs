@@ -134,7 +134,7 @@ pub async fn edit(
         let page = EditPage::build(&state, &req, &admin, env, &l, (v, errors)).await?;
         return render_invalid(&page);
     }
-    if let Some(id) = customer_for_email(&state, &v).await? {
+    if let Some(id) = customer_for_email(&state, &v.customer_email).await? {
         owner = Owner::Set(id);
     }
     let after = match licenses::update(&state.engine, env, &key, owner, edit, &admin.who()).await {

@@ -189,12 +189,12 @@ pub fn check_customer_email(v: &LicenseFields, errors: &mut FieldErrors) {
 /// (called once the rest of the form is valid); None when no email was typed.
 pub async fn customer_for_email(
     state: &crate::app::AppState,
-    v: &LicenseFields,
+    customer_email: &str,
 ) -> Result<Option<Uuid>, crate::app::error::AppError> {
-    if v.customer_email.is_empty() {
+    if customer_email.is_empty() {
         return Ok(None);
     }
-    let email = crate::app::customer_invites::check_email(&v.customer_email, "customer_email")?;
+    let email = crate::app::customer_invites::check_email(customer_email, "customer_email")?;
     let mailer = crate::app::account::LinkMailer {
         links: &state.services.links,
         outbox: &state.services.outbox,

@@ -133,7 +133,7 @@ pub async fn create(
         errors.add("generator_id", "Generator is required.");
     }
     let made = if errors.is_empty() {
-        if let Some(id) = customer_for_email(&state, &v).await? {
+        if let Some(id) = customer_for_email(&state, &v.customer_email).await? {
             n.customer_id = Some(id);
         }
         match licenses::create(&state.engine, env, &n, 1, &admin.who()).await {
