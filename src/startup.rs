@@ -144,7 +144,11 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
         traffic.clone(),
     );
     // Background jobs run on this (background) thread, never on an HTTP worker.
-    state.services.jobs.start(engine.clone(), &settings.jobs);
+    let owners = crate::app::customer_invites::owners(state.clone());
+    state
+        .services
+        .jobs
+        .start(engine.clone(), &settings.jobs, owners);
     crate::app::reminders::spawn(
         state.engine.clone(),
         state.services.outbox.clone(),

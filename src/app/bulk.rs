@@ -3,35 +3,24 @@
 //! one by one). A license the action does not fit is skipped with the reason;
 //! the others go ahead.
 
-use uuid::Uuid;
+use chrono::Utc;
 
 use super::error::AppError;
+use super::jobs::Jobs;
 use super::licenses;
+use super::listing::{self, ListParams};
+use crate::domain::job::planned::bulk_steps;
+pub use crate::domain::job::BulkAction;
+use crate::domain::job::{Job, JobTask};
+use crate::domain::AuditEntry;
 use crate::domain::{Action, Environment, LicenseKey};
 use crate::engine::Engine;
 
 /// Most licenses one bulk action takes (a page of the table is at most 100).
 pub const MAX_SELECTED: usize = 500;
 
-/// What to do to each selected license.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BulkAction {
-    Suspend,
-    Revoke,
-    /// Assign (or transfer) to this customer.
-    Assign(Uuid),
-}
-
-impl BulkAction {
-    /// The verb a summary uses ("suspended").
-    pub fn done_word(self) -> &'static str {
-        match self {
-            BulkAction::Suspend => "suspended",
-            BulkAction::Revoke => "revoked",
-            BulkAction::Assign(_) => "assigned",
-        }
-    }
-}
+/// Most licenses one action over every match takes (a job of 200 steps).
+pub const MAX_MATCHING: usize = 100_000;
 
 /// What a bulk action did.
 #[derive(Debug, Default)]
@@ -70,16 +59,115 @@ pub async fn run(
 ) -> Result<BulkOutcome, AppError> {
     let mut out = BulkOutcome::default();
     for key in keys {
-        let r = match action {
-            BulkAction::Suspend => licenses::act(engine, env, key, Action::Suspend, who).await,
-            BulkAction::Revoke => licenses::act(engine, env, key, Action::Revoke, who).await,
-            BulkAction::Assign(c) => licenses::assign(engine, env, key, c, who).await,
-        };
-        match r {
-            Ok(_) => out.done += 1,
+        match one(engine, env, key, action, who).await {
+            Ok(()) => out.done += 1,
             Err(AppError::Unavailable(e)) => return Err(AppError::Unavailable(e)),
             Err(e) => out.skipped.push((key.as_str().to_owned(), e.to_string())),
         }
     }
     Ok(out)
+}
+
+/// Applies `action` to one license (through its actor; audited there).
+pub async fn one(
+    engine: &Engine,
+    env: Environment,
+    key: &LicenseKey,
+    action: BulkAction,
+    who: &str,
+) -> Result<(), AppError> {
+    match action {
+        BulkAction::Suspend => licenses::act(engine, env, key, Action::Suspend, who).await,
+        BulkAction::Revoke => licenses::act(engine, env, key, Action::Revoke, who).await,
+        BulkAction::Assign(c) => licenses::assign(engine, env, key, c, who).await,
+    }
+    .map(|_| ())
+}
+
+/// Starts `action` over every license the filters match now, as a job: the
+/// keys are fixed when it starts (written as its plan), so a license that
+/// matches later is not taken and one that stops matching still is.
+/// `described` says what the filters were, for the jobs list and the audit.
+pub async fn start_matching(
+    engine: &Engine,
+    jobs: &Jobs,
+    env: Environment,
+    params: &ListParams,
+    action: BulkAction,
+    described: &str,
+    who: &str,
+) -> Result<Job, AppError> {
+    let keys = matching_keys(engine, env, params).await?;
+    if keys.is_empty() {
+        return Err(AppError::field(
+            "filters",
+            "No license matches these filters.",
+        ));
+    }
+    if keys.len() > MAX_MATCHING {
+        return Err(AppError::field(
+            "filters",
+            format!("More than {MAX_MATCHING} licenses match: narrow the filters."),
+        ));
+    }
+    let store = engine.store().as_ref();
+    let now = Utc::now();
+    let n = keys.len();
+    let title = format!("{} {n} licenses {described} ({env})", action.verb());
+    let job = Job::draft(
+        env,
+        JobTask::Bulk { action },
+        title,
+        who.into(),
+        n as u32,
+        now,
+    );
+    let job = jobs.draft(store, job, bulk_steps(now, &keys)).await?;
+    let detail = format!("{} (job {})", job.title, job.id);
+    let audit = AuditEntry::new(who, "license.bulk", None, now).detail(detail);
+    store.append_audit(env, &audit).await?;
+    jobs.confirm(store, job.id).await
+}
+
+/// How many licenses the filters match now (this node's catalog).
+pub async fn matching_count(
+    engine: &Engine,
+    env: Environment,
+    params: &ListParams,
+) -> Result<u64, AppError> {
+    let mut q = params.to_query()?;
+    q.page = 1;
+    q.per_page = 1;
+    Ok(listing::page_now(engine, env, q).await?.page.total)
+}
+
+/// Every key the filters match (at most one more than [`MAX_MATCHING`]).
+async fn matching_keys(
+    engine: &Engine,
+    env: Environment,
+    params: &ListParams,
+) -> Result<Vec<LicenseKey>, AppError> {
+    let mut q = params.to_query()?;
+    engine.catalog().wait_ready().await;
+    // Key order: a stable walk, whatever order the page showed.
+    q.sort = crate::store::SortField::Key;
+    q.descending = false;
+    q.page = 1;
+    q.per_page = crate::store::MAX_PER_PAGE;
+    let (products, customers) = listing::names(engine, env).await?;
+    let mut keys = Vec::new();
+    loop {
+        let page = engine
+            .catalog()
+            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
+            .await?;
+        let done = (page.items.len() as u32) < q.per_page || keys.len() > MAX_MATCHING;
+        keys.extend(page.items.into_iter().map(|s| s.key));
+        if done {
+            break;
+        }
+        q.page += 1;
+    }
+    keys.truncate(MAX_MATCHING + 1);
+    Ok(keys)
 }

@@ -51,3 +51,35 @@ pub async fn find_or_invite(
     send_password_link(mailer, &c, Purpose::Invite, Utc::now()).await?;
     Ok((c, true))
 }
+
+/// The customer a typed email names, made and mailed an invitation when new
+/// (called once the rest of a form is valid); None when no email was typed.
+pub async fn owner_for_email(
+    state: &super::AppState,
+    customer_email: &str,
+) -> Result<Option<uuid::Uuid>, AppError> {
+    if customer_email.is_empty() {
+        return Ok(None);
+    }
+    let email = check_email(customer_email, "customer_email")?;
+    let mailer = LinkMailer {
+        links: &state.services.links,
+        outbox: &state.services.outbox,
+        base: state.config.public_base(),
+    };
+    let hooks = &state.services.webhooks;
+    let (c, _) = find_or_invite(&state.engine, &state.passwords, hooks, &mailer, &email).await?;
+    Ok(Some(c.id))
+}
+
+/// [`owner_for_email`] for the job runner (an import's rows name owners).
+pub fn owners(state: actix_web::web::Data<super::AppState>) -> super::jobs::planned::Owners {
+    std::sync::Arc::new(move |email: String| {
+        let state = state.clone();
+        Box::pin(async move {
+            owner_for_email(&state, &email)
+                .await?
+                .ok_or_else(|| AppError::field("customer_email", "no email"))
+        })
+    })
+}

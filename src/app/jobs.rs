@@ -7,6 +7,7 @@
 //! another one takes the job over once the lease runs out and finishes it without
 //! making a key twice. Every node polls for such jobs every `jobs.poll_secs`.
 
+pub mod planned;
 pub mod revoke;
 mod run;
 
@@ -22,7 +23,7 @@ use uuid::Uuid;
 use crate::app::error::AppError;
 use crate::app::licenses::Overrides;
 use crate::config::JobSettings;
-use crate::domain::job::{GenerationSpec, Job, JobError, Lease};
+use crate::domain::job::{GenerationSpec, Job, JobError, JobStep, Lease};
 use crate::domain::{Environment, Generator};
 use crate::engine::Engine;
 use crate::store::{Store, StoreError};
@@ -56,6 +57,8 @@ struct Shared {
     /// Random per process: whose lease a job row names.
     node: String,
     settings: OnceLock<JobSettings>,
+    /// How an import's step finds or invites the customers its rows name.
+    owners: OnceLock<planned::Owners>,
     /// Jobs running on this node (bounded by `MAX_LOCAL`).
     running: Mutex<HashSet<Uuid>>,
     wake: mpsc::Sender<Uuid>,
@@ -69,6 +72,7 @@ impl Default for Jobs {
             shared: Arc::new(Shared {
                 node: Uuid::new_v4().simple().to_string()[..12].to_owned(),
                 settings: OnceLock::new(),
+                owners: OnceLock::new(),
                 running: Mutex::new(HashSet::new()),
                 wake,
                 inbox: Mutex::new(Some(inbox)),
@@ -96,8 +100,9 @@ impl Jobs {
     /// Starts this node's job runner on the current (background) thread: it runs
     /// the jobs this node starts or retries, and every `poll_secs` (and now)
     /// takes over running jobs whose lease ran out. Call once, at start.
-    pub fn start(&self, engine: Arc<Engine>, settings: &JobSettings) {
+    pub fn start(&self, engine: Arc<Engine>, settings: &JobSettings, owners: planned::Owners) {
         let _ = self.shared.settings.set(settings.clone());
+        let _ = self.shared.owners.set(owners);
         let Some(inbox) = self.shared.inbox.lock().take() else {
             return;
         };
@@ -195,6 +200,35 @@ impl Jobs {
         Ok(job)
     }
 
+    /// Records a planned job that waits for confirmation, and its step plans
+    /// (the store's: any node shows it and any node runs it once confirmed).
+    pub async fn draft(
+        &self,
+        store: &dyn Store,
+        job: Job,
+        steps: Vec<JobStep>,
+    ) -> Result<Job, AppError> {
+        let job = store.insert_job(&job).await?;
+        for (n, plan) in steps.iter().enumerate() {
+            store.plan_job_step(job.id, n as u32, plan).await?;
+        }
+        if let Err(e) = prune(store).await {
+            tracing::warn!(error = %e, "could not trim the jobs list");
+        }
+        Ok(job)
+    }
+
+    /// Starts a draft: it runs here first (any node takes it over after).
+    pub async fn confirm(&self, store: &dyn Store, id: Uuid) -> Result<Job, AppError> {
+        let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
+        let running = job
+            .confirmed(&self.shared.node, Utc::now(), self.shared.lease())
+            .map_err(refusal)?;
+        let job = store.update_job(&running).await.map_err(changed)?;
+        self.wake(job.id);
+        Ok(job)
+    }
+
     /// Runs a failed job again (on this node) for the keys it has not made yet.
     pub async fn retry(&self, store: &dyn Store, id: Uuid) -> Result<Job, AppError> {
         let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
@@ -246,6 +280,9 @@ fn refusal(e: JobError) -> AppError {
     match e {
         JobError::NotFailed => AppError::Conflict("Only a failed job can be retried.".into()),
         JobError::StillRunning => AppError::Conflict("A running job cannot be removed.".into()),
+        JobError::NotDraft => {
+            AppError::Conflict("This job was already confirmed or discarded.".into())
+        }
         other => AppError::Conflict(other.to_string()),
     }
 }

@@ -23,6 +23,7 @@ pub mod files;
 pub mod format;
 pub mod global_search;
 pub mod idempotency;
+pub mod import;
 pub mod jobs;
 pub mod key_mail;
 pub mod kill_switch;

@@ -104,12 +104,18 @@ fn one(
         eligibility: Default::default(),
     };
     if let Some(c) = o.customer_id {
-        // Assigning a fresh license always succeeds; it also starts the validity.
-        let _ = l.apply(Action::Assign, now);
-        l.customer_id = Some(c);
+        give_to(&mut l, c);
     }
     l.version = 1;
     l
+}
+
+/// A fresh license given to its first owner: assigned, its validity started
+/// at its creation (an import finds the owner only when its step runs).
+pub fn give_to(l: &mut License, customer: uuid::Uuid) {
+    // Assigning a fresh license always succeeds; it also starts the validity.
+    let _ = l.apply(Action::Assign, l.created_at);
+    l.customer_id = Some(customer);
 }
 
 /// Whether a validity period (days from assignment) is one a generator may have.

@@ -13,6 +13,9 @@ use super::{Environment, Generator, License, LicenseKey};
 /// Where a job is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobState {
+    /// Planned and waiting for an admin's confirmation (an import's preview);
+    /// no node runs it until it is confirmed.
+    Draft,
     Running,
     Done,
     /// Stopped on an error (the message); an admin may retry it.
@@ -43,6 +46,12 @@ pub enum JobTask {
     Generate,
     /// The kill switch: revoke every license of a product, step by step.
     RevokeProduct { product_id: Uuid },
+    /// A CSV import: each step creates the rows its plan holds. `rows` is how
+    /// many data rows the file had, `problems` how many of them were refused.
+    Import { rows: u32, problems: u32 },
+    /// One action over licenses chosen before the job started (every license a
+    /// filter matched): each step acts on the keys its plan holds.
+    Bulk { action: BulkAction },
 }
 
 /// One job's row. Its size does not grow with the keys it makes: the keys of
@@ -68,6 +77,10 @@ pub struct Job {
     pub spec: Option<GenerationSpec>,
     #[serde(default)]
     pub task: JobTask,
+    /// Of `done`, how many were left as they were (a refused transition, a key
+    /// taken meanwhile).
+    #[serde(default)]
+    pub skipped: u32,
     /// Moves on every write; every write is conditional on it.
     pub version: u64,
     pub lease: Option<Lease>,
@@ -75,11 +88,17 @@ pub struct Job {
 
 /// The keys one step plans to make, recorded before it inserts any, so a node
 /// taking the job over makes exactly these and no others.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobStep {
     /// The creation time of every license of the step.
     pub at: DateTime<Utc>,
     pub keys: Vec<LicenseKey>,
+    /// An import's checked rows (see [`planned`]).
+    #[serde(default)]
+    pub rows: Vec<ImportRow>,
+    /// The rows an import's check refused (kept on its first step only).
+    #[serde(default)]
+    pub problems: Vec<RowProblem>,
 }
 
 /// What every new job is started with, whatever its task.
@@ -109,6 +128,7 @@ impl JobHead {
             finished_at: None,
             spec,
             task,
+            skipped: 0,
             version: 0,
             lease: Some(self.lease),
         }
@@ -126,6 +146,8 @@ pub enum JobError {
     NotFailed,
     #[error("a running job cannot be removed")]
     StillRunning,
+    #[error("the job is not waiting for confirmation")]
+    NotDraft,
 }
 
 impl Job {
@@ -169,6 +191,54 @@ impl Job {
             now,
         };
         head.running(JobTask::RevokeProduct { product_id }, None)
+    }
+
+    /// A planned job (an import, a bulk action) that waits for confirmation:
+    /// nobody runs it until [`Job::confirmed`].
+    pub fn draft(
+        env: Environment,
+        task: JobTask,
+        title: String,
+        who: String,
+        total: u32,
+        now: DateTime<Utc>,
+    ) -> Job {
+        Job {
+            id: Uuid::new_v4(),
+            env,
+            title,
+            who,
+            created_at: now,
+            total,
+            done: 0,
+            step: 0,
+            state: JobState::Draft,
+            attempts: 0,
+            finished_at: None,
+            spec: None,
+            task,
+            skipped: 0,
+            version: 0,
+            lease: None,
+        }
+    }
+
+    /// The draft confirmed: running, leased to `node` (which runs it first).
+    pub fn confirmed(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Job, JobError> {
+        if self.state != JobState::Draft {
+            return Err(JobError::NotDraft);
+        }
+        let running = Job {
+            state: JobState::Running,
+            lease: None,
+            ..self.clone()
+        };
+        running.claim(node, now, lease)
     }
 
     /// Progress for the bar (100 for an empty job).
@@ -230,6 +300,15 @@ impl Job {
         }
     }
 
+    /// The job after a step that went through `done` items and left `skipped`
+    /// of them as they were.
+    pub fn advanced_past(&self, done: u32, skipped: u32) -> Job {
+        Job {
+            skipped: self.skipped.saturating_add(skipped),
+            ..self.advanced(done)
+        }
+    }
+
     /// The job done: nobody holds it any more.
     pub fn finished(&self, now: DateTime<Utc>) -> Job {
         Job {
@@ -278,13 +357,15 @@ impl Job {
     }
 }
 
-/// Whether a stored license is one `step` of the job made: same generator and
-/// the step's creation time (to the millisecond, the coarsest store). A key that
-/// was taken by another license before the step is not counted.
-pub fn made_by_step(l: &License, generator: Uuid, step: &JobStep) -> bool {
-    l.generator_id == Some(generator)
-        && l.created_at.timestamp_millis() == step.at.timestamp_millis()
+/// Whether a stored license is the one a step planned (an import's row): same
+/// generator and creation time (to the millisecond, the coarsest store).
+pub fn made_as_planned(stored: &License, planned: &License) -> bool {
+    stored.generator_id == planned.generator_id
+        && stored.created_at.timestamp_millis() == planned.created_at.timestamp_millis()
 }
+
+pub mod planned;
+pub use planned::{BulkAction, ImportRow, RowProblem};
 
 #[cfg(test)]
 mod tests;

@@ -51,5 +51,6 @@ pub mod issuing;
 pub use file::FileMeta;
 pub mod outbox;
 pub use outbox::{MailRecord, MailStatus};
+pub mod import;
 pub mod job;
 pub mod webhook;

@@ -16,10 +16,11 @@ use uuid::Uuid;
 use super::{Shared, CHUNK, KEEP, MAX_LOCAL};
 use crate::app::error::AppError;
 use crate::domain::issuing::{fresh_keys, licenses_from_keys};
-use futures_util::future::Either;
+use futures_util::future::{FutureExt, LocalBoxFuture};
 
+use super::planned::{planned_step, Progress};
 use super::revoke::revoke_step;
-use crate::domain::job::{made_by_step, GenerationSpec, Job, JobState, JobStep, JobTask};
+use crate::domain::job::{made_as_planned, GenerationSpec, Job, JobState, JobStep, JobTask};
 use crate::domain::{Environment, License, LicenseKey};
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
@@ -119,10 +120,12 @@ async fn run_job(shared: Arc<Shared>, engine: Arc<Engine>, mut job: Job) {
             break;
         };
         match leased_step(&shared, &engine, &mut job, n).await {
-            Ok(made) => {
-                let next = job
-                    .advanced(made)
-                    .renewed(&shared.node, Utc::now(), shared.lease());
+            Ok((done, skipped)) => {
+                let next = job.advanced_past(done, skipped).renewed(
+                    &shared.node,
+                    Utc::now(),
+                    shared.lease(),
+                );
                 match store.update_job(&next).await {
                     Ok(saved) => job = saved,
                     Err(e) => {
@@ -136,7 +139,7 @@ async fn run_job(shared: Arc<Shared>, engine: Arc<Engine>, mut job: Job) {
                 break;
             }
             Err(Stop::Failed(why)) => {
-                tracing::warn!(job = %id, error = %why, "bulk generation failed");
+                tracing::warn!(job = %id, error = %why, "background job failed");
                 if let Err(e) = store.update_job(&job.failed(why, Utc::now())).await {
                     tracing::warn!(job = %id, error = %e, "could not mark the job failed");
                 }
@@ -156,27 +159,26 @@ async fn leased_step(
     engine: &Arc<Engine>,
     job: &mut Job,
     n: u32,
-) -> Result<u32, Stop> {
-    let work = match (job.task, job.spec.clone()) {
-        (JobTask::RevokeProduct { product_id }, _) => Either::Right(revoke_step(
-            engine.clone(),
-            job.env,
-            product_id,
-            job.who.clone(),
-            n,
-            job.total - job.done.min(job.total),
-        )),
-        (JobTask::Generate, Some(spec)) => Either::Left(step(
-            engine.clone(),
-            job.id,
-            job.step,
-            job.env,
-            spec,
-            job.who.clone(),
-            n,
-        )),
+) -> Result<Progress, Stop> {
+    let remaining = job.total - job.done.min(job.total);
+    let (env, who) = (job.env, job.who.clone());
+    let made_only = |made: Result<u32, Stop>| made.map(|m| (m, 0));
+    let work: LocalBoxFuture<'static, Result<Progress, Stop>> = match (job.task, job.spec.clone()) {
+        (JobTask::RevokeProduct { product_id }, _) => {
+            revoke_step(engine.clone(), env, product_id, who, n, remaining)
+                .map(made_only)
+                .boxed_local()
+        }
+        (JobTask::Generate, Some(spec)) => {
+            step(engine.clone(), job.id, job.step, env, spec, who, n)
+                .map(made_only)
+                .boxed_local()
+        }
         (JobTask::Generate, None) => {
             return Err(Stop::Failed("the job has no keys to make".into()))
+        }
+        (JobTask::Import { .. } | JobTask::Bulk { .. }, _) => {
+            planned_step(engine.clone(), shared.owners.get().cloned(), job.clone()).boxed_local()
         }
     };
     tokio::pin!(work);
@@ -216,6 +218,7 @@ async fn step(
             let mine = JobStep {
                 at: Utc::now(),
                 keys: fresh_keys(&spec.generator, n as usize, &mut rand::rngs::OsRng),
+                ..JobStep::default()
             };
             let kept = store
                 .plan_job_step(id, number, &mine)
@@ -235,19 +238,18 @@ async fn step(
             Err(e) => return Err(failed(e.into())),
         }
     }
-    complete(&engine, env, &plan, g.id, licenses, &who).await
+    complete(&engine, env, licenses, &who, made_as_planned).await
 }
 
 /// Makes the planned licenses the store does not have yet; counts those the
 /// step made (a key another license had before is skipped: the next step makes
 /// up for it).
-async fn complete(
+pub(super) async fn complete(
     engine: &Engine,
     env: Environment,
-    plan: &JobStep,
-    generator: Uuid,
     licenses: Vec<License>,
     who: &str,
+    made_by_step: fn(&License, &License) -> bool,
 ) -> Result<u32, Stop> {
     for _ in 0..3 {
         let mut found = Vec::new();
@@ -259,7 +261,7 @@ async fn complete(
             let stored = futures_util::future::join_all(reads).await;
             for (l, f) in chunk.iter().zip(stored) {
                 match f.map_err(store_failed)? {
-                    Some(s) if made_by_step(&s, generator, plan) => found.push(l.key.clone()),
+                    Some(s) if made_by_step(&s, l) => found.push(l.key.clone()),
                     Some(_) => {}
                     None => missing.push(l.clone()),
                 }

@@ -78,10 +78,6 @@ fn a_license_counts_for_a_step_only_with_its_generator_and_time() {
     let g = generator();
     let at = Utc::now();
     let keys = fresh_keys(&g, 3, &mut rand::rngs::OsRng);
-    let step = JobStep {
-        at,
-        keys: keys.clone(),
-    };
     let made = licenses_from_keys(
         Environment::Production,
         &g,
@@ -89,9 +85,10 @@ fn a_license_counts_for_a_step_only_with_its_generator_and_time() {
         &keys,
         at,
     );
-    assert!(made.iter().all(|l| made_by_step(l, g.id, &step)));
-    let other_gen = generator();
-    assert!(!made_by_step(&made[0], other_gen.id, &step));
+    assert!(made.iter().all(|l| made_as_planned(l, l)));
+    let mut other_gen = made[0].clone();
+    other_gen.generator_id = Some(generator().id);
+    assert!(!made_as_planned(&other_gen, &made[0]));
     let earlier = licenses_from_keys(
         Environment::Production,
         &g,
@@ -99,7 +96,35 @@ fn a_license_counts_for_a_step_only_with_its_generator_and_time() {
         &keys[..1],
         at - Duration::seconds(1),
     );
-    assert!(!made_by_step(&earlier[0], g.id, &step));
+    assert!(!made_as_planned(&earlier[0], &made[0]));
+}
+
+#[test]
+fn a_draft_runs_only_once_confirmed_and_can_be_discarded() {
+    let now = Utc::now();
+    let task = JobTask::Import {
+        rows: 3,
+        problems: 1,
+    };
+    let d = Job::draft(
+        Environment::Production,
+        task,
+        "t".into(),
+        "who".into(),
+        2,
+        now,
+    );
+    assert_eq!(d.state, JobState::Draft);
+    assert!(!d.claimable(now), "nobody runs a draft");
+    assert!(d.check_removable().is_ok(), "a draft can be discarded");
+    let lease = Duration::seconds(30);
+    let r = d.confirmed("n1", now, lease).unwrap();
+    assert_eq!((r.state.clone(), r.attempts), (JobState::Running, 1));
+    assert!(r.held_by("n1", now));
+    assert_eq!(r.confirmed("n1", now, lease), Err(JobError::NotDraft));
+    let after = r.advanced_past(2, 1);
+    assert_eq!((after.done, after.skipped, after.step), (2, 1, 1));
+    assert_eq!(after.next_step_size(500), None);
 }
 
 #[test]

@@ -5,17 +5,13 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 
+use super::upload::{self, UploadError};
 use super::{redirect, Admin, ManageForm};
 use crate::app::error::AppError;
 use crate::app::AppState;
 use crate::domain::branding::{Branding, Logo, LOGO_TYPES, MAX_LOGO_BYTES};
-use crate::portal::forms::Form;
 use crate::portal::PageError;
-
-/// Fields the logo form sends (csrf, logo), with room to spare.
-const MAX_FIELDS: usize = 8;
 
 fn back(req: &HttpRequest, kind: &str, text: &str) -> HttpResponse {
     redirect(req, "/admin/settings?env=production#branding", kind, text)
@@ -71,60 +67,29 @@ pub async fn upload_logo(
     admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    mut payload: actix_multipart::Multipart,
+    payload: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PageError> {
-    if !admin.user.role.can_manage() {
-        return Err(PageError::read_only());
-    }
-    let bad = |m: String| PageError::BadRequest(m);
-    let mut csrf = String::new();
-    let mut logo = None;
-    let mut fields = 0;
-    while let Some(item) = payload.next().await {
-        fields += 1;
-        if fields > MAX_FIELDS {
-            return Err(bad("too many form fields".into()));
+    let file = match upload::read(&admin, payload, "logo", MAX_LOGO_BYTES).await {
+        Ok(u) => u.file,
+        Err(UploadError::TooBig) => {
+            return Ok(back(
+                &req,
+                "error",
+                "Branding not saved: Logo must be at most 200 KB.",
+            ))
         }
-        let mut field = item.map_err(|e| bad(format!("could not read the upload: {e}")))?;
-        let name = field.name().unwrap_or("").to_owned();
-        let mut buf = Vec::new();
-        let cap = if name == "logo" { MAX_LOGO_BYTES } else { 512 };
-        if name == "logo" {
-            let form = Form::from_pairs(vec![("csrf".into(), csrf.clone())]);
-            admin.check_manage(&form)?;
-        }
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| bad(format!("could not read the upload: {e}")))?;
-            if buf.len() + chunk.len() > cap {
-                return Ok(back(
-                    &req,
-                    "error",
-                    "Branding not saved: Logo must be at most 200 KB.",
-                ));
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&buf).trim().to_owned(),
-            "logo" => {
-                let content_type = field
-                    .content_type()
-                    .map(|m| m.essence_str().to_owned())
-                    .unwrap_or_default();
-                logo = Some(Logo {
-                    content_type,
-                    bytes: buf,
-                });
-            }
-            _ => {}
-        }
-    }
-    let Some(logo) = logo.filter(|l| !l.bytes.is_empty()) else {
+        Err(UploadError::Refused(e)) => return Err(e),
+    };
+    let Some(file) = file else {
         return Ok(back(
             &req,
             "error",
             "Branding not saved: choose a logo file.",
         ));
+    };
+    let logo = Logo {
+        content_type: file.content_type,
+        bytes: file.bytes,
     };
     let cell = &state.services.branding;
     match cell

@@ -11,7 +11,7 @@ use super::{chrome, redirect, render, AdminView, Chrome, ManageForm};
 use crate::app::format;
 use crate::app::jobs::JobState;
 use crate::app::AppState;
-use crate::domain::job::Job;
+use crate::domain::job::{Job, JobTask};
 use crate::portal::PageError;
 
 /// One job as the list shows it.
@@ -29,6 +29,10 @@ pub struct JobRow {
     pub finished: String,
     /// The node running it (its lease), or why none does.
     pub node: String,
+    /// Items left as they were (a refused transition, a key taken meanwhile).
+    pub skipped: u32,
+    /// Where a draft is reviewed and confirmed (an import's preview).
+    pub review: String,
 }
 
 impl JobRow {
@@ -45,6 +49,7 @@ impl JobRow {
                 // No node holds it: it waits for one (a node that died, or none free yet).
                 JobState::Running if j.lease.as_ref().is_none_or(|l| l.until <= now) => "queued",
                 JobState::Running => "running",
+                JobState::Draft => "draft",
                 JobState::Done => "done",
                 JobState::Failed(_) => "failed",
             },
@@ -54,6 +59,13 @@ impl JobRow {
             },
             done: j.done,
             total: j.total,
+            skipped: j.skipped,
+            review: match (&j.state, j.task) {
+                (JobState::Draft, JobTask::Import { .. }) => {
+                    format!("/admin/licenses/import/{}?env={}", j.id, j.env)
+                }
+                _ => String::new(),
+            },
             percent: j.percent(),
             attempts: j.attempts,
             who: j.who.clone(),

@@ -185,28 +185,4 @@ pub fn check_customer_email(v: &LicenseFields, errors: &mut FieldErrors) {
     }
 }
 
-/// The customer the typed email names, made and mailed an invitation when new
-/// (called once the rest of the form is valid); None when no email was typed.
-pub async fn customer_for_email(
-    state: &crate::app::AppState,
-    customer_email: &str,
-) -> Result<Option<Uuid>, crate::app::error::AppError> {
-    if customer_email.is_empty() {
-        return Ok(None);
-    }
-    let email = crate::app::customer_invites::check_email(customer_email, "customer_email")?;
-    let mailer = crate::app::account::LinkMailer {
-        links: &state.services.links,
-        outbox: &state.services.outbox,
-        base: state.config.public_base(),
-    };
-    let (c, _) = crate::app::customer_invites::find_or_invite(
-        &state.engine,
-        &state.passwords,
-        &state.services.webhooks,
-        &mailer,
-        &email,
-    )
-    .await?;
-    Ok(Some(c.id))
-}
+pub use crate::app::customer_invites::owner_for_email as customer_for_email;

@@ -196,6 +196,8 @@ struct ListPage {
     next: String,
     export_csv: String,
     export_json: String,
+    /// The same filters, for an action over every match.
+    all_matching: String,
     suggestions: Vec<String>,
     /// "indexing, N %" while the catalog loads after a start (rows so far are shown).
     indexing: Option<String>,
@@ -286,6 +288,7 @@ pub async fn list(
             next,
             export_csv: format!("/admin/licenses/export?{}", base(&[("format", "csv")])),
             export_json: format!("/admin/licenses/export?{}", base(&[("format", "json")])),
+            all_matching: format!("/admin/licenses/bulk/all?{}", base(&[])),
             suggestions,
             indexing: indexing.map(|p| match p.total {
                 Some(_) => format!("indexing, {} %", p.percent()),

@@ -17,8 +17,10 @@ pub mod generators;
 pub mod jobs;
 pub mod license_actions;
 pub mod license_bulk;
+pub mod license_bulk_all;
 pub mod license_edit;
 pub mod license_fields;
+pub mod license_import;
 pub mod license_mail;
 pub mod license_new;
 pub mod license_preview;
@@ -35,6 +37,7 @@ mod routes;
 pub mod search;
 pub mod settings;
 pub mod two_factor;
+mod upload;
 pub mod webhook_detail;
 pub mod webhooks;
 

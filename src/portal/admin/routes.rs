@@ -47,6 +47,25 @@ fn license_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/licenses", web::get().to(licenses::list))
         .route("/licenses/bulk", web::post().to(license_bulk::start))
         .route("/licenses/bulk/apply", web::post().to(license_bulk::apply))
+        .route("/licenses/bulk/all", web::get().to(license_bulk_all::page))
+        .route(
+            "/licenses/bulk/all",
+            web::post().to(license_bulk_all::start),
+        )
+        .route("/licenses/import", web::get().to(license_import::form))
+        .route("/licenses/import", web::post().to(license_import::upload))
+        .route(
+            "/licenses/import/{id}",
+            web::get().to(license_import::preview),
+        )
+        .route(
+            "/licenses/import/{id}/confirm",
+            web::post().to(license_import::confirm),
+        )
+        .route(
+            "/licenses/import/{id}/discard",
+            web::post().to(license_import::discard),
+        )
         .route("/licenses/export", web::get().to(licenses::export))
         .route("/licenses/new", web::get().to(license_new::new_page))
         .route("/licenses/new", web::post().to(license_new::create))

@@ -216,10 +216,12 @@ mod tests {
         let first = JobStep {
             at: Utc::now(),
             keys: fresh_keys(g, 5, &mut rand::rngs::OsRng),
+            ..JobStep::default()
         };
         let second = JobStep {
             at: Utc::now(),
             keys: fresh_keys(g, 5, &mut rand::rngs::OsRng),
+            ..JobStep::default()
         };
         assert_eq!(s.plan_job_step(j.id, 0, &first).await.unwrap(), first);
         assert_eq!(s.plan_job_step(j.id, 0, &second).await.unwrap(), first);
