@@ -11,7 +11,7 @@ use crate::helpers::{activate, Server};
 use crate::web::{unescape, Web};
 
 /// Status counts of a product's licenses, through the admin API.
-fn statuses(s: &Server, pid: &str) -> HashMap<String, u64> {
+pub fn statuses(s: &Server, pid: &str) -> HashMap<String, u64> {
     let mut out = HashMap::new();
     for st in [
         "available",
@@ -36,7 +36,7 @@ fn statuses(s: &Server, pid: &str) -> HashMap<String, u64> {
     out
 }
 
-fn bulk(s: &Server, pid: &str, count: u32, extra: Value) -> Vec<String> {
+pub fn bulk(s: &Server, pid: &str, count: u32, extra: Value) -> Vec<String> {
     let mut body = json!({"product_id": pid, "count": count});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();

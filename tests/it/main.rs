@@ -34,6 +34,7 @@ mod grafana;
 mod helpers;
 mod hook_receiver;
 mod idempotency;
+mod import;
 mod jobs;
 mod key_rotation;
 mod kill_switch;
