@@ -275,3 +275,77 @@ fn one_action_over_every_match_runs_as_a_job() {
     assert_eq!(audit_actions(&s, "production", "license.bulk").len(), 1);
     assert_eq!(audit_actions(&s, "production", "license.suspend").len(), 29);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn importing_in_a_real_browser() {
+    use crate::browser::{click, el, shot, sign_in_admin, text_of, wait_url};
+    let s = Server::start();
+    s.product("production", "Importable");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("from-old-system.csv");
+    std::fs::write(
+        &file,
+        "product,key,customer_email,activation_limit,expires_at\n\
+         Importable,OLD-0001,buyer@example.com,2,2030-06-30\n\
+         Importable,,,unlimited,\n\
+         Missing,,,,\n",
+    )
+    .unwrap();
+    let driver = crate::browser::chromedriver();
+    let c = crate::browser::browser(&driver, dir.path()).await;
+    let shots = crate::browser::screenshot_dir("admin-import");
+    let base = s.base.clone();
+    sign_in_admin(&c, &base, "/admin/licenses").await;
+    click(&c, "#import-licenses").await;
+    wait_url(&c, "/admin/licenses/import").await;
+    shot(&c, &shots, "00-upload").await;
+    el(&c, "#import-file")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#import-check").await;
+    wait_url(&c, "/admin/licenses/import/").await;
+    assert_eq!(text_of(&c, "#import-valid").await, "2");
+    assert_eq!(text_of(&c, "#import-refused").await, "1");
+    assert!(text_of(&c, "#import-problems")
+        .await
+        .contains("product “Missing” is not in production"));
+    shot(&c, &shots, "01-preview").await;
+    let preview = c.current_url().await.unwrap().to_string();
+    // The same preview, dark.
+    c.goto(&format!("{base}/admin/settings")).await.unwrap();
+    crate::browser::choose(&c, "#theme", "dark").await;
+    click(&c, "#appearance-save").await;
+    wait_url(&c, "/admin/settings").await;
+    c.goto(&preview).await.unwrap();
+    shot(&c, &shots, "02-preview-dark").await;
+    click(&c, "#import-confirm").await;
+    wait_url(&c, "/admin/jobs").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !text_of(&c, "#jobs").await.contains("2 / 2") {
+        assert!(Instant::now() < deadline, "the import did not finish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c.refresh().await.unwrap();
+    }
+    shot(&c, &shots, "03-done-dark").await;
+    // Every match of a search, in one step from License Keys.
+    c.goto(&format!("{base}/admin/licenses?q=OLD-0001"))
+        .await
+        .unwrap();
+    click(&c, "#bulk-all").await;
+    wait_url(&c, "/admin/licenses/bulk/all").await;
+    assert!(text_of(&c, "#confirm-heading")
+        .await
+        .contains("Act on all 1 licenses matching search “OLD-0001”"));
+    shot(&c, &shots, "04-every-match-dark").await;
+    crate::browser::choose(&c, "#bulk-all-action", "revoke").await;
+    click(&c, "#bulk-all-confirm").await;
+    wait_url(&c, "/admin/jobs").await;
+    c.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s.get_license("production", "OLD-0001")["status"] != "revoked" {
+        assert!(Instant::now() < deadline, "the job did not revoke it");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
