@@ -170,13 +170,21 @@ pub async fn observe<B: MessageBody>(
     let method_label = crate::metrics::method_label(req.method());
     let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
     let admin = route.starts_with("/admin");
-    let mut res = if admin {
+    let mut res = if admin || route.starts_with("/portal") {
+        // Admin and portal requests: audit entries made while serving them take
+        // the client address (the client API's hot path is left as it is).
+        let ip = req
+            .app_data::<actix_web::web::Data<crate::app::AppState>>()
+            .and_then(|s| s.client_ip(req.request()));
         let path = mask_path(req.path());
         let span = tracing::info_span!("request", request_id = %request_id);
-        let res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
-        span.in_scope(|| {
-            tracing::info!(method = method_label, path = %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
-        });
+        let call = crate::engine::origin::scope(ip, next.call(req));
+        let res = tracing::Instrument::instrument(call, span.clone()).await?;
+        if admin {
+            span.in_scope(|| {
+                tracing::info!(method = method_label, path = %path, status = res.status().as_u16(), micros = started.elapsed().as_micros() as u64, "admin request");
+            });
+        }
         res
     } else {
         next.call(req).await?

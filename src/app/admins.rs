@@ -11,7 +11,7 @@ use super::sessions::Sessions;
 use crate::crypto::password::{self, PasswordPool};
 use crate::domain::customer::normalize_email;
 use crate::domain::product::check_name;
-use crate::domain::{AdminUser, AuditEntry, Role};
+use crate::domain::{AdminUser, Role};
 use crate::store::Store;
 
 /// What the directory, the store and the sessions of the admin portal are.
@@ -123,7 +123,8 @@ async fn audit(
     before: Option<String>,
 ) -> Result<(), AppError> {
     let now = format!("{} ({})", user.name, user.role.as_str());
-    let mut entry = AuditEntry::new(who, action, None, Utc::now()).detail(user.email.clone());
+    let mut entry =
+        crate::engine::origin::entry(who, action, None, Utc::now()).detail(user.email.clone());
     if let Some(b) = before {
         entry = entry.change(b, now);
     }

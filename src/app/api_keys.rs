@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::error::AppError;
 use super::state::hash_token;
 use crate::domain::api_key::{ApiKey, Permission};
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::store::Store;
 
 const KEY_ROW: &str = "api_key:";
@@ -240,7 +240,7 @@ async fn audit(
         None => Environment::ALL.to_vec(),
     };
     for env in envs {
-        let entry = AuditEntry::new(by, action, None, now).detail(format!(
+        let entry = crate::engine::origin::entry(by, action, None, now).detail(format!(
             "API key \"{}\" ({}…), permissions {}",
             key.name,
             key.prefix,

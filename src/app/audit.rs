@@ -119,12 +119,13 @@ pub fn parse_cursor(s: &str) -> Option<AuditCursor> {
 }
 
 /// The export's columns.
-const CSV_HEADER: [&str; 10] = [
-    "time", "level", "action", "resource", "who_kind", "who", "before", "after", "details", "id",
+const CSV_HEADER: [&str; 11] = [
+    "time", "level", "action", "resource", "who_kind", "who", "ip", "before", "after", "details",
+    "id",
 ];
 
 /// One entry as a CSV row.
-fn csv_row(e: &AuditEntry) -> [String; 10] {
+fn csv_row(e: &AuditEntry) -> [String; 11] {
     let (kind, who) = actor_kind(&e.actor);
     [
         e.at.to_rfc3339(),
@@ -133,6 +134,7 @@ fn csv_row(e: &AuditEntry) -> [String; 10] {
         resource(e),
         kind.to_owned(),
         who.to_owned(),
+        e.ip.clone().unwrap_or_default(),
         e.before.clone().unwrap_or_default(),
         e.after.clone().unwrap_or_default(),
         e.detail.clone(),

@@ -10,7 +10,6 @@ use chrono::Utc;
 
 use super::error::AppError;
 use crate::domain::branding::{Branding, Logo};
-use crate::domain::AuditEntry;
 use crate::store::{Store, StoreError};
 
 /// The store record (a secret row: global, shared by every node).
@@ -119,8 +118,8 @@ impl BrandingCell {
                 if b.logo.is_some() { "set" } else { "none" }
             )
         };
-        let entry =
-            AuditEntry::new(who, action, None, Utc::now()).change(shown(&before), shown(&next));
+        let entry = crate::engine::origin::entry(who, action, None, Utc::now())
+            .change(shown(&before), shown(&next));
         super::audit::record_global(store, &entry).await?;
         let next = Arc::new(next);
         self.0.store(next.clone());

@@ -12,7 +12,6 @@ use super::listing::{self, ListParams};
 use crate::domain::job::planned::bulk_steps;
 pub use crate::domain::job::BulkAction;
 use crate::domain::job::{Job, JobTask};
-use crate::domain::AuditEntry;
 use crate::domain::{Action, Environment, LicenseKey};
 use crate::engine::Engine;
 
@@ -124,7 +123,7 @@ pub async fn start_matching(
     );
     let job = jobs.draft(store, job, bulk_steps(now, &keys)).await?;
     let detail = format!("{} (job {})", job.title, job.id);
-    let audit = AuditEntry::new(who, "license.bulk", None, now).detail(detail);
+    let audit = crate::engine::origin::entry(who, "license.bulk", None, now).detail(detail);
     store.append_audit(env, &audit).await?;
     jobs.confirm(store, job.id).await
 }

@@ -10,7 +10,7 @@ use super::error::AppError;
 use super::licenses::{self, NewLicense};
 use crate::domain::api_key::ApiKey;
 use crate::domain::contract::Contract;
-use crate::domain::{AuditEntry, Environment, License};
+use crate::domain::{Environment, License};
 use crate::engine::Engine;
 use crate::store::Store;
 
@@ -80,7 +80,7 @@ pub async fn create(store: &dyn Store, n: NewContract, by: &str) -> Result<Contr
         "contract: API key \"{}\" may create {} licenses of product {}",
         key.name, c.limit, c.product_id
     );
-    let entry = AuditEntry::new(by, "contract.created", None, now).detail(detail);
+    let entry = crate::engine::origin::entry(by, "contract.created", None, now).detail(detail);
     store.append_audit(c.environment, &entry).await?;
     Ok(c)
 }
@@ -100,10 +100,9 @@ pub async fn delete(store: &dyn Store, id: Uuid, by: &str) -> Result<(), AppErro
         .find(|c| c.id == id)
         .ok_or_else(|| AppError::NotFound("no such contract".into()))?;
     store.delete_contract(id).await?;
-    let entry = AuditEntry::new(by, "contract.deleted", None, Utc::now()).detail(format!(
-        "contract {id} ended at {} of {} licenses",
-        c.used, c.limit
-    ));
+    let entry = crate::engine::origin::entry(by, "contract.deleted", None, Utc::now()).detail(
+        format!("contract {id} ended at {} of {} licenses", c.used, c.limit),
+    );
     store.append_audit(c.environment, &entry).await?;
     Ok(())
 }

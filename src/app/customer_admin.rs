@@ -74,7 +74,7 @@ fn audit_entries(before: &Customer, after: &Customer, who: &str) -> Vec<AuditEnt
     let mut changed = |field: &str, b: &str, a: &str| {
         if b != a {
             out.push(
-                AuditEntry::new(who, "customer.updated", None, now)
+                crate::engine::origin::entry(who, "customer.updated", None, now)
                     .change(b, a)
                     .detail(format!("{field} of {}", before.email)),
             );
@@ -88,7 +88,7 @@ fn audit_entries(before: &Customer, after: &Customer, who: &str) -> Vec<AuditEnt
         } else {
             "customer.enabled"
         };
-        out.push(AuditEntry::new(who, action, None, now).detail(after.email.clone()));
+        out.push(crate::engine::origin::entry(who, action, None, now).detail(after.email.clone()));
     }
     out
 }
@@ -119,7 +119,7 @@ pub async fn delete(
         Err(e) => return Err(e.into()),
     }
     engine.customers().changed();
-    let entry = AuditEntry::new(who, "customer.deleted", None, Utc::now())
+    let entry = crate::engine::origin::entry(who, "customer.deleted", None, Utc::now())
         .detail(format!("{} ({unassigned} licenses unassigned)", c.email));
     super::audit::record_global(store, &entry).await?;
     Ok(unassigned)

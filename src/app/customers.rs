@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::error::{AppError, FieldErrors};
 use crate::crypto::password::{self, PasswordPool};
 use crate::domain::customer::normalize_email;
-use crate::domain::{AuditEntry, Customer};
+use crate::domain::Customer;
 pub use crate::engine::customer_book::CustomerFilter;
 use crate::engine::Engine;
 use crate::store::{Store, StoreError};
@@ -87,12 +87,12 @@ pub async fn create(
             } else {
                 n.by.as_str()
             };
-            let entry = AuditEntry::new(by, "customer.created", None, customer.created_at).detail(
-                match customer.name.as_str() {
-                    "" => customer.email.clone(),
-                    name => format!("{name} <{}>", customer.email),
-                },
-            );
+            let entry =
+                crate::engine::origin::entry(by, "customer.created", None, customer.created_at)
+                    .detail(match customer.name.as_str() {
+                        "" => customer.email.clone(),
+                        name => format!("{name} <{}>", customer.email),
+                    });
             super::audit::record_global(store, &entry).await?;
             hooks.customer_created(&customer).await;
             Ok(customer)
@@ -120,7 +120,7 @@ pub async fn rename(
     c.name = check_name(name)?;
     store.update_customer(&c).await?;
     engine.customers().changed();
-    let entry = AuditEntry::new(who, "customer.updated", None, Utc::now())
+    let entry = crate::engine::origin::entry(who, "customer.updated", None, Utc::now())
         .change(before, &c.name)
         .detail(c.email.clone());
     super::audit::record_global(store, &entry).await?;

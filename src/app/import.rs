@@ -15,7 +15,7 @@ use crate::domain::import::{self, RawRow};
 use crate::domain::issuing::{fresh_keys, licenses_from_keys, Overrides};
 use crate::domain::job::planned::import_steps;
 use crate::domain::job::{ImportRow, Job, JobStep, JobTask, RowProblem};
-use crate::domain::{ActivationLimit, AuditEntry, Environment, LicenseKey, Product};
+use crate::domain::{ActivationLimit, Environment, LicenseKey, Product};
 use crate::engine::Engine;
 use crate::store::Store;
 
@@ -129,7 +129,8 @@ pub async fn confirm(
     }
     let job = jobs.confirm(store, id).await?;
     let detail = format!("{} (job {id})", job.title);
-    let audit = AuditEntry::new(who, "license.imported", None, Utc::now()).detail(detail);
+    let audit =
+        crate::engine::origin::entry(who, "license.imported", None, Utc::now()).detail(detail);
     store.append_audit(env, &audit).await?;
     Ok(job)
 }
@@ -156,13 +157,16 @@ async fn taken_keys(
     Ok(taken)
 }
 
+/// What a row's check depends on: product, limit, expiry.
+type PlanKey = (Uuid, Option<ActivationLimit>, Option<DateTime<Utc>>);
+
 /// The license rules, asked once per distinct (product, limit, expiry).
 struct Checker<'a> {
     store: &'a dyn Store,
     env: Environment,
     at: DateTime<Utc>,
     products: Vec<Product>,
-    plans: HashMap<(Uuid, Option<ActivationLimit>, Option<DateTime<Utc>>), Result<Plan, String>>,
+    plans: HashMap<PlanKey, Result<Plan, String>>,
 }
 
 impl Checker<'_> {

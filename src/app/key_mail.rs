@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::app::error::AppError;
 use crate::app::mail::Outbox;
-use crate::domain::{AuditEntry, Environment, License};
+use crate::domain::{Environment, License};
 use crate::engine::Engine;
 
 /// Why the key is mailed.
@@ -71,7 +71,7 @@ pub async fn send(
         .send(&customer.email, &subject, &body, "license_key", "", key)
         .await
         .map_err(|e| AppError::Internal(format!("the key mail could not be queued: {e}")))?;
-    let entry = AuditEntry::new(who, "license.key_mailed", Some(key), Utc::now())
+    let entry = crate::engine::origin::entry(who, "license.key_mailed", Some(key), Utc::now())
         .detail(format!("{why:?} to {}", customer.email).to_lowercase());
     store.append_audit(env, &entry).await?;
     Ok(Some(customer.email))

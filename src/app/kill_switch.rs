@@ -11,7 +11,7 @@ use super::jobs::revoke::{revocable, revocable_query};
 use super::jobs::Jobs;
 use super::products::{self, ProductInput};
 use crate::domain::job::Job;
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::engine::Engine;
 
 /// How many of the product's licenses can still be revoked, by this node's
@@ -68,10 +68,9 @@ pub async fn revoke_all(
     }
     let total = revocable_count(engine, env, product_id).await?;
     let total = u32::try_from(total).unwrap_or(u32::MAX);
-    let audit = AuditEntry::new(who, "product.revoke_all", None, Utc::now()).detail(format!(
-        "kill switch: {total} licenses of {} to revoke",
-        p.name
-    ));
+    let audit = crate::engine::origin::entry(who, "product.revoke_all", None, Utc::now()).detail(
+        format!("kill switch: {total} licenses of {} to revoke", p.name),
+    );
     store.append_audit(env, &audit).await?;
     let title = format!("Revoke every license of {} ({env})", p.name);
     jobs.start_revoke(store, env, product_id, title, total, who.to_owned())

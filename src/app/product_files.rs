@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::error::AppError;
 use super::files::{FileMeta, FileStore, CHANNELS};
 use crate::domain::file::{Chunker, CHUNK_SIZE};
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::store::Store;
 
 /// An upload streamed into the store's chunks: its name as sent, the file id
@@ -230,7 +230,7 @@ async fn audit_file(
     action: &str,
     meta: &FileMeta,
 ) -> Result<(), AppError> {
-    let entry = AuditEntry::new(who, action, None, Utc::now()).detail(format!(
+    let entry = crate::engine::origin::entry(who, action, None, Utc::now()).detail(format!(
         "{} {} ({}, product {})",
         meta.file_name, meta.version, meta.channel, meta.product_id
     ));

@@ -9,7 +9,7 @@ use crate::domain::features::{check_definitions, check_flags, FeatureDef};
 use crate::domain::issuing::{valid_validity_days, MAX_VALIDITY_DAYS};
 use crate::domain::key::KeyFormat;
 use crate::domain::product::check_name;
-use crate::domain::{ActivationLimit, AuditEntry, Environment, Generator, Product};
+use crate::domain::{ActivationLimit, Environment, Generator, Product};
 use crate::store::Store;
 
 /// Creates a product with its default chunked-key generator.
@@ -46,7 +46,8 @@ pub async fn create_product(
         buy_url: input.buy_url.trim().to_owned(),
     };
     store.put_generator(env, &generator).await?;
-    let audit = AuditEntry::new(who, "product.created", None, now).detail(product.name.clone());
+    let audit = crate::engine::origin::entry(who, "product.created", None, now)
+        .detail(product.name.clone());
     store.put_product(env, &product, &audit).await?;
     Ok(product)
 }
@@ -130,7 +131,8 @@ pub async fn update_product(
     p.features = input.features.clone();
     p.renew_url = input.renew_url.trim().to_owned();
     p.buy_url = input.buy_url.trim().to_owned();
-    let audit = AuditEntry::new(who, "product.updated", None, Utc::now()).change(before, shown(&p));
+    let audit = crate::engine::origin::entry(who, "product.updated", None, Utc::now())
+        .change(before, shown(&p));
     store.put_product(env, &p, &audit).await?;
     Ok(p)
 }
@@ -237,7 +239,7 @@ pub async fn save_generator(
     } else {
         "generator.created"
     };
-    let audit = AuditEntry::new(input.who.as_str(), action, None, Utc::now())
+    let audit = crate::engine::origin::entry(input.who.as_str(), action, None, Utc::now())
         .detail(format!("{} ({})", g.name, g.id));
     store.append_audit(env, &audit).await?;
     Ok(g)

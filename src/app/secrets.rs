@@ -11,7 +11,7 @@ use ed25519_dalek::SigningKey;
 use super::error::AppError;
 use crate::crypto::keyring::{EnvKeys, StoredRing};
 use crate::crypto::Signers;
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::store::{Store, StoreError};
 
 /// How often a node reads the rings for rotations made elsewhere.
@@ -84,7 +84,7 @@ pub async fn rotate(
     let old_id = EnvKeys::from_ring(&ring).current().key_id.clone();
     signers.replace(env, &next);
     let new_id = signers.get(env).current().key_id.clone();
-    let audit = AuditEntry::new(who, "signing_key.rotated", None, Utc::now())
+    let audit = crate::engine::origin::entry(who, "signing_key.rotated", None, Utc::now())
         .change(&old_id, &new_id)
         .detail(format!("signing key {new_id} replaces {old_id}"));
     store.append_audit(env, &audit).await?;

@@ -7,7 +7,7 @@ use parking_lot::RwLock;
 
 use super::error::AppError;
 use super::state::hash_token;
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::store::Store;
 
 /// Name of the secret holding the admin API token's hash.
@@ -34,7 +34,7 @@ pub async fn rotate(
     *current.write() = hash;
     let now = chrono::Utc::now();
     for env in Environment::ALL {
-        let entry = AuditEntry::new(who, "admin_token.rotated", None, now)
+        let entry = crate::engine::origin::entry(who, "admin_token.rotated", None, now)
             .detail("admin API token rotated; the old token no longer works");
         store.append_audit(env, &entry).await?;
     }

@@ -11,7 +11,7 @@ use super::admins::{refused, Accounts};
 use super::error::AppError;
 use crate::crypto::totp;
 use crate::domain::second_factor::SecondFactor;
-use crate::domain::{AdminUser, AuditEntry};
+use crate::domain::AdminUser;
 
 /// What the enrolment page shows.
 pub struct Enrolment {
@@ -48,7 +48,8 @@ async fn audit(
     action: &str,
     user: &AdminUser,
 ) -> Result<(), AppError> {
-    let entry = AuditEntry::new(who, action, None, Utc::now()).detail(user.email.clone());
+    let entry =
+        crate::engine::origin::entry(who, action, None, Utc::now()).detail(user.email.clone());
     super::audit::record_global(a.store, &entry).await
 }
 
@@ -123,7 +124,7 @@ pub async fn verify(a: &Accounts<'_>, id: Uuid, code: &str) -> Result<AdminUser,
     let left = f.recovery.len();
     let user = save(a, user).await?;
     if by_recovery {
-        let entry = AuditEntry::new(
+        let entry = crate::engine::origin::entry(
             format!("admin:{}", user.email),
             "admin.recovery_code_used",
             None,

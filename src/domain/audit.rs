@@ -17,6 +17,10 @@ pub struct AuditEntry {
     pub before: Option<String>,
     pub after: Option<String>,
     pub detail: String,
+    /// The client address of the request that made the change (admin and
+    /// portal requests; none for background work and older entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
 }
 
 impl AuditEntry {
@@ -36,7 +40,14 @@ impl AuditEntry {
             before: None,
             after: None,
             detail: String::new(),
+            ip: None,
         }
+    }
+
+    /// Records the address of the request that made the change.
+    pub fn from_ip(mut self, ip: Option<std::net::IpAddr>) -> Self {
+        self.ip = ip.map(|i| i.to_string());
+        self
     }
 
     /// Records the state before and after.

@@ -12,6 +12,7 @@ pub mod client_ip;
 pub mod customer_book;
 pub mod heartbeats;
 mod limits;
+pub mod origin;
 pub mod registry;
 pub mod resident;
 mod settings_cell;
@@ -29,7 +30,7 @@ use crate::domain::{
     Action, AuditEntry, EnvSettings, Environment, Identifier, License, LicenseKey, TransitionError,
 };
 use crate::store::{Store, StoreError};
-use actor::{AdminChange, ClientChange, Outcome, Reload};
+use actor::{AdminChange, AdminRequest, ClientChange, Outcome, Reload};
 use heartbeats::HeartbeatBuffer;
 use registry::Registry;
 
@@ -295,7 +296,15 @@ impl Engine {
     ) -> Result<License, EngineError> {
         let deleting = matches!(change, AdminChange::Delete { .. });
         let result = self
-            .ask(env, key, change, None)
+            .ask(
+                env,
+                key,
+                AdminRequest {
+                    change,
+                    ip: origin::current(),
+                },
+                None,
+            )
             .await?
             .ok_or(EngineError::NotFound)??;
         if deleting {
@@ -335,7 +344,7 @@ impl Engine {
         let audit: Vec<AuditEntry> = licenses
             .iter()
             .map(|l| {
-                AuditEntry::new(who, "license.created", Some(l.key.as_str()), now)
+                crate::engine::origin::entry(who, "license.created", Some(l.key.as_str()), now)
                     .change("", l.status)
             })
             .collect();
@@ -373,7 +382,7 @@ impl Engine {
             .map_err(|(field, detail)| EngineError::Invalid { field, detail })?;
         let before = self.settings.get(env);
         self.store.put_settings(env, &s).await?;
-        let entry = AuditEntry::new(who, "settings.updated", None, Utc::now()).change(
+        let entry = crate::engine::origin::entry(who, "settings.updated", None, Utc::now()).change(
             serde_json::to_string(&before).unwrap_or_default(),
             serde_json::to_string(&s).unwrap_or_default(),
         );

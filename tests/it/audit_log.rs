@@ -37,7 +37,7 @@ fn rows(html: &str) -> Vec<Vec<String>> {
                 })
                 .collect()
         })
-        .filter(|r: &Vec<String>| r.len() == 6)
+        .filter(|r: &Vec<String>| r.len() == 7)
         .collect()
 }
 
@@ -146,18 +146,18 @@ fn entries_for_every_entity_name_who_and_level() {
     );
     let api_made = all
         .iter()
-        .find(|r| r[2] == "customer.created" && r[5].contains("api-made@example.com"))
+        .find(|r| r[2] == "customer.created" && r[6].contains("api-made@example.com"))
         .expect("the API's customer");
     assert!(api_made[4].starts_with("API key"), "{api_made:?}");
     let renamed = find("customer.updated");
-    assert!(renamed[5].contains("Pat → Patricia"), "{renamed:?}");
-    assert!(find("admin.created")[5].contains("auditor@test.local"));
-    assert!(find("generator.created")[5].contains("Audited gen"));
-    assert!(find("file.uploaded")[5].contains("audited.bin"));
+    assert!(renamed[6].contains("Pat → Patricia"), "{renamed:?}");
+    assert!(find("admin.created")[6].contains("auditor@test.local"));
+    assert!(find("generator.created")[6].contains("Audited gen"));
+    assert!(find("file.uploaded")[6].contains("audited.bin"));
     let removed = find("file.removed");
     assert_eq!(removed[1], "warning");
     assert_eq!(removed[3], "file");
-    assert!(find("product.created")[5].contains("Audited Product"));
+    assert!(find("product.created")[6].contains("Audited Product"));
     // Global entities are in both environments' logs.
     let staging = rows(&w.get("/admin/audit?env=staging&action=customer.").text());
     assert_eq!(staging.len(), 3, "{staging:?}");
@@ -265,8 +265,73 @@ fn the_log_pages_through_everything_filters_by_date_and_exports_csv() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "time,level,action,resource,who_kind,who,before,after,details,id"
+        "time,level,action,resource,who_kind,who,ip,before,after,details,id"
     );
     assert_eq!(lines.len(), 231, "header and 230 entries");
     assert!(lines[1..].iter().all(|l| l.contains(",license.created,")));
+}
+
+/// The one `action` entry of `key`, from the admin API.
+fn entry_of(s: &Server, key: &str, action: &str) -> serde_json::Value {
+    let (st, list) = s.admin(
+        "GET",
+        &format!("/production/audit?license={key}&action={action}"),
+        None,
+    );
+    assert_eq!(st, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    list[0].clone()
+}
+
+fn revoke_via_api(s: &Server, key: &str, forwarded_for: &str) {
+    let url = s.url(&format!(
+        "/admin/api/v1/production/licenses/{key}/actions/revoke"
+    ));
+    let r = ureq::post(&url)
+        .set(
+            "authorization",
+            &format!("Bearer {}", crate::helpers::TOKEN),
+        )
+        .set("x-forwarded-for", forwarded_for)
+        .call()
+        .expect("revoked");
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn entries_record_the_client_address_and_believe_forwarded_for_only_from_a_trusted_proxy() {
+    // No trusted proxy: a forged X-Forwarded-For is ignored; the peer is recorded.
+    let s = Server::start();
+    let key = s.license("production", 2);
+    revoke_via_api(&s, &key, "198.51.100.7");
+    assert_eq!(entry_of(&s, &key, "license.revoke")["ip"], "127.0.0.1");
+
+    // The portal's changes, and the Audit Log's IP column.
+    let other = s.license("production", 2);
+    let w = Web::admin(&s);
+    let r = w.submit(
+        &format!("/admin/licenses/{other}/do/revoke"),
+        &[("env", "production")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(entry_of(&s, &other, "license.revoke")["ip"], "127.0.0.1");
+    let page = w
+        .get(&format!("/admin/audit?env=production&license={other}"))
+        .text();
+    assert!(page.contains("<th>IP</th>"), "{page}");
+    assert!(
+        page.contains("<td class=\"mono nowrap\">127.0.0.1</td>"),
+        "{page}"
+    );
+
+    // Behind a trusted proxy, the address it forwards.
+    let t = Server::start_with(
+        crate::helpers::Opts::default().env("KEYWARDEN_SERVER__TRUSTED_PROXIES", "[\"127.0.0.1\"]"),
+    );
+    let key = t.license("production", 2);
+    revoke_via_api(&t, &key, "198.51.100.7");
+    assert_eq!(entry_of(&t, &key, "license.revoke")["ip"], "198.51.100.7");
+    // Without the header, the proxy's own address.
+    assert_eq!(entry_of(&t, &key, "license.created")["ip"], "127.0.0.1");
 }

@@ -12,7 +12,7 @@ use crate::app::error::{AppError, FieldErrors};
 use crate::domain::webhook::sign::format_secret;
 use crate::domain::webhook::target::check_url;
 use crate::domain::webhook::{DeliveryStatus, Endpoint, EventType, Secret};
-use crate::domain::{AuditEntry, Environment};
+use crate::domain::Environment;
 use crate::store::StoreError;
 
 /// Endpoints per environment.
@@ -301,9 +301,10 @@ impl Webhooks {
             .put_delivery(&base.retried(Utc::now()), expected)
             .await
             .map_err(moved)?;
-        let entry = AuditEntry::new(by, "webhook.delivery_retried", None, Utc::now()).detail(
-            format!("delivery {} ({}) to {}", d.id, d.event.as_str(), id),
-        );
+        let entry =
+            crate::engine::origin::entry(by, "webhook.delivery_retried", None, Utc::now()).detail(
+                format!("delivery {} ({}) to {}", d.id, d.event.as_str(), id),
+            );
         self.store.append_audit(env, &entry).await?;
         self.wake.notify_one();
         Ok(DeliveryView::new(&stored))
@@ -326,7 +327,7 @@ impl Webhooks {
                 .join(", ")
         };
         let state = if e.enabled { "enabled" } else { "disabled" };
-        let entry = AuditEntry::new(by, action, None, Utc::now())
+        let entry = crate::engine::origin::entry(by, action, None, Utc::now())
             .detail(format!("webhook {} → {} ({events}; {state})", e.id, e.url));
         self.store.append_audit(env, &entry).await?;
         Ok(())

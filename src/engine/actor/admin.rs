@@ -1,12 +1,12 @@
 //! Admin changes at the license's actor: the domain decides what the change does
-//! ([`AdminChange::apply_to`]), the actor commits it and takes the result as its
+//! ([`crate::domain::AdminChange::apply_to`]), the actor commits it and takes the result as its
 //! state, so the next validation already sees it. A delete stops the actor.
 
 use actix::prelude::*;
 
 use super::commit::commit_admin_change;
-use super::LicenseActor;
-use crate::domain::{AdminChange, EditError, License};
+use super::{AdminRequest, LicenseActor};
+use crate::domain::{EditError, License};
 use crate::engine::EngineError;
 
 /// A refused admin change answers like the engine's own refusals did.
@@ -22,15 +22,16 @@ impl From<EditError> for EngineError {
     }
 }
 
-impl Handler<AdminChange> for LicenseActor {
+impl Handler<AdminRequest> for LicenseActor {
     type Result = AtomicResponse<Self, Result<License, EngineError>>;
 
-    fn handle(&mut self, msg: AdminChange, _: &mut Self::Context) -> Self::Result {
+    fn handle(&mut self, msg: AdminRequest, _: &mut Self::Context) -> Self::Result {
         if let Err(e) = self.gone() {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
-        let deleting = msg.is_delete();
-        let fut = commit_admin_change(self.shared.store.clone(), self.env, self.license(), msg);
+        let deleting = msg.change.is_delete();
+        let store = self.shared.store.clone();
+        let fut = commit_admin_change(store, self.env, self.license(), msg);
         AtomicResponse::new(Box::pin(fut.into_actor(self).map(move |res, act, ctx| {
             match &res {
                 Ok(_) if deleting => act.delete(ctx),

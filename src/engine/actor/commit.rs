@@ -7,9 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use super::client::{added, removed};
-use super::messages::ActivationRequest;
+use super::messages::{ActivationRequest, AdminRequest};
 use crate::domain::verdict::{self, Decision};
-use crate::domain::{Activation, AdminChange, Environment, License, Verdict};
+use crate::domain::{Activation, Environment, License, Verdict};
 use crate::engine::EngineError;
 use crate::store::{LicenseWrite, Store, StoreError};
 
@@ -116,10 +116,11 @@ pub(super) async fn commit_admin_change(
     store: Arc<dyn Store>,
     env: Environment,
     mut current: License,
-    change: AdminChange,
+    AdminRequest { change, ip }: AdminRequest,
 ) -> Result<License, EngineError> {
     for _ in 0..MAX_ADMIN_ATTEMPTS {
         let (mut next, audit) = change.apply_to(&current, Utc::now())?;
+        let audit = audit.from_ip(ip);
         // The record keeps active devices only; deactivated ones leave it
         // for the history rows, written in the same store call.
         let retired = next.retire_deactivated();

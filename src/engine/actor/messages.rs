@@ -40,9 +40,13 @@ pub struct ActivationRequest {
 #[rtype(result = "Result<Outcome, EngineError>")]
 pub struct ClientChange(pub ActivationRequest);
 
-/// Changes made by an admin (or the system) through the license's actor.
-impl Message for AdminChange {
-    type Result = Result<License, EngineError>;
+/// A change made by an admin (or the system) through the license's actor,
+/// with the address of the request that asked for it (for the audit entry).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<License, EngineError>")]
+pub struct AdminRequest {
+    pub change: AdminChange,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Sent by the change-log reader: another node changed this license. Queued behind

@@ -36,7 +36,7 @@ use crate::domain::{Environment, License, Verdict};
 use crate::store::Store;
 
 pub use messages::{
-    ActivationRequest, AdminChange, ClientChange, LicenseEdit, Outcome, Reload, Stop,
+    ActivationRequest, AdminChange, AdminRequest, ClientChange, LicenseEdit, Outcome, Reload, Stop,
 };
 
 /// What every license actor on a node shares (one allocation, not one per actor).

@@ -28,6 +28,8 @@ pub struct AuditRow {
     pub before: String,
     pub after: String,
     pub detail: String,
+    /// The client address of the request that made the change (empty: none).
+    pub ip: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -148,6 +150,7 @@ fn row(e: crate::domain::AuditEntry) -> AuditRow {
         before: e.before.unwrap_or_default(),
         after: e.after.unwrap_or_default(),
         detail: e.detail,
+        ip: e.ip.unwrap_or_default(),
     }
 }
 
