@@ -335,3 +335,11 @@ fn entries_record_the_client_address_and_believe_forwarded_for_only_from_a_trust
     // Without the header, the proxy's own address.
     assert_eq!(entry_of(&t, &key, "license.created")["ip"], "127.0.0.1");
 }
+
+#[test]
+fn a_device_activation_is_logged_with_the_device_address() {
+    let s = Server::start();
+    let key = s.license("production", 2);
+    crate::helpers::activate(&s, "production", &key, "box-1");
+    assert_eq!(entry_of(&s, &key, "activation.created")["ip"], "127.0.0.1");
+}

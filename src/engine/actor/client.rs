@@ -41,6 +41,10 @@ pub(super) fn added(
     let audit = AuditEntry::new("client", "activation.created", Some(next.key.as_str()), now)
         .change(license.status, next.status)
         .detail(format!("{} ({usage})", req.identifier));
+    let audit = AuditEntry {
+        ip: req.ip.clone(),
+        ..audit
+    };
     Ok(Applied {
         next,
         touched: a,
@@ -69,6 +73,10 @@ pub(super) fn removed(
         now,
     )
     .detail(req.identifier.to_string());
+    let audit = AuditEntry {
+        ip: req.ip.clone(),
+        ..audit
+    };
     Ok(Applied {
         next,
         touched,
