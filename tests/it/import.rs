@@ -349,3 +349,36 @@ async fn importing_in_a_real_browser() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn an_import_checked_on_one_node_is_confirmed_and_run_on_another_over_cql() {
+    let (a, b) = crate::cluster::two_nodes();
+    a.product("production", "Shared Product");
+    let csv = "product,key,customer_email\n\
+               Shared Product,CQL-IMPORT-1,cql-owner@example.com\n\
+               Shared Product,,\n\
+               Other,,\n";
+    let wa = Web::admin(&a);
+    let r = upload(&wa, &wa.csrf(), "cluster.csv", csv.as_bytes());
+    assert_eq!(r.status, 303, "{}", r.text());
+    let url = r.header("location").unwrap().to_owned();
+    // The plan is the store's: the other node shows the same preview.
+    let wb = Web::admin(&b);
+    let preview = unescape(&wb.get(&url).text());
+    assert_eq!(value_of(&preview, "import-valid"), "2");
+    assert_eq!(value_of(&preview, "import-refused"), "1");
+    assert!(preview.contains("CQL-IMPORT-1"), "{preview}");
+    let confirm = format!("{}/confirm", url.split('?').next().unwrap());
+    let r = wb.submit(&confirm, &[("env", "production")]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    wait_done(
+        &wb,
+        "Import 2 licenses from cluster.csv (production)",
+        "2 / 2",
+    );
+    // Made once, visible through the first node.
+    let l = a.get_license("production", "CQL-IMPORT-1");
+    assert_eq!(l["status"], "assigned", "{l}");
+    assert!(customer_exists(&a, "cql-owner@example.com"));
+    assert_eq!(wa.submit(&confirm, &[("env", "production")]).status, 409);
+}
