@@ -287,7 +287,8 @@ async fn the_picker_assigns_a_customer_in_a_real_browser() {
         "{chosen}"
     );
     crate::browser::click(&c, "#save-license").await;
-    wait_url(&c, &format!("/admin/licenses/{key}")).await;
+    // The edit form's own URL holds this too: wait for the saved page's.
+    wait_url(&c, &format!("/admin/licenses/{key}?env=")).await;
     let (_, l) = s.admin("GET", &format!("/production/licenses/{key}"), None);
     let (_, owner) = s.admin(
         "GET",

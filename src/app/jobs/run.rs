@@ -270,7 +270,7 @@ pub(super) async fn complete(
         tracing::info!(
             found = found.len(),
             missing = missing.len(),
-            "resumed a planned job step"
+            "checked the planned licenses of a job step"
         );
         let made = found.len() as u32;
         announce(engine, env, found).await;
