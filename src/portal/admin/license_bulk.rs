@@ -118,22 +118,7 @@ pub async fn apply(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let keys = bulk::selection(&keys_of(&form))?;
-    let action = match form.get("bulk_action") {
-        "suspend" => BulkAction::Suspend,
-        "revoke" => BulkAction::Revoke,
-        "assign" => {
-            let email = form.get("customer_email");
-            let id = super::license_fields::customer_for_email(&state, email)
-                .await?
-                .ok_or_else(|| PageError::BadRequest("Assign needs the customer's email".into()))?;
-            BulkAction::Assign(id)
-        }
-        other => {
-            return Err(PageError::BadRequest(format!(
-                "no bulk action “{other}”: choose suspend, revoke or assign"
-            )))
-        }
-    };
+    let action = action_of(&state, &form).await?;
     let out = bulk::run(&state.engine, env, &keys, action, &admin.who()).await?;
     let mut text = format!("{} license(s) {}.", out.done, action.done_word());
     if !out.skipped.is_empty() {
@@ -154,4 +139,25 @@ pub async fn apply(
     }
     let kind = if out.skipped.is_empty() { "ok" } else { "warn" };
     Ok(redirect(&req, &back(env), kind, &text))
+}
+
+/// The action a bulk form asks for; "assign" finds (or invites) the customer
+/// whose email the form carries.
+pub(super) async fn action_of(state: &AppState, form: &Form) -> Result<BulkAction, PageError> {
+    Ok(match form.get("bulk_action") {
+        "suspend" => BulkAction::Suspend,
+        "revoke" => BulkAction::Revoke,
+        "assign" => {
+            let email = form.get("customer_email");
+            let id = super::license_fields::customer_for_email(state, email)
+                .await?
+                .ok_or_else(|| PageError::BadRequest("Assign needs the customer's email".into()))?;
+            BulkAction::Assign(id)
+        }
+        other => {
+            return Err(PageError::BadRequest(format!(
+                "no bulk action “{other}”: choose suspend, revoke or assign"
+            )))
+        }
+    })
 }

@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::license_query::ListQuery;
 use super::{chrome, redirect, render, AdminView, Chrome, ManageForm};
-use crate::app::bulk::{self, BulkAction};
+use crate::app::bulk;
 use crate::app::error::AppError;
 use crate::app::{format, AppState};
 use crate::domain::Environment;
@@ -124,23 +124,7 @@ pub async fn start(
     ManageForm { form, env }: ManageForm,
 ) -> Result<HttpResponse, PageError> {
     let (lq, kept) = query_of(|f| form.get(f).to_owned());
-    let action = match form.get("bulk_action") {
-        "suspend" => BulkAction::Suspend,
-        "revoke" => BulkAction::Revoke,
-        "assign" => {
-            let email = form.get("customer_email");
-            crate::app::customer_invites::check_email(email, "customer_email")?;
-            let id = super::license_fields::customer_for_email(&state, email)
-                .await?
-                .ok_or_else(|| PageError::BadRequest("Assign needs the customer's email".into()))?;
-            BulkAction::Assign(id)
-        }
-        other => {
-            return Err(PageError::BadRequest(format!(
-                "no bulk action “{other}”: choose suspend, revoke or assign"
-            )))
-        }
-    };
+    let action = super::license_bulk::action_of(&state, &form).await?;
     let described = describe(&state, env, &kept).await;
     let (engine, jobs) = (&state.engine, &state.services.jobs);
     let job = match bulk::start_matching(
