@@ -23,6 +23,8 @@ use crate::store::Store;
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// Most data rows in one file.
 pub const MAX_ROWS: usize = MAX_BULK;
+/// How long a checked file may wait for its confirmation.
+const DRAFT_HOURS: i64 = 24;
 /// Store reads in flight while the keys a file names are looked up.
 const READS_AT_ONCE: usize = 32;
 
@@ -67,9 +69,7 @@ pub async fn plan(
             Some(k) if taken.contains(k) => {
                 Some(format!("key {} is taken by a license", k.as_str()))
             }
-            Some(k) if !seen.insert(k.clone()) => {
-                Some(format!("key {} is in the file twice", k.as_str()))
-            }
+            Some(k) if seen.contains(k) => Some(format!("key {} is in the file twice", k.as_str())),
             _ => None,
         };
         let planned = checker.plan_of(&r).await?;
@@ -78,7 +78,13 @@ pub async fn plan(
                 line: r.line,
                 message: f,
             }),
-            (None, Ok(p)) => rows.push(row(env, &p, r, at)),
+            (None, Ok(p)) => {
+                // Only a row that passes holds its key: a refused one frees it.
+                if let Some(k) = &r.key {
+                    seen.insert(k.clone());
+                }
+                rows.push(row(env, &p, r, at));
+            }
         }
     }
     problems.sort_by_key(|p| p.line);
@@ -126,6 +132,12 @@ pub async fn confirm(
     let p = preview(store, env, id).await?;
     if p.job.total == 0 {
         return Err(AppError::Conflict("The file has no row to import.".into()));
+    }
+    // Its rows were checked then (products, expiry dates): a day later, check again.
+    if Utc::now() - p.job.created_at > chrono::Duration::hours(DRAFT_HOURS) {
+        return Err(AppError::Conflict(format!(
+            "This file was checked more than {DRAFT_HOURS} hours ago: upload it again to check it anew."
+        )));
     }
     let job = jobs.confirm(store, id).await?;
     let detail = format!("{} (job {id})", job.title);

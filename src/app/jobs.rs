@@ -202,16 +202,17 @@ impl Jobs {
 
     /// Records a planned job that waits for confirmation, and its step plans
     /// (the store's: any node shows it and any node runs it once confirmed).
+    /// The plans are written first: a draft that exists has all of them.
     pub async fn draft(
         &self,
         store: &dyn Store,
         job: Job,
         steps: Vec<JobStep>,
     ) -> Result<Job, AppError> {
-        let job = store.insert_job(&job).await?;
         for (n, plan) in steps.iter().enumerate() {
             store.plan_job_step(job.id, n as u32, plan).await?;
         }
+        let job = store.insert_job(&job).await?;
         if let Err(e) = prune(store).await {
             tracing::warn!(error = %e, "could not trim the jobs list");
         }

@@ -59,7 +59,8 @@ fn column(name: &str) -> Option<Column> {
         "customer_email" | "email" => Column::Email,
         "activation_limit" | "max_activations" => Column::Limit,
         "expires_at" | "expires" | "expiry" => Column::Expires,
-        "customer_name" | "status" | "activations_in_use" | "created_at" => Column::Ignored,
+        // The export's other columns, and unnamed ones (a trailing comma).
+        "customer_name" | "status" | "activations_in_use" | "created_at" | "" => Column::Ignored,
         _ => return None,
     })
 }

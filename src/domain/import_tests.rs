@@ -94,4 +94,8 @@ fn the_export_reads_back_and_unknown_columns_refuse_the_file() {
     );
     let (rows, _) = read(b"\xEF\xBB\xBF Product \nA\n", 2).unwrap();
     assert_eq!(rows[0].product, "A");
+    // A spreadsheet's trailing comma names no column: ignored, not refused.
+    let (rows, problems) = read(b"product,key,\nA,K-1,\n", 2).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(rows[0].key.as_ref().unwrap().as_str(), "K-1");
 }

@@ -162,6 +162,15 @@ fn unreadable_files_are_refused_whole_and_a_draft_can_be_discarded() {
     let r = upload(&w, &csrf, "big.csv", &big);
     assert_eq!(r.status, 413);
     assert!(r.text().contains("larger than 4 MB"));
+    // Refused in staging, the form it comes back with stays in staging.
+    let (ct, body) = multipart(&[("csrf", &csrf), ("env", "staging")], ("big.csv", &big));
+    let r = w.post_bytes("/admin/licenses/import", &ct, &body);
+    assert_eq!(r.status, 413);
+    assert!(
+        r.text().contains("name=\"env\" value=\"staging\""),
+        "{}",
+        r.text()
+    );
     let r = upload(&w, "forged", "ok.csv", b"product\nImportable\n");
     assert_eq!(r.status, 403);
     assert!(!w

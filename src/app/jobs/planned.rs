@@ -31,8 +31,8 @@ const RETRIES: usize = 3;
 /// how many of them were skipped.
 pub(super) type Progress = (u32, u32);
 
-/// Runs the next step of a planned job: its plan is read from the store; a
-/// missing plan (none was written: nothing left) finishes the job.
+/// Runs the next step of a planned job: its plan is read from the store (a
+/// missing one while work is left fails the job rather than call it done).
 pub(super) async fn planned_step(
     engine: Arc<Engine>,
     owners: Option<Owners>,
@@ -41,7 +41,13 @@ pub(super) async fn planned_step(
     let remaining = job.total - job.done.min(job.total);
     let plan = match engine.store().get_job_step(job.id, job.step).await {
         Ok(Some(p)) => p,
-        Ok(None) => return Ok((remaining, 0)),
+        Ok(None) if remaining == 0 => return Ok((0, 0)),
+        Ok(None) => {
+            return Err(Stop::Failed(format!(
+                "the plan of step {} is missing",
+                job.step
+            )))
+        }
         Err(e) => return Err(Stop::Failed(e.to_string())),
     };
     match job.task {
@@ -70,12 +76,14 @@ async fn import_rows(
                 (Some(id), _) => *id,
                 (None, Some(find)) => match find(email.clone()).await {
                     Ok(id) => id,
-                    Err(AppError::Unavailable(e)) => return Err(Stop::Failed(e.to_string())),
-                    Err(e) => {
+                    Err(e) if refusal(&e) => {
                         tracing::info!(line = row.line, error = %e, "import row skipped: no owner");
                         skipped += 1;
                         continue;
                     }
+                    // Anything else (the store, the outbox): the job fails and
+                    // a retry goes on from this step (the owner is found then).
+                    Err(e) => return Err(Stop::Failed(e.to_string())),
                 },
                 (None, None) => return Err(Stop::Failed("no way to find customers here".into())),
             };
@@ -109,13 +117,23 @@ async fn act_on_keys(
                     tokio::time::sleep(Duration::from_millis(100 * attempt as u64)).await;
                     continue;
                 }
-                Err(AppError::Unavailable(e)) => {
-                    return Err(Stop::Failed(format!("{}: {e}", key.masked())))
-                }
-                Err(_) => skipped += 1,
+                Err(e) if refusal(&e) => skipped += 1,
+                Err(e) => return Err(Stop::Failed(format!("{}: {e}", key.masked()))),
             }
             break;
         }
     }
     Ok((plan.keys.len() as u32, skipped))
+}
+
+/// Whether an error is the license's (or the row's) own refusal: the item is
+/// skipped and the job goes on. Anything else stops the job for a retry.
+fn refusal(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid(_)
+            | AppError::NotFound(_)
+            | AppError::Transition(_)
+            | AppError::Conflict(_)
+    )
 }

@@ -71,7 +71,7 @@ pub async fn upload_logo(
 ) -> Result<HttpResponse, PageError> {
     let file = match upload::read(&admin, payload, "logo", MAX_LOGO_BYTES).await {
         Ok(u) => u.file,
-        Err(UploadError::TooBig) => {
+        Err(UploadError::TooBig(_)) => {
             return Ok(back(
                 &req,
                 "error",

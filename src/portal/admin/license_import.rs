@@ -82,23 +82,23 @@ pub async fn upload(
             .content_type("text/html; charset=utf-8")
             .body(html))
     };
+    let env_of = |fields: &std::collections::HashMap<String, String>| {
+        let field = fields.get("env").cloned().unwrap_or_default();
+        super::form_env(&Form::from_pairs(vec![("env".into(), field)]))
+    };
     let up = match read {
         Ok(u) => u,
-        Err(UploadError::TooBig) => {
+        Err(UploadError::TooBig(fields)) => {
             let text = format!(
                 "The file is larger than {} MB: split it.",
                 MAX_FILE_BYTES >> 20
             );
-            return refuse(
-                Environment::Production,
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                text,
-            );
+            let too_large = actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+            return refuse(env_of(&fields)?, too_large, text);
         }
         Err(UploadError::Refused(e)) => return Err(e),
     };
-    let env_field = up.fields.get("env").cloned().unwrap_or_default();
-    let env = super::form_env(&Form::from_pairs(vec![("env".into(), env_field)]))?;
+    let env = env_of(&up.fields)?;
     let Some(file) = up.file else {
         let bad = actix_web::http::StatusCode::BAD_REQUEST;
         return refuse(env, bad, "Choose a CSV file to import.".into());

@@ -33,8 +33,9 @@ pub struct Upload {
 
 /// Why an upload was not read.
 pub enum UploadError {
-    /// The file is larger than the cap (nothing past it was read).
-    TooBig,
+    /// The file is larger than the cap (nothing past it was read); the small
+    /// fields read before it (csrf, env…).
+    TooBig(HashMap<String, String>),
     Refused(PageError),
 }
 
@@ -76,7 +77,7 @@ pub async fn read(
             let chunk = chunk.map_err(|e| bad(format!("could not read the upload: {e}")))?;
             if buf.len() + chunk.len() > limit {
                 return Err(if is_file {
-                    UploadError::TooBig
+                    UploadError::TooBig(fields)
                 } else {
                     bad(format!("the field {name} is too long"))
                 });
