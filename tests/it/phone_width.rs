@@ -41,6 +41,16 @@ async fn no_page_scrolls_sideways_at_phone_width() {
         &Web::customer(&s, "phone-user-with-a-long-address@example.com", PW),
         &key,
     );
+    // A draft import, for its preview page.
+    let w = Web::admin(&s);
+    let csv = "product,key,customer_email\nA Product With A Rather Long Name For Phones,PHONE-IMPORT-WITH-A-LONG-KEY-0001,someone-with-a-long-address@example.com\nMissing,,\n";
+    let (ct, body) = crate::web::multipart(
+        &[("csrf", &w.csrf()), ("env", "production")],
+        ("phone.csv", csv.as_bytes()),
+    );
+    let r = w.post_bytes("/admin/licenses/import", &ct, &body);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let preview = r.header("location").unwrap().to_owned();
     let driver = chromedriver();
     let downloads = tempfile::tempdir().unwrap();
     let c = browser(&driver, downloads.path()).await;
@@ -71,6 +81,11 @@ async fn no_page_scrolls_sideways_at_phone_width() {
         "/admin/api-keys".into(),
         "/admin/webhooks".into(),
         "/admin/outbox".into(),
+        "/admin/abuse".into(),
+        "/admin/two-factor".into(),
+        "/admin/licenses/import".into(),
+        preview,
+        "/admin/licenses/bulk/all?env=production&q=PHONE".into(),
     ];
     let mut wide = Vec::new();
     for (i, p) in admin_pages.iter().enumerate() {
