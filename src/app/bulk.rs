@@ -140,33 +140,16 @@ pub async fn matching_count(
     Ok(listing::page_now(engine, env, q).await?.page.total)
 }
 
-/// Every key the filters match (at most one more than [`MAX_MATCHING`]).
+/// Every key the filters match (at most one more than [`MAX_MATCHING`]), in
+/// key order: a stable walk, whatever order the page showed.
 async fn matching_keys(
     engine: &Engine,
     env: Environment,
     params: &ListParams,
 ) -> Result<Vec<LicenseKey>, AppError> {
     let mut q = params.to_query()?;
-    engine.catalog().wait_ready().await;
-    // Key order: a stable walk, whatever order the page showed.
     q.sort = crate::store::SortField::Key;
     q.descending = false;
-    q.page = 1;
-    q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = listing::names(engine, env).await?;
-    let mut keys = Vec::new();
-    loop {
-        let page = engine
-            .catalog()
-            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
-            .await?;
-        let done = (page.items.len() as u32) < q.per_page || keys.len() > MAX_MATCHING;
-        keys.extend(page.items.into_iter().map(|s| s.key));
-        if done {
-            break;
-        }
-        q.page += 1;
-    }
-    keys.truncate(MAX_MATCHING + 1);
-    Ok(keys)
+    let (all, _, _) = listing::every_match(engine, env, q, MAX_MATCHING + 1).await?;
+    Ok(all.into_iter().map(|s| s.key).collect())
 }

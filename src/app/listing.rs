@@ -198,24 +198,8 @@ pub async fn export(
     if !matches!(format, "csv" | "json") {
         return Err(AppError::field("format", "format must be csv or json"));
     }
-    let mut q = params.to_query()?;
-    engine.catalog().wait_ready().await;
-    q.page = 1;
-    q.per_page = crate::store::MAX_PER_PAGE;
-    let (products, customers) = names(engine, env).await?;
-    let mut all = Vec::new();
-    loop {
-        let page = engine
-            .catalog()
-            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
-            .await?;
-        let done = (page.items.len() as u32) < q.per_page;
-        all.extend(page.items);
-        if done {
-            break;
-        }
-        q.page += 1;
-    }
+    let (all, products, customers) =
+        every_match(engine, env, params.to_query()?, usize::MAX).await?;
     let stamp = Utc::now().format("%Y%m%d-%H%M%S");
     let filename = format!("licenses-{env}-{stamp}.{format}");
     if format == "json" {
@@ -232,6 +216,36 @@ pub async fn export(
         content_type: "text/csv; charset=utf-8",
         body: csv(&all, &products, &customers).map_err(|e| AppError::Internal(e.to_string()))?,
     })
+}
+
+/// Every summary `q` matches (its filters and order; paging is its own), at
+/// most `limit`, read a catalog page at a time off the worker threads; with
+/// the names the summaries refer to.
+pub async fn every_match(
+    engine: &Engine,
+    env: Environment,
+    mut q: LicenseQuery,
+    limit: usize,
+) -> Result<(Vec<LicenseSummary>, Names<Product>, Names<Customer>), AppError> {
+    engine.catalog().wait_ready().await;
+    q.page = 1;
+    q.per_page = crate::store::MAX_PER_PAGE;
+    let (products, customers) = names(engine, env).await?;
+    let mut all = Vec::new();
+    loop {
+        let page = engine
+            .catalog()
+            .query_off_thread(env, q.clone(), products.clone(), customers.clone())
+            .await?;
+        let done = (page.items.len() as u32) < q.per_page;
+        all.extend(page.items);
+        if done || all.len() >= limit {
+            break;
+        }
+        q.page += 1;
+    }
+    all.truncate(limit);
+    Ok((all, products, customers))
 }
 
 /// The chosen licenses as CSV (the License Keys page's "Export selected").

@@ -45,7 +45,7 @@ impl AuditEntry {
     }
 
     /// Records the address of the request that made the change.
-    pub fn from_ip(mut self, ip: Option<std::net::IpAddr>) -> Self {
+    pub fn from_ip(mut self, ip: Option<impl ToString>) -> Self {
         self.ip = ip.map(|i| i.to_string());
         self
     }

@@ -40,11 +40,8 @@ pub(super) fn added(
     let usage = verdict::usage(&next, next.active_count());
     let audit = AuditEntry::new("client", "activation.created", Some(next.key.as_str()), now)
         .change(license.status, next.status)
-        .detail(format!("{} ({usage})", req.identifier));
-    let audit = AuditEntry {
-        ip: req.ip.clone(),
-        ..audit
-    };
+        .detail(format!("{} ({usage})", req.identifier))
+        .from_ip(req.ip.as_ref());
     Ok(Applied {
         next,
         touched: a,
@@ -72,11 +69,8 @@ pub(super) fn removed(
         Some(next.key.as_str()),
         now,
     )
-    .detail(req.identifier.to_string());
-    let audit = AuditEntry {
-        ip: req.ip.clone(),
-        ..audit
-    };
+    .detail(req.identifier.to_string())
+    .from_ip(req.ip.as_ref());
     Ok(Applied {
         next,
         touched,
