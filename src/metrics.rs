@@ -197,14 +197,16 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
 type RouteSeries = Vec<(&'static str, u16, IntCounter, Histogram)>;
 /// Env, operation and code of a verdict series.
 type VerdictKey = (&'static str, &'static str, &'static str);
+/// Per-thread maps of closed label sets: a fast hasher (their keys are ours, not a caller's).
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 thread_local! {
     /// Per-thread handles of labelled series already resolved: the hot path then
     /// skips the label hashing and the lock inside `with_label_values`.
-    static HTTP_SERIES: std::cell::RefCell<std::collections::HashMap<String, RouteSeries>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-    static VERDICT_SERIES: std::cell::RefCell<std::collections::HashMap<VerdictKey, IntCounter>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    static HTTP_SERIES: std::cell::RefCell<FastMap<String, RouteSeries>> =
+        std::cell::RefCell::new(FastMap::default());
+    static VERDICT_SERIES: std::cell::RefCell<FastMap<VerdictKey, IntCounter>> =
+        std::cell::RefCell::new(FastMap::default());
 }
 
 impl Metrics {

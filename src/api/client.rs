@@ -50,7 +50,10 @@ struct ClientAnswer<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<LicenseStatus>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::timestamp::serialize_expiry"
+    )]
     expires_at: Option<Option<DateTime<Utc>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     activation_limit: Option<i32>,
@@ -58,6 +61,7 @@ struct ClientAnswer<'a> {
     activations: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     feature_flags: Option<&'a Map<String, Value>>,
+    #[serde(serialize_with = "super::timestamp::serialize")]
     timestamp: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     nonce: Option<&'a str>,
@@ -204,7 +208,7 @@ async fn ask_engine(
         Op::Validate | Op::Heartbeat => {
             let heartbeat = op == Op::Heartbeat;
             engine
-                .check(p.env, p.key.clone(), p.identifier.clone(), heartbeat, ip)
+                .check(p.env, &p.key, &p.identifier, heartbeat, ip)
                 .await?
         }
         Op::Activate | Op::Deactivate => {

@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -27,18 +27,18 @@ impl Format {
     }
 
     fn from_mime(value: &str) -> Option<Format> {
-        let essence = value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match essence.as_str() {
-            "application/json" => Some(Format::Json),
-            "application/msgpack" | "application/x-msgpack" | "application/vnd.msgpack" => {
-                Some(Format::MsgPack)
-            }
-            _ => None,
+        // Compared without lower-casing into a new string: this runs on every client request.
+        let essence = value.split(';').next().unwrap_or("").trim();
+        let is = |name: &str| essence.eq_ignore_ascii_case(name);
+        if is("application/json") {
+            Some(Format::Json)
+        } else if is("application/msgpack")
+            || is("application/x-msgpack")
+            || is("application/vnd.msgpack")
+        {
+            Some(Format::MsgPack)
+        } else {
+            None
         }
     }
 }
@@ -69,20 +69,36 @@ pub fn response_format(req: &HttpRequest, request: Format) -> Format {
 }
 
 /// Reads the whole body, refusing more than `limit` bytes.
-pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<BytesMut, ApiError> {
+///
+/// A body that arrives in one chunk (every small client request) is kept as
+/// that chunk, without a copy.
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Bytes, ApiError> {
     let too_big = || ApiError::bad(format!("request body is larger than {limit} bytes"));
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| match e {
+    let read = |chunk: Option<Result<Bytes, actix_web::error::PayloadError>>| {
+        chunk.transpose().map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => too_big(),
             other => ApiError::bad(format!("could not read the request body: {other}")),
-        })?;
+        })
+    };
+    let Some(first) = read(payload.next().await)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(too_big());
+    }
+    let Some(second) = read(payload.next().await)? else {
+        return Ok(first);
+    };
+    let mut body = BytesMut::from(&first[..]);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > limit {
             return Err(too_big());
         }
         body.extend_from_slice(&chunk);
+        next = read(payload.next().await)?;
     }
-    Ok(body)
+    Ok(body.freeze())
 }
 
 /// Checks `Content-Length` before reading, so an oversized body is refused early.
@@ -124,7 +140,13 @@ pub fn decode_borrowed<'a, T: Deserialize<'a>>(
 /// Encodes an answer (MessagePack as maps with field names, so any client can read it).
 pub fn encode<T: Serialize>(format: Format, value: &T) -> Result<Vec<u8>, ApiError> {
     match format {
-        Format::Json => serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string())),
+        Format::Json => {
+            // Sized for a client answer, so encoding it never grows the buffer.
+            let mut out = Vec::with_capacity(384);
+            serde_json::to_writer(&mut out, value)
+                .map(|()| out)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        }
         Format::MsgPack => {
             rmp_serde::to_vec_named(value).map_err(|e| ApiError::Internal(e.to_string()))
         }

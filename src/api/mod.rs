@@ -4,11 +4,13 @@ pub mod admin;
 pub mod client;
 pub mod codec;
 pub mod openapi;
+mod timestamp;
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::domain::verdict::Op;
@@ -133,22 +135,43 @@ fn client_label(path: &str) -> Option<&'static str> {
 /// Header carrying the request id: taken from the caller when well-formed, else made here.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// A process-unique request id: a random per-process prefix and a counter (no syscall).
-fn new_request_id() -> String {
+/// A process-unique request id: a random per-process prefix and a counter (no
+/// syscall, no formatting machinery: this runs on every request).
+fn new_request_id() -> HeaderValue {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::LazyLock;
     static PREFIX: LazyLock<u32> = LazyLock::new(rand::random);
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("{:08x}-{:x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
+    let mut buf = [0u8; 8 + 1 + 16];
+    let mut len = hex_into(&mut buf, u64::from(*PREFIX), 8);
+    buf[len] = b'-';
+    len += 1;
+    len += hex_into(&mut buf[len..], NEXT.fetch_add(1, Ordering::Relaxed), 1);
+    HeaderValue::from_bytes(&buf[..len]).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
-fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
-    let v = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
-    let ok = !v.is_empty()
-        && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    ok.then(|| v.to_owned())
+/// Writes `n` in lower-case hex, at least `min_digits` long; returns the length.
+fn hex_into(out: &mut [u8], n: u64, min_digits: usize) -> usize {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digits = (16 - n.leading_zeros() as usize / 4)
+        .max(min_digits)
+        .min(16);
+    for (i, slot) in out[..digits].iter_mut().enumerate() {
+        let shift = 4 * (digits - 1 - i);
+        *slot = DIGITS[((n >> shift) & 0xf) as usize];
+    }
+    digits
+}
+
+/// The caller's request id, when well-formed (shared with the request: no copy).
+fn incoming_request_id(req: &ServiceRequest) -> Option<HeaderValue> {
+    let v = req.headers().get(REQUEST_ID_HEADER)?;
+    let b = v.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 64
+        && b.iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_' || *b == b'.');
+    ok.then(|| v.clone())
 }
 
 /// Records every request by route pattern (never the raw path), gives it a request id
@@ -177,7 +200,7 @@ pub async fn observe<B: MessageBody>(
             .app_data::<actix_web::web::Data<crate::app::AppState>>()
             .and_then(|s| s.client_ip(req.request()));
         let path = mask_path(req.path());
-        let span = tracing::info_span!("request", request_id = %request_id);
+        let span = tracing::info_span!("request", request_id = request_id.to_str().unwrap_or("-"));
         let call = crate::engine::origin::scope(ip, next.call(req));
         let res = tracing::Instrument::instrument(call, span.clone()).await?;
         if admin {
@@ -195,12 +218,10 @@ pub async fn observe<B: MessageBody>(
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(
-            actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
-            v,
-        );
-    }
+    res.headers_mut().insert(
+        actix_web::http::header::HeaderName::from_static(REQUEST_ID_HEADER),
+        request_id,
+    );
     Ok(res)
 }
 
@@ -227,5 +248,26 @@ mod tests {
         ] {
             assert_eq!(client_label(other), None, "{other}");
         }
+    }
+
+    /// Request ids: the prefix always 8 hex digits, the counter without padding.
+    #[test]
+    fn request_ids_are_hex_prefix_and_counter() {
+        let mut buf = [0u8; 16];
+        for (n, min, want) in [
+            (0u64, 1, "0"),
+            (0xab, 8, "000000ab"),
+            (0xdead_beef, 8, "deadbeef"),
+            (0x1234, 1, "1234"),
+            (u64::MAX, 1, "ffffffffffffffff"),
+        ] {
+            let len = hex_into(&mut buf, n, min);
+            assert_eq!(&buf[..len], want.as_bytes());
+        }
+        let (a, b) = (new_request_id(), new_request_id());
+        assert_ne!(a, b);
+        let a = a.to_str().unwrap();
+        assert!(a.len() >= 10, "{a}");
+        assert_eq!(a.as_bytes()[8], b'-');
     }
 }

@@ -218,15 +218,15 @@ impl Engine {
     pub async fn check(
         &self,
         env: Environment,
-        key: LicenseKey,
-        identifier: Identifier,
+        key: &LicenseKey,
+        identifier: &Identifier,
         heartbeat: bool,
         caller: Option<IpAddr>,
     ) -> Result<Option<Outcome>, EngineError> {
-        match self.resident(env, &key, caller).await? {
+        match self.resident(env, key, caller).await? {
             None => Ok(None),
             Some(r) => r
-                .check(&identifier, heartbeat)
+                .check(identifier, heartbeat)
                 .map(Some)
                 .or_else(deleted_meanwhile),
         }

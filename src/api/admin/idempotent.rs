@@ -59,7 +59,7 @@ pub async fn idempotent(
     let limit = state.config.server.body_limit_bytes;
     codec::check_length(req.request(), limit)?;
     let payload = req.extract::<web::Payload>().await?;
-    let body = codec::read_body(payload, limit).await?.freeze();
+    let body = codec::read_body(payload, limit).await?;
     let fp = idempotency::fingerprint(req.method().as_str(), req.path(), req.query_string(), &body);
     let decision = idempotency::begin(state.store(), &who, &key, &fp)
         .await

@@ -22,7 +22,10 @@ use crate::domain::LicenseKey;
 /// One environment's resident licenses.
 #[derive(Default)]
 pub struct Table {
-    map: DashMap<LicenseKey, Arc<Resident>>,
+    /// foldhash instead of SipHash: hashed on every client request, and only keys
+    /// of licenses that exist get in (loaded from the store), so callers cannot
+    /// choose colliding keys; the per-process random seed covers the rest.
+    map: DashMap<LicenseKey, Arc<Resident>, foldhash::fast::RandomState>,
     len: AtomicUsize,
 }
 
