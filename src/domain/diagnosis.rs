@@ -23,7 +23,7 @@ pub fn diagnose(license: &License, now: DateTime<Utc>, grace: Duration) -> Diagn
     let activated_devices = license.active_activations().next().map(|a| {
         match decide(license, Op::Validate, &a.identifier, now, grace) {
             Decision::Answer(v) => v,
-            _ => Verdict::yes(VerdictCode::Valid, "License is valid".into()),
+            _ => Verdict::yes(VerdictCode::Valid, "License is valid"),
         }
     });
     let fresh = Identifier::parse(NEW_DEVICE).expect("a valid identifier");

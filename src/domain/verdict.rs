@@ -1,5 +1,7 @@
 //! What the client API answers: pure decisions from a license, an operation and the time.
 
+use std::borrow::Cow;
+
 use super::{Identifier, License, LicenseStatus};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,25 +63,26 @@ impl VerdictCode {
 pub struct Verdict {
     pub valid: bool,
     pub code: VerdictCode,
-    pub detail: String,
+    /// Fixed sentences are borrowed: the common answers cost no allocation.
+    pub detail: Cow<'static, str>,
 }
 
 impl Verdict {
     /// A usable answer.
-    pub(crate) fn yes(code: VerdictCode, detail: String) -> Self {
+    pub(crate) fn yes(code: VerdictCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Verdict {
             valid: true,
             code,
-            detail,
+            detail: detail.into(),
         }
     }
 
     /// A refusal.
-    pub(crate) fn no(code: VerdictCode, detail: String) -> Self {
+    pub(crate) fn no(code: VerdictCode, detail: impl Into<Cow<'static, str>>) -> Self {
         Verdict {
             valid: false,
             code,
-            detail,
+            detail: detail.into(),
         }
     }
 
@@ -87,7 +90,7 @@ impl Verdict {
     pub fn not_found() -> Self {
         Verdict::no(
             VerdictCode::NotFound,
-            "License key not found in this environment".into(),
+            "License key not found in this environment",
         )
     }
 }
@@ -157,7 +160,7 @@ fn state_refusal(
     use LicenseStatus as S;
     use VerdictCode as C;
     match license.status {
-        S::Revoked => return Some(Verdict::no(C::Revoked, "License has been revoked".into())),
+        S::Revoked => return Some(Verdict::no(C::Revoked, "License has been revoked")),
         S::Expired => {
             let when = license
                 .expires_at
@@ -178,15 +181,15 @@ fn state_refusal(
     match license.status {
         S::Suspended => Some(Verdict::no(
             C::Suspended,
-            "License is suspended; contact the vendor".into(),
+            "License is suspended; contact the vendor",
         )),
         S::Inactive => Some(Verdict::no(
             C::Inactive,
-            "License is inactive (paused by the vendor)".into(),
+            "License is inactive (paused by the vendor)",
         )),
         S::Available => Some(Verdict::no(
             C::NotAssigned,
-            "License must be assigned to a customer before it can be used".into(),
+            "License must be assigned to a customer before it can be used",
         )),
         _ => None,
     }
@@ -258,7 +261,7 @@ pub fn decide(
             if license.status == LicenseStatus::Revoked {
                 return Decision::Answer(Verdict::no(
                     VerdictCode::Revoked,
-                    "License has been revoked".into(),
+                    "License has been revoked",
                 ));
             }
             if !bound {
@@ -287,7 +290,8 @@ pub fn activated(license: &License, now: DateTime<Utc>, grace: Duration) -> Verd
     v.detail = format!(
         "{ACTIVATED} ({} in use)",
         usage(license, license.active_count())
-    );
+    )
+    .into();
     v
 }
 

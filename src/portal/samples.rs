@@ -151,10 +151,7 @@ mod tests {
         let plan = |op, device: &str| SamplePlan {
             device: device.into(),
             op,
-            expected: crate::domain::verdict::Verdict::yes(
-                crate::domain::VerdictCode::Valid,
-                "ok".into(),
-            ),
+            expected: crate::domain::verdict::Verdict::yes(crate::domain::VerdictCode::Valid, "ok"),
         };
         for (op, path, device) in [
             (Op::Validate, "validate", "pc-7"),

@@ -182,7 +182,7 @@ impl PreviewPage {
                 )
             },
             sample_code: plan.expected.code.as_str(),
-            sample_detail: plan.expected.detail.clone(),
+            sample_detail: plan.expected.detail.to_string(),
             sample_valid: plan.expected.valid,
         }
     }

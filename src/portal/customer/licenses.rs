@@ -214,10 +214,10 @@ fn detail_page(
         devices_code: devices
             .map(|v| v.code.as_str().to_owned())
             .unwrap_or_default(),
-        devices_detail: devices.map(|v| v.detail.clone()).unwrap_or_default(),
+        devices_detail: devices.map(|v| v.detail.to_string()).unwrap_or_default(),
         devices_valid: devices.is_some_and(|v| v.valid),
         new_code: d.new_device.code.as_str().to_owned(),
-        new_detail: d.new_device.detail.clone(),
+        new_detail: d.new_device.detail.to_string(),
         new_valid: d.new_device.valid,
         advice: advice(d, m.env),
         limit: if l.activation_limit.is_unlimited() {
