@@ -129,3 +129,64 @@ fn unknown_routes_answer_json_not_found() {
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "NOT_FOUND");
 }
+
+/// Sends one chunked request over a raw socket, a pause between pieces so the
+/// server reads them apart; what came back (however the connection ended).
+fn send_chunked(s: &Server, path: &str, pieces: &[&[u8]]) -> String {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let _ = c.write_all(head.as_bytes());
+    for p in pieces {
+        let _ = c.write_all(format!("{:x}\r\n", p.len()).as_bytes());
+        let _ = c.write_all(p);
+        let _ = c.write_all(b"\r\n");
+        let _ = c.flush();
+        std::thread::sleep(std::time::Duration::from_millis(60));
+    }
+    let _ = c.write_all(b"0\r\n\r\n");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A body that arrives in several pieces is read whole (the one-chunk fast path
+/// is not the only path), and without a `Content-Length` the limit is counted
+/// while reading: a chunked body past it is refused and changes nothing.
+#[test]
+fn a_body_in_several_chunks_is_read_whole_and_the_limit_still_holds() {
+    let s = Server::start();
+    let key = s.license("production", 2);
+    let body = json!({ "key": key, "identifier": "chunk-dev" }).to_string();
+    let (a, rest) = body.as_bytes().split_at(body.len() / 3);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    let answer = send_chunked(&s, "/v1/production/licenses/activate", &[a, b, c]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(r#""code":"VALID""#), "{answer}");
+    assert_eq!(s.get_license("production", &key)["activations_in_use"], 1);
+
+    // 65,536 bytes is the default limit: a first piece under it, a second over.
+    let other = s.license("production", 2);
+    let start = format!(r#"{{"key":"{other}","identifier":"big","pad":""#);
+    let pad = " ".repeat(60_000);
+    let answer = send_chunked(
+        &s,
+        "/v1/production/licenses/activate",
+        &[start.as_bytes(), pad.as_bytes(), pad.as_bytes()],
+    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("larger than 65536 bytes"), "{answer}");
+    assert_eq!(s.get_license("production", &other)["activations_in_use"], 0);
+}
