@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -221,22 +221,26 @@ impl Jobs {
 
     /// Starts a draft: it runs here first (any node takes it over after).
     pub async fn confirm(&self, store: &dyn Store, id: Uuid) -> Result<Job, AppError> {
-        let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
-        let running = job
-            .confirmed(&self.shared.node, Utc::now(), self.shared.lease())
-            .map_err(refusal)?;
-        let job = store.update_job(&running).await.map_err(changed)?;
-        self.wake(job.id);
-        Ok(job)
+        self.start_here(store, id, Job::confirmed).await
     }
 
     /// Runs a failed job again (on this node) for the keys it has not made yet.
     pub async fn retry(&self, store: &dyn Store, id: Uuid) -> Result<Job, AppError> {
+        self.start_here(store, id, Job::retried).await
+    }
+
+    /// Moves a job to running on this node by `transition` (a compare-and-set:
+    /// another node's change meanwhile is a conflict) and wakes its runner.
+    async fn start_here(
+        &self,
+        store: &dyn Store,
+        id: Uuid,
+        transition: fn(&Job, &str, DateTime<Utc>, chrono::Duration) -> Result<Job, JobError>,
+    ) -> Result<Job, AppError> {
         let job = store.get_job(id).await?.ok_or_else(no_such_job)?;
-        let again = job
-            .retried(&self.shared.node, Utc::now(), self.shared.lease())
+        let next = transition(&job, &self.shared.node, Utc::now(), self.shared.lease())
             .map_err(refusal)?;
-        let job = store.update_job(&again).await.map_err(changed)?;
+        let job = store.update_job(&next).await.map_err(changed)?;
         self.wake(job.id);
         Ok(job)
     }
