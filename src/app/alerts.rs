@@ -5,7 +5,8 @@
 //! First activations arrive at thousands per second, so an alert is not written
 //! on its own: the client handler drops it in a bounded queue and one task
 //! writes what is waiting as one batch (`Outbox::send_batch`: two store writes
-//! and one flush of the local mailbox for the whole batch). An alert is still
+//! for the whole batch), one mail per owner listing their new devices of the
+//! batch (a fleet activated at once is not a mail storm). An alert is still
 //! written after the activation's answer, as before, so a crash in between can
 //! lose it but never the activation.
 
@@ -91,12 +92,17 @@ impl ActivationAlerts {
     }
 }
 
-/// The mails for a batch of alerts: one per alert whose license has an owner
-/// who wants them (each owner read once per batch).
+/// Devices listed in one alert mail; more are counted, not listed.
+const LISTED: usize = 20;
+
+/// The mails for a batch of alerts: one per owner who wants them (each owner
+/// read once per batch), listing every new device of theirs in the batch. A
+/// fleet rolled out at once is one mail per batch to its owner, not a storm.
 async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
     let store = engine.store().as_ref();
     let mut owners: HashMap<Uuid, Option<Customer>> = HashMap::new();
-    let mut letters = Vec::with_capacity(alerts.len());
+    // Owner → lines, in the order owners first appear in the batch.
+    let mut lines: Vec<(Uuid, Vec<Device>)> = Vec::new();
     for a in alerts {
         let Ok(Some(l)) = engine.get(a.env, &a.key).await else {
             continue;
@@ -117,22 +123,68 @@ async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
         if !c.notify_activations && !mandatory {
             continue;
         }
-        let body = format!(
-            "Hello {},\n\na new device, {:?}, was activated on your license {} ({} in use).\nIf that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n",
-            c.name,
+        let line = Device {
             // Quoted data, invisible characters escaped: never free text in the mail.
-            a.identifier.shown(),
-            format::mask_key(a.key.as_str()),
-            format::activations(l.active_count() as u32, l.activation_limit.get())
-        );
-        letters.push(Letter {
-            to: c.email.clone(),
-            subject: "A new device was activated on your license".to_owned(),
-            body,
-            kind: "activation",
-        });
+            identifier: format!("{:?}", a.identifier.shown()),
+            key: format::mask_key(a.key.as_str()),
+            usage: format::activations(l.active_count() as u32, l.activation_limit.get()),
+        };
+        match lines.iter_mut().find(|(id, _)| *id == cid) {
+            Some((_, v)) => v.push(line),
+            None => lines.push((cid, vec![line])),
+        }
     }
-    letters
+    lines
+        .into_iter()
+        .filter_map(|(cid, devices)| {
+            let c = owners.get(&cid)?.as_ref()?;
+            Some(letter(c, &devices))
+        })
+        .collect()
+}
+
+/// A new device as an alert mail names it.
+struct Device {
+    identifier: String,
+    key: String,
+    usage: String,
+}
+
+/// One owner's alert mail for `devices` (at least one).
+fn letter(c: &Customer, devices: &[Device]) -> Letter {
+    let advice = "If that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n";
+    let (subject, body) = match devices {
+        [one] => (
+            "A new device was activated on your license".to_owned(),
+            format!(
+                "Hello {},\n\na new device, {}, was activated on your license {} ({} in use).\n{advice}",
+                c.name, one.identifier, one.key, one.usage
+            ),
+        ),
+        many => {
+            let mut list: String = many
+                .iter()
+                .take(LISTED)
+                .map(|d| format!("- {} on {} ({} in use)\n", d.identifier, d.key, d.usage))
+                .collect();
+            if many.len() > LISTED {
+                list.push_str(&format!("- and {} more\n", many.len() - LISTED));
+            }
+            (
+                format!("{} new devices were activated on your licenses", many.len()),
+                format!(
+                    "Hello {},\n\nthese new devices were activated:\n{list}{advice}",
+                    c.name
+                ),
+            )
+        }
+    };
+    Letter {
+        to: c.email.clone(),
+        subject,
+        body,
+        kind: "activation",
+    }
 }
 
 /// How many activation alerts each license may still send this hour (bounded;
@@ -175,6 +227,37 @@ impl AlertBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn device(n: usize) -> Device {
+        Device {
+            identifier: format!("\"pc-{n}\""),
+            key: "ABCDEFGH…".into(),
+            usage: "1 / 5".into(),
+        }
+    }
+
+    /// One new device reads as before; a batch of them is one mail to the owner.
+    #[test]
+    fn an_owner_gets_one_mail_per_batch_of_new_devices() {
+        let c = Customer::new("o@example.com".into(), "Owner".into(), chrono::Utc::now());
+        let one = letter(&c, &[device(1)]);
+        assert_eq!(one.subject, "A new device was activated on your license");
+        assert!(
+            one.body.contains(
+                "a new device, \"pc-1\", was activated on your license ABCDEFGH… (1 / 5 in use)."
+            ),
+            "{}",
+            one.body
+        );
+        let many: Vec<Device> = (0..25).map(device).collect();
+        let m = letter(&c, &many);
+        assert_eq!(m.subject, "25 new devices were activated on your licenses");
+        assert_eq!(m.body.matches("\n- \"pc-").count(), LISTED);
+        assert!(m.body.contains("- \"pc-19\" on ABCDEFGH… (1 / 5 in use)\n"));
+        assert!(!m.body.contains("pc-20"), "{}", m.body);
+        assert!(m.body.contains("- and 5 more\n"), "{}", m.body);
+        assert_eq!((m.to.as_str(), m.kind), ("o@example.com", "activation"));
+    }
 
     /// Security item 5: alerts are limited per license.
     #[test]

@@ -332,12 +332,80 @@ fn item05_history_is_paged_and_alerts_are_limited() {
         .into_iter()
         .filter(|m| m["kind"] == "activation")
         .collect();
-    assert_eq!(alerts.len(), 5, "alerts per license and hour are capped");
+    // Alerts of one batch share a mail: count the devices they name.
+    let told: usize = alerts
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().matches("\"cycle-").count())
+        .sum();
+    assert_eq!(
+        told, 5,
+        "alerts per license and hour are capped: {alerts:?}"
+    );
     let body = alerts[0]["body"].as_str().unwrap();
     assert!(
         body.contains("\"cycle-0\""),
         "the identifier is quoted: {body}"
     );
+}
+
+/// Item 5: a fleet of one owner's licenses activated at once is told to the
+/// owner in mails that each list many devices (a mail per batch, not per
+/// device), and no device is left out: each is listed or counted.
+#[test]
+fn item05_a_fleet_activated_at_once_is_a_few_mails_naming_every_device() {
+    let s = Server::start();
+    let cid = customer(&s, "fleet@example.com", "Fleet Owner");
+    let keys: Vec<String> = (0..40).map(|_| license_for(&s, &cid, 2)).collect();
+    std::thread::scope(|scope| {
+        for chunk in keys.chunks(10) {
+            let s = &s;
+            scope.spawn(move || {
+                for (i, key) in chunk.iter().enumerate() {
+                    assert_eq!(
+                        activate(s, "production", key, &format!("node-{i}"))["code"],
+                        "VALID"
+                    );
+                }
+            });
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let alerts: Vec<Value> = mails(&s)
+            .into_iter()
+            .filter(|m| m["kind"] == "activation")
+            .collect();
+        let told: usize = alerts
+            .iter()
+            .map(|m| devices_told(m["body"].as_str().unwrap()))
+            .sum();
+        if told == keys.len() {
+            assert!(alerts.iter().all(|m| m["to"] == "fleet@example.com"));
+            assert!(alerts.len() <= keys.len());
+            break;
+        }
+        assert!(told < keys.len(), "a device told twice: {alerts:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{told} told: {alerts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// How many new devices an activation alert tells of: listed or counted.
+fn devices_told(body: &str) -> usize {
+    let listed = body.matches("\"node-").count();
+    let more: usize = body
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("- and ")?
+                .strip_suffix(" more")?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    listed + more
 }
 
 /// Items 12 and 13: invisible characters in identifiers, and the admin token.

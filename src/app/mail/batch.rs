@@ -1,6 +1,6 @@
 //! Many mails written and delivered together (activation alerts, which come at
 //! the rate of first activations): two store writes for the whole batch and, on
-//! the local mailbox, two flushes of its file system instead of one per mail.
+//! the local mailbox, one blocking task for the whole batch instead of one per mail.
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -62,10 +62,11 @@ impl Outbox {
         Ok(stored.len())
     }
 
-    /// The local mailbox's [`Outbox::drop_in_mailbox`] for many mails: files
-    /// written, one flush, renamed into place, one flush (on the blocking pool).
+    /// The local mailbox's [`Outbox::drop_in_mailbox`] for many mails: every
+    /// file written beside the mailbox, then each renamed into it (one task on
+    /// the blocking pool).
     async fn drop_all_in_mailbox(&self, mails: &[MailRecord]) -> Vec<Result<(), String>> {
-        let dir = self.mailbox_dir();
+        let dirs = (self.incoming_dir(), self.mailbox_dir());
         let files: Result<Vec<(String, Vec<u8>)>, std::io::Error> = mails
             .iter()
             .map(|m| mailbox_file(m, m.delivery_body.as_deref().unwrap_or(&m.body)))
@@ -73,7 +74,7 @@ impl Outbox {
         let n = mails.len();
         let written = match files {
             Err(e) => Err(e),
-            Ok(files) => tokio::task::spawn_blocking(move || write_all(&dir, &files))
+            Ok(files) => tokio::task::spawn_blocking(move || write_all(&dirs.0, &dirs.1, &files))
                 .await
                 .unwrap_or_else(|e| Err(std::io::Error::other(e))),
         };
@@ -86,14 +87,22 @@ impl Outbox {
     }
 }
 
-fn write_all(dir: &std::path::Path, files: &[(String, Vec<u8>)]) -> Result<(), std::io::Error> {
+/// Writes every file in `incoming`, then renames each into `dir` (see
+/// `Outbox::incoming_dir`): a reader of the mailbox never sees half a file.
+fn write_all(
+    incoming: &std::path::Path,
+    dir: &std::path::Path,
+    files: &[(String, Vec<u8>)],
+) -> Result<(), std::io::Error> {
     use std::io::Write;
     crate::private_files::create_dir(dir)?;
+    crate::private_files::create_dir(incoming)?;
+    let tmp = |name: &str| incoming.join(format!("{name}.tmp"));
     for (name, bytes) in files {
-        crate::private_files::create_file(&dir.join(format!(".{name}.tmp")))?.write_all(bytes)?;
+        crate::private_files::create_file(&tmp(name))?.write_all(bytes)?;
     }
     for (name, _) in files {
-        std::fs::rename(dir.join(format!(".{name}.tmp")), dir.join(name))?;
+        std::fs::rename(tmp(name), dir.join(name))?;
     }
     Ok(())
 }

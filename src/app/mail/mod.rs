@@ -140,6 +140,14 @@ impl Outbox {
         self.dir.join("mailbox")
     }
 
+    /// Where a mailbox file is written before it is renamed into the mailbox:
+    /// beside it, not in it, so the mailbox folder (one entry per mail ever
+    /// delivered) takes one new entry per mail instead of a create, a remove and
+    /// a new entry.
+    fn incoming_dir(&self) -> PathBuf {
+        self.dir.join(".incoming")
+    }
+
     /// Queues (and tries at once to deliver) one message. `secret` (a token
     /// inside `body`, or "") reaches only the recipient: the outbox record shows
     /// it masked. A non-empty `tag` is sent once across every node: `None`
@@ -257,9 +265,11 @@ impl Outbox {
     /// Local delivery without SMTP (see [`Outbox::mailbox_dir`]), named by time and id.
     async fn drop_in_mailbox(&self, m: &MailRecord, body: &str) -> Result<(), std::io::Error> {
         let dir = self.mailbox_dir();
+        let incoming = self.incoming_dir();
         crate::private_files::create_dir(&dir)?;
+        crate::private_files::create_dir(&incoming)?;
         let (name, bytes) = mailbox_file(m, body)?;
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let tmp = incoming.join(format!("{name}.tmp"));
         crate::private_files::write_async(tmp.clone(), bytes).await?;
         tokio::fs::rename(&tmp, dir.join(name)).await
     }

@@ -24,14 +24,19 @@ impl KeyArena {
 
     /// The key of `row` (keys are ASCII, so any byte slice of one is a `str`).
     pub(super) fn get(&self, row: u32) -> &str {
+        std::str::from_utf8(self.bytes(row)).unwrap_or_default()
+    }
+
+    /// The key of `row` as bytes: what the orders' binary searches compare
+    /// (byte order is `str` order, without a UTF-8 check per comparison).
+    pub(super) fn bytes(&self, row: u32) -> &[u8] {
         let row = row as usize;
         let start = if row == 0 {
             0
         } else {
             self.ends[row - 1] as usize
         };
-        let bytes = &self.bytes[start..self.ends[row] as usize];
-        std::str::from_utf8(bytes).unwrap_or_default()
+        &self.bytes[start..self.ends[row] as usize]
     }
 
     /// How many rows have a key.

@@ -10,6 +10,7 @@ mod arena;
 mod lists;
 pub mod load;
 mod orders;
+mod row_index;
 mod search;
 mod shelf;
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The key order of a shelf as sorted arrays of row numbers: `sorted` (merged)
 //! plus a short sorted `tail` of rows added since, merged in when it grows or
-//! when a query needs ranks. Key lookups are binary searches over the arena,
-//! so no hash table of keys is kept beside it.
+//! when a query needs ranks. It serves listings in key order; finding one
+//! key's row is the `RowIndex`'s job.
 
 use super::arena::KeyArena;
 
@@ -19,19 +19,10 @@ pub(super) struct KeyOrder {
 }
 
 impl KeyOrder {
-    /// The row holding `key`, live or not.
-    pub(super) fn find(&self, keys: &KeyArena, key: &str) -> Option<u32> {
-        let within = |v: &[u32]| {
-            let at = v.partition_point(|r| keys.get(*r) < key);
-            v.get(at).copied().filter(|r| keys.get(*r) == key)
-        };
-        within(&self.sorted).or_else(|| within(&self.tail))
-    }
-
     /// Places a new row (its key already in the arena) in the order.
     pub(super) fn add(&mut self, keys: &KeyArena, row: u32) {
-        let key = keys.get(row);
-        let at = self.tail.partition_point(|r| keys.get(*r) < key);
+        let key = keys.bytes(row);
+        let at = self.tail.partition_point(|r| keys.bytes(*r) < key);
         self.tail.insert(at, row);
         self.ranked = false;
         if self.tail.len() >= TAIL_MAX {
@@ -49,8 +40,8 @@ impl KeyOrder {
         let mut out = Vec::with_capacity(self.sorted.len() + self.tail.len());
         let mut from = 0;
         for &t in &self.tail {
-            let key = keys.get(t);
-            let at = from + self.sorted[from..].partition_point(|r| keys.get(*r) < key);
+            let key = keys.bytes(t);
+            let at = from + self.sorted[from..].partition_point(|r| keys.bytes(*r) < key);
             out.extend_from_slice(&self.sorted[from..at]);
             out.push(t);
             from = at;

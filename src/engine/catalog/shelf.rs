@@ -1,12 +1,14 @@
 //! One environment's summaries in compact, fixed-width columns: a row per
 //! license ever seen (a deleted one is a tombstone until the next compaction),
 //! its key in the arena, product and customer as interned numbers, status as a
-//! byte, timestamps as seconds plus nanoseconds. About 80 bytes a license.
+//! byte, timestamps as seconds plus nanoseconds; a row index by key hash (4 to
+//! 8 bytes a row). About 90 bytes a license.
 
 use chrono::{DateTime, Utc};
 
 use super::arena::{Interner, KeyArena, NONE};
 use super::orders::KeyOrder;
+use super::row_index::RowIndex;
 use super::LicenseSummary;
 use crate::domain::{License, LicenseKey, LicenseStatus};
 
@@ -20,6 +22,8 @@ const LIFETIME: i64 = i64::MIN;
 pub(super) struct Shelf {
     pub(super) keys: KeyArena,
     pub(super) order: KeyOrder,
+    /// Key → row, for changes and lookups (the order is for listings).
+    index: RowIndex,
     pub(super) products: Interner,
     pub(super) customers: Interner,
     pub(super) product: Vec<u32>,
@@ -63,8 +67,8 @@ impl Shelf {
 
     /// The live row of `key`.
     pub(super) fn find(&self, key: &str) -> Option<u32> {
-        self.order
-            .find(&self.keys, key)
+        self.index
+            .find(&self.keys, key.as_bytes())
             .filter(|r| self.is_live(*r))
     }
 
@@ -95,7 +99,7 @@ impl Shelf {
 
     /// Records a license; returns its row.
     pub(super) fn upsert(&mut self, l: &License) -> u32 {
-        let row = match self.order.find(&self.keys, l.key.as_str()) {
+        let row = match self.index.find(&self.keys, l.key.as_str().as_bytes()) {
             Some(r) => r,
             None => self.push_row(l.key.as_str()),
         };
@@ -133,6 +137,7 @@ impl Shelf {
         self.expires.push(LIFETIME);
         self.expires_ns.push(0);
         self.order.add(&self.keys, row);
+        self.index.insert(&self.keys, row);
         row
     }
 
@@ -186,6 +191,7 @@ impl Shelf {
         }
         next.live = keep.len();
         next.order = KeyOrder::identity(keep.len());
+        next.index = RowIndex::of_rows(&next.keys, keep.len());
         *self = next;
         self.shrink();
     }
@@ -209,6 +215,7 @@ impl Shelf {
     /// Room for `n` more rows and their keys (about 24 bytes each), before a load.
     pub(super) fn reserve(&mut self, n: usize) {
         self.keys.reserve(n);
+        self.index.reserve(&self.keys, n);
         self.product.reserve(n);
         self.customer.reserve(n);
         self.status.reserve(n);
