@@ -328,15 +328,8 @@ fn item05_history_is_paged_and_alerts_are_limited() {
     let l = s.get_license("production", &key);
     assert_eq!(l["activations"].as_array().unwrap().len(), 30);
     assert_eq!(l["activations_in_use"], 0);
-    let alerts: Vec<Value> = mails(&s)
-        .into_iter()
-        .filter(|m| m["kind"] == "activation")
-        .collect();
     // Alerts of one batch share a mail: count the devices they name.
-    let told: usize = alerts
-        .iter()
-        .map(|m| m["body"].as_str().unwrap().matches("\"cycle-").count())
-        .sum();
+    let (alerts, told) = activation_alerts(&s, "\"cycle-");
     assert_eq!(
         told, 5,
         "alerts per license and hour are capped: {alerts:?}"
@@ -371,14 +364,7 @@ fn item05_a_fleet_activated_at_once_is_a_few_mails_naming_every_device() {
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let alerts: Vec<Value> = mails(&s)
-            .into_iter()
-            .filter(|m| m["kind"] == "activation")
-            .collect();
-        let told: usize = alerts
-            .iter()
-            .map(|m| devices_told(m["body"].as_str().unwrap()))
-            .sum();
+        let (alerts, told) = activation_alerts(&s, "\"node-");
         if told == keys.len() {
             assert!(alerts.iter().all(|m| m["to"] == "fleet@example.com"));
             assert!(alerts.len() <= keys.len());
@@ -393,19 +379,30 @@ fn item05_a_fleet_activated_at_once_is_a_few_mails_naming_every_device() {
     }
 }
 
-/// How many new devices an activation alert tells of: listed or counted.
-fn devices_told(body: &str) -> usize {
-    let listed = body.matches("\"node-").count();
-    let more: usize = body
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("- and ")?
-                .strip_suffix(" more")?
-                .parse::<usize>()
-                .ok()
+/// The activation alerts sent so far, and how many new devices they tell of
+/// (listed, their identifiers starting with `listed`, or counted).
+fn activation_alerts(s: &Server, listed: &str) -> (Vec<Value>, usize) {
+    let alerts: Vec<Value> = mails(s)
+        .into_iter()
+        .filter(|m| m["kind"] == "activation")
+        .collect();
+    let told = alerts
+        .iter()
+        .map(|m| {
+            let body = m["body"].as_str().unwrap();
+            let more: usize = body
+                .lines()
+                .filter_map(|l| {
+                    l.strip_prefix("- and ")?
+                        .strip_suffix(" more")?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .sum();
+            body.matches(listed).count() + more
         })
         .sum();
-    listed + more
+    (alerts, told)
 }
 
 /// Items 12 and 13: invisible characters in identifiers, and the admin token.
