@@ -101,8 +101,9 @@ const LISTED: usize = 20;
 async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
     let store = engine.store().as_ref();
     let mut owners: HashMap<Uuid, Option<Customer>> = HashMap::new();
-    // Owner → lines, in the order owners first appear in the batch.
-    let mut lines: Vec<(Uuid, Vec<Device>)> = Vec::new();
+    // Owner → their new devices; `order`: owners as they first appear.
+    let mut devices: HashMap<Uuid, Vec<Device>> = HashMap::new();
+    let mut order: Vec<Uuid> = Vec::new();
     for a in alerts {
         let Ok(Some(l)) = engine.get(a.env, &a.key).await else {
             continue;
@@ -129,16 +130,17 @@ async fn compose(engine: &Engine, alerts: Vec<Alert>) -> Vec<Letter> {
             key: format::mask_key(a.key.as_str()),
             usage: format::activations(l.active_count() as u32, l.activation_limit.get()),
         };
-        match lines.iter_mut().find(|(id, _)| *id == cid) {
-            Some((_, v)) => v.push(line),
-            None => lines.push((cid, vec![line])),
+        let theirs = devices.entry(cid).or_default();
+        if theirs.is_empty() {
+            order.push(cid);
         }
+        theirs.push(line);
     }
-    lines
+    order
         .into_iter()
-        .filter_map(|(cid, devices)| {
+        .filter_map(|cid| {
             let c = owners.get(&cid)?.as_ref()?;
-            Some(letter(c, &devices))
+            Some(letter(c, devices.get(&cid)?))
         })
         .collect()
 }
@@ -152,13 +154,19 @@ struct Device {
 
 /// One owner's alert mail for `devices` (at least one).
 fn letter(c: &Customer, devices: &[Device]) -> Letter {
-    let advice = "If that was not you, deactivate it in the customer portal (Activations) and contact your vendor.\n";
+    let advice = |it: &str| {
+        format!("If that was not you, deactivate {it} in the customer portal (Activations) and contact your vendor.\n")
+    };
     let (subject, body) = match devices {
         [one] => (
             "A new device was activated on your license".to_owned(),
             format!(
-                "Hello {},\n\na new device, {}, was activated on your license {} ({} in use).\n{advice}",
-                c.name, one.identifier, one.key, one.usage
+                "Hello {},\n\na new device, {}, was activated on your license {} ({} in use).\n{}",
+                c.name,
+                one.identifier,
+                one.key,
+                one.usage,
+                advice("it")
             ),
         ),
         many => {
@@ -173,8 +181,9 @@ fn letter(c: &Customer, devices: &[Device]) -> Letter {
             (
                 format!("{} new devices were activated on your licenses", many.len()),
                 format!(
-                    "Hello {},\n\nthese new devices were activated:\n{list}{advice}",
-                    c.name
+                    "Hello {},\n\nthese new devices were activated:\n{list}{}",
+                    c.name,
+                    advice("them")
                 ),
             )
         }
@@ -256,6 +265,8 @@ mod tests {
         assert!(m.body.contains("- \"pc-19\" on ABCDEFGH… (1 / 5 in use)\n"));
         assert!(!m.body.contains("pc-20"), "{}", m.body);
         assert!(m.body.contains("- and 5 more\n"), "{}", m.body);
+        assert!(m.body.contains("deactivate them in the customer portal"));
+        assert!(one.body.contains("deactivate it in the customer portal"));
         assert_eq!((m.to.as_str(), m.kind), ("o@example.com", "activation"));
     }
 

@@ -1,8 +1,8 @@
 //! One environment's summaries in compact, fixed-width columns: a row per
 //! license ever seen (a deleted one is a tombstone until the next compaction),
 //! its key in the arena, product and customer as interned numbers, status as a
-//! byte, timestamps as seconds plus nanoseconds; a row index by key hash (4 to
-//! 8 bytes a row). About 90 bytes a license.
+//! byte, timestamps as seconds plus nanoseconds; a row index by key hash (5 to
+//! 11 bytes a row). About 90 bytes a license.
 
 use chrono::{DateTime, Utc};
 
