@@ -6,7 +6,8 @@
 //! on its own: the client handler drops it in a bounded queue and one task
 //! writes what is waiting as one batch (`Outbox::send_batch`: two store writes
 //! for the whole batch), one mail per owner listing their new devices of the
-//! batch (a fleet activated at once is not a mail storm). An alert is still
+//! batch (a fleet activated at once is not a mail storm). A batch's first alert
+//! waits [`GATHER`] for others, so a batch is a fleet, not one wake-up's worth. An alert is still
 //! written after the activation's answer, as before, so a crash in between can
 //! lose it but never the activation.
 
@@ -80,6 +81,7 @@ impl ActivationAlerts {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                gather(&mut rx, &mut batch).await;
                 let letters = compose(&engine, std::mem::take(&mut batch)).await;
                 if letters.is_empty() {
                     continue;
@@ -89,6 +91,24 @@ impl ActivationAlerts {
                 }
             }
         });
+    }
+}
+
+/// How long the first alert of a batch waits for others: a fleet activated at
+/// once is a few mails per owner, not one per wake-up of the task (each mail is
+/// an outbox row and a mailbox file or an SMTP session).
+const GATHER: Duration = Duration::from_millis(250);
+
+/// Adds to `batch` what arrives within [`GATHER`] of now, up to [`BATCH`] alerts
+/// (returns early when the queue closes: the server is stopping).
+async fn gather(rx: &mut mpsc::Receiver<Alert>, batch: &mut Vec<Alert>) {
+    let until = tokio::time::Instant::now() + GATHER;
+    while batch.len() < BATCH {
+        let room = BATCH - batch.len();
+        match tokio::time::timeout_at(until, rx.recv_many(batch, room)).await {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
     }
 }
 
@@ -268,6 +288,47 @@ mod tests {
         assert!(m.body.contains("deactivate them in the customer portal"));
         assert!(one.body.contains("deactivate it in the customer portal"));
         assert_eq!((m.to.as_str(), m.kind), ("o@example.com", "activation"));
+    }
+
+    fn alert(n: usize) -> Alert {
+        Alert {
+            env: Environment::Production,
+            key: LicenseKey::parse("ABCDE-12345").unwrap(),
+            identifier: Identifier::parse(&format!("pc-{n}")).unwrap(),
+        }
+    }
+
+    /// Alerts sent while the first waits join its batch; a full batch or a
+    /// closed queue ends the wait.
+    #[tokio::test]
+    async fn a_batch_gathers_the_alerts_that_follow_its_first() {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        tx.send(alert(0)).await.unwrap();
+        let mut batch = Vec::new();
+        rx.recv_many(&mut batch, BATCH).await;
+        let later = tx.clone();
+        tokio::spawn(async move {
+            for n in 1..=3 {
+                tokio::task::yield_now().await;
+                later.send(alert(n)).await.unwrap();
+            }
+        });
+        gather(&mut rx, &mut batch).await;
+        let names: Vec<String> = batch.iter().map(|a| a.identifier.to_string()).collect();
+        assert_eq!(names, ["pc-0", "pc-1", "pc-2", "pc-3"]);
+
+        for n in 0..BATCH + 7 {
+            tx.send(alert(n)).await.unwrap();
+        }
+        let mut full = Vec::new();
+        rx.recv_many(&mut full, 1).await;
+        gather(&mut rx, &mut full).await;
+        assert_eq!(full.len(), BATCH, "a batch stops at {BATCH}");
+        drop(tx);
+        let mut rest = Vec::new();
+        rx.recv_many(&mut rest, BATCH).await;
+        gather(&mut rx, &mut rest).await;
+        assert_eq!(rest.len(), 7, "a closed queue hands over what is left");
     }
 
     /// Security item 5: alerts are limited per license.
