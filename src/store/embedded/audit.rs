@@ -1,10 +1,14 @@
 //! The audit log of the embedded store: entries in time order, plus a per-license
 //! index so one license's history is a range read. Entries are written in the
-//! transaction of the change they describe.
+//! transaction of the change they describe. The index rows live in the licenses
+//! table, beside their license (format 2, see `tables::is_license`); files of
+//! format 1 had them in a table of their own, moved over once at open.
 
 use redb::{Database, ReadableTable, WriteTransaction};
 
-use super::tables::{decode, encode, unavailable, AUDIT, AUDIT_BY_LICENSE, META};
+use super::tables::{
+    decode, encode, is_license, unavailable, AUDIT, AUDIT_BY_LICENSE, LICENSES, LICENSE_COUNT, META,
+};
 use crate::domain::AuditEntry;
 use crate::store::{AuditCursor, AuditQuery, StoreError};
 
@@ -41,16 +45,44 @@ fn index_key(license: &str, audit_key: &str) -> String {
 /// Writes audit entries and their per-license index in the caller's transaction.
 pub(super) fn write(txn: &WriteTransaction, rows: &[AuditRow]) -> Result<(), StoreError> {
     let mut at = txn.open_table(AUDIT).map_err(unavailable)?;
-    let mut ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    let mut ix = txn.open_table(LICENSES).map_err(unavailable)?;
     for r in rows {
         at.insert(r.key.as_str(), r.bytes.as_slice())
             .map_err(unavailable)?;
         if let Some(l) = &r.license {
-            ix.insert(index_key(l, &r.key).as_str(), ())
+            ix.insert(index_key(l, &r.key).as_str(), &[][..])
                 .map_err(unavailable)?;
         }
     }
     Ok(())
+}
+
+/// Moves a format-1 file's audit index into the licenses table and counts its
+/// licenses (once per file); how many index rows moved.
+pub(super) fn colocate_index(txn: &WriteTransaction) -> Result<usize, StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    if meta.get(LICENSE_COUNT).map_err(unavailable)?.is_some() {
+        return Ok(0);
+    }
+    let mut keys = Vec::new();
+    {
+        let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+        for row in ix.iter().map_err(unavailable)? {
+            keys.push(row.map_err(unavailable)?.0.value().to_owned());
+        }
+    }
+    let mut licenses = txn.open_table(LICENSES).map_err(unavailable)?;
+    let mut count = 0u64;
+    for row in licenses.iter().map_err(unavailable)? {
+        count += u64::from(is_license(row.map_err(unavailable)?.0.value()));
+    }
+    for k in &keys {
+        licenses.insert(k.as_str(), &[][..]).map_err(unavailable)?;
+    }
+    drop(licenses);
+    txn.delete_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    meta.insert(LICENSE_COUNT, count).map_err(unavailable)?;
+    Ok(keys.len())
 }
 
 /// Builds the per-license audit index of a file written before it existed (once).
@@ -92,7 +124,7 @@ pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
     };
     if let Some(license) = &q.license_key {
         // One license's history: a range of the index, newest first.
-        let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+        let ix = txn.open_table(LICENSES).map_err(unavailable)?;
         let lo = format!("{license}\u{1}");
         let hi = match &end {
             Some(k) => index_key(license, k),
@@ -125,3 +157,7 @@ pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;

@@ -7,8 +7,8 @@ use std::path::Path;
 use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::tables::{
-    unavailable, ADMINS, AUDIT, AUDIT_BY_LICENSE, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS,
-    LICENSES, META, PRODUCTS, SECRETS, SETTINGS,
+    unavailable, ADMINS, AUDIT, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS, LICENSES, META,
+    PRODUCTS, SECRETS, SETTINGS,
 };
 use super::{audit, history, FORMAT_VERSION};
 use crate::store::StoreError;
@@ -34,6 +34,10 @@ pub(super) fn open_file(
     Ok(db)
 }
 
+/// The oldest format this build opens (and upgrades): 1, the audit index in a
+/// table of its own.
+const OLDEST_FORMAT: u64 = 1;
+
 /// Records the format version of a new file; refuses a version this build does not know.
 fn check_version(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
     let mut meta = txn.open_table(META).map_err(unavailable)?;
@@ -42,12 +46,14 @@ fn check_version(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> 
         .map_err(unavailable)?
         .map(|v| v.value());
     match found {
-        Some(v) if v != FORMAT_VERSION => Err(StoreError::Corrupt(format!(
-            "{} has format version {v}; this build knows only version {FORMAT_VERSION}",
-            path.display()
-        ))),
-        Some(_) => Ok(()),
-        None => {
+        Some(v) if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&v) => {
+            Err(StoreError::Corrupt(format!(
+                "{} has format version {v}; this build knows versions {OLDEST_FORMAT} to {FORMAT_VERSION}",
+                path.display()
+            )))
+        }
+        // An older version is upgraded in this transaction (see `upgrade`).
+        _ => {
             meta.insert("format_version", FORMAT_VERSION)
                 .map_err(unavailable)?;
             Ok(())
@@ -66,7 +72,6 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
         for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
             txn.open_table(t).map_err(unavailable)?;
         }
-        txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
     }
     Ok(())
 }
@@ -75,6 +80,14 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
 fn upgrade(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
     audit::backfill_index(txn)?;
     let moved = history::migrate(txn)?;
+    let index = audit::colocate_index(txn)?;
+    if index > 0 {
+        tracing::info!(
+            file = %path.display(),
+            rows = index,
+            "moved the audit index beside the licenses (format 2)"
+        );
+    }
     if moved > 0 {
         tracing::info!(
             file = %path.display(),

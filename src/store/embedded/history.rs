@@ -119,6 +119,9 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<usize, StoreError>
     let mut moved: Vec<SplitRecord> = Vec::new();
     for row in licenses.iter().map_err(unavailable)? {
         let (k, v) = row.map_err(unavailable)?;
+        if !super::tables::is_license(k.value()) {
+            continue;
+        }
         let l: License = decode(v.value())?;
         if l.activations.iter().any(|a| !a.is_active()) {
             moved.push(SplitRecord {
@@ -138,7 +141,7 @@ pub(super) fn migrate(txn: &redb::WriteTransaction) -> Result<usize, StoreError>
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{
         ActivationKind, ActivationLimit, ActivationStatus, Environment, Identifier, LicenseKey,
@@ -147,7 +150,7 @@ mod tests {
     use crate::store::Store;
     use chrono::Utc;
 
-    fn old_license() -> License {
+    pub(crate) fn old_license() -> License {
         let now = Utc::now();
         let act = |name: &str, active: bool| {
             let mut a = Activation::new(

@@ -10,7 +10,10 @@ use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::audit::{self, AuditRow};
 use super::history::{self, SplitRecord};
-use super::tables::{all, decoded, encode, unavailable, CUSTOMERS, LICENSES, PRODUCTS};
+use super::tables::{
+    all, decode, decoded, encode, is_license, unavailable, CUSTOMERS, LICENSES, LICENSE_COUNT,
+    META, PRODUCTS,
+};
 use crate::domain::{Activation, License, LicenseKey, Product};
 use crate::store::listing::{due_for_expiry, license_page};
 use crate::store::{LicenseQuery, LicenseWrite, Page, SeenAt, StoreError};
@@ -33,7 +36,34 @@ pub(super) fn insert(
     for r in rows {
         history::write(txn, &r.key, &r.history)?;
     }
+    count_licenses(txn, rows.len() as i64)?;
     audit::write(txn, audits)
+}
+
+/// Adds `by` to the licenses table's count of licenses.
+fn count_licenses(txn: &WriteTransaction, by: i64) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(unavailable)?;
+    let now = meta
+        .get(LICENSE_COUNT)
+        .map_err(unavailable)?
+        .map_or(0, |v| v.value());
+    meta.insert(LICENSE_COUNT, now.saturating_add_signed(by))
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+/// Every license of the table (not its audit index rows).
+fn every(db: &Database) -> Result<Vec<License>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let t = txn.open_table(LICENSES).map_err(unavailable)?;
+    let mut out = Vec::new();
+    for row in t.iter().map_err(unavailable)? {
+        let (k, v) = row.map_err(unavailable)?;
+        if is_license(k.value()) {
+            out.push(decode(v.value())?);
+        }
+    }
+    Ok(out)
 }
 
 /// A license change encoded before its transaction.
@@ -91,7 +121,9 @@ pub(super) fn delete(
 ) -> Result<bool, StoreError> {
     let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
     let existed = t.remove(key).map_err(unavailable)?.is_some();
+    drop(t);
     if existed {
+        count_licenses(txn, -1)?;
         history::remove(txn, key)?;
         audit::write(txn, std::slice::from_ref(audit))?;
     }
@@ -153,7 +185,7 @@ pub(super) fn list(
     global: &Database,
     query: &LicenseQuery,
 ) -> Result<Page<License>, StoreError> {
-    let licenses: Vec<License> = all(db, LICENSES)?;
+    let licenses = every(db)?;
     let products: Vec<Product> = all(db, PRODUCTS)?;
     let customers = all(global, CUSTOMERS)?;
     Ok(license_page(query, licenses, products, customers))
@@ -166,20 +198,27 @@ pub(super) fn range(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<License>, u64), StoreError> {
-    use redb::ReadableTableMetadata;
     use std::ops::Bound;
     let txn = db.begin_read().map_err(unavailable)?;
+    let meta = txn.open_table(META).map_err(unavailable)?;
+    let total = meta
+        .get(LICENSE_COUNT)
+        .map_err(unavailable)?
+        .map_or(0, |v| v.value());
     let t = txn.open_table(LICENSES).map_err(unavailable)?;
-    let total = t.len().map_err(unavailable)?;
     let from = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut out = Vec::with_capacity(limit.min(total as usize));
     for row in t
         .range::<&str>((from, Bound::Unbounded))
         .map_err(unavailable)?
-        .take(limit)
     {
-        let (_, v) = row.map_err(unavailable)?;
-        out.push(super::tables::decode(v.value())?);
+        let (k, v) = row.map_err(unavailable)?;
+        if is_license(k.value()) {
+            out.push(decode(v.value())?);
+            if out.len() == limit {
+                break;
+            }
+        }
     }
     Ok((out, total))
 }
@@ -190,5 +229,5 @@ pub(super) fn due(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Result<Vec<LicenseKey>, StoreError> {
-    Ok(due_for_expiry(all(db, LICENSES)?, now, grace))
+    Ok(due_for_expiry(every(db)?, now, grace))
 }

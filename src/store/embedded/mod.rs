@@ -45,8 +45,8 @@ use history::SplitRecord;
 use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
 use writer::Writer;
 
-/// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u64 = 1;
+/// The on-disk format this build writes (2: the audit index beside the licenses).
+pub const FORMAT_VERSION: u64 = 2;
 
 /// redb-backed `Store`.
 pub struct EmbeddedStore {

@@ -19,10 +19,23 @@ pub(super) const PRODUCTS: Records = TableDefinition::new("products");
 pub(super) const GENERATORS: Records = TableDefinition::new("generators");
 /// Keyed by `{nanos:020}-{uuid}` so iteration is in time order.
 pub(super) const AUDIT: Records = TableDefinition::new("audit");
-/// Audit keys of each license: `"{license key}\u{1}{audit key}"` → nothing, so the
-/// license's history is a range read, not a scan of the whole log.
+/// Audit keys of each license, files of format 1: `"{license key}\u{1}{audit key}"`
+/// → nothing. Format 2 keeps these rows in [`LICENSES`] (see [`is_license`]).
 pub(super) const AUDIT_BY_LICENSE: TableDefinition<&str, ()> =
     TableDefinition::new("audit_by_license");
+
+/// Whether a key of [`LICENSES`] is a license rather than a row of the audit
+/// index (`"{license key}\u{1}{audit key}"` → empty; a license key never holds
+/// U+0001). The index rows sort right after their license, so an activation's
+/// commit writes its license and its audit index row on one page, not two
+/// random pages of two B-trees.
+pub(super) fn is_license(key: &str) -> bool {
+    !key.contains('\u{1}')
+}
+
+/// The META key of how many licenses [`LICENSES`] holds (its length counts
+/// the audit index rows too).
+pub(super) const LICENSE_COUNT: &str = "license_count";
 pub(super) const SETTINGS: Records = TableDefinition::new("settings");
 pub(super) const CUSTOMERS: Records = TableDefinition::new("customers");
 pub(super) const CUSTOMERS_BY_EMAIL: TableDefinition<&str, &str> =
