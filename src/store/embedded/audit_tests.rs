@@ -2,7 +2,7 @@
 //! a table of its own) opens with its index beside the licenses, counted, once.
 
 use chrono::{Duration, Utc};
-use redb::{ReadableTable, TableDefinition};
+use redb::TableDefinition;
 
 use super::{index_key, row};
 use crate::domain::{AuditEntry, Environment, License};
