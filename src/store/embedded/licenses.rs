@@ -33,6 +33,8 @@ pub(super) fn insert(
         t.insert(r.key.as_str(), r.bytes.as_slice())
             .map_err(unavailable)?;
     }
+    // The audit index rows go to the same table: it must be closed first.
+    drop(t);
     for r in rows {
         history::write(txn, &r.key, &r.history)?;
     }
@@ -109,6 +111,7 @@ pub(super) fn update(txn: &WriteTransaction, u: &Update) -> Result<(), StoreErro
     }
     t.insert(u.key.as_str(), u.bytes.as_slice())
         .map_err(unavailable)?;
+    drop(t);
     history::write(txn, &u.key, &u.retired)?;
     audit::write(txn, std::slice::from_ref(&u.audit))
 }
