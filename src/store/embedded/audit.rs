@@ -64,25 +64,23 @@ pub(super) fn colocate_index(txn: &WriteTransaction) -> Result<usize, StoreError
     if meta.get(LICENSE_COUNT).map_err(unavailable)?.is_some() {
         return Ok(0);
     }
-    let mut keys = Vec::new();
-    {
-        let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
-        for row in ix.iter().map_err(unavailable)? {
-            keys.push(row.map_err(unavailable)?.0.value().to_owned());
-        }
-    }
     let mut licenses = txn.open_table(LICENSES).map_err(unavailable)?;
     let mut count = 0u64;
     for row in licenses.iter().map_err(unavailable)? {
         count += u64::from(is_license(row.map_err(unavailable)?.0.value()));
     }
-    for k in &keys {
-        licenses.insert(k.as_str(), &[][..]).map_err(unavailable)?;
+    // Row by row (an audit log of millions of entries is not held in memory).
+    let ix = txn.open_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
+    let mut moved = 0;
+    for row in ix.iter().map_err(unavailable)? {
+        let (k, _) = row.map_err(unavailable)?;
+        licenses.insert(k.value(), &[][..]).map_err(unavailable)?;
+        moved += 1;
     }
-    drop(licenses);
+    drop((ix, licenses));
     txn.delete_table(AUDIT_BY_LICENSE).map_err(unavailable)?;
     meta.insert(LICENSE_COUNT, count).map_err(unavailable)?;
-    Ok(keys.len())
+    Ok(moved)
 }
 
 /// Builds the per-license audit index of a file written before it existed (once).
