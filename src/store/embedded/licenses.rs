@@ -11,8 +11,8 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use super::audit::{self, AuditRow};
 use super::history::{self, SplitRecord};
 use super::tables::{
-    all, decode, decoded, encode, is_license, unavailable, CUSTOMERS, LICENSES, LICENSE_COUNT,
-    META, PRODUCTS,
+    all, all_where, decode, decoded, encode, is_license, unavailable, CUSTOMERS, LICENSES,
+    LICENSE_COUNT, META, PRODUCTS,
 };
 use crate::domain::{Activation, License, LicenseKey, Product};
 use crate::store::listing::{due_for_expiry, license_page};
@@ -45,27 +45,21 @@ pub(super) fn insert(
 /// Adds `by` to the licenses table's count of licenses.
 fn count_licenses(txn: &WriteTransaction, by: i64) -> Result<(), StoreError> {
     let mut meta = txn.open_table(META).map_err(unavailable)?;
-    let now = meta
-        .get(LICENSE_COUNT)
-        .map_err(unavailable)?
-        .map_or(0, |v| v.value());
+    let now = license_count(&meta)?;
     meta.insert(LICENSE_COUNT, now.saturating_add_signed(by))
         .map_err(unavailable)?;
     Ok(())
 }
 
+/// How many licenses the licenses table holds (see `tables::LICENSE_COUNT`).
+fn license_count(meta: &impl ReadableTable<&'static str, u64>) -> Result<u64, StoreError> {
+    let v = meta.get(LICENSE_COUNT).map_err(unavailable)?;
+    Ok(v.map_or(0, |v| v.value()))
+}
+
 /// Every license of the table (not its audit index rows).
 fn every(db: &Database) -> Result<Vec<License>, StoreError> {
-    let txn = db.begin_read().map_err(unavailable)?;
-    let t = txn.open_table(LICENSES).map_err(unavailable)?;
-    let mut out = Vec::new();
-    for row in t.iter().map_err(unavailable)? {
-        let (k, v) = row.map_err(unavailable)?;
-        if is_license(k.value()) {
-            out.push(decode(v.value())?);
-        }
-    }
-    Ok(out)
+    all_where(db, LICENSES, is_license)
 }
 
 /// A license change encoded before its transaction.
@@ -203,11 +197,7 @@ pub(super) fn range(
 ) -> Result<(Vec<License>, u64), StoreError> {
     use std::ops::Bound;
     let txn = db.begin_read().map_err(unavailable)?;
-    let meta = txn.open_table(META).map_err(unavailable)?;
-    let total = meta
-        .get(LICENSE_COUNT)
-        .map_err(unavailable)?
-        .map_or(0, |v| v.value());
+    let total = license_count(&txn.open_table(META).map_err(unavailable)?)?;
     let t = txn.open_table(LICENSES).map_err(unavailable)?;
     let from = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut out = Vec::with_capacity(limit.min(total as usize));

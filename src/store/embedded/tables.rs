@@ -2,7 +2,7 @@
 //! MessagePack records under string keys, read one, read all, write one (in
 //! the transaction of the file's writer, see `writer.rs`).
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -85,12 +85,23 @@ pub(super) fn all<T: DeserializeOwned>(
     db: &Database,
     table: Records,
 ) -> Result<Vec<T>, StoreError> {
+    all_where(db, table, |_| true)
+}
+
+/// The records of `table` whose key `keep` accepts (the others are not decoded).
+pub(super) fn all_where<T: DeserializeOwned>(
+    db: &Database,
+    table: Records,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<T>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let t = txn.open_table(table).map_err(unavailable)?;
-    let mut out = Vec::with_capacity(t.len().map_err(unavailable)? as usize);
+    let mut out = Vec::new();
     for row in t.iter().map_err(unavailable)? {
-        let (_, v) = row.map_err(unavailable)?;
-        out.push(decode(v.value())?);
+        let (k, v) = row.map_err(unavailable)?;
+        if keep(k.value()) {
+            out.push(decode(v.value())?);
+        }
     }
     Ok(out)
 }
