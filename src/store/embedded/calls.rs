@@ -54,6 +54,23 @@ impl EmbeddedStore {
         result
     }
 
+    /// The license under `key`, read by the file's reader threads in the next
+    /// batch (a registry miss: see `reader.rs`), timed as `get_license`.
+    pub(super) async fn read_license(
+        &self,
+        env: Environment,
+        key: String,
+    ) -> Result<Option<crate::domain::License>, StoreError> {
+        let started = Instant::now();
+        let reader = match env {
+            Environment::Production => &self.readers.production,
+            Environment::Staging => &self.readers.staging,
+        };
+        let result = reader.license(key).await;
+        crate::store::observe("embedded", "get_license", started, &result);
+        result
+    }
+
     /// Runs blocking redb work off the async threads, timed and counted.
     pub(super) async fn run<T, F>(
         &self,

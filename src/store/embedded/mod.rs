@@ -21,6 +21,7 @@ mod idempotency;
 mod jobs;
 mod licenses;
 mod mail;
+mod reader;
 mod secrets;
 mod sessions;
 mod tables;
@@ -42,8 +43,9 @@ use crate::domain::{
     LicenseKey, Product,
 };
 use history::SplitRecord;
-use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, LICENSES, PRODUCTS, SETTINGS};
-use writer::Writer;
+use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, PRODUCTS, SETTINGS};
+use reader::{Reader, Readers};
+use writer::{Writer, Writers};
 
 /// The on-disk format this build writes (2: the audit index beside the licenses).
 pub const FORMAT_VERSION: u64 = 2;
@@ -54,13 +56,7 @@ pub struct EmbeddedStore {
     production: Arc<Database>,
     staging: Arc<Database>,
     writers: Writers,
-}
-
-/// The group-commit writer of each file (dropped with the store: threads end).
-struct Writers {
-    global: Writer,
-    production: Writer,
-    staging: Writer,
+    readers: Readers,
 }
 
 impl EmbeddedStore {
@@ -82,11 +78,16 @@ impl EmbeddedStore {
             production: Writer::start(production.clone(), "production")?,
             staging: Writer::start(staging.clone(), "staging")?,
         };
+        let readers = Readers {
+            production: Reader::start(production.clone(), "production")?,
+            staging: Reader::start(staging.clone(), "staging")?,
+        };
         Ok(EmbeddedStore {
             global,
             production,
             staging,
             writers,
+            readers,
         })
     }
 }
@@ -102,9 +103,7 @@ impl Store for EmbeddedStore {
         env: Environment,
         key: &LicenseKey,
     ) -> Result<Option<License>, StoreError> {
-        let key = key.as_str().to_owned();
-        self.record("get_license", self.env_db(env), LICENSES, key)
-            .await
+        self.read_license(env, key.as_str().to_owned()).await
     }
 
     async fn insert_licenses(

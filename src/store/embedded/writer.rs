@@ -72,6 +72,13 @@ where
     }
 }
 
+/// The group-commit writer of each file (dropped with the store: threads end).
+pub(super) struct Writers {
+    pub(super) global: Writer,
+    pub(super) production: Writer,
+    pub(super) staging: Writer,
+}
+
 /// The single writer of one redb file; see the module header for the protocol.
 pub(super) struct Writer {
     queue: Option<mpsc::Sender<Box<dyn Pending>>>,

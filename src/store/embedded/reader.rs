@@ -1,0 +1,197 @@
+//! Batched license reads: the reader threads of an environment's redb file.
+//!
+//! A registry miss is one point read of the licenses table. On tokio's
+//! blocking pool each miss woke a thread of its own — at 64 connections up to
+//! 64 runnable threads beside the worker, two context switches a miss, and a
+//! p99 five times the median. Here a caller queues its key and awaits the
+//! answer; a reader takes the first waiting read and every read queued behind
+//! it (at most [`MAX_BATCH`]), reads them in ONE read transaction with the
+//! table opened once, decodes each and answers it. Alone, a read costs one
+//! hop as before; under load one wake-up serves a batch. The threads are few
+//! and fixed ([`READERS`]), the queue bounded (callers wait when it is full),
+//! and nothing slow runs on a worker: a page not yet in memory is read here.
+//!
+//! Dropping the [`Reader`] closes the queue; the threads answer what is queued
+//! and exit, and the drop waits for them (so the file can be opened again).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+use redb::Database;
+use tokio::sync::{mpsc, oneshot};
+
+use super::tables::{decoded, unavailable, LICENSES};
+use crate::domain::License;
+use crate::store::StoreError;
+
+/// Reader threads per file: two reads from disk can be in flight at once.
+const READERS: usize = 2;
+/// Most reads answered from one read transaction.
+const MAX_BATCH: usize = 256;
+/// Reads waiting for a reader before callers wait to enqueue.
+const QUEUE: usize = 1024;
+
+type Answer = Result<Option<License>, StoreError>;
+
+/// One queued read: the license key and where its answer goes.
+struct Read {
+    key: String,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The reader threads of each environment's file (global records are not
+/// read per request: they stay on the blocking pool).
+pub(super) struct Readers {
+    pub(super) production: Reader,
+    pub(super) staging: Reader,
+}
+
+/// The reader threads of one redb file; see the module header.
+pub(super) struct Reader {
+    queue: Option<mpsc::Sender<Read>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Starts the reader threads of `db`; `name` labels them (the file).
+    pub(super) fn start(db: Arc<Database>, name: &str) -> Result<Self, StoreError> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::with_capacity(READERS);
+        for i in 0..READERS {
+            let (db, rx) = (db.clone(), rx.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("kw-reader-{name}-{i}"))
+                .spawn(move || serve(&db, &rx))
+                .map_err(|e| unavailable(format!("cannot start the {name} reader: {e}")))?;
+            threads.push(thread);
+        }
+        Ok(Reader {
+            queue: Some(tx),
+            threads,
+        })
+    }
+
+    /// The license stored under `key`, read in the next batch.
+    pub(super) async fn license(&self, key: String) -> Answer {
+        let closed = || StoreError::Unavailable("store reader stopped".into());
+        let queue = self.queue.as_ref().ok_or_else(closed)?;
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Read { key, reply })
+            .await
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.queue.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// One reader's loop: a batch per turn until the queue is closed and empty.
+/// The lock is held only while taking a batch, so the other reader takes the
+/// next one while this one reads.
+fn serve(db: &Database, rx: &Mutex<mpsc::Receiver<Read>>) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock();
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(read) => batch.push(read),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        answer_batch(db, batch);
+    }
+}
+
+/// Reads every key of `batch` in one read transaction and answers each (an
+/// error opening the transaction or the table answers them all).
+fn answer_batch(db: &Database, batch: Vec<Read>) {
+    let opened = db
+        .begin_read()
+        .map_err(unavailable)
+        .and_then(|txn| txn.open_table(LICENSES).map_err(unavailable));
+    let table = match opened {
+        Ok(table) => table,
+        Err(e) => {
+            for read in batch {
+                let _ = read.reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    for read in batch {
+        let answer = decoded(&table, &read.key);
+        // The caller may have gone away (request cancelled): nothing to tell.
+        let _ = read.reply.send(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::embedded::tables::put_one;
+
+    fn file_with(keys: &[&str]) -> (tempfile::TempDir, Arc<Database>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("r.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        for k in keys {
+            let mut license = crate::store::embedded::history::tests::old_license();
+            license.key = crate::domain::LicenseKey::parse(k).unwrap();
+            put_one(&txn, LICENSES, k, &license, None).unwrap();
+        }
+        txn.commit().unwrap();
+        (dir, Arc::new(db))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_each_get_their_own_license() {
+        let keys: Vec<String> = (0..300).map(|i| format!("READ-{i:05}")).collect();
+        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let (_dir, db) = file_with(&refs);
+        let reader = Arc::new(Reader::start(db, "test").unwrap());
+        let asks = (0..600).map(|i| {
+            let reader = reader.clone();
+            // Every other read asks for a key that is not there.
+            let key = if i % 2 == 0 {
+                format!("READ-{:05}", i / 2)
+            } else {
+                format!("NONE-{i}")
+            };
+            tokio::spawn(async move { (key.clone(), reader.license(key).await) })
+        });
+        for ask in asks.collect::<Vec<_>>() {
+            let (key, answer) = ask.await.unwrap();
+            match answer.unwrap() {
+                Some(l) => assert_eq!(l.key.as_str(), key),
+                None => assert!(key.starts_with("NONE-"), "{key} not found"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_the_reader_answers_what_was_queued_and_stops() {
+        let (_dir, db) = file_with(&["READ-00001"]);
+        let reader = Reader::start(db.clone(), "test").unwrap();
+        let answer = reader.license("READ-00001".into()).await.unwrap();
+        assert!(answer.is_some());
+        drop(reader);
+        // The threads are gone: only this test holds the file now.
+        assert_eq!(Arc::strong_count(&db), 1);
+    }
+}
