@@ -4,8 +4,9 @@
 //! transaction (group commit), a failed one leaving nothing in it.
 //!
 //! This file maps the `Store` trait onto the parts below: each call copies its
-//! arguments and is timed; a read runs its read transaction on a blocking
-//! thread, a write goes to the file's single writer (`writer.rs`), which commits
+//! arguments and is timed; a license read (a registry miss) goes to the file's
+//! reader threads (`reader.rs`: the misses waiting share a read transaction),
+//! other reads run their read transaction on a blocking thread, a write goes to the file's single writer (`writer.rs`), which commits
 //! the writes waiting together in one transaction, one fsync (group commit).
 
 mod admins;
@@ -43,8 +44,8 @@ use crate::domain::{
     LicenseKey, Product,
 };
 use history::SplitRecord;
-use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, PRODUCTS, SETTINGS};
 use reader::{Reader, Readers};
+use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, PRODUCTS, SETTINGS};
 use writer::{Writer, Writers};
 
 /// The on-disk format this build writes (2: the audit index beside the licenses).
