@@ -6,8 +6,9 @@
 //! This file maps the `Store` trait onto the parts below: each call copies its
 //! arguments and is timed; a license read (a registry miss) goes to the file's
 //! reader threads (`reader.rs`: the misses waiting share a read transaction),
-//! other reads run their read transaction on a blocking thread, a write goes to the file's single writer (`writer.rs`), which commits
-//! the writes waiting together in one transaction, one fsync (group commit).
+//! other reads run their read transaction on a blocking thread, and a write
+//! goes to the file's single writer (`writer.rs`), which commits the writes
+//! waiting together in one transaction, one fsync (group commit).
 
 mod admins;
 mod audit;
