@@ -168,6 +168,7 @@ pub async fn run(mut settings: Settings, demo: bool) -> Result<(), StartError> {
     tracing::info!("shutting down: flushing heartbeats");
     engine.heartbeats().flush_all(store.as_ref()).await;
     traffic.flush(store.as_ref()).await;
+    store.close().await;
     Ok(())
 }
 

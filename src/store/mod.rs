@@ -97,6 +97,11 @@ pub trait Store:
     /// Name for metrics and logs.
     fn backend(&self) -> &'static str;
 
+    /// Shutdown, after the last request: finish what is queued and let the
+    /// files go (the embedded store's redb files then close cleanly and the
+    /// next start does not check them page by page; CQL needs nothing).
+    async fn close(&self) {}
+
     /// Whether other nodes write to this store too (so a node's cached copies
     /// can be behind it until the change log arrives).
     fn shared_by_nodes(&self) -> bool {

@@ -14,12 +14,51 @@ use super::EmbeddedStore;
 use crate::domain::Environment;
 use crate::store::StoreError;
 
+/// The store's redb files, held here until [`EmbeddedStore::close`] takes
+/// them (redb writes a file's allocator state only when its `Database` is
+/// dropped; a file never closed is checked page by page at its next open).
+pub(super) struct Files {
+    pub(super) global: Arc<Database>,
+    pub(super) production: Arc<Database>,
+    pub(super) staging: Arc<Database>,
+}
+
+/// What a call on a closed store answers.
+pub(super) fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed (shutting down)".into())
+}
+
 impl EmbeddedStore {
-    pub(super) fn env_db(&self, env: Environment) -> Arc<Database> {
-        match env {
-            Environment::Production => self.production.clone(),
-            Environment::Staging => self.staging.clone(),
+    /// An environment's file; `None` once the store is closed.
+    pub(super) fn env_db(&self, env: Environment) -> Option<Arc<Database>> {
+        let files = self.files.read();
+        let files = files.as_ref()?;
+        Some(match env {
+            Environment::Production => files.production.clone(),
+            Environment::Staging => files.staging.clone(),
+        })
+    }
+
+    /// The global file; `None` once the store is closed.
+    pub(super) fn global_db(&self) -> Option<Arc<Database>> {
+        Some(self.files.read().as_ref()?.global.clone())
+    }
+
+    /// Shutdown: the writers commit what is queued, the readers answer theirs,
+    /// their threads end, and the files are let go, so each closes cleanly
+    /// when its last in-flight read ends (at once, normally). Calls after
+    /// this answer "unavailable".
+    pub(super) fn close_files(&self) {
+        for w in [
+            &self.writers.global,
+            &self.writers.production,
+            &self.writers.staging,
+        ] {
+            w.close();
         }
+        self.readers.production.close();
+        self.readers.staging.close();
+        self.files.write().take();
     }
 
     /// The group-commit writer of an environment's file.
@@ -75,13 +114,14 @@ impl EmbeddedStore {
     pub(super) async fn run<T, F>(
         &self,
         op: &'static str,
-        db: Arc<Database>,
+        db: Option<Arc<Database>>,
         f: F,
     ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     {
+        let db = db.ok_or_else(closed)?;
         let started = Instant::now();
         let result = tokio::task::spawn_blocking(move || f(&db))
             .await
@@ -95,7 +135,7 @@ impl EmbeddedStore {
     pub(super) async fn record<T>(
         &self,
         op: &'static str,
-        db: Arc<Database>,
+        db: Option<Arc<Database>>,
         table: Records,
         key: String,
     ) -> Result<Option<T>, StoreError>
@@ -109,7 +149,7 @@ impl EmbeddedStore {
     pub(super) async fn listed<T>(
         &self,
         op: &'static str,
-        db: Arc<Database>,
+        db: Option<Arc<Database>>,
         table: Records,
         order: fn(Vec<T>) -> Vec<T>,
     ) -> Result<Vec<T>, StoreError>
@@ -147,5 +187,66 @@ impl EmbeddedStore {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use crate::domain::Environment;
+    use crate::store::embedded::{history::tests::old_license, EmbeddedStore};
+    use crate::store::{Store, StoreError};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_store_lets_its_files_close_cleanly_and_answers_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path(), 4).unwrap();
+        let license = old_license();
+        let env = Environment::Production;
+        store
+            .insert_licenses(env, std::slice::from_ref(&license), &[])
+            .await
+            .unwrap();
+        assert!(store
+            .get_license(env, &license.key)
+            .await
+            .unwrap()
+            .is_some());
+
+        Store::close(&store).await;
+        let after = store.get_license(env, &license.key).await;
+        assert!(
+            matches!(after, Err(StoreError::Unavailable(_))),
+            "{after:?}"
+        );
+        let write = store
+            .insert_licenses(env, std::slice::from_ref(&license), &[])
+            .await;
+        assert!(
+            matches!(write, Err(StoreError::Unavailable(_))),
+            "{write:?}"
+        );
+
+        // The store object still exists, yet its files are free and were
+        // closed cleanly: redb opens each without checking it page by page.
+        for file in ["global.redb", "production.redb", "staging.redb"] {
+            let repaired = Arc::new(AtomicBool::new(false));
+            let flag = repaired.clone();
+            let db = redb::Builder::new()
+                .set_repair_callback(move |_| flag.store(true, Ordering::SeqCst))
+                .create(dir.path().join(file))
+                .unwrap_or_else(|e| panic!("{file} still held after close: {e}"));
+            assert!(!repaired.load(Ordering::SeqCst), "{file} needed a repair");
+            drop(db);
+        }
+        drop(store);
+        let reopened = EmbeddedStore::open(dir.path(), 4).unwrap();
+        assert!(reopened
+            .get_license(env, &license.key)
+            .await
+            .unwrap()
+            .is_some());
     }
 }

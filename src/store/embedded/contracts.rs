@@ -27,7 +27,7 @@ impl ContractRows for EmbeddedStore {
     }
 
     async fn list_contracts(&self) -> Result<Vec<Contract>, StoreError> {
-        self.run("list_contracts", self.global.clone(), |db| {
+        self.run("list_contracts", self.global_db(), |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let Some(t) = open_read(&txn, CONTRACTS)? else {
                 return Ok(Vec::new());

@@ -151,16 +151,16 @@ impl FileRows for EmbeddedStore {
     }
 
     async fn get_file_meta(&self, id: Uuid) -> Result<Option<FileMeta>, StoreError> {
-        self.run("get_file_meta", self.global.clone(), move |db| meta(db, id))
+        self.run("get_file_meta", self.global_db(), move |db| meta(db, id))
             .await
     }
 
     async fn list_file_meta(&self) -> Result<Vec<FileMeta>, StoreError> {
-        self.run("list_file_meta", self.global.clone(), metas).await
+        self.run("list_file_meta", self.global_db(), metas).await
     }
 
     async fn get_file_chunk(&self, id: Uuid, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run("get_file_chunk", self.global.clone(), move |db| {
+        self.run("get_file_chunk", self.global_db(), move |db| {
             chunk(db, id, index)
         })
         .await
@@ -174,7 +174,7 @@ impl FileRows for EmbeddedStore {
     }
 
     async fn stale_uploads(&self, before: DateTime<Utc>) -> Result<Vec<(Uuid, u32)>, StoreError> {
-        self.run("stale_uploads", self.global.clone(), move |db| {
+        self.run("stale_uploads", self.global_db(), move |db| {
             stale(db, before)
         })
         .await

@@ -3,15 +3,55 @@
 //! releases need (audit index, activation history out of the license records).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableTable, WriteTransaction};
 
+use super::calls::Files;
+use super::reader::{Reader, Readers};
 use super::tables::{
     unavailable, ADMINS, AUDIT, CUSTOMERS, CUSTOMERS_BY_EMAIL, GENERATORS, LICENSES, META,
     PRODUCTS, SECRETS, SETTINGS,
 };
-use super::{audit, history, FORMAT_VERSION};
+use super::writer::{Writer, Writers};
+use super::{audit, history, EmbeddedStore, FORMAT_VERSION};
 use crate::store::StoreError;
+
+impl EmbeddedStore {
+    /// Opens the data folder, creating it on first use; refuses unknown format versions.
+    ///
+    /// `cache_mb` bounds each environment file's page cache (redb's default is 1 GiB
+    /// per file, which would dwarf the resident licenses themselves).
+    pub fn open(dir: &Path, cache_mb: usize) -> Result<Self, StoreError> {
+        let env_cache = cache_mb.max(1) * 1024 * 1024;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
+        let open = open_file;
+        let global = Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?);
+        let production = Arc::new(open(&dir.join("production.redb"), false, env_cache)?);
+        let staging = Arc::new(open(&dir.join("staging.redb"), false, env_cache)?);
+        let writers = Writers {
+            global: Writer::start(global.clone(), "global")?,
+            production: Writer::start(production.clone(), "production")?,
+            staging: Writer::start(staging.clone(), "staging")?,
+        };
+        let readers = Readers {
+            production: Reader::start(production.clone(), "production")?,
+            staging: Reader::start(staging.clone(), "staging")?,
+        };
+        let files = Files {
+            global,
+            production,
+            staging,
+        };
+        Ok(EmbeddedStore {
+            files: parking_lot::RwLock::new(Some(files)),
+            writers,
+            readers,
+        })
+    }
+}
 
 /// Opens (or creates) one database file and checks its format version; `global`
 /// is the customers and secrets file, the others are one environment each.

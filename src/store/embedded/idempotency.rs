@@ -43,7 +43,7 @@ impl IdempotencyRows for EmbeddedStore {
         now: DateTime<Utc>,
     ) -> Result<Option<IdemRecord>, StoreError> {
         let key = key.to_owned();
-        self.run("get_idempotency", self.global.clone(), move |db| {
+        self.run("get_idempotency", self.global_db(), move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let Some(t) = open_read(&txn, IDEMPOTENCY)? else {
                 return Ok(None);

@@ -85,12 +85,12 @@ impl JobRows for EmbeddedStore {
     }
 
     async fn get_job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {
-        self.record("get_job", self.global.clone(), JOBS, id.to_string())
+        self.record("get_job", self.global_db(), JOBS, id.to_string())
             .await
     }
 
     async fn list_jobs(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
-        self.run("list_jobs", self.global.clone(), move |db| {
+        self.run("list_jobs", self.global_db(), move |db| {
             Ok(newest_first(all(db, JOBS)?, limit))
         })
         .await
@@ -121,7 +121,7 @@ impl JobRows for EmbeddedStore {
 
     async fn get_job_step(&self, id: Uuid, step: u32) -> Result<Option<JobStep>, StoreError> {
         let key = step_key(id, step);
-        self.run("get_job_step", self.global.clone(), move |db| {
+        self.run("get_job_step", self.global_db(), move |db| {
             get_one(db, JOB_STEPS, &key)
         })
         .await

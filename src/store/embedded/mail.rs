@@ -108,7 +108,7 @@ impl MailRows for EmbeddedStore {
     }
 
     async fn pending_mail(&self) -> Result<Vec<MailRecord>, StoreError> {
-        self.run("pending_mail", self.global.clone(), |db| {
+        self.run("pending_mail", self.global_db(), |db| {
             newest(db, MAIL_PENDING, usize::MAX)
         })
         .await
@@ -145,7 +145,7 @@ impl MailRows for EmbeddedStore {
     }
 
     async fn list_mail(&self, limit: usize) -> Result<Vec<MailRecord>, StoreError> {
-        self.run("list_mail", self.global.clone(), move |db| {
+        self.run("list_mail", self.global_db(), move |db| {
             newest(db, MAIL, limit)
         })
         .await

@@ -30,12 +30,8 @@ mod tables;
 mod webhooks;
 mod writer;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redb::Database;
 use uuid::Uuid;
 
 use super::listing::{customers_by_email, generators_by_age, products_by_name};
@@ -45,59 +41,28 @@ use crate::domain::{
     LicenseKey, Product,
 };
 use history::SplitRecord;
-use reader::{Reader, Readers};
+use reader::Readers;
 use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, PRODUCTS, SETTINGS};
-use writer::{Writer, Writers};
+use writer::Writers;
 
 /// The on-disk format this build writes (2: the audit index beside the licenses).
 pub const FORMAT_VERSION: u64 = 2;
 
 /// redb-backed `Store`.
 pub struct EmbeddedStore {
-    global: Arc<Database>,
-    production: Arc<Database>,
-    staging: Arc<Database>,
+    files: parking_lot::RwLock<Option<calls::Files>>,
     writers: Writers,
     readers: Readers,
-}
-
-impl EmbeddedStore {
-    /// Opens the data folder, creating it on first use; refuses unknown format versions.
-    ///
-    /// `cache_mb` bounds each environment file's page cache (redb's default is 1 GiB
-    /// per file, which would dwarf the resident licenses themselves).
-    pub fn open(dir: &Path, cache_mb: usize) -> Result<Self, StoreError> {
-        let env_cache = cache_mb.max(1) * 1024 * 1024;
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-        })?;
-        let open = format::open_file;
-        let global = Arc::new(open(&dir.join("global.redb"), true, env_cache / 4)?);
-        let production = Arc::new(open(&dir.join("production.redb"), false, env_cache)?);
-        let staging = Arc::new(open(&dir.join("staging.redb"), false, env_cache)?);
-        let writers = Writers {
-            global: Writer::start(global.clone(), "global")?,
-            production: Writer::start(production.clone(), "production")?,
-            staging: Writer::start(staging.clone(), "staging")?,
-        };
-        let readers = Readers {
-            production: Reader::start(production.clone(), "production")?,
-            staging: Reader::start(staging.clone(), "staging")?,
-        };
-        Ok(EmbeddedStore {
-            global,
-            production,
-            staging,
-            writers,
-            readers,
-        })
-    }
 }
 
 #[async_trait]
 impl Store for EmbeddedStore {
     fn backend(&self) -> &'static str {
         "embedded"
+    }
+
+    async fn close(&self) {
+        self.close_files();
     }
 
     async fn get_license(
@@ -179,7 +144,7 @@ impl Store for EmbeddedStore {
         query: &LicenseQuery,
     ) -> Result<Page<License>, StoreError> {
         let query = query.clone();
-        let global = self.global.clone();
+        let global = self.global_db().ok_or_else(calls::closed)?;
         self.run("list_licenses", self.env_db(env), move |db| {
             licenses::list(db, &global, &query)
         })
@@ -277,27 +242,27 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<Customer>, StoreError> {
-        let db = self.global.clone();
+        let db = self.global_db();
         self.record("get_customer", db, CUSTOMERS, id.to_string())
             .await
     }
 
     async fn get_customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
         let email = email.to_owned();
-        self.run("get_customer_by_email", self.global.clone(), move |db| {
+        self.run("get_customer_by_email", self.global_db(), move |db| {
             customers::by_email(db, &email)
         })
         .await
     }
 
     async fn list_customers(&self) -> Result<Vec<Customer>, StoreError> {
-        let db = self.global.clone();
+        let db = self.global_db();
         self.listed("list_customers", db, CUSTOMERS, customers_by_email)
             .await
     }
 
     async fn list_admins(&self) -> Result<Vec<AdminUser>, StoreError> {
-        let db = self.global.clone();
+        let db = self.global_db();
         self.listed("list_admins", db, ADMINS, |v| v).await
     }
 
@@ -360,14 +325,14 @@ impl Store for EmbeddedStore {
 
     async fn get_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let name = name.to_owned();
-        self.run("get_secret", self.global.clone(), move |db| {
+        self.run("get_secret", self.global_db(), move |db| {
             secrets::get(db, &name)
         })
         .await
     }
 
     async fn list_secrets(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.run("list_secrets", self.global.clone(), secrets::list)
+        self.run("list_secrets", self.global_db(), secrets::list)
             .await
     }
 

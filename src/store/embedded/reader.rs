@@ -51,8 +51,8 @@ pub(super) struct Readers {
 
 /// The reader threads of one redb file; see the module header.
 pub(super) struct Reader {
-    queue: Option<mpsc::Sender<Read>>,
-    threads: Vec<JoinHandle<()>>,
+    queue: Mutex<Option<mpsc::Sender<Read>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Reader {
@@ -70,15 +70,15 @@ impl Reader {
             threads.push(thread);
         }
         Ok(Reader {
-            queue: Some(tx),
-            threads,
+            queue: Mutex::new(Some(tx)),
+            threads: Mutex::new(threads),
         })
     }
 
     /// The license stored under `key`, read in the next batch.
     pub(super) async fn license(&self, key: String) -> Answer {
         let closed = || StoreError::Unavailable("store reader stopped".into());
-        let queue = self.queue.as_ref().ok_or_else(closed)?;
+        let queue = self.queue.lock().clone().ok_or_else(closed)?;
         let (reply, answer) = oneshot::channel();
         queue
             .send(Read { key, reply })
@@ -88,12 +88,21 @@ impl Reader {
     }
 }
 
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.queue.take();
-        for thread in self.threads.drain(..) {
+impl Reader {
+    /// Closes the queue and waits for the threads to answer what was queued
+    /// and exit (shutdown: the file can then be closed cleanly).
+    pub(super) fn close(&self) {
+        self.queue.lock().take();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

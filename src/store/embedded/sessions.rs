@@ -211,7 +211,7 @@ impl SessionRows for EmbeddedStore {
         now: DateTime<Utc>,
     ) -> Result<Option<SessionRow>, StoreError> {
         let hash = id_hash.to_owned();
-        self.run("get_session", self.global.clone(), move |db| {
+        self.run("get_session", self.global_db(), move |db| {
             get(db, portal, &hash, now)
         })
         .await

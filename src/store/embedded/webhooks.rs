@@ -162,7 +162,7 @@ impl WebhookRows for EmbeddedStore {
     }
 
     async fn list_webhooks(&self) -> Result<Vec<Endpoint>, StoreError> {
-        self.run("list_webhooks", self.global.clone(), |db| all(db, WEBHOOKS))
+        self.run("list_webhooks", self.global_db(), |db| all(db, WEBHOOKS))
             .await
     }
 
@@ -199,7 +199,7 @@ impl WebhookRows for EmbeddedStore {
     }
 
     async fn pending_deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
-        self.run("pending_deliveries", self.global.clone(), |db| {
+        self.run("pending_deliveries", self.global_db(), |db| {
             all(db, DELIVERY_PENDING)
         })
         .await
@@ -210,7 +210,7 @@ impl WebhookRows for EmbeddedStore {
         endpoint: Uuid,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        self.run("list_deliveries", self.global.clone(), move |db| {
+        self.run("list_deliveries", self.global_db(), move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let Some(t) = open_read(&txn, DELIVERY_LOG)? else {
                 return Ok(Vec::new());
@@ -235,7 +235,7 @@ impl WebhookRows for EmbeddedStore {
         env: Environment,
     ) -> Result<Option<(DateTime<Utc>, u64)>, StoreError> {
         let found: Option<(i64, u64)> = self
-            .run("webhook_cursor", self.global.clone(), move |db| {
+            .run("webhook_cursor", self.global_db(), move |db| {
                 let txn = db.begin_read().map_err(unavailable)?;
                 match open_read(&txn, CURSORS)? {
                     Some(t) => decoded(&t, env.as_str()),

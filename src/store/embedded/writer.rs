@@ -23,6 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use parking_lot::Mutex;
 use redb::{Database, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
@@ -81,8 +82,8 @@ pub(super) struct Writers {
 
 /// The single writer of one redb file; see the module header for the protocol.
 pub(super) struct Writer {
-    queue: Option<mpsc::Sender<Box<dyn Pending>>>,
-    thread: Option<JoinHandle<()>>,
+    queue: Mutex<Option<mpsc::Sender<Box<dyn Pending>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Writer {
@@ -94,8 +95,8 @@ impl Writer {
             .spawn(move || serve(&db, rx))
             .map_err(|e| unavailable(format!("cannot start the {name} writer: {e}")))?;
         Ok(Writer {
-            queue: Some(tx),
-            thread: Some(thread),
+            queue: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -106,7 +107,7 @@ impl Writer {
         F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
         let closed = || StoreError::Unavailable("store writer stopped".into());
-        let queue = self.queue.as_ref().ok_or_else(closed)?;
+        let queue = self.queue.lock().clone().ok_or_else(closed)?;
         let (reply, answer) = oneshot::channel();
         let op = Op {
             work,
@@ -118,12 +119,20 @@ impl Writer {
     }
 }
 
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.queue.take();
-        if let Some(thread) = self.thread.take() {
+impl Writer {
+    /// Closes the queue and waits for the thread to commit what was queued
+    /// and exit (shutdown: the file can then be closed cleanly).
+    pub(super) fn close(&self) {
+        self.queue.lock().take();
+        if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

@@ -54,7 +54,7 @@ async fn hold(writer: &Arc<Writer>) -> (std::sync::mpsc::Sender<()>, tokio::task
 
 /// Waits until `n` writes wait in the queue (no clock: the writer is held).
 async fn wait_queued(writer: &Writer, n: usize) {
-    let queue = writer.queue.as_ref().unwrap();
+    let queue = writer.queue.lock().clone().unwrap();
     while QUEUE - queue.capacity() != n {
         tokio::task::yield_now().await;
     }
