@@ -166,6 +166,18 @@ impl Server {
         }
     }
 
+    /// SIGTERM, then a new server on the same data folder (keeps the temp dir alive).
+    pub fn stop_and_start(mut self, opts: Opts) -> Server {
+        assert!(
+            self.terminate().success(),
+            "SIGTERM did not stop the server cleanly"
+        );
+        let tmp = self._tmp.take();
+        let mut s = Server::start_in(&self.dir, opts);
+        s._tmp = tmp;
+        s
+    }
+
     /// Takes the data folder with it when restarting (keeps the temp dir alive).
     pub fn restart(mut self, opts: Opts) -> Server {
         self.kill();
