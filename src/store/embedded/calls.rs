@@ -14,7 +14,7 @@ use super::EmbeddedStore;
 use crate::domain::Environment;
 use crate::store::StoreError;
 
-/// The store's redb files, held here until [`EmbeddedStore::close`] takes
+/// The store's redb files, held here until [`EmbeddedStore::close_files`] takes
 /// them (redb writes a file's allocator state only when its `Database` is
 /// dropped; a file never closed is checked page by page at its next open).
 pub(super) struct Files {
