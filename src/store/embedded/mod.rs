@@ -12,6 +12,7 @@
 
 mod admins;
 mod audit;
+mod batched;
 mod calls;
 mod contracts;
 mod counts;

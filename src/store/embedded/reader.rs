@@ -16,13 +16,11 @@
 //! Dropping the [`Reader`] closes the queue; the threads answer what is queued
 //! and exit, and the drop waits for them (so the file can be opened again).
 
-use std::sync::Arc;
-use std::thread::JoinHandle;
-
-use parking_lot::Mutex;
 use redb::Database;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::oneshot;
 
+use super::batched::{Batched, Shape};
 use super::tables::{decoded, unavailable, LICENSES};
 use crate::domain::License;
 use crate::store::StoreError;
@@ -51,81 +49,32 @@ pub(super) struct Readers {
 
 /// The reader threads of one redb file; see the module header.
 pub(super) struct Reader {
-    queue: Mutex<Option<mpsc::Sender<Read>>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: Batched<Read>,
 }
 
 impl Reader {
     /// Starts the reader threads of `db`; `name` labels them (the file).
     pub(super) fn start(db: Arc<Database>, name: &str) -> Result<Self, StoreError> {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        let mut threads = Vec::with_capacity(READERS);
-        for i in 0..READERS {
-            let (db, rx) = (db.clone(), rx.clone());
-            let thread = std::thread::Builder::new()
-                .name(format!("kw-reader-{name}-{i}"))
-                .spawn(move || serve(&db, &rx))
-                .map_err(|e| unavailable(format!("cannot start the {name} reader: {e}")))?;
-            threads.push(thread);
-        }
-        Ok(Reader {
-            queue: Mutex::new(Some(tx)),
-            threads: Mutex::new(threads),
-        })
+        let shape = Shape {
+            name: &format!("kw-reader-{name}"),
+            threads: READERS,
+            queue: QUEUE,
+            max_batch: MAX_BATCH,
+        };
+        let threads = Batched::start(shape, move |batch| answer_batch(&db, batch))?;
+        Ok(Reader { threads })
     }
 
     /// The license stored under `key`, read in the next batch.
     pub(super) async fn license(&self, key: String) -> Answer {
-        let closed = || StoreError::Unavailable("store reader stopped".into());
-        let queue = self.queue.lock().clone().ok_or_else(closed)?;
-        let (reply, answer) = oneshot::channel();
-        queue
-            .send(Read { key, reply })
-            .await
-            .map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        (self.threads.ask(|reply| Read { key, reply }).await)
+            .ok_or_else(|| StoreError::Unavailable("store reader stopped".into()))?
     }
-}
 
-impl Reader {
     /// Closes the queue and waits for the threads to answer what was queued
     /// and exit (shutdown: the file can then be closed cleanly).
     pub(super) fn close(&self) {
-        self.queue.lock().take();
-        let threads = std::mem::take(&mut *self.threads.lock());
-        for thread in threads {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-/// One reader's loop: a batch per turn until the queue is closed and empty.
-/// The lock is held only while taking a batch, so the other reader takes the
-/// next one while this one reads.
-fn serve(db: &Database, rx: &Mutex<mpsc::Receiver<Read>>) {
-    loop {
-        let batch = {
-            let mut rx = rx.lock();
-            let Some(first) = rx.blocking_recv() else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(read) => batch.push(read),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
-        answer_batch(db, batch);
+        self.threads.close();
     }
 }
 

@@ -19,14 +19,12 @@
 //! Dropping the [`Writer`] closes the queue; the thread finishes what is queued
 //! and exits, and the drop waits for it (so the file can be opened again).
 
+use redb::{Database, WriteTransaction};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use tokio::sync::oneshot;
 
-use parking_lot::Mutex;
-use redb::{Database, WriteTransaction};
-use tokio::sync::{mpsc, oneshot};
-
+use super::batched::{Batched, Shape};
 use super::tables::unavailable;
 use crate::store::StoreError;
 
@@ -82,22 +80,20 @@ pub(super) struct Writers {
 
 /// The single writer of one redb file; see the module header for the protocol.
 pub(super) struct Writer {
-    queue: Mutex<Option<mpsc::Sender<Box<dyn Pending>>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Batched<Box<dyn Pending>>,
 }
 
 impl Writer {
     /// Starts the writer thread of `db`; `name` labels the thread (the file).
     pub(super) fn start(db: Arc<Database>, name: &str) -> Result<Self, StoreError> {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let thread = std::thread::Builder::new()
-            .name(format!("kw-writer-{name}"))
-            .spawn(move || serve(&db, rx))
-            .map_err(|e| unavailable(format!("cannot start the {name} writer: {e}")))?;
-        Ok(Writer {
-            queue: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
-        })
+        let shape = Shape {
+            name: &format!("kw-writer-{name}"),
+            threads: 1,
+            queue: QUEUE,
+            max_batch: MAX_BATCH,
+        };
+        let thread = Batched::start(shape, move |batch| commit_batch(&db, batch))?;
+        Ok(Writer { thread })
     }
 
     /// Runs `work` in the next group commit; answers once that commit is durable.
@@ -106,47 +102,22 @@ impl Writer {
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let closed = || StoreError::Unavailable("store writer stopped".into());
-        let queue = self.queue.lock().clone().ok_or_else(closed)?;
-        let (reply, answer) = oneshot::channel();
-        let op = Op {
-            work,
-            done: None,
-            reply,
+        let op = |reply| {
+            let op = Op {
+                work,
+                done: None,
+                reply,
+            };
+            Box::new(op) as Box<dyn Pending>
         };
-        queue.send(Box::new(op)).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        (self.thread.ask(op).await)
+            .ok_or_else(|| StoreError::Unavailable("store writer stopped".into()))?
     }
-}
 
-impl Writer {
     /// Closes the queue and waits for the thread to commit what was queued
     /// and exit (shutdown: the file can then be closed cleanly).
     pub(super) fn close(&self) {
-        self.queue.lock().take();
-        if let Some(thread) = self.thread.lock().take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        self.close();
-    }
-}
-
-/// The writer loop: one batch per turn until the queue is closed and empty.
-fn serve(db: &Database, mut rx: mpsc::Receiver<Box<dyn Pending>>) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
-        commit_batch(db, batch);
+        self.thread.close();
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{Writer, QUEUE};
+use super::Writer;
 use crate::store::StoreError;
 
 const T: TableDefinition<&str, u64> = TableDefinition::new("t");
@@ -54,8 +54,7 @@ async fn hold(writer: &Arc<Writer>) -> (std::sync::mpsc::Sender<()>, tokio::task
 
 /// Waits until `n` writes wait in the queue (no clock: the writer is held).
 async fn wait_queued(writer: &Writer, n: usize) {
-    let queue = writer.queue.lock().clone().unwrap();
-    while QUEUE - queue.capacity() != n {
+    while writer.thread.waiting() != n {
         tokio::task::yield_now().await;
     }
 }
