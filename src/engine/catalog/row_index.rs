@@ -2,6 +2,12 @@
 //! (4 bytes a slot, at most 3/4 full), the keys themselves staying in the
 //! arena. A change to a license (every first activation) finds its row here
 //! instead of by a binary search whose every step is a cache miss.
+//!
+//! Beside each slot, one byte of its key's hash (a tag): a probe reads a
+//! row's key in the arena (two more cache misses) only when the tag matches.
+//! A registry miss asks here first whether a client's key exists at all
+//! (perf, session 17: `find` was ~0.5 µs of a ~22 µs miss; unknown keys and
+//! collisions now stop at the tag).
 
 use std::hash::BuildHasher;
 
@@ -14,13 +20,17 @@ const EMPTY: u32 = u32::MAX;
 #[derive(Default)]
 pub(super) struct RowIndex {
     slots: Vec<u32>,
+    /// The top byte of the hash of each slot's key (meaningless when empty).
+    tags: Vec<u8>,
     len: usize,
     hasher: foldhash::fast::RandomState,
 }
 
 impl RowIndex {
-    fn home(&self, key: &[u8]) -> usize {
-        self.hasher.hash_one(key) as usize & (self.slots.len() - 1)
+    /// The key's first slot and its tag.
+    fn home(&self, key: &[u8]) -> (usize, u8) {
+        let hash = self.hasher.hash_one(key);
+        (hash as usize & (self.slots.len() - 1), (hash >> 56) as u8)
     }
 
     /// The row holding `key`, live or not.
@@ -29,11 +39,11 @@ impl RowIndex {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut i = self.home(key);
+        let (mut i, tag) = self.home(key);
         loop {
             match self.slots[i] {
                 EMPTY => return None,
-                r if keys.bytes(r) == key => return Some(r),
+                r if self.tags[i] == tag && keys.bytes(r) == key => return Some(r),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -51,11 +61,12 @@ impl RowIndex {
 
     fn place(&mut self, keys: &KeyArena, row: u32) {
         let mask = self.slots.len() - 1;
-        let mut i = self.home(keys.bytes(row));
+        let (mut i, tag) = self.home(keys.bytes(row));
         while self.slots[i] != EMPTY {
             i = (i + 1) & mask;
         }
         self.slots[i] = row;
+        self.tags[i] = tag;
     }
 
     /// Room for `rows` rows in all, every present row placed again.
@@ -65,6 +76,7 @@ impl RowIndex {
             return;
         }
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
+        self.tags = vec![0; size];
         for r in old.into_iter().filter(|r| *r != EMPTY) {
             self.place(keys, r);
         }
@@ -107,6 +119,7 @@ mod tests {
         assert_eq!(index.find(&keys, b""), None);
         assert!(index.slots.len() * 3 >= index.len * 4);
         assert!(index.slots.len() <= index.len * 3, "memory stays bounded");
+        assert_eq!(index.tags.len(), index.slots.len());
         let rebuilt = RowIndex::of_rows(&keys, 5_000);
         assert_eq!(rebuilt.find(&keys, b"KEY-04999"), Some(4_999));
         assert_eq!(RowIndex::default().find(&keys, b"KEY-00000"), None);
