@@ -158,4 +158,4 @@ pub(super) fn list(db: &Database, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
 
 #[cfg(test)]
 #[path = "audit_tests.rs"]
-pub(super) mod tests;
+mod tests;

@@ -10,11 +10,10 @@ use crate::store::{AuditQuery, LicenseSink, Store};
 
 use super::super::tables::{AUDIT, AUDIT_BY_LICENSE, LICENSES_BEFORE_3, META};
 
-/// What a licenses scan delivered: the announced total and the keys, in order.
 #[derive(Default)]
-pub(in crate::store::embedded) struct Seen {
-    pub total: Option<u64>,
-    pub keys: Vec<String>,
+struct Seen {
+    total: Option<u64>,
+    keys: Vec<String>,
 }
 
 impl LicenseSink for Seen {

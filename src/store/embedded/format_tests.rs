@@ -8,11 +8,26 @@ use std::path::Path;
 use chrono::Utc;
 use redb::{Key, ReadableTable, ReadableTableMetadata, TableHandle};
 
-use super::super::audit::tests::Seen;
 use super::super::tables::{TextKey, LICENSES, LICENSES_BEFORE_3, META};
 use super::super::EmbeddedStore;
 use crate::domain::{AuditEntry, Environment, License, LicenseKey};
-use crate::store::{AuditQuery, LicenseWrite, Store};
+use crate::store::{AuditQuery, LicenseSink, LicenseWrite, Store};
+
+#[derive(Default)]
+struct Seen {
+    total: Option<u64>,
+    keys: Vec<String>,
+}
+
+impl LicenseSink for Seen {
+    fn expect(&mut self, total: u64) {
+        self.total = Some(total);
+    }
+    fn batch(&mut self, licenses: Vec<License>) {
+        self.keys
+            .extend(licenses.into_iter().map(|l| l.key.as_str().to_owned()));
+    }
+}
 
 /// Puts a file back the way format 2 kept it: the same rows (as this build's
 /// write path encodes them, which format 3 did not change) under the `&str`
