@@ -8,7 +8,7 @@ use super::{index_key, row};
 use crate::domain::{AuditEntry, Environment, License};
 use crate::store::{AuditQuery, LicenseSink, Store};
 
-use super::super::tables::{AUDIT, AUDIT_BY_LICENSE, LICENSES_BEFORE_3, META};
+use super::super::tables::{AUDIT, AUDIT_BY_LICENSE, LICENSES, META};
 
 #[derive(Default)]
 struct Seen {
@@ -46,7 +46,7 @@ async fn a_format_one_audit_index_moves_beside_the_licenses() {
             meta.insert("format_version", 1).unwrap();
             meta.insert("audit_by_license", 1).unwrap();
             meta.insert("activation_history", 1).unwrap();
-            let mut t = txn.open_table(LICENSES_BEFORE_3).unwrap();
+            let mut t = txn.open_table(LICENSES).unwrap();
             let mut log = txn.open_table(AUDIT).unwrap();
             let ix_def: TableDefinition<&str, ()> = AUDIT_BY_LICENSE;
             let mut ix = txn.open_table(ix_def).unwrap();
@@ -95,10 +95,7 @@ async fn a_format_one_audit_index_moves_beside_the_licenses() {
     let db = redb::Database::create(dir.path().join("production.redb")).unwrap();
     let txn = db.begin_read().unwrap();
     let meta = txn.open_table(META).unwrap();
-    assert_eq!(
-        meta.get("format_version").unwrap().unwrap().value(),
-        super::super::FORMAT_VERSION
-    );
+    assert_eq!(meta.get("format_version").unwrap().unwrap().value(), 2);
     let gone = txn.open_table(AUDIT_BY_LICENSE);
     assert!(gone.is_err(), "the format-1 index table is removed");
 }

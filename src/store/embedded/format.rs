@@ -1,7 +1,6 @@
 //! Opening one redb file of the embedded store: its format version (an unknown
 //! one is refused), its tables, and the one-time upgrades files written by older
-//! releases need (audit index, activation history out of the license records,
-//! the licenses table's key type).
+//! releases need (audit index, activation history out of the license records).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,7 +15,7 @@ use super::tables::{
     PRODUCTS, SECRETS, SETTINGS,
 };
 use super::writer::{Writer, Writers};
-use super::{audit, history, licenses, EmbeddedStore, FORMAT_VERSION};
+use super::{audit, history, EmbeddedStore, FORMAT_VERSION};
 use crate::store::StoreError;
 
 impl EmbeddedStore {
@@ -119,8 +118,7 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
         txn.open_table(ADMINS).map_err(unavailable)?;
         super::jobs::create_tables(txn)?;
     } else {
-        txn.open_table(LICENSES).map_err(unavailable)?;
-        for t in [PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
+        for t in [LICENSES, PRODUCTS, GENERATORS, AUDIT, SETTINGS] {
             txn.open_table(t).map_err(unavailable)?;
         }
     }
@@ -129,15 +127,6 @@ fn create_tables(txn: &WriteTransaction, global: bool) -> Result<(), StoreError>
 
 /// The one-time upgrades of an environment file (each a no-op once done).
 fn upgrade(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
-    // First: the steps below work on the licenses table of format 3.
-    let rows = licenses::move_to_text_keys(txn)?;
-    if rows > 0 {
-        tracing::info!(
-            file = %path.display(),
-            rows,
-            "moved the licenses table to byte-compared keys (format 3)"
-        );
-    }
     audit::backfill_index(txn)?;
     let moved = history::migrate(txn)?;
     let index = audit::colocate_index(txn)?;
@@ -157,7 +146,3 @@ fn upgrade(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-#[path = "format_tests.rs"]
-mod tests;

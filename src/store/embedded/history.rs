@@ -204,9 +204,7 @@ pub(super) mod tests {
                 let mut meta = txn.open_table(META).unwrap();
                 meta.insert("format_version", 1).unwrap();
                 meta.insert("audit_by_license", 1).unwrap();
-                // Format 1's licenses table (`&str` keys).
-                let old_table = crate::store::embedded::tables::LICENSES_BEFORE_3;
-                let mut t = txn.open_table(old_table).unwrap();
+                let mut t = txn.open_table(LICENSES).unwrap();
                 let bytes = rmp_serde::to_vec_named(&old_license()).unwrap();
                 t.insert("OLD-REL-0001", bytes.as_slice()).unwrap();
             }

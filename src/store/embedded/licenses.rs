@@ -12,7 +12,7 @@ use super::audit::{self, AuditRow};
 use super::history::{self, SplitRecord};
 use super::tables::{
     all, all_where, decode, decoded, encode, is_license, unavailable, CUSTOMERS, LICENSES,
-    LICENSES_BEFORE_3, LICENSE_COUNT, META, PRODUCTS,
+    LICENSE_COUNT, META, PRODUCTS,
 };
 use crate::domain::{Activation, License, LicenseKey, Product};
 use crate::store::listing::{due_for_expiry, license_page};
@@ -40,30 +40,6 @@ pub(super) fn insert(
     }
     count_licenses(txn, rows.len() as i64)?;
     audit::write(txn, audits)
-}
-
-/// Moves the licenses table of formats 1 and 2 (`&str` keys) to format 3's
-/// (the same rows in the same order, [`super::tables::TextKey`] keys), in the
-/// transaction that opens the file; how many rows moved (0 once done).
-pub(super) fn move_to_text_keys(txn: &WriteTransaction) -> Result<u64, StoreError> {
-    use redb::TableHandle;
-    let old_name = LICENSES_BEFORE_3.name();
-    let mut tables = txn.list_tables().map_err(unavailable)?;
-    if !tables.any(|t| t.name() == old_name) {
-        return Ok(0);
-    }
-    let mut moved = 0;
-    {
-        let old = txn.open_table(LICENSES_BEFORE_3).map_err(unavailable)?;
-        let mut new = txn.open_table(LICENSES).map_err(unavailable)?;
-        for row in old.iter().map_err(unavailable)? {
-            let (k, v) = row.map_err(unavailable)?;
-            new.insert(k.value(), v.value()).map_err(unavailable)?;
-            moved += 1;
-        }
-    }
-    txn.delete_table(LICENSES_BEFORE_3).map_err(unavailable)?;
-    Ok(moved)
 }
 
 /// Adds `by` to the licenses table's count of licenses.
@@ -120,7 +96,7 @@ struct Versioned {
 /// Replaces the license only if its stored version is the expected one.
 pub(super) fn update(txn: &WriteTransaction, u: &Update) -> Result<(), StoreError> {
     let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
-    match decoded::<Versioned, _>(&t, &u.key)? {
+    match decoded::<Versioned>(&t, &u.key)? {
         None => return Err(StoreError::license_not_found()),
         Some(c) if c.version != u.expected => {
             return Err(StoreError::version_moved(c.version, u.expected))
@@ -169,7 +145,7 @@ pub(super) fn group_seen(batch: &[SeenAt]) -> SeenByKey {
 pub(super) fn touch(txn: &WriteTransaction, by_key: &SeenByKey) -> Result<(), StoreError> {
     let mut t = txn.open_table(LICENSES).map_err(unavailable)?;
     for (key, seen) in by_key {
-        let Some(mut license) = decoded::<License, _>(&t, key)? else {
+        let Some(mut license) = decoded::<License>(&t, key)? else {
             continue;
         };
         // last_seen does not bump the version: it is not a state change.

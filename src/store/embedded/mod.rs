@@ -46,9 +46,8 @@ use reader::Readers;
 use tables::{put_one, ADMINS, CUSTOMERS, GENERATORS, PRODUCTS, SETTINGS};
 use writer::Writers;
 
-/// The on-disk format this build writes (2: the audit index beside the licenses;
-/// 3: the licenses table keyed by byte-compared text, `tables::TextKey`).
-pub const FORMAT_VERSION: u64 = 3;
+/// The on-disk format this build writes (2: the audit index beside the licenses).
+pub const FORMAT_VERSION: u64 = 2;
 
 /// redb-backed `Store`.
 pub struct EmbeddedStore {

@@ -135,7 +135,7 @@ fn get(
 fn refresh(txn: &WriteTransaction, row: &SessionRow) -> Result<bool, StoreError> {
     let mut rows = txn.open_table(SESSIONS).map_err(unavailable)?;
     let key = row_key(row.portal, &row.id_hash);
-    let Some(mut stored) = decoded::<SessionRow, _>(&rows, &key)? else {
+    let Some(mut stored) = decoded::<SessionRow>(&rows, &key)? else {
         return Ok(false);
     };
     stored.expires_at = row.expires_at;

@@ -2,9 +2,7 @@
 //! MessagePack records under string keys, read one, read all, write one (in
 //! the transaction of the file's writer, see `writer.rs`).
 
-use std::cmp::Ordering;
-
-use redb::{Database, ReadableTable, TableDefinition, TypeName, WriteTransaction};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -15,69 +13,8 @@ use crate::store::StoreError;
 /// A table of MessagePack records under string keys.
 pub(super) type Records = TableDefinition<'static, &'static str, &'static [u8]>;
 
-/// A string key type whose rows are written only from `&str` (so they are
-/// UTF-8) and compared byte by byte — the same order as `&str`, without the
-/// UTF-8 check redb's `&str` makes of both sides at every compare of a lookup
-/// (perf, session 17: 14 % of a registry miss's read).
-#[derive(Debug)]
-pub(super) struct TextKey;
-
-impl redb::Value for TextKey {
-    type SelfType<'a>
-        = &'a str
-    where
-        Self: 'a;
-    type AsBytes<'a>
-        = &'a [u8]
-    where
-        Self: 'a;
-
-    fn fixed_width() -> Option<usize> {
-        None
-    }
-
-    fn from_bytes<'a>(data: &'a [u8]) -> &'a str
-    where
-        Self: 'a,
-    {
-        // Only read back when iterating; bytes that are not UTF-8 (a damaged
-        // page redb's checksums missed) read as "", which is no license key.
-        std::str::from_utf8(data).unwrap_or_default()
-    }
-
-    fn as_bytes<'a, 'b: 'a>(value: &'a &'b str) -> &'a [u8]
-    where
-        Self: 'b,
-    {
-        value.as_bytes()
-    }
-
-    fn type_name() -> TypeName {
-        TypeName::new("keywarden::TextKey")
-    }
-}
-
-impl redb::Key for TextKey {
-    fn compare(a: &[u8], b: &[u8]) -> Ordering {
-        a.cmp(b)
-    }
-}
-
-/// A key type of string keys (`&str` or [`TextKey`]): what the record helpers take.
-pub(super) trait StrKey:
-    redb::Key + 'static + for<'a> redb::Value<SelfType<'a> = &'a str>
-{
-}
-
-impl<K> StrKey for K where K: redb::Key + 'static + for<'a> redb::Value<SelfType<'a> = &'a str> {}
-
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// The licenses and, right after each, its audit index rows (format 3: keyed
-/// by [`TextKey`]; formats 1 and 2 kept them in [`LICENSES_BEFORE_3`]).
-pub(super) const LICENSES: TableDefinition<'static, TextKey, &'static [u8]> =
-    TableDefinition::new("license_rows");
-/// The licenses table of formats 1 and 2 (`&str` keys), moved at open.
-pub(super) const LICENSES_BEFORE_3: Records = TableDefinition::new("licenses");
+pub(super) const LICENSES: Records = TableDefinition::new("licenses");
 pub(super) const PRODUCTS: Records = TableDefinition::new("products");
 pub(super) const GENERATORS: Records = TableDefinition::new("generators");
 /// Keyed by `{nanos:020}-{uuid}` so iteration is in time order.
@@ -126,17 +63,17 @@ pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError>
 }
 
 /// The record under `key` of an open table.
-pub(super) fn decoded<T: DeserializeOwned, K: StrKey>(
-    t: &impl ReadableTable<K, &'static [u8]>,
+pub(super) fn decoded<T: DeserializeOwned>(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     let v = t.get(key).map_err(unavailable)?;
     v.map(|g| decode(g.value())).transpose()
 }
 
-pub(super) fn get_one<T: DeserializeOwned, K: StrKey>(
+pub(super) fn get_one<T: DeserializeOwned>(
     db: &Database,
-    table: TableDefinition<'static, K, &'static [u8]>,
+    table: Records,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
@@ -144,17 +81,17 @@ pub(super) fn get_one<T: DeserializeOwned, K: StrKey>(
     decoded(&t, key)
 }
 
-pub(super) fn all<T: DeserializeOwned, K: StrKey>(
+pub(super) fn all<T: DeserializeOwned>(
     db: &Database,
-    table: TableDefinition<'static, K, &'static [u8]>,
+    table: Records,
 ) -> Result<Vec<T>, StoreError> {
     all_where(db, table, |_| true)
 }
 
 /// The records of `table` whose key `keep` accepts (the others are not decoded).
-pub(super) fn all_where<T: DeserializeOwned, K: StrKey>(
+pub(super) fn all_where<T: DeserializeOwned>(
     db: &Database,
-    table: TableDefinition<'static, K, &'static [u8]>,
+    table: Records,
     keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<T>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
@@ -170,9 +107,9 @@ pub(super) fn all_where<T: DeserializeOwned, K: StrKey>(
 }
 
 /// Writes one record, and its audit entry in the same transaction.
-pub(super) fn put_one<T: Serialize, K: StrKey>(
+pub(super) fn put_one<T: Serialize>(
     txn: &WriteTransaction,
-    table: TableDefinition<'static, K, &'static [u8]>,
+    table: Records,
     key: &str,
     value: &T,
     audit: Option<&AuditEntry>,
