@@ -1,7 +1,8 @@
 //! Key → row in a few memory reads: an open-addressing table of row numbers
 //! (4 bytes a slot and a 1-byte tag, at most 3/4 full: 7–13 bytes a row), the
-//! keys themselves staying in the arena. A change to a license (every first activation) finds its row here
-//! instead of by a binary search whose every step is a cache miss.
+//! keys themselves staying in the arena. A change to a license (every first
+//! activation) finds its row here instead of by a binary search whose every
+//! step is a cache miss.
 //!
 //! Beside each slot, one byte of its key's hash (a tag): a probe reads a
 //! row's key in the arena (two more cache misses) only when the tag matches.

@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
+use super::calls::closed;
 use super::tables::unavailable;
 use crate::store::StoreError;
 
@@ -60,12 +61,15 @@ impl<T: Send + 'static> Batched<T> {
     }
 
     /// Queues the item `ask` makes around a reply channel and awaits the
-    /// reply; `None` once closed (or if the item was dropped unanswered).
-    pub(super) async fn ask<R>(&self, ask: impl FnOnce(oneshot::Sender<R>) -> T) -> Option<R> {
-        let queue = self.queue.lock().clone()?;
+    /// reply; "unavailable" once closed (or if the item was dropped unanswered).
+    pub(super) async fn ask<R>(
+        &self,
+        ask: impl FnOnce(oneshot::Sender<R>) -> T,
+    ) -> Result<R, StoreError> {
+        let queue = self.queue.lock().clone().ok_or_else(closed)?;
         let (reply, answer) = oneshot::channel();
-        queue.send(ask(reply)).await.ok()?;
-        answer.await.ok()
+        queue.send(ask(reply)).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())
     }
 
     /// Items waiting in the queue (tests).

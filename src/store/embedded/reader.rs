@@ -16,8 +16,9 @@
 //! Dropping the [`Reader`] closes the queue; the threads answer what is queued
 //! and exit, and the drop waits for them (so the file can be opened again).
 
-use redb::Database;
 use std::sync::Arc;
+
+use redb::Database;
 use tokio::sync::oneshot;
 
 use super::batched::{Batched, Shape};
@@ -67,8 +68,7 @@ impl Reader {
 
     /// The license stored under `key`, read in the next batch.
     pub(super) async fn license(&self, key: String) -> Answer {
-        (self.threads.ask(|reply| Read { key, reply }).await)
-            .ok_or_else(|| StoreError::Unavailable("store reader stopped".into()))?
+        self.threads.ask(|reply| Read { key, reply }).await?
     }
 
     /// Closes the queue and waits for the threads to answer what was queued

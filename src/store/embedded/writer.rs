@@ -19,9 +19,10 @@
 //! Dropping the [`Writer`] closes the queue; the thread finishes what is queued
 //! and exits, and the drop waits for it (so the file can be opened again).
 
-use redb::{Database, WriteTransaction};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+
+use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::batched::{Batched, Shape};
@@ -110,8 +111,7 @@ impl Writer {
             };
             Box::new(op) as Box<dyn Pending>
         };
-        (self.thread.ask(op).await)
-            .ok_or_else(|| StoreError::Unavailable("store writer stopped".into()))?
+        self.thread.ask(op).await?
     }
 
     /// Closes the queue and waits for the thread to commit what was queued
